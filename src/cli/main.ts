@@ -1,0 +1,65 @@
+// wiresight command line: dispatch to a command, map errors to exit codes.
+import { LibpcapMissingError } from "../../ffi/libpcap.ts";
+import { CaptureOpenError } from "../source/file.ts";
+import { VERSION } from "../version.ts";
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError } from "./errors.ts";
+import { writeOut } from "./output.ts";
+import { readCommand } from "./read.ts";
+
+const HELP = `wiresight ${VERSION}: network traffic analyzer
+
+Usage: wiresight COMMAND [options]
+
+Commands:
+  read FILE...     analyse pcap/pcapng captures: report, flows, exports
+
+Options:
+  -h, --help       this help (and 'wiresight COMMAND --help' for a command's options)
+  -V, --version    print the version
+
+Run 'wiresight read --help' for filters, exports and report options.
+`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  read: readCommand,
+};
+
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    if (command === undefined || command === "-h" || command === "--help" || command === "help") {
+      await writeOut(HELP);
+      return command === undefined ? EXIT_USAGE : EXIT_OK;
+    }
+    if (command === "-V" || command === "--version") {
+      await writeOut(`wiresight ${VERSION}\n`);
+      return EXIT_OK;
+    }
+    const run = COMMANDS[command];
+    if (!run) {
+      throw new UsageError(`unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(", ")})`);
+    }
+    return await run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(
+        `wiresight: ${e.message}\nTry 'wiresight ${COMMANDS[command] ? command + " " : ""}--help'.`,
+      );
+      return EXIT_USAGE;
+    }
+    if (e instanceof CaptureOpenError || e instanceof LibpcapMissingError) {
+      console.error(`wiresight: ${e.message}`);
+      return EXIT_RUNTIME;
+    }
+    if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotFound) {
+      console.error(`wiresight: ${(e as Error).message}`);
+      return EXIT_RUNTIME;
+    }
+    console.error(`wiresight: internal error: ${(e as Error).stack ?? e}`);
+    return EXIT_RUNTIME;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,151 @@
+// TypeScript face of one WASM decoder instance: configure, hand it input, read its events and
+// statistics. No per-packet work happens here unless packet records were asked for.
+import * as abi from "./abi.ts";
+import { parseCidr } from "./address.ts";
+import { dispatchEvents, type EventHandlers } from "./records.ts";
+import { type DecoderExports, instantiateDecoder } from "./wasm.ts";
+
+export interface FlowTimeouts {
+  /** Seconds; 0 disables. */
+  tcpIdle: number;
+  udpIdle: number;
+  closedLinger: number;
+  active: number;
+}
+
+export const DEFAULT_TIMEOUTS: FlowTimeouts = { tcpIdle: 300, udpIdle: 60, closedLinger: 5, active: 1800 };
+
+export interface DecoderConfig {
+  /** Input buffer size; 1-4 MiB chunks read straight into WASM memory are the fast path. */
+  inputBytes?: number;
+  outBytes?: number;
+  maxFlows?: number;
+  timeouts?: FlowTimeouts;
+  /** Emit a record per packet, with up to `payloadMax` payload bytes. */
+  packets?: { payloadMax: number };
+  protocols?: { include: number; exclude: number };
+  hosts?: string[];
+  ports?: number[];
+  noLoopback?: boolean;
+  /** A BPF filter is in use: programs are installed per link type on demand. */
+  bpf?: boolean;
+}
+
+export const DEFAULT_INPUT_BYTES = 2 << 20;
+export const DEFAULT_MAX_FLOWS = 262144;
+
+export class Decoder {
+  readonly #ex: DecoderExports;
+  readonly #h: number;
+  #buffer: ArrayBufferLike | null = null;
+  #u8: Uint8Array = new Uint8Array(0);
+  #dv: DataView = new DataView(new ArrayBuffer(0));
+
+  private constructor(ex: DecoderExports, h: number) {
+    this.#ex = ex;
+    this.#h = h;
+  }
+
+  static async create(cfg: DecoderConfig = {}): Promise<Decoder> {
+    const ex = await instantiateDecoder();
+    const h = ex.ws_new(
+      cfg.inputBytes ?? DEFAULT_INPUT_BYTES,
+      cfg.outBytes ?? 4 << 20,
+      cfg.maxFlows ?? DEFAULT_MAX_FLOWS,
+    );
+    if (h === 0) throw new Error("the decoder could not allocate its buffers");
+    const d = new Decoder(ex, h);
+    d.#configure(cfg);
+    return d;
+  }
+
+  #configure(cfg: DecoderConfig): void {
+    const ex = this.#ex, h = this.#h;
+    const t = cfg.timeouts ?? DEFAULT_TIMEOUTS;
+    ex.ws_set_timeouts(h, t.tcpIdle, t.udpIdle, t.closedLinger, t.active);
+    if (cfg.packets) ex.ws_set_packet_output(h, 1, cfg.packets.payloadMax);
+    if (cfg.protocols) ex.ws_filter_protocols(h, cfg.protocols.include, cfg.protocols.exclude);
+    for (const host of cfg.hosts ?? []) {
+      const c = parseCidr(host);
+      if (!c) throw new Error(`not an IP address or CIDR: ${host}`);
+      this.#mem().set(c.bytes, ex.ws_scratch_ptr(h));
+      ex.ws_filter_add_host(h, c.prefix, c.ipVersion);
+    }
+    for (const port of cfg.ports ?? []) ex.ws_filter_add_port(h, port);
+    if (cfg.noLoopback) ex.ws_filter_no_loopback(h, 1);
+    if (cfg.bpf) ex.ws_filter_bpf_enable(h, 1);
+  }
+
+  /** The memory view, re-created when the instance's memory grew (its buffer is replaced). */
+  #mem(): Uint8Array {
+    const buf = this.#ex.memory.buffer;
+    if (buf !== this.#buffer) {
+      this.#buffer = buf;
+      this.#u8 = new Uint8Array(buf);
+      this.#dv = new DataView(buf);
+    }
+    return this.#u8;
+  }
+
+  /** The input buffer: read capture bytes straight into it, then call `feed`. */
+  input(): Uint8Array {
+    const mem = this.#mem();
+    const ptr = this.#ex.ws_input_ptr(this.#h);
+    return mem.subarray(ptr, ptr + this.#ex.ws_input_cap(this.#h));
+  }
+
+  beginFile(): void {
+    this.#ex.ws_begin_file(this.#h);
+  }
+
+  /** Decodes complete records in input[0, len); returns the bytes consumed. */
+  feed(len: number, eof: boolean): number {
+    return this.#ex.ws_feed(this.#h, len, eof ? 1 : 0);
+  }
+
+  status(): number {
+    return this.#ex.ws_status(this.#h);
+  }
+
+  neededLinktype(): number {
+    return this.#ex.ws_need_linktype(this.#h);
+  }
+
+  error(): { code: number; offset: number } {
+    return { code: this.#ex.ws_error_code(this.#h), offset: this.#ex.ws_error_offset(this.#h) };
+  }
+
+  /** Installs a libpcap-compiled program (8-byte bpf_insn each) for one link type. */
+  setBpf(linktype: number, insns: Uint8Array): boolean {
+    if (insns.length % 8 !== 0 || insns.length > abi.SCRATCH_BYTES) return false;
+    this.#mem().set(insns, this.#ex.ws_scratch_ptr(this.#h));
+    return this.#ex.ws_set_bpf(this.#h, linktype, insns.length / 8) === 0;
+  }
+
+  /** Hands every waiting event to its handler and empties the buffer. */
+  drain(handlers: EventHandlers): void {
+    const len = this.#ex.ws_out_len(this.#h);
+    if (len === 0) return;
+    this.#mem();
+    const ptr = this.#ex.ws_out_ptr(this.#h);
+    dispatchEvents(this.#u8, this.#dv, ptr, ptr + len, handlers);
+    this.#ex.ws_out_clear(this.#h);
+  }
+
+  /** Emits every flow still open (end of input), draining as the buffer fills. */
+  finish(handlers: EventHandlers): void {
+    while (this.#ex.ws_finish(this.#h) === 1) this.drain(handlers);
+    this.drain(handlers);
+  }
+
+  /** A copy of the counters (wasm/ABI.md, "Statistics"). */
+  stats(): Float64Array {
+    const mem = this.#mem();
+    const ptr = this.#ex.ws_stats_ptr(this.#h);
+    return new Float64Array(mem.buffer.slice(ptr, ptr + abi.STATS_LEN * 8));
+  }
+
+  free(): void {
+    this.#ex.ws_free(this.#h);
+  }
+}

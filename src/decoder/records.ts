@@ -1,0 +1,227 @@
+// The records the decoder produces, parsed from its event buffer (layouts in wasm/ABI.md).
+import * as abi from "./abi.ts";
+import { formatAddress, formatMac } from "./address.ts";
+import { END_REASON_NAMES, ipProtocolName, MALFORMED_REASONS, TCP_STATE_NAMES } from "./names.ts";
+
+/** One decoded packet (only produced when packet output is requested). */
+export interface PacketRecord {
+  /** 1-based position in its file, counting every record (as tshark's frame.number). */
+  frame: number;
+  iface: number;
+  linktype: number;
+  tsSec: number;
+  tsNsec: number;
+  caplen: number;
+  wirelen: number;
+  ipVersion: 0 | 4 | 6;
+  /** Highest decoded protocol: TCP, UDP, ICMP, ICMPv6, ARP, IPv4, IPv6, GRE, ... or the link/other name. */
+  protocol: string;
+  ipProto: number;
+  src: string;
+  dst: string;
+  srcPort: number | null;
+  dstPort: number | null;
+  srcMac: string | null;
+  dstMac: string | null;
+  ethertype: number;
+  vlan: number[];
+  ttl: number;
+  ipLength: number;
+  tcpFlags: number;
+  tcpSeq: number;
+  tcpAck: number;
+  tcpWindow: number;
+  icmpType: number | null;
+  icmpCode: number | null;
+  flowId: number;
+  fromResponder: boolean;
+  fragment: boolean;
+  truncated: boolean;
+  loopback: boolean;
+  malformed: string | null;
+  payloadLength: number;
+  /** The first payload bytes, up to the requested maximum. */
+  payload: Uint8Array;
+}
+
+/** One flow record: a whole flow, or a part of a long one cut by the active timeout. */
+export interface FlowRecord {
+  id: number;
+  /** 0 for a flow's first record, 1, 2, ... for its continuations after active timeouts. */
+  seq: number;
+  ipVersion: 4 | 6;
+  ipProto: number;
+  protocol: string;
+  /** Side A: the initiator. */
+  src: string;
+  srcPort: number;
+  /** Side B: the responder. */
+  dst: string;
+  dstPort: number;
+  vlan: number;
+  iface: number;
+  firstSec: number;
+  firstNsec: number;
+  lastSec: number;
+  lastNsec: number;
+  packetsAtoB: number;
+  bytesAtoB: number;
+  packetsBtoA: number;
+  bytesBtoA: number;
+  tcpFlagsA: number;
+  tcpFlagsB: number;
+  tcpState: string;
+  endReason: string;
+  fragments: number;
+}
+
+export interface InterfaceRecord {
+  id: number;
+  linktype: number;
+  snaplen: number;
+  tsUnitsLog10: number;
+  name: string;
+  format: "pcap" | "pcapng";
+}
+
+export interface EventHandlers {
+  packet?(p: PacketRecord): void;
+  flow?(f: FlowRecord): void;
+  iface?(i: InterfaceRecord): void;
+}
+
+const L3_NAMES: Record<number, string> = {
+  [abi.L3_IPV4]: "IPv4",
+  [abi.L3_IPV6]: "IPv6",
+  [abi.L3_ARP]: "ARP",
+  [abi.L3_OTHER]: "Other",
+  [abi.L3_UNSUPPORTED_LINK]: "Unsupported",
+  [abi.L3_NONE]: "Unknown",
+};
+
+const text = new TextDecoder();
+
+export function parsePacket(u8: Uint8Array, dv: DataView, o: number): PacketRecord {
+  const flags = dv.getUint32(o + abi.PKT_FLAGS, true);
+  const l3 = u8[o + abi.PKT_L3];
+  const ip = l3 === abi.L3_IPV4 || l3 === abi.L3_IPV6;
+  const ipVersion = l3 === abi.L3_IPV4 ? 4 : l3 === abi.L3_IPV6 ? 6 : 0;
+  const ipProto = u8[o + abi.PKT_IP_PROTO];
+  const hasL4 = (flags & abi.PF_L4) !== 0;
+  const ports = (flags & abi.PF_PORTS) !== 0;
+  const arp = l3 === abi.L3_ARP;
+  const addr = (off: number) =>
+    ip ? formatAddress(ipVersion, u8, o + off) : arp ? formatAddress(4, u8, o + off) : "";
+  const vlan: number[] = [];
+  if (flags & abi.PF_VLAN_OUTER) vlan.push(dv.getUint16(o + abi.PKT_VLAN_OUTER, true));
+  if (flags & abi.PF_VLAN_INNER) vlan.push(dv.getUint16(o + abi.PKT_VLAN_INNER, true));
+  const isIcmp = hasL4 && (ipProto === 1 || ipProto === 58);
+  const malformed = u8[o + abi.PKT_MALFORMED];
+  const copied = dv.getUint16(o + abi.PKT_PAYLOAD_COPIED, true);
+  const mac = (flags & abi.PF_MAC) !== 0;
+  return {
+    frame: dv.getFloat64(o + abi.PKT_FRAME, true),
+    iface: dv.getUint32(o + abi.PKT_IFACE, true),
+    linktype: dv.getUint16(o + abi.PKT_LINKTYPE, true),
+    tsSec: dv.getFloat64(o + abi.PKT_TS_SEC, true),
+    tsNsec: dv.getUint32(o + abi.PKT_TS_NSEC, true),
+    caplen: dv.getUint32(o + abi.PKT_CAPLEN, true),
+    wirelen: dv.getUint32(o + abi.PKT_WIRELEN, true),
+    ipVersion,
+    protocol: hasL4 ? ipProtocolName(ipProto) : L3_NAMES[l3] ?? "Unknown",
+    ipProto,
+    src: addr(abi.PKT_SRC),
+    dst: addr(abi.PKT_DST),
+    srcPort: ports ? dv.getUint16(o + abi.PKT_SPORT, true) : null,
+    dstPort: ports ? dv.getUint16(o + abi.PKT_DPORT, true) : null,
+    srcMac: mac ? formatMac(u8, o + abi.PKT_SRC_MAC) : null,
+    dstMac: mac ? formatMac(u8, o + abi.PKT_DST_MAC) : null,
+    ethertype: dv.getUint16(o + abi.PKT_ETHERTYPE, true),
+    vlan,
+    ttl: u8[o + abi.PKT_TTL],
+    ipLength: dv.getUint32(o + abi.PKT_IP_LEN, true),
+    tcpFlags: dv.getUint16(o + abi.PKT_TCP_FLAGS, true),
+    tcpSeq: dv.getUint32(o + abi.PKT_TCP_SEQ, true),
+    tcpAck: dv.getUint32(o + abi.PKT_TCP_ACK, true),
+    tcpWindow: dv.getUint16(o + abi.PKT_TCP_WINDOW, true),
+    icmpType: isIcmp ? u8[o + abi.PKT_ICMP_TYPE] : null,
+    icmpCode: isIcmp ? u8[o + abi.PKT_ICMP_CODE] : null,
+    flowId: dv.getFloat64(o + abi.PKT_FLOW_ID, true),
+    fromResponder: (flags & abi.PF_FROM_RESPONDER) !== 0,
+    fragment: (flags & abi.PF_FRAGMENT) !== 0,
+    truncated: (flags & abi.PF_TRUNCATED) !== 0,
+    loopback: (flags & abi.PF_LOOPBACK) !== 0,
+    malformed: malformed ? MALFORMED_REASONS[malformed]?.[0] ?? `code_${malformed}` : null,
+    payloadLength: dv.getUint32(o + abi.PKT_PAYLOAD_LEN, true),
+    payload: u8.slice(o + abi.PKT_PAYLOAD, o + abi.PKT_PAYLOAD + copied),
+  };
+}
+
+export function parseFlow(u8: Uint8Array, dv: DataView, o: number): FlowRecord {
+  const ipVersion = u8[o + abi.FL_IPVER] === abi.L3_IPV6 ? 6 : 4;
+  const ipProto = u8[o + abi.FL_PROTO];
+  return {
+    id: dv.getFloat64(o + abi.FL_ID, true),
+    seq: dv.getUint16(o + abi.FL_RECORD_SEQ, true),
+    ipVersion,
+    ipProto,
+    protocol: ipProtocolName(ipProto),
+    src: formatAddress(ipVersion, u8, o + abi.FL_ADDR_A),
+    srcPort: dv.getUint16(o + abi.FL_PORT_A, true),
+    dst: formatAddress(ipVersion, u8, o + abi.FL_ADDR_B),
+    dstPort: dv.getUint16(o + abi.FL_PORT_B, true),
+    vlan: dv.getUint16(o + abi.FL_VLAN, true),
+    iface: dv.getUint32(o + abi.FL_IFACE, true),
+    firstSec: dv.getFloat64(o + abi.FL_FIRST_SEC, true),
+    firstNsec: dv.getUint32(o + abi.FL_FIRST_NSEC, true),
+    lastSec: dv.getFloat64(o + abi.FL_LAST_SEC, true),
+    lastNsec: dv.getUint32(o + abi.FL_LAST_NSEC, true),
+    packetsAtoB: dv.getFloat64(o + abi.FL_PKTS_A, true),
+    bytesAtoB: dv.getFloat64(o + abi.FL_BYTES_A, true),
+    packetsBtoA: dv.getFloat64(o + abi.FL_PKTS_B, true),
+    bytesBtoA: dv.getFloat64(o + abi.FL_BYTES_B, true),
+    tcpFlagsA: dv.getUint16(o + abi.FL_FLAGS_A, true),
+    tcpFlagsB: dv.getUint16(o + abi.FL_FLAGS_B, true),
+    tcpState: TCP_STATE_NAMES[u8[o + abi.FL_TCP_STATE]] ?? "",
+    endReason: END_REASON_NAMES[u8[o + abi.FL_END]] ?? "",
+    fragments: dv.getUint32(o + abi.FL_FRAGMENTS, true),
+  };
+}
+
+export function parseInterface(u8: Uint8Array, dv: DataView, o: number): InterfaceRecord {
+  const nameLen = dv.getUint32(o + abi.IF_NAME_LEN, true);
+  return {
+    id: dv.getUint32(o + abi.IF_ID, true),
+    linktype: dv.getUint32(o + abi.IF_LINKTYPE, true),
+    snaplen: dv.getUint32(o + abi.IF_SNAPLEN, true),
+    tsUnitsLog10: dv.getUint32(o + abi.IF_TS_UNITS, true),
+    name: text.decode(u8.subarray(o + abi.IF_NAME, o + abi.IF_NAME + nameLen)),
+    format: dv.getUint32(o + abi.IF_FORMAT, true) === 2 ? "pcapng" : "pcap",
+  };
+}
+
+/** Walks the events in `u8[start, end)` and hands each to its handler. */
+export function dispatchEvents(
+  u8: Uint8Array,
+  dv: DataView,
+  start: number,
+  end: number,
+  h: EventHandlers,
+): void {
+  for (let o = start; o + abi.EVENT_HEADER <= end;) {
+    const type = dv.getUint16(o, true);
+    const len = dv.getUint32(o + 4, true);
+    if (len < abi.EVENT_HEADER) throw new Error(`decoder event of length ${len} at ${o - start}`);
+    if (type === abi.EV_FLOW) h.flow?.(parseFlow(u8, dv, o));
+    else if (type === abi.EV_PACKET) h.packet?.(parsePacket(u8, dv, o));
+    else if (type === abi.EV_INTERFACE) h.iface?.(parseInterface(u8, dv, o));
+    o += len;
+  }
+}
+
+/** Epoch seconds + nanoseconds as ISO 8601 with nanoseconds ("2024-01-02T03:04:05.123456789Z"). */
+export function isoTime(sec: number, nsec: number): string {
+  const d = new Date(sec * 1000);
+  if (Number.isNaN(d.getTime())) return "";
+  return d.toISOString().replace(/\.\d{3}Z$/, `.${String(nsec).padStart(9, "0")}Z`);
+}

@@ -1,0 +1,57 @@
+// source -> decoder -> sinks. One decoder serves every input file in turn, so flows that cross
+// file boundaries (rotated captures) stay one flow.
+import { Decoder, type DecoderConfig } from "../decoder/decoder.ts";
+import type { EventHandlers, InterfaceRecord } from "../decoder/records.ts";
+import { decodeFile, type FileOutcome } from "../source/file.ts";
+import { compileBpf } from "../../ffi/libpcap.ts";
+
+export interface PipelineOptions {
+  files: string[];
+  decoder: DecoderConfig;
+  /** A tcpdump-style filter expression, compiled by libpcap per link type. */
+  bpf?: string;
+  /** Called with each file's progress (bytes read of its size). */
+  progress?(file: string, index: number, bytesRead: number, size: number): void;
+}
+
+export interface PipelineResult {
+  stats: Float64Array;
+  files: FileOutcome[];
+  interfaces: InterfaceRecord[];
+}
+
+export async function runPipeline(opts: PipelineOptions, handlers: EventHandlers): Promise<PipelineResult> {
+  const decoder = await Decoder.create({ ...opts.decoder, bpf: opts.bpf !== undefined });
+  const interfaces: InterfaceRecord[] = [];
+  let format: InterfaceRecord["format"] | undefined;
+  const h: EventHandlers = {
+    packet: handlers.packet,
+    flow: handlers.flow,
+    iface: (i) => {
+      interfaces.push(i);
+      format ??= i.format;
+      handlers.iface?.(i);
+    },
+  };
+  const files: FileOutcome[] = [];
+  try {
+    for (const [index, path] of opts.files.entries()) {
+      format = undefined;
+      const outcome = await decodeFile(path, decoder, h, {
+        needBpf: (linktype) => {
+          const program = compileBpf(opts.bpf ?? "", linktype);
+          if (!decoder.setBpf(linktype, program)) {
+            throw new Error(`libpcap produced a BPF program the decoder rejected (link type ${linktype})`);
+          }
+        },
+        progress: opts.progress && ((read, size) => opts.progress!(path, index, read, size)),
+      });
+      outcome.format = format;
+      files.push(outcome);
+    }
+    decoder.finish(h);
+    return { stats: decoder.stats(), files, interfaces };
+  } finally {
+    decoder.free();
+  }
+}

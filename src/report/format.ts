@@ -1,0 +1,55 @@
+// Number and table formatting for terminal output.
+
+export function count(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+/** Decimal units, as network tools count bytes (1 kB = 1000 B). */
+export function bytesText(n: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let v = n, u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
+}
+
+export function bitsPerSecond(n: number): string {
+  const units = ["bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s"];
+  let v = n, u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
+}
+
+export function percent(x: number): string {
+  return `${x.toFixed(1)}%`;
+}
+
+/** Left-aligns the first column and right-aligns the others, under a header row. */
+export function table(header: string[], rows: string[][], indent = "  "): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    indent +
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+export interface Style {
+  heading(s: string): string;
+  dim(s: string): string;
+  warn(s: string): string;
+}
+
+export function style(color: boolean): Style {
+  const wrap = (code: string) => (s: string) => color ? `\x1b[${code}m${s}\x1b[0m` : s;
+  return { heading: wrap("1"), dim: wrap("2"), warn: wrap("33") };
+}
+
+/** Colour only on a terminal, never with NO_COLOR set (https://no-color.org). */
+export function colorWanted(stream: { isTerminal(): boolean }, disabled: boolean): boolean {
+  return !disabled && !Deno.env.get("NO_COLOR") && stream.isTerminal();
+}

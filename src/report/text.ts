@@ -1,0 +1,113 @@
+// The human report printed by `wiresight read`.
+import { bitsPerSecond, bytesText, count, percent, type Style, table } from "./format.ts";
+import type { Report } from "./report.ts";
+import { MALFORMED_REASONS } from "../decoder/names.ts";
+
+export function renderText(r: Report, st: Style): string {
+  const out: string[] = [];
+  const files = r.files.map((f) => f.path).join(", ");
+  out.push(st.heading(`wiresight report: ${files}`));
+  const span = r.start
+    ? `${r.start.replace("T", " ").replace(/\d{6}Z$/, "")} -> ${r.end?.slice(11, 23)} UTC`
+    : "no packets";
+  out.push(`  Duration   ${r.duration_s.toFixed(3)} s  (${span})`);
+  out.push(`  Packets    ${count(r.packets)}    Bytes ${bytesText(r.bytes)}    Flows ${count(r.flows)}`);
+  out.push(
+    `  Average    ${count(r.rates.packets_per_s)} pkt/s    ${bitsPerSecond(r.rates.bits_per_s)}    ` +
+      `${count(r.rates.avg_packet_bytes)} B/packet`,
+  );
+  if (r.filtered_out > 0) {
+    out.push(`  Filtered   ${count(r.filtered_out)} of ${count(r.records_read)} packets did not match`);
+  }
+  if (r.link_types.length) {
+    out.push(`  Link       ${r.link_types.map((l) => `${l.name} (${count(l.packets)})`).join(", ")}`);
+  }
+
+  const protos = Object.entries(r.protocols);
+  if (protos.length) {
+    out.push("", st.heading("Protocols"));
+    const order = ["network", "link", "transport"];
+    protos.sort((a, b) =>
+      order.indexOf(a[1].layer) - order.indexOf(b[1].layer) || b[1].packets - a[1].packets
+    );
+    out.push(table(
+      ["Protocol", "Layer", "Packets", "%", "Bytes", "%"],
+      protos.map(([name, p]) => [
+        name,
+        p.layer,
+        count(p.packets),
+        percent(p.percent_packets),
+        bytesText(p.bytes),
+        percent(p.percent_bytes),
+      ]),
+    ));
+  }
+  if (r.top_talkers.length) {
+    out.push("", st.heading("Top talkers (by bytes)"));
+    out.push(table(
+      ["Address", "Packets", "Bytes", "Sent", "Received", "Flows"],
+      r.top_talkers.map((t) => [
+        t.address,
+        count(t.packets),
+        bytesText(t.bytes),
+        bytesText(t.bytes_sent),
+        bytesText(t.bytes_received),
+        count(t.flows),
+      ]),
+    ));
+  }
+  if (r.top_conversations.length) {
+    out.push("", st.heading("Top conversations (address pairs)"));
+    out.push(table(
+      ["A <-> B", "Packets", "Bytes", "A->B", "B->A", "Flows", "Duration"],
+      r.top_conversations.map((c) => [
+        `${c.a} <-> ${c.b}`,
+        count(c.packets),
+        bytesText(c.bytes),
+        bytesText(c.bytes_a_to_b),
+        bytesText(c.bytes_b_to_a),
+        count(c.flows),
+        `${c.duration_s.toFixed(3)} s`,
+      ]),
+    ));
+  }
+  if (r.top_ports.length) {
+    out.push("", st.heading("Top ports / services"));
+    out.push(table(
+      ["Port", "Service", "Flows", "Packets", "Bytes"],
+      r.top_ports.map((p) => [
+        p.port === null ? p.protocol : `${p.protocol}/${p.port}`,
+        p.service ?? "-",
+        count(p.flows),
+        count(p.packets),
+        bytesText(p.bytes),
+      ]),
+    ));
+  }
+  out.push("", st.heading("Malformed"));
+  if (r.malformed.total === 0) out.push("  none");
+  else {
+    const texts = new Map(Object.values(MALFORMED_REASONS).map(([key, text]) => [key, text]));
+    out.push(table(
+      ["Reason", "Packets"],
+      Object.entries(r.malformed.reasons).sort((a, b) => b[1] - a[1]).map((
+        [k, n],
+      ) => [texts.get(k) ?? k, count(n)]),
+    ));
+  }
+  if (r.truncated_packets > 0) {
+    out.push(st.dim(`  ${count(r.truncated_packets)} packets were captured shorter than sent (snap length)`));
+  }
+  if (r.fragments.ipv4 + r.fragments.ipv6 > 0) {
+    out.push(st.dim(
+      `  ${count(r.fragments.ipv4 + r.fragments.ipv6)} IP fragments (${
+        count(r.fragments.unmatched)
+      } without their first fragment)`,
+    ));
+  }
+  if (r.approximate) {
+    out.push(st.dim("  (more distinct hosts than the tables hold: the smallest were folded away)"));
+  }
+  for (const w of r.warnings) out.push(st.warn(`warning: ${w}`));
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,105 @@
+// Streaming exports of packets or flows as JSON, NDJSON or CSV (RFC 4180, via csv-stringify).
+// Rows are written through a small buffer with synchronous writes, so memory stays flat however
+// large the capture.
+import { stringify } from "csv-stringify/sync";
+import type { FlowRecord, PacketRecord } from "../decoder/records.ts";
+import { FLOW_COLUMNS, flowRow, PACKET_COLUMNS, packetRow, type Row } from "./rows.ts";
+
+export type ExportFormat = "json" | "ndjson" | "csv";
+export type ExportType = "packets" | "flows";
+export const EXPORT_FORMATS: ExportFormat[] = ["json", "ndjson", "csv"];
+export const EXPORT_TYPES: ExportType[] = ["packets", "flows"];
+
+/** The format named by a file extension (.json, .ndjson/.jsonl, .csv), if any. */
+export function formatFromPath(path: string): ExportFormat | undefined {
+  const ext = path.toLowerCase().split(".").pop();
+  if (ext === "json") return "json";
+  if (ext === "ndjson" || ext === "jsonl") return "ndjson";
+  if (ext === "csv") return "csv";
+  return undefined;
+}
+
+const FLUSH_BYTES = 1 << 20;
+const CSV_BATCH = 2048;
+
+class BufferedWriter {
+  #parts: string[] = [];
+  #size = 0;
+  readonly #enc = new TextEncoder();
+  constructor(readonly file: Deno.FsFile) {}
+
+  write(s: string): void {
+    this.#parts.push(s);
+    this.#size += s.length;
+    if (this.#size >= FLUSH_BYTES) this.flush();
+  }
+
+  flush(): void {
+    if (!this.#parts.length) return;
+    const bytes = this.#enc.encode(this.#parts.join(""));
+    this.#parts = [];
+    this.#size = 0;
+    for (let off = 0; off < bytes.length;) off += this.file.writeSync(bytes.subarray(off));
+  }
+}
+
+export class Exporter {
+  readonly #out: BufferedWriter;
+  #rows = 0;
+  #csvBatch: Row[] = [];
+  readonly #columns: readonly string[];
+
+  private constructor(file: Deno.FsFile, readonly format: ExportFormat, readonly type: ExportType) {
+    this.#out = new BufferedWriter(file);
+    this.#columns = type === "packets" ? PACKET_COLUMNS : FLOW_COLUMNS;
+    if (format === "json") this.#out.write("[");
+  }
+
+  static async open(path: string, format: ExportFormat, type: ExportType): Promise<Exporter> {
+    const file = await Deno.open(path, { write: true, create: true, truncate: true });
+    return new Exporter(file, format, type);
+  }
+
+  packet(p: PacketRecord): void {
+    this.#row(packetRow(p));
+  }
+
+  flow(f: FlowRecord): void {
+    this.#row(flowRow(f));
+  }
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  #row(row: Row): void {
+    if (this.format === "csv") {
+      this.#csvBatch.push(row);
+      if (this.#csvBatch.length >= CSV_BATCH) this.#flushCsv();
+    } else if (this.format === "ndjson") {
+      this.#out.write(JSON.stringify(row) + "\n");
+    } else {
+      this.#out.write((this.#rows ? ",\n" : "\n") + JSON.stringify(row));
+    }
+    this.#rows++;
+  }
+
+  #flushCsv(): void {
+    const header = this.#rows === this.#csvBatch.length;
+    const rows = this.#csvBatch.map((r) => this.#columns.map((c) => r[c] ?? ""));
+    this.#out.write(
+      stringify(rows, { header, columns: [...this.#columns], cast: { boolean: (b) => String(b) } }),
+    );
+    this.#csvBatch = [];
+  }
+
+  close(): void {
+    if (this.format === "csv") {
+      if (this.#csvBatch.length || this.#rows === 0) this.#flushCsv();
+    } else if (this.format === "json") {
+      this.#out.write(this.#rows ? "\n]\n" : "]\n");
+    }
+    this.#out.flush();
+    this.#out.file.close();
+  }
+}

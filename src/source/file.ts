@@ -1,0 +1,116 @@
+// Reads a capture file chunk by chunk straight into the decoder's input buffer (no copy through
+// a JS buffer), carrying an incomplete record over to the next read.
+import * as abi from "../decoder/abi.ts";
+import type { Decoder } from "../decoder/decoder.ts";
+import { DECODER_ERRORS } from "../decoder/names.ts";
+import type { EventHandlers } from "../decoder/records.ts";
+
+/** A capture file could not be opened or read at all. */
+export class CaptureOpenError extends Error {}
+
+export interface FileOutcome {
+  path: string;
+  size: number;
+  bytesRead: number;
+  format?: "pcap" | "pcapng";
+  /** Set when decoding stopped early; `fatal` is false for a file merely cut short at the end. */
+  problem?: { code: number; offset: number; message: string; fatal: boolean };
+}
+
+export interface FileHooks {
+  /** The decoder met a link type that needs a BPF program; install one before returning. */
+  needBpf?(linktype: number): void;
+  progress?(bytesRead: number, size: number): void;
+}
+
+export async function openCapture(path: string): Promise<{ file: Deno.FsFile; size: number }> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new CaptureOpenError(
+        `${path}: no such file (check the path; wiresight reads .pcap and .pcapng files)`,
+      );
+    }
+    if (e instanceof Deno.errors.PermissionDenied) {
+      throw new CaptureOpenError(
+        `${path}: permission denied (run as a user who can read it, or 'sudo chmod o+r ${path}')`,
+      );
+    }
+    throw new CaptureOpenError(`${path}: cannot open: ${(e as Error).message}`);
+  }
+  const info = await file.stat();
+  if (info.isDirectory) {
+    file.close();
+    throw new CaptureOpenError(`${path} is a directory: give the capture files inside it`);
+  }
+  return { file, size: info.size };
+}
+
+export async function decodeFile(
+  path: string,
+  decoder: Decoder,
+  handlers: EventHandlers,
+  hooks: FileHooks = {},
+): Promise<FileOutcome> {
+  const { file, size } = await openCapture(path);
+  const outcome: FileOutcome = { path, size, bytesRead: 0 };
+  try {
+    decoder.beginFile();
+    let have = 0;
+    let eof = false;
+    for (;;) {
+      let input = decoder.input();
+      if (!eof && have < input.length) {
+        const n = await file.read(input.subarray(have));
+        if (n === null) eof = true;
+        else {
+          have += n;
+          outcome.bytesRead += n;
+        }
+        hooks.progress?.(outcome.bytesRead, size);
+      }
+      const consumed = decoder.feed(have, eof);
+      const status = decoder.status();
+      decoder.drain(handlers);
+      if (consumed > 0) {
+        input = decoder.input();
+        input.copyWithin(0, consumed, have);
+        have -= consumed;
+      }
+      if (status === abi.STATUS_DONE) break;
+      if (status === abi.STATUS_ERROR) {
+        outcome.problem = describeProblem(path, decoder.error());
+        break;
+      }
+      if (status === abi.STATUS_NEED_BPF) {
+        if (!hooks.needBpf) throw new Error("decoder asked for a BPF program but no filter is set");
+        hooks.needBpf(decoder.neededLinktype());
+        continue;
+      }
+      if (status === abi.STATUS_NEED_INPUT && consumed === 0 && (eof || have === input.length)) {
+        throw new Error(`decoder made no progress at byte ${outcome.bytesRead - have} of ${path}`);
+      }
+    }
+  } finally {
+    file.close();
+  }
+  return outcome;
+}
+
+function describeProblem(path: string, err: { code: number; offset: number }): FileOutcome["problem"] {
+  const what = DECODER_ERRORS[err.code] ?? `could not be decoded (error ${err.code})`;
+  const advice: Record<number, string> = {
+    [abi.ERR_NOT_A_CAPTURE]: "; wiresight reads pcap and pcapng (convert others with 'editcap -F pcapng')",
+    [abi.ERR_TRUNCATED_RECORD]: "; the packets before it were analysed",
+    [abi.ERR_CORRUPT_RECORD]: "; the packets before it were analysed (try 'pcapfix' to repair the file)",
+    [abi.ERR_CORRUPT_BLOCK]: "; the packets before it were analysed (try 'pcapfix' to repair the file)",
+  };
+  return {
+    code: err.code,
+    offset: err.offset,
+    message: `${path} ${what} (at byte ${err.offset})${advice[err.code] ?? ""}`,
+    fatal: err.code !== abi.ERR_TRUNCATED_RECORD,
+  };
+}

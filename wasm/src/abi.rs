@@ -1,0 +1,306 @@
+//! Constants shared with the TypeScript side. `wasm/ABI.md` is the one description; the `abi_doc`
+//! test below parses it and fails when a name or value here differs.
+
+macro_rules! abi_consts {
+    ($table:ident : $ty:ty { $($name:ident = $val:expr,)* }) => {
+        $(pub const $name: $ty = $val;)*
+        /// Every constant of this group with its name, for the documentation check.
+        pub const $table: &[(&str, i64)] = &[$((stringify!($name), $val as i64),)*];
+    };
+}
+
+abi_consts!(VERSION: u32 { ABI_VERSION = 1, });
+
+abi_consts!(SIZES: usize {
+    SCRATCH_BYTES = 65536,
+    EVENT_HEADER = 8,
+});
+
+abi_consts!(STATUS: u32 {
+    STATUS_NEED_INPUT = 0,
+    STATUS_OUT_FULL = 1,
+    STATUS_NEED_BPF = 2,
+    STATUS_ERROR = 3,
+    STATUS_DONE = 4,
+});
+
+abi_consts!(ERRORS: u32 {
+    ERR_NONE = 0,
+    ERR_NOT_A_CAPTURE = 1,
+    ERR_TRUNCATED_HEADER = 2,
+    ERR_TRUNCATED_RECORD = 3,
+    ERR_CORRUPT_RECORD = 4,
+    ERR_CORRUPT_BLOCK = 5,
+    ERR_UNSUPPORTED_VERSION = 6,
+    ERR_EMPTY = 7,
+});
+
+abi_consts!(EVENTS: u16 {
+    EV_PACKET = 1,
+    EV_FLOW = 2,
+    EV_INTERFACE = 3,
+});
+
+abi_consts!(PACKET_FIELDS: usize {
+    PKT_TS_SEC = 8,
+    PKT_TS_NSEC = 16,
+    PKT_IFACE = 20,
+    PKT_CAPLEN = 24,
+    PKT_WIRELEN = 28,
+    PKT_LINKTYPE = 32,
+    PKT_ETHERTYPE = 34,
+    PKT_VLAN_OUTER = 36,
+    PKT_VLAN_INNER = 38,
+    PKT_L3 = 40,
+    PKT_IP_PROTO = 41,
+    PKT_MALFORMED = 42,
+    PKT_TTL = 43,
+    PKT_FLAGS = 44,
+    PKT_SRC = 48,
+    PKT_DST = 64,
+    PKT_SPORT = 80,
+    PKT_DPORT = 82,
+    PKT_TCP_FLAGS = 84,
+    PKT_ICMP_TYPE = 86,
+    PKT_ICMP_CODE = 87,
+    PKT_FLOW_ID = 88,
+    PKT_SRC_MAC = 96,
+    PKT_DST_MAC = 102,
+    PKT_PAYLOAD_COPIED = 108,
+    PKT_TCP_WINDOW = 110,
+    PKT_IP_LEN = 112,
+    PKT_PAYLOAD_OFF = 116,
+    PKT_PAYLOAD_LEN = 120,
+    PKT_TCP_SEQ = 124,
+    PKT_TCP_ACK = 128,
+    PKT_ICMP_ID = 132,
+    PKT_RESERVED = 134,
+    PKT_FRAME = 136,
+    PKT_PAYLOAD = 144,
+});
+
+abi_consts!(PACKET_FLAGS: u32 {
+    PF_FRAGMENT = 1,
+    PF_FIRST_FRAGMENT = 2,
+    PF_FROM_RESPONDER = 4,
+    PF_L4 = 8,
+    PF_PORTS = 16,
+    PF_TRUNCATED = 32,
+    PF_MAC = 64,
+    PF_VLAN_OUTER = 128,
+    PF_VLAN_INNER = 256,
+    PF_LOOPBACK = 512,
+});
+
+abi_consts!(L3_KINDS: u8 {
+    L3_NONE = 0,
+    L3_IPV4 = 4,
+    L3_IPV6 = 6,
+    L3_ARP = 1,
+    L3_OTHER = 2,
+    L3_UNSUPPORTED_LINK = 3,
+});
+
+abi_consts!(MALFORMED: u8 {
+    MAL_NONE = 0,
+    MAL_LINK_TRUNCATED = 1,
+    MAL_VLAN_TRUNCATED = 2,
+    MAL_ARP_TRUNCATED = 3,
+    MAL_IP_TRUNCATED = 4,
+    MAL_IP_BAD_VERSION = 5,
+    MAL_IPV4_BAD_HEADER_LEN = 6,
+    MAL_IPV4_BAD_TOTAL_LEN = 7,
+    MAL_IP_LEN_EXCEEDS_FRAME = 8,
+    MAL_IPV6_EXT_TRUNCATED = 9,
+    MAL_TCP_TRUNCATED = 10,
+    MAL_TCP_BAD_OFFSET = 11,
+    MAL_UDP_TRUNCATED = 12,
+    MAL_UDP_BAD_LENGTH = 13,
+    MAL_ICMP_TRUNCATED = 14,
+    MAL_UNSUPPORTED_LINK = 15,
+    MAL_SNAPLEN_TRUNCATED = 16,
+    MAL_RECORD_INVALID = 17,
+    MAL_IPV6_BAD_PAYLOAD_LEN = 18,
+    MAL_COUNT = 19,
+});
+
+abi_consts!(FLOW_FIELDS: usize {
+    FL_ID = 8,
+    FL_FIRST_SEC = 16,
+    FL_FIRST_NSEC = 24,
+    FL_LAST_NSEC = 28,
+    FL_LAST_SEC = 32,
+    FL_IPVER = 40,
+    FL_PROTO = 41,
+    FL_END = 42,
+    FL_TCP_STATE = 43,
+    FL_FLAGS_A = 44,
+    FL_FLAGS_B = 46,
+    FL_ADDR_A = 48,
+    FL_ADDR_B = 64,
+    FL_PORT_A = 80,
+    FL_PORT_B = 82,
+    FL_VLAN = 84,
+    FL_RECORD_SEQ = 86,
+    FL_PKTS_A = 88,
+    FL_BYTES_A = 96,
+    FL_PKTS_B = 104,
+    FL_BYTES_B = 112,
+    FL_IFACE = 120,
+    FL_FRAGMENTS = 124,
+    FL_SIZE = 128,
+});
+
+abi_consts!(END_REASONS: u8 {
+    END_EOF = 0,
+    END_IDLE = 1,
+    END_ACTIVE = 2,
+    END_FIN = 3,
+    END_RST = 4,
+    END_EVICTED = 5,
+});
+
+abi_consts!(TCP_STATES: u8 {
+    TCP_NONE = 0,
+    TCP_SYN_SENT = 1,
+    TCP_SYN_RECEIVED = 2,
+    TCP_ESTABLISHED = 3,
+    TCP_HALF_CLOSED = 4,
+    TCP_CLOSED = 5,
+    TCP_RESET = 6,
+    TCP_MIDSTREAM = 7,
+});
+
+abi_consts!(INTERFACE_FIELDS: usize {
+    IF_ID = 8,
+    IF_LINKTYPE = 12,
+    IF_SNAPLEN = 16,
+    IF_TS_UNITS = 20,
+    IF_NAME_LEN = 24,
+    IF_FORMAT = 28,
+    IF_NAME = 32,
+});
+
+abi_consts!(PROTO_BITS: u32 {
+    PROTO_TCP = 1,
+    PROTO_UDP = 2,
+    PROTO_ICMP = 4,
+    PROTO_ICMPV6 = 8,
+    PROTO_ARP = 16,
+    PROTO_IPV4 = 32,
+    PROTO_IPV6 = 64,
+    PROTO_OTHER = 128,
+});
+
+abi_consts!(STATS: usize {
+    ST_RECORDS = 0,
+    ST_PACKETS = 1,
+    ST_BYTES = 2,
+    ST_CAPTURED_BYTES = 3,
+    ST_FILTERED = 4,
+    ST_FIRST_SEC = 5,
+    ST_FIRST_NSEC = 6,
+    ST_LAST_SEC = 7,
+    ST_LAST_NSEC = 8,
+    ST_TRUNCATED = 9,
+    ST_IPV4_PKTS = 10,
+    ST_IPV4_BYTES = 11,
+    ST_IPV6_PKTS = 12,
+    ST_IPV6_BYTES = 13,
+    ST_ARP_PKTS = 14,
+    ST_ARP_BYTES = 15,
+    ST_OTHER_L3_PKTS = 16,
+    ST_OTHER_L3_BYTES = 17,
+    ST_UNSUPPORTED_LINK_PKTS = 18,
+    ST_UNSUPPORTED_LINK_BYTES = 19,
+    ST_VLAN_PKTS = 20,
+    ST_IPV4_FRAGMENTS = 21,
+    ST_IPV6_FRAGMENTS = 22,
+    ST_FRAGMENTS_UNMATCHED = 23,
+    ST_FLOWS_CREATED = 24,
+    ST_FLOW_RECORDS = 25,
+    ST_FLOWS_IDLE = 26,
+    ST_FLOWS_EVICTED = 27,
+    ST_FLOWS_ACTIVE = 28,
+    ST_FLOWS_PEAK = 29,
+    ST_INTERFACES = 30,
+    ST_MALFORMED_PKTS = 31,
+    ST_NON_FIRST_FRAGMENTS = 32,
+    ST_PROTO_BASE = 64,
+    ST_MALFORMED_BASE = 576,
+    ST_LINKTYPE_BASE = 640,
+    ST_ETHERTYPE_BASE = 688,
+    STATS_LEN = 784,
+});
+
+abi_consts!(LINKTYPES: u32 {
+    LINKTYPE_NULL = 0,
+    LINKTYPE_ETHERNET = 1,
+    LINKTYPE_PPP = 9,
+    LINKTYPE_RAW_OPENBSD = 12,
+    LINKTYPE_RAW_BSDOS = 14,
+    LINKTYPE_PPP_HDLC = 50,
+    LINKTYPE_RAW = 101,
+    LINKTYPE_LOOP = 108,
+    LINKTYPE_LINUX_SLL = 113,
+    LINKTYPE_IPV4 = 228,
+    LINKTYPE_IPV6 = 229,
+    LINKTYPE_NFLOG = 239,
+    LINKTYPE_LINUX_SLL2 = 276,
+});
+
+/// Slots of the small link-type and ethertype tables in the statistics.
+pub const LINKTYPE_SLOTS: usize = 16;
+pub const ETHERTYPE_SLOTS: usize = 32;
+
+#[cfg(test)]
+mod abi_doc {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn documented() -> BTreeMap<String, i64> {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/ABI.md")).unwrap();
+        let mut map = BTreeMap::new();
+        for line in text.lines() {
+            let cells: Vec<&str> = line.split('|').map(|c| c.trim()).collect();
+            if cells.len() < 4 {
+                continue;
+            }
+            let name = cells[1];
+            let is_const = !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if is_const {
+                if let Ok(v) = cells[2].parse::<i64>() {
+                    map.insert(name.to_string(), v);
+                }
+            }
+        }
+        map
+    }
+
+    #[test]
+    fn every_constant_matches_the_document() {
+        let doc = documented();
+        let tables: &[&[(&str, i64)]] = &[
+            VERSION, SIZES, STATUS, ERRORS, EVENTS, PACKET_FIELDS, PACKET_FLAGS, L3_KINDS, MALFORMED,
+            FLOW_FIELDS, END_REASONS, TCP_STATES, INTERFACE_FIELDS, PROTO_BITS, STATS, LINKTYPES,
+        ];
+        let mut ours = BTreeMap::new();
+        for table in tables {
+            for (name, value) in table.iter() {
+                ours.insert(name.to_string(), *value);
+            }
+        }
+        assert_eq!(ours, doc, "wasm/src/abi.rs and wasm/ABI.md disagree");
+    }
+
+    #[test]
+    fn layout_fits() {
+        assert_eq!(PKT_PAYLOAD % 8, 0);
+        assert_eq!(FL_SIZE % 8, 0);
+        assert!(ST_PROTO_BASE + 512 <= ST_MALFORMED_BASE);
+        assert!(ST_MALFORMED_BASE + MAL_COUNT as usize <= ST_LINKTYPE_BASE);
+        assert!(ST_LINKTYPE_BASE + 3 * LINKTYPE_SLOTS <= ST_ETHERTYPE_BASE);
+        assert_eq!(ST_ETHERTYPE_BASE + 3 * ETHERTYPE_SLOTS, STATS_LEN);
+    }
+}

@@ -1,0 +1,368 @@
+//! One decoder: capture framing -> BPF -> L2..L4 decode -> filters -> statistics -> flows ->
+//! events. `feed` decodes every complete record in the input buffer in one call.
+
+use crate::abi::*;
+use crate::bpf::{self, Insn};
+use crate::bytes::{put_f64, put_u16, put_u32};
+use crate::capture::{Container, Iface, Record, Step, MAX_PCAP_RECORD};
+use crate::filter::{is_loopback, Filter};
+use crate::flow::{FlowTable, Timeouts};
+use crate::link::{self, Net};
+use crate::net;
+use crate::out::Out;
+use crate::packet::Packet;
+use crate::stats::Stats;
+use crate::transport;
+
+/// The input must hold the largest record with room to spare.
+pub const MIN_INPUT: usize = MAX_PCAP_RECORD + 64 * 1024;
+/// The event buffer must hold the largest packet event plus the flows one packet can end.
+const MAX_PAYLOAD_COPY: usize = 65535;
+
+pub struct Decoder {
+    pub input: Vec<u8>,
+    pub scratch: Vec<u8>,
+    container: Container,
+    pub eng: Engine,
+}
+
+/// Everything but the input, so a record can be decoded while the input is borrowed.
+pub struct Engine {
+    pub out: Out,
+    pub stats: Stats,
+    pub flows: FlowTable,
+    pub filter: Filter,
+    bpf_on: bool,
+    bpf: Vec<(u32, Vec<Insn>)>,
+    pkt: Packet,
+    emit_packets: bool,
+    payload_max: usize,
+    frame: u64,
+    first_ns: u64,
+    last_ns: u64,
+    pub status: u32,
+    pub need_linktype: u32,
+    pub error: u32,
+    pub error_offset: u64,
+    file_offset: u64,
+}
+
+impl Decoder {
+    pub fn new(input_cap: usize, out_cap: usize, max_flows: usize) -> Decoder {
+        let input_cap = input_cap.max(MIN_INPUT);
+        Decoder {
+            input: vec![0; input_cap],
+            scratch: vec![0; SCRATCH_BYTES],
+            container: Container::new(input_cap),
+            eng: Engine {
+                out: Out::new(out_cap.max(1 << 20)),
+                stats: Stats::new(),
+                flows: FlowTable::new(max_flows),
+                filter: Filter::default(),
+                bpf_on: false,
+                bpf: Vec::new(),
+                pkt: Packet::new(),
+                emit_packets: false,
+                payload_max: 0,
+                frame: 0,
+                first_ns: u64::MAX,
+                last_ns: 0,
+                status: STATUS_NEED_INPUT,
+                need_linktype: 0,
+                error: ERR_NONE,
+                error_offset: 0,
+                file_offset: 0,
+            },
+        }
+    }
+
+    pub fn begin_file(&mut self) {
+        self.container.begin_file();
+        self.eng.frame = 0;
+        self.eng.file_offset = 0;
+        self.eng.error = ERR_NONE;
+        self.eng.status = STATUS_NEED_INPUT;
+    }
+
+    pub fn set_timeouts(&mut self, t: Timeouts) {
+        self.eng.flows.timeouts = t;
+    }
+
+    pub fn set_packet_output(&mut self, on: bool, payload_max: usize) {
+        self.eng.emit_packets = on;
+        self.eng.payload_max = payload_max.min(MAX_PAYLOAD_COPY);
+    }
+
+    pub fn enable_bpf(&mut self, on: bool) {
+        self.eng.bpf_on = on;
+    }
+
+    /// Installs the program for a link type from `count` instructions in the scratch area.
+    pub fn set_bpf(&mut self, linktype: u32, count: usize) -> bool {
+        if count == 0 || count * 8 > self.scratch.len() {
+            return false;
+        }
+        let prog: Vec<Insn> = self.scratch[..count * 8].chunks(8).map(Insn::from_bytes).collect();
+        if !bpf::validate(&prog) {
+            return false;
+        }
+        self.eng.bpf.retain(|(lt, _)| *lt != linktype);
+        self.eng.bpf.push((linktype, prog));
+        true
+    }
+
+    /// Decodes complete records in `input[..len]`; returns the bytes consumed.
+    pub fn feed(&mut self, len: usize, eof: bool) -> usize {
+        let len = len.min(self.input.len());
+        let mut pos = 0usize;
+        let e = &mut self.eng;
+        loop {
+            if e.out.room() < e.reserve() {
+                e.status = STATUS_OUT_FULL;
+                break;
+            }
+            match self.container.next(&self.input[pos..len], eof) {
+                Step::NeedMore => {
+                    e.status = if eof && pos == len { STATUS_DONE } else { STATUS_NEED_INPUT };
+                    break;
+                }
+                Step::Skipped(n) => pos += n,
+                Step::Invalid(n) => {
+                    e.stats.malformed(MAL_RECORD_INVALID);
+                    pos += n;
+                }
+                Step::Interface(i, n) => {
+                    let pcapng = self.container.is_pcapng();
+                    e.interface(&self.container.ifaces[i], pcapng);
+                    pos += n;
+                }
+                Step::Packet(r) => {
+                    let iface = &self.container.ifaces[r.iface];
+                    if e.bpf_on && !e.bpf.iter().any(|(lt, _)| *lt == iface.linktype) {
+                        e.status = STATUS_NEED_BPF;
+                        e.need_linktype = iface.linktype;
+                        break;
+                    }
+                    let start = pos + r.data;
+                    e.packet(&self.input[start..start + r.caplen], &r, iface);
+                    pos += r.consumed;
+                }
+                Step::Error(code) => {
+                    e.status = STATUS_ERROR;
+                    e.error = code;
+                    e.error_offset = e.file_offset + pos as u64;
+                    break;
+                }
+            }
+        }
+        e.file_offset += pos as u64;
+        pos
+    }
+
+    /// Emits every flow still in the table; true while more remain (drain the events first).
+    pub fn finish(&mut self) -> bool {
+        let e = &mut self.eng;
+        let more = e.flows.drain(&mut e.out, &mut e.stats);
+        e.stats.v[ST_FLOWS_ACTIVE] = e.flows.active() as f64;
+        more
+    }
+}
+
+impl Engine {
+    /// Room kept free before each record: its packet event and the flows it may end.
+    fn reserve(&self) -> usize {
+        let pkt = if self.emit_packets { PKT_PAYLOAD + self.payload_max + 8 } else { 0 };
+        pkt + 4 * FL_SIZE
+    }
+
+    fn interface(&mut self, i: &Iface, pcapng: bool) {
+        self.stats.v[ST_INTERFACES] += 1.0;
+        let name = &i.name[..i.name.len().min(256)];
+        if let Some(ev) = self.out.event(EV_INTERFACE, IF_NAME + name.len()) {
+            put_u32(ev, IF_ID, i.global_id);
+            put_u32(ev, IF_LINKTYPE, i.linktype);
+            put_u32(ev, IF_SNAPLEN, i.snaplen);
+            put_u32(ev, IF_TS_UNITS, i.units_log10);
+            put_u32(ev, IF_NAME_LEN, name.len() as u32);
+            put_u32(ev, IF_FORMAT, if pcapng { 2 } else { 1 });
+            ev[IF_NAME..IF_NAME + name.len()].copy_from_slice(name);
+        }
+    }
+
+    fn packet(&mut self, data: &[u8], r: &Record, iface: &Iface) {
+        self.stats.v[ST_RECORDS] += 1.0;
+        self.frame += 1;
+        if self.bpf_on {
+            let keep = match self.bpf.iter().find(|(lt, _)| *lt == iface.linktype) {
+                Some((_, prog)) => bpf::run(prog, data, r.wirelen),
+                None => 0,
+            };
+            if keep == 0 {
+                self.stats.v[ST_FILTERED] += 1.0;
+                return;
+            }
+        }
+        let mut p = std::mem::take(&mut self.pkt);
+        p.reset();
+        p.frame = self.frame;
+        p.iface = iface.global_id;
+        p.linktype = iface.linktype;
+        p.ts_ns = r.ts_ns;
+        p.caplen = r.caplen as u32;
+        p.wirelen = r.wirelen;
+        if r.wirelen as usize > r.caplen {
+            p.flags |= crate::abi::PF_TRUNCATED;
+        }
+        decode_layers(data, &mut p);
+        let fragment_of = self.flows.fragment_flow(&mut p);
+        if self.filter.active() && !self.filter.matches(&p) {
+            self.stats.v[ST_FILTERED] += 1.0;
+            self.pkt = p;
+            return;
+        }
+        self.count(&p);
+        if is_flow_packet(&p) {
+            self.flows.update(&mut p, fragment_of, &mut self.out, &mut self.stats);
+            if p.has(PF_FRAGMENT) && !p.has(PF_FIRST_FRAGMENT) && fragment_of.is_none() {
+                self.stats.v[ST_FRAGMENTS_UNMATCHED] += 1.0;
+            }
+        }
+        self.flows.expire(&mut self.out, &mut self.stats);
+        if self.emit_packets {
+            self.write_packet(&p, data);
+        }
+        self.pkt = p;
+    }
+
+    fn count(&mut self, p: &Packet) {
+        let s = &mut self.stats;
+        let bytes = p.wirelen as f64;
+        s.v[ST_PACKETS] += 1.0;
+        s.v[ST_BYTES] += bytes;
+        s.v[ST_CAPTURED_BYTES] += p.caplen as f64;
+        s.linktype(p.linktype, bytes);
+        if p.has(PF_TRUNCATED) {
+            s.v[ST_TRUNCATED] += 1.0;
+        }
+        if p.has(PF_VLAN_OUTER) {
+            s.v[ST_VLAN_PKTS] += 1.0;
+        }
+        match p.l3 {
+            L3_IPV4 => s.add(ST_IPV4_PKTS, ST_IPV4_BYTES, bytes),
+            L3_IPV6 => s.add(ST_IPV6_PKTS, ST_IPV6_BYTES, bytes),
+            L3_ARP => s.add(ST_ARP_PKTS, ST_ARP_BYTES, bytes),
+            L3_UNSUPPORTED_LINK => s.add(ST_UNSUPPORTED_LINK_PKTS, ST_UNSUPPORTED_LINK_BYTES, bytes),
+            L3_OTHER => {
+                s.add(ST_OTHER_L3_PKTS, ST_OTHER_L3_BYTES, bytes);
+                s.ethertype(p.ethertype, bytes);
+            }
+            _ => {}
+        }
+        if p.has(PF_FRAGMENT) {
+            s.v[if p.l3 == L3_IPV4 { ST_IPV4_FRAGMENTS } else { ST_IPV6_FRAGMENTS }] += 1.0;
+            if !p.has(PF_FIRST_FRAGMENT) {
+                s.v[ST_NON_FIRST_FRAGMENTS] += 1.0;
+            }
+        }
+        if p.has(PF_L4) {
+            let i = ST_PROTO_BASE + 2 * p.ip_proto as usize;
+            s.v[i] += 1.0;
+            s.v[i + 1] += bytes;
+        }
+        if p.malformed != MAL_NONE {
+            s.v[ST_MALFORMED_PKTS] += 1.0;
+            s.malformed(p.malformed);
+        }
+        if p.ts_ns < self.first_ns || p.ts_ns > self.last_ns {
+            self.first_ns = self.first_ns.min(p.ts_ns);
+            self.last_ns = self.last_ns.max(p.ts_ns);
+            s.time(self.first_ns, self.last_ns);
+        }
+    }
+
+    fn write_packet(&mut self, p: &Packet, data: &[u8]) {
+        let off = (p.payload_off as usize).min(data.len());
+        let copy = (p.payload_len as usize).min(self.payload_max).min(data.len() - off);
+        let e = match self.out.event(EV_PACKET, PKT_PAYLOAD + copy) {
+            Some(e) => e,
+            None => return,
+        };
+        put_f64(e, PKT_TS_SEC, (p.ts_ns / 1_000_000_000) as f64);
+        put_u32(e, PKT_TS_NSEC, (p.ts_ns % 1_000_000_000) as u32);
+        put_u32(e, PKT_IFACE, p.iface);
+        put_u32(e, PKT_CAPLEN, p.caplen);
+        put_u32(e, PKT_WIRELEN, p.wirelen);
+        put_u16(e, PKT_LINKTYPE, p.linktype as u16);
+        put_u16(e, PKT_ETHERTYPE, p.ethertype);
+        put_u16(e, PKT_VLAN_OUTER, p.vlan[0]);
+        put_u16(e, PKT_VLAN_INNER, p.vlan[1]);
+        e[PKT_L3] = p.l3;
+        e[PKT_IP_PROTO] = p.ip_proto;
+        e[PKT_MALFORMED] = p.malformed;
+        e[PKT_TTL] = p.ttl;
+        put_u32(e, PKT_FLAGS, p.flags);
+        e[PKT_SRC..PKT_SRC + 16].copy_from_slice(&p.src);
+        e[PKT_DST..PKT_DST + 16].copy_from_slice(&p.dst);
+        put_u16(e, PKT_SPORT, p.sport);
+        put_u16(e, PKT_DPORT, p.dport);
+        put_u16(e, PKT_TCP_FLAGS, p.tcp_flags);
+        e[PKT_ICMP_TYPE] = p.icmp_type;
+        e[PKT_ICMP_CODE] = p.icmp_code;
+        put_f64(e, PKT_FLOW_ID, p.flow_id as f64);
+        e[PKT_SRC_MAC..PKT_SRC_MAC + 6].copy_from_slice(&p.src_mac);
+        e[PKT_DST_MAC..PKT_DST_MAC + 6].copy_from_slice(&p.dst_mac);
+        put_u16(e, PKT_PAYLOAD_COPIED, copy as u16);
+        put_u16(e, PKT_TCP_WINDOW, p.tcp_window);
+        put_u32(e, PKT_IP_LEN, p.ip_len);
+        put_u32(e, PKT_PAYLOAD_OFF, p.payload_off);
+        put_u32(e, PKT_PAYLOAD_LEN, p.payload_len);
+        put_u32(e, PKT_TCP_SEQ, p.tcp_seq);
+        put_u32(e, PKT_TCP_ACK, p.tcp_ack);
+        put_u16(e, PKT_ICMP_ID, p.icmp_id);
+        put_f64(e, PKT_FRAME, p.frame as f64);
+        e[PKT_PAYLOAD..PKT_PAYLOAD + copy].copy_from_slice(&data[off..off + copy]);
+    }
+}
+
+/// IP packets whose addresses were read belong to a flow.
+fn is_flow_packet(p: &Packet) -> bool {
+    let ip = p.l3 == L3_IPV4 || p.l3 == L3_IPV6;
+    ip && !matches!(p.malformed, MAL_IP_TRUNCATED | MAL_IPV4_BAD_HEADER_LEN | MAL_IP_BAD_VERSION)
+        && !(p.malformed == MAL_SNAPLEN_TRUNCATED && p.src == [0; 16] && p.dst == [0; 16])
+}
+
+/// Link, network and transport layers of one frame.
+pub fn decode_layers(data: &[u8], p: &mut Packet) {
+    let (kind, off) = link::decode(p.linktype, data, p);
+    let upper = match kind {
+        Net::Ip => match data.get(off).map(|b| b >> 4) {
+            Some(6) => net::ipv6(data, off, p),
+            _ => net::ipv4(data, off, p),
+        },
+        Net::Ipv4 => net::ipv4(data, off, p),
+        Net::Ipv6 => net::ipv6(data, off, p),
+        Net::Arp => {
+            net::arp(data, off, p);
+            None
+        }
+        Net::Other(et) => {
+            p.l3 = L3_OTHER;
+            p.ethertype = et;
+            None
+        }
+        Net::Broken => None,
+        Net::Unsupported => {
+            p.l3 = L3_UNSUPPORTED_LINK;
+            p.mark(MAL_UNSUPPORTED_LINK);
+            None
+        }
+    };
+    if p.l3 == L3_IPV4 || p.l3 == L3_IPV6 {
+        if is_loopback(p.l3, &p.src) || is_loopback(p.l3, &p.dst) {
+            p.flags |= PF_LOOPBACK;
+        }
+    }
+    if let Some(up) = upper {
+        transport::decode(data, up, p);
+    }
+}

@@ -1,0 +1,160 @@
+//! The ABI edge (wasm/ABI.md): the only `unsafe` code. A handle is a `Box<Decoder>` pointer
+//! owned by the TS side between `ws_new` and `ws_free`.
+
+use crate::abi::*;
+use crate::decoder::Decoder;
+use crate::flow::Timeouts;
+
+fn dec<'a>(h: *mut Decoder) -> &'a mut Decoder {
+    // SAFETY: TS passes back only handles returned by ws_new and not yet freed, from one thread.
+    unsafe { &mut *h }
+}
+
+#[no_mangle]
+pub extern "C" fn ws_abi_version() -> u32 {
+    ABI_VERSION
+}
+
+#[no_mangle]
+pub extern "C" fn ws_new(input_cap: u32, out_cap: u32, max_flows: u32) -> *mut Decoder {
+    Box::into_raw(Box::new(Decoder::new(input_cap as usize, out_cap as usize, max_flows as usize)))
+}
+
+#[no_mangle]
+pub extern "C" fn ws_free(h: *mut Decoder) {
+    if !h.is_null() {
+        // SAFETY: the handle came from Box::into_raw in ws_new and is freed once.
+        drop(unsafe { Box::from_raw(h) });
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn ws_input_ptr(h: *mut Decoder) -> *mut u8 {
+    dec(h).input.as_mut_ptr()
+}
+
+#[no_mangle]
+pub extern "C" fn ws_input_cap(h: *mut Decoder) -> u32 {
+    dec(h).input.len() as u32
+}
+
+#[no_mangle]
+pub extern "C" fn ws_scratch_ptr(h: *mut Decoder) -> *mut u8 {
+    dec(h).scratch.as_mut_ptr()
+}
+
+fn ns(seconds: f64) -> u64 {
+    if seconds.is_finite() && seconds > 0.0 {
+        (seconds * 1e9) as u64
+    } else {
+        0
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn ws_set_timeouts(h: *mut Decoder, tcp_idle: f64, udp_idle: f64, closed: f64, active: f64) {
+    dec(h).set_timeouts(Timeouts {
+        tcp_idle_ns: ns(tcp_idle),
+        other_idle_ns: ns(udp_idle),
+        closed_ns: ns(closed),
+        active_ns: ns(active),
+    });
+}
+
+#[no_mangle]
+pub extern "C" fn ws_set_packet_output(h: *mut Decoder, on: u32, payload_max: u32) {
+    dec(h).set_packet_output(on != 0, payload_max as usize);
+}
+
+#[no_mangle]
+pub extern "C" fn ws_filter_protocols(h: *mut Decoder, include: u32, exclude: u32) {
+    dec(h).eng.filter.set_protocols(include, exclude);
+}
+
+#[no_mangle]
+pub extern "C" fn ws_filter_add_host(h: *mut Decoder, prefix: u32, ipver: u32) {
+    let d = dec(h);
+    let mut addr = [0u8; 16];
+    addr.copy_from_slice(&d.scratch[..16]);
+    let v = if ipver == 6 { L3_IPV6 } else { L3_IPV4 };
+    d.eng.filter.add_host(addr, prefix, v);
+}
+
+#[no_mangle]
+pub extern "C" fn ws_filter_add_port(h: *mut Decoder, port: u32) {
+    dec(h).eng.filter.add_port(port as u16);
+}
+
+#[no_mangle]
+pub extern "C" fn ws_filter_no_loopback(h: *mut Decoder, on: u32) {
+    dec(h).eng.filter.set_no_loopback(on != 0);
+}
+
+#[no_mangle]
+pub extern "C" fn ws_filter_bpf_enable(h: *mut Decoder, on: u32) {
+    dec(h).enable_bpf(on != 0);
+}
+
+#[no_mangle]
+pub extern "C" fn ws_set_bpf(h: *mut Decoder, linktype: u32, count: u32) -> i32 {
+    if dec(h).set_bpf(linktype, count as usize) {
+        0
+    } else {
+        -1
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn ws_begin_file(h: *mut Decoder) {
+    dec(h).begin_file();
+}
+
+#[no_mangle]
+pub extern "C" fn ws_feed(h: *mut Decoder, len: u32, eof: u32) -> u32 {
+    dec(h).feed(len as usize, eof != 0) as u32
+}
+
+#[no_mangle]
+pub extern "C" fn ws_status(h: *mut Decoder) -> u32 {
+    dec(h).eng.status
+}
+
+#[no_mangle]
+pub extern "C" fn ws_need_linktype(h: *mut Decoder) -> u32 {
+    dec(h).eng.need_linktype
+}
+
+#[no_mangle]
+pub extern "C" fn ws_error_code(h: *mut Decoder) -> u32 {
+    dec(h).eng.error
+}
+
+#[no_mangle]
+pub extern "C" fn ws_error_offset(h: *mut Decoder) -> f64 {
+    dec(h).eng.error_offset as f64
+}
+
+#[no_mangle]
+pub extern "C" fn ws_out_ptr(h: *mut Decoder) -> *const u8 {
+    dec(h).eng.out.buf.as_ptr()
+}
+
+#[no_mangle]
+pub extern "C" fn ws_out_len(h: *mut Decoder) -> u32 {
+    dec(h).eng.out.len as u32
+}
+
+#[no_mangle]
+pub extern "C" fn ws_out_clear(h: *mut Decoder) {
+    dec(h).eng.out.clear();
+}
+
+#[no_mangle]
+pub extern "C" fn ws_stats_ptr(h: *mut Decoder) -> *const f64 {
+    dec(h).eng.stats.v.as_ptr()
+}
+
+#[no_mangle]
+pub extern "C" fn ws_finish(h: *mut Decoder) -> u32 {
+    dec(h).finish() as u32
+}

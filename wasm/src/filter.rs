@@ -1,0 +1,140 @@
+//! Packet filters the CLI offers besides BPF: protocol include/exclude, hosts (CIDR), ports,
+//! loopback exclusion. All given kinds must match (AND); within a kind any entry matches (OR).
+
+use crate::abi::*;
+use crate::net::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP};
+use crate::packet::Packet;
+
+#[derive(Clone, Copy)]
+struct Cidr {
+    addr: [u8; 16],
+    prefix: u32,
+    ipver: u8,
+}
+
+impl Cidr {
+    fn contains(&self, ipver: u8, a: &[u8; 16]) -> bool {
+        if ipver != self.ipver {
+            return false;
+        }
+        let full = (self.prefix / 8) as usize;
+        if a[..full] != self.addr[..full] {
+            return false;
+        }
+        let rest = self.prefix % 8;
+        rest == 0 || {
+            let mask = 0xffu8 << (8 - rest);
+            a[full] & mask == self.addr[full] & mask
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Filter {
+    include: u32,
+    exclude: u32,
+    hosts: Vec<Cidr>,
+    ports: Vec<u16>,
+    no_loopback: bool,
+}
+
+/// The PROTO_* classes a packet belongs to.
+pub fn classes(p: &Packet) -> u32 {
+    let mut c = match p.l3 {
+        L3_IPV4 => PROTO_IPV4,
+        L3_IPV6 => PROTO_IPV6,
+        L3_ARP => PROTO_ARP,
+        _ => PROTO_OTHER,
+    };
+    if p.flags & (PF_L4 | PF_FRAGMENT) != 0 {
+        c |= match p.ip_proto {
+            IPPROTO_TCP => PROTO_TCP,
+            IPPROTO_UDP => PROTO_UDP,
+            IPPROTO_ICMP => PROTO_ICMP,
+            IPPROTO_ICMPV6 => PROTO_ICMPV6,
+            _ => 0,
+        };
+    }
+    c
+}
+
+pub fn is_loopback(ipver: u8, a: &[u8; 16]) -> bool {
+    match ipver {
+        L3_IPV4 => a[0] == 127,
+        L3_IPV6 => {
+            let one = a[..15].iter().all(|&b| b == 0) && a[15] == 1;
+            let mapped = a[..10].iter().all(|&b| b == 0) && a[10] == 0xff && a[11] == 0xff && a[12] == 127;
+            one || mapped
+        }
+        _ => false,
+    }
+}
+
+impl Filter {
+    pub fn set_protocols(&mut self, include: u32, exclude: u32) {
+        self.include = include;
+        self.exclude = exclude;
+    }
+
+    pub fn add_host(&mut self, addr: [u8; 16], prefix: u32, ipver: u8) {
+        let max = if ipver == L3_IPV4 { 32 } else { 128 };
+        self.hosts.push(Cidr { addr, prefix: prefix.min(max), ipver });
+    }
+
+    pub fn add_port(&mut self, port: u16) {
+        self.ports.push(port);
+    }
+
+    pub fn set_no_loopback(&mut self, on: bool) {
+        self.no_loopback = on;
+    }
+
+    pub fn active(&self) -> bool {
+        self.include != 0 || self.exclude != 0 || !self.hosts.is_empty() || !self.ports.is_empty() || self.no_loopback
+    }
+
+    pub fn matches(&self, p: &Packet) -> bool {
+        if self.include != 0 || self.exclude != 0 {
+            let c = classes(p);
+            if self.include != 0 && c & self.include == 0 {
+                return false;
+            }
+            if c & self.exclude != 0 {
+                return false;
+            }
+        }
+        let ip = p.l3 == L3_IPV4 || p.l3 == L3_IPV6;
+        if self.no_loopback && p.flags & PF_LOOPBACK != 0 {
+            return false;
+        }
+        if !self.hosts.is_empty()
+            && !(ip && self.hosts.iter().any(|h| h.contains(p.l3, &p.src) || h.contains(p.l3, &p.dst)))
+        {
+            return false;
+        }
+        if !self.ports.is_empty()
+            && !(p.flags & PF_PORTS != 0 && self.ports.iter().any(|&x| x == p.sport || x == p.dport))
+        {
+            return false;
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_prefixes() {
+        let mut a = [0u8; 16];
+        a[..4].copy_from_slice(&[192, 168, 1, 0]);
+        let c = Cidr { addr: a, prefix: 23, ipver: L3_IPV4 };
+        let mut x = [0u8; 16];
+        x[..4].copy_from_slice(&[192, 168, 0, 77]);
+        assert!(c.contains(L3_IPV4, &x));
+        x[2] = 2;
+        assert!(!c.contains(L3_IPV4, &x));
+        assert!(!c.contains(L3_IPV6, &x));
+    }
+}

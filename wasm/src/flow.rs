@@ -1,0 +1,721 @@
+//! Bidirectional flow table: canonical 5-tuple (+ outer VLAN), per-direction counters, TCP flags
+//! and state, idle/closed/active timeouts and a hard maximum with LRU eviction. Every flow leaves
+//! the table through `emit`, so none is lost: ended, timed out, evicted or flushed at the end.
+//!
+//! Memory is fixed at creation: the flow slab and the open-addressing index never grow.
+
+use crate::abi::*;
+use crate::bytes::{put_f64, put_u16, put_u32};
+use crate::net::IPPROTO_TCP;
+use crate::out::Out;
+use crate::packet::Packet;
+use crate::stats::Stats;
+
+const NIL: u32 = u32::MAX;
+const TCP_FIN: u16 = 0x01;
+const TCP_SYN: u16 = 0x02;
+const TCP_RST: u16 = 0x04;
+const TCP_ACK: u16 = 0x10;
+
+/// Idle classes, each with its own timeout and LRU list.
+const CLASS_OTHER: usize = 0;
+const CLASS_TCP: usize = 1;
+const CLASS_CLOSED: usize = 2;
+const CLASSES: usize = 3;
+
+/// Non-first IP fragments are matched to their flow through the first fragment's IP id.
+const FRAG_SLOTS: usize = 4096;
+const FRAG_TTL_NS: u64 = 30_000_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Key {
+    lo: [u8; 16],
+    hi: [u8; 16],
+    lo_port: u16,
+    hi_port: u16,
+    proto: u8,
+    ipver: u8,
+    vlan: u16,
+}
+
+impl Key {
+    /// The canonical key of a packet and whether its source is the `lo` side.
+    fn of(p: &Packet) -> (Key, bool) {
+        let (sport, dport) = if p.flags & PF_PORTS != 0 { (p.sport, p.dport) } else { (0, 0) };
+        let src_lo = (p.src, sport) <= (p.dst, dport);
+        let (lo, hi, lo_port, hi_port) =
+            if src_lo { (p.src, p.dst, sport, dport) } else { (p.dst, p.src, dport, sport) };
+        (Key { lo, hi, lo_port, hi_port, proto: p.ip_proto, ipver: p.l3, vlan: p.vlan[0] }, src_lo)
+    }
+
+    fn hash(&self) -> u32 {
+        let w = |b: &[u8; 16], i: usize| {
+            u64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]])
+        };
+        let tail = (self.lo_port as u64)
+            | (self.hi_port as u64) << 16
+            | (self.proto as u64) << 32
+            | (self.ipver as u64) << 40
+            | (self.vlan as u64) << 48;
+        let mut h = 0x9e37_79b9_7f4a_7c15u64;
+        for x in [w(&self.lo, 0), w(&self.lo, 8), w(&self.hi, 0), w(&self.hi, 8), tail] {
+            h = (h ^ x).wrapping_mul(0xff51_afd7_ed55_8ccd);
+            h ^= h >> 32;
+        }
+        (h ^ (h >> 29)) as u32
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Flow {
+    key: Key,
+    hash: u32,
+    pub id: u64,
+    /// The initiator (side A) is the key's `lo` side.
+    a_is_lo: bool,
+    pub first_ns: u64,
+    pub last_ns: u64,
+    pub pkts: [u64; 2],
+    pub bytes: [u64; 2],
+    pub flags: [u16; 2],
+    pub state: u8,
+    fin: [bool; 2],
+    iface: u32,
+    record_seq: u16,
+    fragments: u32,
+    class: u8,
+    prev: u32,
+    next: u32,
+    age_prev: u32,
+    age_next: u32,
+}
+
+#[derive(Clone, Copy, Default)]
+struct FragSlot {
+    src: [u8; 16],
+    dst: [u8; 16],
+    id: u32,
+    proto: u8,
+    flow: u32,
+    flow_id: u64,
+    sport: u16,
+    dport: u16,
+    expires: u64,
+}
+
+#[derive(Clone, Copy)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timeouts {
+    pub tcp_idle_ns: u64,
+    pub other_idle_ns: u64,
+    pub closed_ns: u64,
+    pub active_ns: u64,
+}
+
+pub struct FlowTable {
+    flows: Vec<Flow>,
+    free: Vec<u32>,
+    max: usize,
+    slots: Vec<u64>,
+    mask: usize,
+    lists: [List; CLASSES],
+    age: List,
+    frags: Vec<FragSlot>,
+    next_id: u64,
+    now: u64,
+    pub timeouts: Timeouts,
+}
+
+fn secs(s: u64) -> u64 {
+    s * 1_000_000_000
+}
+
+impl FlowTable {
+    pub fn new(max: usize) -> FlowTable {
+        let max = max.max(16);
+        let slots = (max * 2).next_power_of_two();
+        FlowTable {
+            flows: Vec::with_capacity(max),
+            free: Vec::new(),
+            max,
+            slots: vec![0; slots],
+            mask: slots - 1,
+            lists: [List { head: NIL, tail: NIL }; CLASSES],
+            age: List { head: NIL, tail: NIL },
+            frags: vec![FragSlot::default(); FRAG_SLOTS],
+            next_id: 1,
+            now: 0,
+            // Zeek-like defaults: TCP 5 min idle, others 1 min, closed flows linger 5 s, active 30 min.
+            timeouts: Timeouts {
+                tcp_idle_ns: secs(300),
+                other_idle_ns: secs(60),
+                closed_ns: secs(5),
+                active_ns: secs(1800),
+            },
+        }
+    }
+
+    pub fn active(&self) -> usize {
+        self.flows.len() - self.free.len()
+    }
+
+    fn timeout(&self, class: usize) -> u64 {
+        match class {
+            CLASS_TCP => self.timeouts.tcp_idle_ns,
+            CLASS_CLOSED => self.timeouts.closed_ns,
+            _ => self.timeouts.other_idle_ns,
+        }
+    }
+
+    // ---- index -------------------------------------------------------------------------------
+
+    fn find(&self, key: &Key, hash: u32) -> Option<u32> {
+        let mut i = hash as usize & self.mask;
+        loop {
+            let s = self.slots[i];
+            if s == 0 {
+                return None;
+            }
+            if (s >> 32) as u32 == hash {
+                let idx = (s as u32) - 1;
+                if self.flows[idx as usize].key == *key {
+                    return Some(idx);
+                }
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    fn index_insert(&mut self, hash: u32, idx: u32) {
+        let mut i = hash as usize & self.mask;
+        while self.slots[i] != 0 {
+            i = (i + 1) & self.mask;
+        }
+        self.slots[i] = (hash as u64) << 32 | (idx as u64 + 1);
+    }
+
+    /// Linear-probing delete with backward shift, so lookups never need tombstones.
+    fn index_remove(&mut self, hash: u32, idx: u32) {
+        let want = (hash as u64) << 32 | (idx as u64 + 1);
+        let mut i = hash as usize & self.mask;
+        while self.slots[i] != want {
+            if self.slots[i] == 0 {
+                return;
+            }
+            i = (i + 1) & self.mask;
+        }
+        let mut j = i;
+        loop {
+            j = (j + 1) & self.mask;
+            let s = self.slots[j];
+            if s == 0 {
+                break;
+            }
+            let home = (s >> 32) as usize & self.mask;
+            let stays = if i <= j { i < home && home <= j } else { i < home || home <= j };
+            if !stays {
+                self.slots[i] = s;
+                i = j;
+            }
+        }
+        self.slots[i] = 0;
+    }
+
+    // ---- intrusive lists ---------------------------------------------------------------------
+
+    fn unlink(&mut self, idx: u32) {
+        let (class, prev, next) = {
+            let f = &self.flows[idx as usize];
+            (f.class as usize, f.prev, f.next)
+        };
+        if prev == NIL {
+            self.lists[class].head = next;
+        } else {
+            self.flows[prev as usize].next = next;
+        }
+        if next == NIL {
+            self.lists[class].tail = prev;
+        } else {
+            self.flows[next as usize].prev = prev;
+        }
+    }
+
+    fn push_tail(&mut self, idx: u32, class: usize) {
+        let tail = self.lists[class].tail;
+        {
+            let f = &mut self.flows[idx as usize];
+            f.class = class as u8;
+            f.prev = tail;
+            f.next = NIL;
+        }
+        if tail == NIL {
+            self.lists[class].head = idx;
+        } else {
+            self.flows[tail as usize].next = idx;
+        }
+        self.lists[class].tail = idx;
+    }
+
+    fn age_unlink(&mut self, idx: u32) {
+        let (prev, next) = {
+            let f = &self.flows[idx as usize];
+            (f.age_prev, f.age_next)
+        };
+        if prev == NIL {
+            self.age.head = next;
+        } else {
+            self.flows[prev as usize].age_next = next;
+        }
+        if next == NIL {
+            self.age.tail = prev;
+        } else {
+            self.flows[next as usize].age_prev = prev;
+        }
+    }
+
+    fn age_push(&mut self, idx: u32) {
+        let tail = self.age.tail;
+        {
+            let f = &mut self.flows[idx as usize];
+            f.age_prev = tail;
+            f.age_next = NIL;
+        }
+        if tail == NIL {
+            self.age.head = idx;
+        } else {
+            self.flows[tail as usize].age_next = idx;
+        }
+        self.age.tail = idx;
+    }
+
+    // ---- lifecycle ---------------------------------------------------------------------------
+
+    fn create(&mut self, key: Key, hash: u32, src_lo: bool, p: &Packet, out: &mut Out, st: &mut Stats) -> u32 {
+        if self.active() >= self.max {
+            self.evict_one(out, st);
+        }
+        let syn = p.tcp_flags & TCP_SYN != 0;
+        let ack = p.tcp_flags & TCP_ACK != 0;
+        let tcp = p.ip_proto == IPPROTO_TCP && p.flags & PF_L4 != 0;
+        // The initiator sent the first SYN; a SYN-ACK came from the responder; without a handshake,
+        // a packet from a well-known port to an ephemeral one came from the server.
+        let from_server = if tcp && syn {
+            ack
+        } else {
+            p.flags & PF_PORTS != 0 && p.sport < 1024 && p.dport >= 1024
+        };
+        let flow = Flow {
+            key,
+            hash,
+            id: self.next_id,
+            a_is_lo: src_lo != from_server,
+            first_ns: p.ts_ns,
+            last_ns: p.ts_ns,
+            state: if p.ip_proto == IPPROTO_TCP { TCP_MIDSTREAM } else { TCP_NONE },
+            iface: p.iface,
+            prev: NIL,
+            next: NIL,
+            age_prev: NIL,
+            age_next: NIL,
+            ..Flow::default()
+        };
+        self.next_id += 1;
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.flows[i as usize] = flow;
+                i
+            }
+            None => {
+                self.flows.push(flow);
+                (self.flows.len() - 1) as u32
+            }
+        };
+        self.index_insert(hash, idx);
+        let class = if p.ip_proto == IPPROTO_TCP { CLASS_TCP } else { CLASS_OTHER };
+        self.push_tail(idx, class);
+        self.age_push(idx);
+        st.v[ST_FLOWS_CREATED] += 1.0;
+        let active = self.active() as f64;
+        st.v[ST_FLOWS_ACTIVE] = active;
+        if active > st.v[ST_FLOWS_PEAK] {
+            st.v[ST_FLOWS_PEAK] = active;
+        }
+        idx
+    }
+
+    fn remove(&mut self, idx: u32, st: &mut Stats) {
+        let hash = self.flows[idx as usize].hash;
+        self.index_remove(hash, idx);
+        self.unlink(idx);
+        self.age_unlink(idx);
+        self.flows[idx as usize].id = 0;
+        self.free.push(idx);
+        st.v[ST_FLOWS_ACTIVE] = self.active() as f64;
+    }
+
+    fn end_flow(&mut self, idx: u32, reason: u8, out: &mut Out, st: &mut Stats) {
+        write_flow(out, &self.flows[idx as usize], reason);
+        st.v[ST_FLOW_RECORDS] += 1.0;
+        self.remove(idx, st);
+    }
+
+    fn evict_one(&mut self, out: &mut Out, st: &mut Stats) {
+        let mut victim = NIL;
+        for l in self.lists.iter() {
+            if l.head != NIL && (victim == NIL || self.flows[l.head as usize].last_ns < self.flows[victim as usize].last_ns) {
+                victim = l.head;
+            }
+        }
+        if victim != NIL {
+            st.v[ST_FLOWS_EVICTED] += 1.0;
+            self.end_flow(victim, END_EVICTED, out, st);
+        }
+    }
+
+    /// Accounts a packet to its flow (creating it), setting `p.flow_id` and its direction.
+    /// `fragment_of` is the flow a non-first fragment belongs to (from `fragment_flow`).
+    pub fn update(&mut self, p: &mut Packet, fragment_of: Option<u32>, out: &mut Out, st: &mut Stats) {
+        let (key, src_lo) = Key::of(p);
+        let idx = match fragment_of {
+            Some(i) => i,
+            None => {
+                let hash = key.hash();
+                let idx = match self.find(&key, hash) {
+                    Some(i) if self.restarts(i, p) => {
+                        let reason = if self.flows[i as usize].state == TCP_RESET { END_RST } else { END_FIN };
+                        self.end_flow(i, reason, out, st);
+                        self.create(key, hash, src_lo, p, out, st)
+                    }
+                    Some(i) => i,
+                    None => self.create(key, hash, src_lo, p, out, st),
+                };
+                if p.flags & (PF_FRAGMENT | PF_FIRST_FRAGMENT) == PF_FRAGMENT | PF_FIRST_FRAGMENT {
+                    self.remember_fragment(p, idx);
+                }
+                idx
+            }
+        };
+        let f = &mut self.flows[idx as usize];
+        let dir = if src_lo == f.a_is_lo { 0 } else { 1 };
+        if dir == 1 {
+            p.flags |= PF_FROM_RESPONDER;
+        }
+        f.pkts[dir] += 1;
+        f.bytes[dir] += p.wirelen as u64;
+        if p.flags & PF_FRAGMENT != 0 && p.flags & PF_FIRST_FRAGMENT == 0 {
+            f.fragments += 1;
+        }
+        if p.ts_ns > f.last_ns {
+            f.last_ns = p.ts_ns;
+        }
+        if p.ts_ns < f.first_ns {
+            f.first_ns = p.ts_ns;
+        }
+        p.flow_id = f.id;
+        let mut class = f.class as usize;
+        if f.key.proto == IPPROTO_TCP && p.flags & PF_L4 != 0 {
+            f.flags[dir] |= p.tcp_flags;
+            tcp_transition(f, dir, p.tcp_flags);
+            class = if f.state == TCP_CLOSED || f.state == TCP_RESET { CLASS_CLOSED } else { CLASS_TCP };
+        }
+        self.unlink(idx);
+        self.push_tail(idx, class);
+        if p.ts_ns > self.now {
+            self.now = p.ts_ns;
+        }
+    }
+
+    /// A new SYN on a closed or reset connection starts a new flow (port reuse).
+    fn restarts(&self, idx: u32, p: &Packet) -> bool {
+        let f = &self.flows[idx as usize];
+        let syn_only = p.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN;
+        p.ip_proto == IPPROTO_TCP && syn_only && (f.state == TCP_CLOSED || f.state == TCP_RESET)
+    }
+
+    fn frag_slot(src: &[u8; 16], dst: &[u8; 16], id: u32, proto: u8) -> usize {
+        let mut h = id as u64 ^ (proto as u64) << 32;
+        for b in src.iter().chain(dst.iter()) {
+            h = (h ^ *b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+        (h as usize ^ (h >> 32) as usize) & (FRAG_SLOTS - 1)
+    }
+
+    fn remember_fragment(&mut self, p: &Packet, idx: u32) {
+        let slot = Self::frag_slot(&p.src, &p.dst, p.ip_id, p.ip_proto);
+        self.frags[slot] = FragSlot {
+            src: p.src,
+            dst: p.dst,
+            id: p.ip_id,
+            proto: p.ip_proto,
+            flow: idx,
+            flow_id: self.flows[idx as usize].id,
+            sport: p.sport,
+            dport: p.dport,
+            expires: p.ts_ns.saturating_add(FRAG_TTL_NS),
+        };
+    }
+
+    /// For a non-first fragment: the flow of its first fragment, taking that fragment's ports.
+    pub fn fragment_flow(&self, p: &mut Packet) -> Option<u32> {
+        if p.flags & (PF_FRAGMENT | PF_FIRST_FRAGMENT) != PF_FRAGMENT {
+            return None;
+        }
+        let s = &self.frags[Self::frag_slot(&p.src, &p.dst, p.ip_id, p.ip_proto)];
+        let same = s.flow_id != 0
+            && s.id == p.ip_id
+            && s.proto == p.ip_proto
+            && s.src == p.src
+            && s.dst == p.dst
+            && p.ts_ns <= s.expires;
+        if !same || self.flows.get(s.flow as usize).map(|f| f.id) != Some(s.flow_id) {
+            return None;
+        }
+        if s.sport != 0 || s.dport != 0 {
+            p.sport = s.sport;
+            p.dport = s.dport;
+            p.flags |= PF_PORTS;
+        }
+        Some(s.flow)
+    }
+
+    /// Ends flows whose idle or active time ran out, as far as the event buffer has room.
+    pub fn expire(&mut self, out: &mut Out, st: &mut Stats) {
+        let now = self.now;
+        for class in 0..CLASSES {
+            let t = self.timeout(class);
+            if t == 0 {
+                continue;
+            }
+            loop {
+                let head = self.lists[class].head;
+                if head == NIL || self.flows[head as usize].last_ns.saturating_add(t) > now || out.room() < FL_SIZE {
+                    break;
+                }
+                let reason = match self.flows[head as usize].state {
+                    TCP_CLOSED if class == CLASS_CLOSED => END_FIN,
+                    TCP_RESET if class == CLASS_CLOSED => END_RST,
+                    _ => {
+                        st.v[ST_FLOWS_IDLE] += 1.0;
+                        END_IDLE
+                    }
+                };
+                self.end_flow(head, reason, out, st);
+            }
+        }
+        let active = self.timeouts.active_ns;
+        if active == 0 {
+            return;
+        }
+        loop {
+            let head = self.age.head;
+            if head == NIL || self.flows[head as usize].first_ns.saturating_add(active) > now || out.room() < FL_SIZE {
+                break;
+            }
+            write_flow(out, &self.flows[head as usize], END_ACTIVE);
+            st.v[ST_FLOW_RECORDS] += 1.0;
+            let f = &mut self.flows[head as usize];
+            f.record_seq = f.record_seq.saturating_add(1);
+            f.first_ns = now;
+            f.pkts = [0; 2];
+            f.bytes = [0; 2];
+            f.fragments = 0;
+            self.age_unlink(head);
+            self.age_push(head);
+        }
+    }
+
+    /// Emits every remaining flow, oldest first. Returns true while some remain (out of room).
+    pub fn drain(&mut self, out: &mut Out, st: &mut Stats) -> bool {
+        loop {
+            let head = self.age.head;
+            if head == NIL {
+                return false;
+            }
+            if out.room() < FL_SIZE {
+                return true;
+            }
+            let reason = match self.flows[head as usize].state {
+                TCP_CLOSED => END_FIN,
+                TCP_RESET => END_RST,
+                _ => END_EOF,
+            };
+            self.end_flow(head, reason, out, st);
+        }
+    }
+}
+
+fn tcp_transition(f: &mut Flow, dir: usize, flags: u16) {
+    if flags & TCP_RST != 0 {
+        f.state = TCP_RESET;
+        return;
+    }
+    if f.state == TCP_RESET {
+        return;
+    }
+    let syn = flags & TCP_SYN != 0;
+    let ack = flags & TCP_ACK != 0;
+    if syn && !ack && (f.state == TCP_MIDSTREAM || f.state == TCP_NONE) && f.pkts[0] + f.pkts[1] == 1 {
+        f.state = TCP_SYN_SENT;
+    } else if syn && ack && (f.state == TCP_SYN_SENT || f.state == TCP_MIDSTREAM && f.pkts[0] + f.pkts[1] == 1) {
+        f.state = TCP_SYN_RECEIVED;
+    } else if !syn && ack && dir == 0 && f.state == TCP_SYN_RECEIVED {
+        f.state = TCP_ESTABLISHED;
+    }
+    if flags & TCP_FIN != 0 {
+        f.fin[dir] = true;
+        f.state = if f.fin[0] && f.fin[1] { TCP_CLOSED } else { TCP_HALF_CLOSED };
+    }
+}
+
+/// Writes one EV_FLOW event (the caller made sure there is room).
+pub fn write_flow(out: &mut Out, f: &Flow, reason: u8) {
+    let e = match out.event(EV_FLOW, FL_SIZE) {
+        Some(e) => e,
+        None => return,
+    };
+    let (a, b, pa, pb) = if f.a_is_lo {
+        (&f.key.lo, &f.key.hi, f.key.lo_port, f.key.hi_port)
+    } else {
+        (&f.key.hi, &f.key.lo, f.key.hi_port, f.key.lo_port)
+    };
+    put_f64(e, FL_ID, f.id as f64);
+    put_f64(e, FL_FIRST_SEC, (f.first_ns / 1_000_000_000) as f64);
+    put_u32(e, FL_FIRST_NSEC, (f.first_ns % 1_000_000_000) as u32);
+    put_u32(e, FL_LAST_NSEC, (f.last_ns % 1_000_000_000) as u32);
+    put_f64(e, FL_LAST_SEC, (f.last_ns / 1_000_000_000) as f64);
+    e[FL_IPVER] = f.key.ipver;
+    e[FL_PROTO] = f.key.proto;
+    e[FL_END] = reason;
+    e[FL_TCP_STATE] = f.state;
+    put_u16(e, FL_FLAGS_A, f.flags[0]);
+    put_u16(e, FL_FLAGS_B, f.flags[1]);
+    e[FL_ADDR_A..FL_ADDR_A + 16].copy_from_slice(a);
+    e[FL_ADDR_B..FL_ADDR_B + 16].copy_from_slice(b);
+    put_u16(e, FL_PORT_A, pa);
+    put_u16(e, FL_PORT_B, pb);
+    put_u16(e, FL_VLAN, f.key.vlan);
+    put_u16(e, FL_RECORD_SEQ, f.record_seq);
+    put_f64(e, FL_PKTS_A, f.pkts[0] as f64);
+    put_f64(e, FL_BYTES_A, f.bytes[0] as f64);
+    put_f64(e, FL_PKTS_B, f.pkts[1] as f64);
+    put_f64(e, FL_BYTES_B, f.bytes[1] as f64);
+    put_u32(e, FL_IFACE, f.iface);
+    put_u32(e, FL_FRAGMENTS, f.fragments);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::IPPROTO_UDP;
+
+    fn pkt(src: u8, dst: u8, sport: u16, dport: u16, proto: u8, flags: u16, ts: u64) -> Packet {
+        let mut p = Packet::new();
+        p.l3 = L3_IPV4;
+        p.src[..4].copy_from_slice(&[10, 0, 0, src]);
+        p.dst[..4].copy_from_slice(&[10, 0, 0, dst]);
+        p.sport = sport;
+        p.dport = dport;
+        p.ip_proto = proto;
+        p.tcp_flags = flags;
+        p.flags = PF_L4 | PF_PORTS;
+        p.ts_ns = ts;
+        p.wirelen = 100;
+        p
+    }
+
+    fn flows_in(out: &Out) -> Vec<(f64, u8, f64, f64)> {
+        let mut v = Vec::new();
+        let mut off = 0;
+        while off < out.len {
+            let len = u32::from_le_bytes(out.buf[off + 4..off + 8].try_into().unwrap()) as usize;
+            let e = &out.buf[off..off + len];
+            let f64_at = |o: usize| f64::from_le_bytes(e[o..o + 8].try_into().unwrap());
+            v.push((f64_at(FL_ID), e[FL_END], f64_at(FL_PKTS_A), f64_at(FL_PKTS_B)));
+            off += len;
+        }
+        v
+    }
+
+    #[test]
+    fn both_directions_share_a_flow_and_the_syn_sender_is_a() {
+        let mut t = FlowTable::new(64);
+        let (mut out, mut st) = (Out::new(1 << 16), Stats::new());
+        let mut a = pkt(2, 1, 80, 5000, IPPROTO_TCP, TCP_SYN | TCP_ACK, 1);
+        t.update(&mut a, None, &mut out, &mut st);
+        let mut b = pkt(1, 2, 5000, 80, IPPROTO_TCP, TCP_ACK, 2);
+        t.update(&mut b, None, &mut out, &mut st);
+        assert_eq!(a.flow_id, b.flow_id);
+        assert!(a.has(PF_FROM_RESPONDER));
+        assert!(!b.has(PF_FROM_RESPONDER));
+        assert!(!t.drain(&mut out, &mut st));
+        assert_eq!(flows_in(&out), vec![(1.0, END_EOF, 1.0, 1.0)]);
+    }
+
+    #[test]
+    fn idle_timeout_and_eviction_emit_every_flow() {
+        let mut t = FlowTable::new(16);
+        t.timeouts.other_idle_ns = 10;
+        let (mut out, mut st) = (Out::new(1 << 16), Stats::new());
+        for i in 0..40u16 {
+            let mut p = pkt(1, 2, 1000 + i, 53, IPPROTO_UDP, 0, i as u64);
+            t.update(&mut p, None, &mut out, &mut st);
+            t.expire(&mut out, &mut st);
+        }
+        assert!(t.active() <= 16);
+        assert!(!t.drain(&mut out, &mut st));
+        let all = flows_in(&out);
+        assert_eq!(all.len(), 40);
+        assert!(all.iter().any(|f| f.1 == END_IDLE));
+        let mut t = FlowTable::new(16);
+        t.timeouts = Timeouts::default();
+        let (mut out, mut st) = (Out::new(1 << 16), Stats::new());
+        for i in 0..40u16 {
+            let mut p = pkt(1, 2, 1000 + i, 53, IPPROTO_UDP, 0, i as u64);
+            t.update(&mut p, None, &mut out, &mut st);
+        }
+        assert_eq!(st.v[ST_FLOWS_EVICTED], 24.0);
+        t.drain(&mut out, &mut st);
+        assert_eq!(flows_in(&out).len(), 40);
+    }
+
+    #[test]
+    fn syn_after_fin_starts_a_new_flow() {
+        let mut t = FlowTable::new(16);
+        let (mut out, mut st) = (Out::new(1 << 16), Stats::new());
+        for (s, d, sp, dp, fl) in [
+            (1, 2, 5000, 80, TCP_SYN),
+            (2, 1, 80, 5000, TCP_SYN | TCP_ACK),
+            (1, 2, 5000, 80, TCP_ACK),
+            (1, 2, 5000, 80, TCP_FIN | TCP_ACK),
+            (2, 1, 80, 5000, TCP_FIN | TCP_ACK),
+            (1, 2, 5000, 80, TCP_SYN),
+        ] {
+            let mut p = pkt(s, d, sp, dp, IPPROTO_TCP, fl, 1);
+            t.update(&mut p, None, &mut out, &mut st);
+        }
+        t.drain(&mut out, &mut st);
+        assert_eq!(flows_in(&out), vec![(1.0, END_FIN, 3.0, 2.0), (2.0, END_EOF, 1.0, 0.0)]);
+    }
+
+    #[test]
+    fn index_survives_many_inserts_and_removals() {
+        let mut t = FlowTable::new(64);
+        t.timeouts.other_idle_ns = 3;
+        let (mut out, mut st) = (Out::new(1 << 20), Stats::new());
+        for i in 0..5000u64 {
+            let mut p = pkt((i % 7) as u8, (i % 11) as u8, (i % 97) as u16, 53, IPPROTO_UDP, 0, i);
+            t.update(&mut p, None, &mut out, &mut st);
+            t.expire(&mut out, &mut st);
+            let (key, _) = Key::of(&p);
+            assert!(t.find(&key, key.hash()).is_some());
+        }
+        t.drain(&mut out, &mut st);
+        let total: f64 = flows_in(&out).iter().map(|f| f.2 + f.3).sum();
+        assert_eq!(total, 5000.0);
+    }
+}

@@ -1,0 +1,274 @@
+//! Link layers: find where the network header starts and what it is.
+
+use crate::abi::*;
+use crate::bytes::{be16, le16, u8_at, Order};
+use crate::packet::Packet;
+
+/// What the link layer hands to the network layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Net {
+    /// IP, version taken from the first nibble (raw IP link types, MPLS, NFLOG).
+    Ip,
+    Ipv4,
+    Ipv6,
+    Arp,
+    /// A non-IP ethertype or an 802.3/LLC frame (ethertype 0).
+    Other(u16),
+    /// The link header itself was cut short or malformed.
+    Broken,
+    Unsupported,
+}
+
+const ETH_IPV4: u16 = 0x0800;
+const ETH_ARP: u16 = 0x0806;
+const ETH_RARP: u16 = 0x8035;
+const ETH_VLAN: u16 = 0x8100;
+const ETH_QINQ: u16 = 0x88a8;
+const ETH_QINQ_OLD: u16 = 0x9100;
+const ETH_IPV6: u16 = 0x86dd;
+const ETH_MPLS: u16 = 0x8847;
+const ETH_MPLS_MC: u16 = 0x8848;
+const ETH_PPPOE: u16 = 0x8864;
+
+/// Most stacked tags/labels followed before giving up on a frame.
+const MAX_TAGS: usize = 8;
+
+pub fn decode(linktype: u32, d: &[u8], p: &mut Packet) -> (Net, usize) {
+    match linktype {
+        LINKTYPE_ETHERNET => ethernet(d, p),
+        LINKTYPE_RAW | LINKTYPE_RAW_OPENBSD | LINKTYPE_RAW_BSDOS | LINKTYPE_IPV4 | LINKTYPE_IPV6 => (Net::Ip, 0),
+        LINKTYPE_NULL => bsd_loopback(d, p, None),
+        LINKTYPE_LOOP => bsd_loopback(d, p, Some(Order::Big)),
+        LINKTYPE_LINUX_SLL => sll(d, p),
+        LINKTYPE_LINUX_SLL2 => sll2(d, p),
+        LINKTYPE_PPP | LINKTYPE_PPP_HDLC => ppp(d, 0, p),
+        LINKTYPE_NFLOG => nflog(d, p),
+        _ => (Net::Unsupported, 0),
+    }
+}
+
+fn short(p: &mut Packet, reason: u8) -> (Net, usize) {
+    p.mark_short(reason);
+    (Net::Broken, 0)
+}
+
+fn ethernet(d: &[u8], p: &mut Packet) -> (Net, usize) {
+    if d.len() < 14 {
+        return short(p, MAL_LINK_TRUNCATED);
+    }
+    p.dst_mac.copy_from_slice(&d[0..6]);
+    p.src_mac.copy_from_slice(&d[6..12]);
+    p.flags |= PF_MAC;
+    let et = be16(d, 12).unwrap_or(0);
+    ethertype(et, d, 14, p)
+}
+
+/// Follows an ethertype through VLAN tags, MPLS labels, PPPoE and LLC/SNAP to the network layer.
+fn ethertype(mut et: u16, d: &[u8], mut off: usize, p: &mut Packet) -> (Net, usize) {
+    let mut tags = 0usize;
+    loop {
+        match et {
+            ETH_VLAN | ETH_QINQ | ETH_QINQ_OLD => {
+                let (tci, next) = match (be16(d, off), be16(d, off + 2)) {
+                    (Some(t), Some(n)) => (t, n),
+                    _ => return short(p, MAL_VLAN_TRUNCATED),
+                };
+                if tags == 0 {
+                    p.vlan[0] = tci & 0x0fff;
+                    p.flags |= PF_VLAN_OUTER;
+                } else if tags == 1 {
+                    p.vlan[1] = tci & 0x0fff;
+                    p.flags |= PF_VLAN_INNER;
+                }
+                tags += 1;
+                if tags > MAX_TAGS {
+                    return short(p, MAL_VLAN_TRUNCATED);
+                }
+                et = next;
+                off += 4;
+            }
+            ETH_MPLS | ETH_MPLS_MC => {
+                // Pop labels to the bottom of the stack; the payload's first nibble says IPv4/IPv6.
+                loop {
+                    let label = match crate::bytes::be32(d, off) {
+                        Some(l) => l,
+                        None => return short(p, MAL_VLAN_TRUNCATED),
+                    };
+                    off += 4;
+                    tags += 1;
+                    if label & 0x100 != 0 {
+                        break;
+                    }
+                    if tags > MAX_TAGS {
+                        return short(p, MAL_VLAN_TRUNCATED);
+                    }
+                }
+                p.ethertype = et;
+                return match u8_at(d, off).map(|b| b >> 4) {
+                    Some(4) | Some(6) => (Net::Ip, off),
+                    Some(_) => (Net::Other(et), off),
+                    None => short(p, MAL_VLAN_TRUNCATED),
+                };
+            }
+            ETH_PPPOE => {
+                if d.len() < off + 6 {
+                    return short(p, MAL_VLAN_TRUNCATED);
+                }
+                p.ethertype = et;
+                return ppp_protocol(d, off + 6, p);
+            }
+            _ if et <= 1500 => return llc(d, off, p),
+            _ => break,
+        }
+    }
+    p.ethertype = et;
+    (by_ethertype(et), off)
+}
+
+fn by_ethertype(et: u16) -> Net {
+    match et {
+        ETH_IPV4 => Net::Ipv4,
+        ETH_IPV6 => Net::Ipv6,
+        ETH_ARP | ETH_RARP => Net::Arp,
+        other => Net::Other(other),
+    }
+}
+
+/// 802.3 length field: LLC, and SNAP carrying an ethertype.
+fn llc(d: &[u8], off: usize, p: &mut Packet) -> (Net, usize) {
+    let is_snap = d.get(off..off + 3) == Some(&[0xaa, 0xaa, 0x03][..]);
+    if is_snap {
+        if let Some(et) = be16(d, off + 6) {
+            if et > 1500 && et != ETH_VLAN && et != ETH_QINQ {
+                p.ethertype = et;
+                return (by_ethertype(et), off + 8);
+            }
+        }
+    }
+    p.ethertype = 0;
+    (Net::Other(0), off)
+}
+
+/// BSD loopback: a 4-byte address family, in the writer's byte order (NULL) or big-endian (LOOP).
+fn bsd_loopback(d: &[u8], p: &mut Packet, order: Option<Order>) -> (Net, usize) {
+    let raw = match d.get(0..4) {
+        Some(b) => [b[0], b[1], b[2], b[3]],
+        None => return short(p, MAL_LINK_TRUNCATED),
+    };
+    let family = match order {
+        Some(_) => u32::from_be_bytes(raw),
+        // NULL uses host order of the capturing machine; a family is small, so the
+        // non-zero half tells the order.
+        None => {
+            let le = u32::from_le_bytes(raw);
+            if le & 0xffff_0000 == 0 {
+                le
+            } else {
+                u32::from_be_bytes(raw)
+            }
+        }
+    };
+    match family {
+        2 => (Net::Ipv4, 4),
+        // AF_INET6 differs by OS: Linux 10, BSDs 24/28/30.
+        10 | 24 | 28 | 30 => (Net::Ipv6, 4),
+        _ => (Net::Other(0), 4),
+    }
+}
+
+fn sll(d: &[u8], p: &mut Packet) -> (Net, usize) {
+    if d.len() < 16 {
+        return short(p, MAL_LINK_TRUNCATED);
+    }
+    let arphrd = be16(d, 2).unwrap_or(0);
+    let addr_len = be16(d, 4).unwrap_or(0) as usize;
+    if arphrd == 1 && addr_len == 6 {
+        p.src_mac.copy_from_slice(&d[6..12]);
+    }
+    let proto = be16(d, 14).unwrap_or(0);
+    sll_protocol(arphrd, proto, d, 16, p)
+}
+
+fn sll2(d: &[u8], p: &mut Packet) -> (Net, usize) {
+    if d.len() < 20 {
+        return short(p, MAL_LINK_TRUNCATED);
+    }
+    let proto = be16(d, 0).unwrap_or(0);
+    let arphrd = be16(d, 8).unwrap_or(0);
+    let addr_len = u8_at(d, 11).unwrap_or(0) as usize;
+    if arphrd == 1 && addr_len == 6 {
+        p.src_mac.copy_from_slice(&d[12..18]);
+    }
+    sll_protocol(arphrd, proto, d, 20, p)
+}
+
+/// The SLL protocol field is an ethertype, except for a few Linux-internal values.
+fn sll_protocol(arphrd: u16, proto: u16, d: &[u8], off: usize, p: &mut Packet) -> (Net, usize) {
+    const ARPHRD_IPGRE: u16 = 778;
+    const ARPHRD_NETLINK: u16 = 824;
+    if arphrd == ARPHRD_NETLINK {
+        return (Net::Other(proto), off);
+    }
+    if arphrd == ARPHRD_IPGRE && proto < 0x0600 {
+        return (Net::Other(proto), off);
+    }
+    match proto {
+        // 0x0004: 802.2 LLC frames; 0x0001: Novell 802.3.
+        0x0004 | 0x0001 => llc(d, off, p),
+        et if et > 1500 => ethertype(et, d, off, p),
+        other => {
+            p.ethertype = other;
+            (Net::Other(other), off)
+        }
+    }
+}
+
+/// PPP with or without HDLC address/control bytes and with protocol-field compression.
+fn ppp(d: &[u8], off: usize, p: &mut Packet) -> (Net, usize) {
+    let off = if d.get(off..off + 2) == Some(&[0xff, 0x03][..]) { off + 2 } else { off };
+    ppp_protocol(d, off, p)
+}
+
+fn ppp_protocol(d: &[u8], off: usize, p: &mut Packet) -> (Net, usize) {
+    let first = match u8_at(d, off) {
+        Some(b) => b,
+        None => return short(p, MAL_LINK_TRUNCATED),
+    };
+    // An odd first byte is a compressed one-byte protocol field.
+    let (proto, len) = if first & 1 == 1 {
+        (first as u16, 1)
+    } else {
+        match be16(d, off) {
+            Some(v) => (v, 2),
+            None => return short(p, MAL_LINK_TRUNCATED),
+        }
+    };
+    match proto {
+        0x0021 => (Net::Ipv4, off + len),
+        0x0057 => (Net::Ipv6, off + len),
+        other => (Net::Other(other), off + len),
+    }
+}
+
+/// NFLOG: a 4-byte header, then TLVs whose lengths are in host byte order; NFULA_PAYLOAD holds the packet.
+fn nflog(d: &[u8], p: &mut Packet) -> (Net, usize) {
+    const NFULA_PAYLOAD: u16 = 9;
+    if d.len() < 4 {
+        return short(p, MAL_LINK_TRUNCATED);
+    }
+    let mut off = 4usize;
+    for _ in 0..64 {
+        let (len, kind) = match (le16(d, off), le16(d, off + 2)) {
+            (Some(l), Some(t)) => (l as usize, t & 0x7fff),
+            _ => break,
+        };
+        if len < 4 || off + len > d.len() {
+            break;
+        }
+        if kind == NFULA_PAYLOAD {
+            return (Net::Ip, off + 4);
+        }
+        off += (len + 3) & !3;
+    }
+    (Net::Other(0), off.min(d.len()))
+}

@@ -1,0 +1,130 @@
+//! The decoded view of one packet, filled layer by layer and reused for every packet.
+
+use crate::abi::*;
+
+#[derive(Clone, Debug)]
+pub struct Packet {
+    pub frame: u64,
+    pub iface: u32,
+    pub linktype: u32,
+    pub ts_ns: u64,
+    pub caplen: u32,
+    pub wirelen: u32,
+    pub flags: u32,
+    pub src_mac: [u8; 6],
+    pub dst_mac: [u8; 6],
+    pub ethertype: u16,
+    pub vlan: [u16; 2],
+    pub l3: u8,
+    pub ip_proto: u8,
+    pub src: [u8; 16],
+    pub dst: [u8; 16],
+    pub ttl: u8,
+    pub ip_len: u32,
+    pub ip_id: u32,
+    pub sport: u16,
+    pub dport: u16,
+    pub tcp_flags: u16,
+    pub tcp_seq: u32,
+    pub tcp_ack: u32,
+    pub tcp_window: u16,
+    pub icmp_type: u8,
+    pub icmp_code: u8,
+    pub icmp_id: u16,
+    /// Offset and length of the L4 payload inside the captured bytes.
+    pub payload_off: u32,
+    pub payload_len: u32,
+    pub malformed: u8,
+    pub flow_id: u64,
+}
+
+impl Packet {
+    pub fn new() -> Packet {
+        Packet {
+            frame: 0,
+            iface: 0,
+            linktype: 0,
+            ts_ns: 0,
+            caplen: 0,
+            wirelen: 0,
+            flags: 0,
+            src_mac: [0; 6],
+            dst_mac: [0; 6],
+            ethertype: 0,
+            vlan: [0; 2],
+            l3: L3_NONE,
+            ip_proto: 0,
+            src: [0; 16],
+            dst: [0; 16],
+            ttl: 0,
+            ip_len: 0,
+            ip_id: 0,
+            sport: 0,
+            dport: 0,
+            tcp_flags: 0,
+            tcp_seq: 0,
+            tcp_ack: 0,
+            tcp_window: 0,
+            icmp_type: 0,
+            icmp_code: 0,
+            icmp_id: 0,
+            payload_off: 0,
+            payload_len: 0,
+            malformed: MAL_NONE,
+            flow_id: 0,
+        }
+    }
+
+    /// Clears the per-packet fields that decoding sets conditionally.
+    pub fn reset(&mut self) {
+        self.flags = 0;
+        self.ethertype = 0;
+        self.vlan = [0; 2];
+        self.l3 = L3_NONE;
+        self.ip_proto = 0;
+        self.src = [0; 16];
+        self.dst = [0; 16];
+        self.ttl = 0;
+        self.ip_len = 0;
+        self.ip_id = 0;
+        self.sport = 0;
+        self.dport = 0;
+        self.tcp_flags = 0;
+        self.tcp_seq = 0;
+        self.tcp_ack = 0;
+        self.tcp_window = 0;
+        self.icmp_type = 0;
+        self.icmp_code = 0;
+        self.icmp_id = 0;
+        self.payload_off = 0;
+        self.payload_len = 0;
+        self.malformed = MAL_NONE;
+        self.flow_id = 0;
+    }
+
+    /// Records the first malformation found; later layers keep it.
+    #[inline]
+    pub fn mark(&mut self, reason: u8) {
+        if self.malformed == MAL_NONE {
+            self.malformed = reason;
+        }
+    }
+
+    /// A header cut short: blame the snap length when the capture kept only part of the packet.
+    #[inline]
+    pub fn mark_short(&mut self, reason: u8) {
+        let reason = if self.flags & PF_TRUNCATED != 0 { MAL_SNAPLEN_TRUNCATED } else { reason };
+        self.mark(reason);
+    }
+
+    #[inline]
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+impl Default for Packet {
+    fn default() -> Packet {
+        Packet::new()
+    }
+}
