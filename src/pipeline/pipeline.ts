@@ -2,7 +2,7 @@
 // file boundaries (rotated captures) stay one flow.
 import { Decoder, type DecoderConfig } from "../decoder/decoder.ts";
 import type { EventHandlers, InterfaceRecord } from "../decoder/records.ts";
-import { decodeFile, type FileOutcome } from "../source/file.ts";
+import { decodeFileSteps, type FileOutcome } from "../source/file.ts";
 import { compileBpf } from "../../ffi/libpcap.ts";
 
 export interface PipelineOptions {
@@ -21,6 +21,18 @@ export interface PipelineResult {
 }
 
 export async function runPipeline(opts: PipelineOptions, handlers: EventHandlers): Promise<PipelineResult> {
+  const steps = pipelineSteps(opts, handlers);
+  for (;;) {
+    const step = await steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** The pipeline as a generator that yields after each decoded chunk (see `mod.ts`). */
+export async function* pipelineSteps(
+  opts: PipelineOptions,
+  handlers: EventHandlers,
+): AsyncGenerator<void, PipelineResult> {
   const decoder = await Decoder.create({ ...opts.decoder, bpf: opts.bpf !== undefined });
   const interfaces: InterfaceRecord[] = [];
   let format: InterfaceRecord["format"] | undefined;
@@ -37,7 +49,7 @@ export async function runPipeline(opts: PipelineOptions, handlers: EventHandlers
   try {
     for (const [index, path] of opts.files.entries()) {
       format = undefined;
-      const outcome = await decodeFile(path, decoder, h, {
+      const outcome = yield* decodeFileSteps(path, decoder, h, {
         needBpf: (linktype) => {
           const program = compileBpf(opts.bpf ?? "", linktype);
           if (!decoder.setBpf(linktype, program)) {

@@ -48,12 +48,16 @@ export async function openCapture(path: string): Promise<{ file: Deno.FsFile; si
   return { file, size: info.size };
 }
 
-export async function decodeFile(
+/**
+ * Decodes one file, yielding after each chunk so a consumer can take the events handed to
+ * `handlers` so far (and stop early: the file is closed in any case).
+ */
+export async function* decodeFileSteps(
   path: string,
   decoder: Decoder,
   handlers: EventHandlers,
   hooks: FileHooks = {},
-): Promise<FileOutcome> {
+): AsyncGenerator<void, FileOutcome> {
   const { file, size } = await openCapture(path);
   const outcome: FileOutcome = { path, size, bytesRead: 0 };
   try {
@@ -92,6 +96,7 @@ export async function decodeFile(
       if (status === abi.STATUS_NEED_INPUT && consumed === 0 && (eof || have === input.length)) {
         throw new Error(`decoder made no progress at byte ${outcome.bytesRead - have} of ${path}`);
       }
+      yield;
     }
   } finally {
     file.close();

@@ -10,7 +10,7 @@ use crate::flow::{FlowTable, Timeouts};
 use crate::link::{self, Net};
 use crate::net;
 use crate::out::Out;
-use crate::packet::Packet;
+use crate::packet::{Packet, PF_ROUTED};
 use crate::stats::Stats;
 use crate::transport;
 
@@ -221,11 +221,10 @@ impl Engine {
             return;
         }
         self.count(&p);
-        if is_flow_packet(&p) {
+        if is_flow_packet(&p, fragment_of) {
             self.flows.update(&mut p, fragment_of, &mut self.out, &mut self.stats);
-            if p.has(PF_FRAGMENT) && !p.has(PF_FIRST_FRAGMENT) && fragment_of.is_none() {
-                self.stats.v[ST_FRAGMENTS_UNMATCHED] += 1.0;
-            }
+        } else if p.has(PF_FRAGMENT) && !p.has(PF_FIRST_FRAGMENT) {
+            self.stats.v[ST_FRAGMENTS_UNMATCHED] += 1.0;
         }
         self.flows.expire(&mut self.out, &mut self.stats);
         if self.emit_packets {
@@ -300,7 +299,7 @@ impl Engine {
         e[PKT_IP_PROTO] = p.ip_proto;
         e[PKT_MALFORMED] = p.malformed;
         e[PKT_TTL] = p.ttl;
-        put_u32(e, PKT_FLAGS, p.flags);
+        put_u32(e, PKT_FLAGS, p.flags & !PF_ROUTED);
         e[PKT_SRC..PKT_SRC + 16].copy_from_slice(&p.src);
         e[PKT_DST..PKT_DST + 16].copy_from_slice(&p.dst);
         put_u16(e, PKT_SPORT, p.sport);
@@ -324,11 +323,10 @@ impl Engine {
     }
 }
 
-/// IP packets whose addresses were read belong to a flow.
-fn is_flow_packet(p: &Packet) -> bool {
-    let ip = p.l3 == L3_IPV4 || p.l3 == L3_IPV6;
-    ip && !matches!(p.malformed, MAL_IP_TRUNCATED | MAL_IPV4_BAD_HEADER_LEN | MAL_IP_BAD_VERSION)
-        && !(p.malformed == MAL_SNAPLEN_TRUNCATED && p.src == [0; 16] && p.dst == [0; 16])
+/// Packets that reached the upper layer belong to a flow, and non-first fragments whose first
+/// fragment was seen; packets whose IP header was unusable do not.
+fn is_flow_packet(p: &Packet, fragment_of: Option<u32>) -> bool {
+    p.flags & PF_L4 != 0 || fragment_of.is_some()
 }
 
 /// Link, network and transport layers of one frame.

@@ -8,7 +8,7 @@ use crate::abi::*;
 use crate::bytes::{put_f64, put_u16, put_u32};
 use crate::net::IPPROTO_TCP;
 use crate::out::Out;
-use crate::packet::Packet;
+use crate::packet::{Packet, PF_ROUTED};
 use crate::stats::Stats;
 
 const NIL: u32 = u32::MAX;
@@ -42,9 +42,10 @@ impl Key {
     /// The canonical key of a packet and whether its source is the `lo` side.
     fn of(p: &Packet) -> (Key, bool) {
         let (sport, dport) = if p.flags & PF_PORTS != 0 { (p.sport, p.dport) } else { (0, 0) };
-        let src_lo = (p.src, sport) <= (p.dst, dport);
+        let dst = if p.flags & PF_ROUTED != 0 { p.route_dst } else { p.dst };
+        let src_lo = (p.src, sport) <= (dst, dport);
         let (lo, hi, lo_port, hi_port) =
-            if src_lo { (p.src, p.dst, sport, dport) } else { (p.dst, p.src, dport, sport) };
+            if src_lo { (p.src, dst, sport, dport) } else { (dst, p.src, dport, sport) };
         (Key { lo, hi, lo_port, hi_port, proto: p.ip_proto, ipver: p.l3, vlan: p.vlan[0] }, src_lo)
     }
 

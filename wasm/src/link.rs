@@ -29,6 +29,7 @@ const ETH_IPV6: u16 = 0x86dd;
 const ETH_MPLS: u16 = 0x8847;
 const ETH_MPLS_MC: u16 = 0x8848;
 const ETH_PPPOE: u16 = 0x8864;
+const ETH_ARISTA: u16 = 0xd28b;
 
 /// Most stacked tags/labels followed before giving up on a frame.
 const MAX_TAGS: usize = 8;
@@ -36,7 +37,16 @@ const MAX_TAGS: usize = 8;
 pub fn decode(linktype: u32, d: &[u8], p: &mut Packet) -> (Net, usize) {
     match linktype {
         LINKTYPE_ETHERNET => ethernet(d, p),
-        LINKTYPE_RAW | LINKTYPE_RAW_OPENBSD | LINKTYPE_RAW_BSDOS | LINKTYPE_IPV4 | LINKTYPE_IPV6 => (Net::Ip, 0),
+        LINKTYPE_RAW | LINKTYPE_RAW_OPENBSD | LINKTYPE_RAW_BSDOS => (Net::Ip, 0),
+        // These two name the version: a packet of the other version is malformed, not reinterpreted.
+        LINKTYPE_IPV4 => {
+            p.ethertype = ETH_IPV4;
+            (Net::Ipv4, 0)
+        }
+        LINKTYPE_IPV6 => {
+            p.ethertype = ETH_IPV6;
+            (Net::Ipv6, 0)
+        }
         LINKTYPE_NULL => bsd_loopback(d, p, None),
         LINKTYPE_LOOP => bsd_loopback(d, p, Some(Order::Big)),
         LINKTYPE_LINUX_SLL => sll(d, p),
@@ -109,6 +119,30 @@ fn ethertype(mut et: u16, d: &[u8], mut off: usize, p: &mut Packet) -> (Net, usi
                     Some(_) => (Net::Other(et), off),
                     None => short(p, MAL_VLAN_TRUNCATED),
                 };
+            }
+            ETH_ARISTA => {
+                // Arista vendor header: subtype, version, then a 64- or 48-bit timestamp.
+                let (subtype, version) = match (be16(d, off), be16(d, off + 2)) {
+                    (Some(s), Some(v)) => (s, v),
+                    _ => return short(p, MAL_VLAN_TRUNCATED),
+                };
+                let ts_len = match version & 0x00f0 {
+                    0x0010 => 8,
+                    0x0020 => 6,
+                    _ => 0,
+                };
+                if subtype != 1 || ts_len == 0 {
+                    break;
+                }
+                et = match be16(d, off + 4 + ts_len) {
+                    Some(e) => e,
+                    None => return short(p, MAL_VLAN_TRUNCATED),
+                };
+                off += 4 + ts_len + 2;
+                tags += 1;
+                if tags > MAX_TAGS {
+                    return short(p, MAL_VLAN_TRUNCATED);
+                }
             }
             ETH_PPPOE => {
                 if d.len() < off + 6 {

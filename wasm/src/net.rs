@@ -4,7 +4,7 @@
 
 use crate::abi::*;
 use crate::bytes::{be16, be32, u8_at};
-use crate::packet::Packet;
+use crate::packet::{Packet, PF_ROUTED};
 
 pub const IPPROTO_ICMP: u8 = 1;
 pub const IPPROTO_TCP: u8 = 6;
@@ -151,6 +151,9 @@ pub fn ipv6(d: &[u8], off: usize, p: &mut Packet) -> Option<Upper> {
                 if pos + len > end {
                     return ext_short(p, next);
                 }
+                if next == 43 {
+                    final_destination(&d[pos..pos + len], p);
+                }
                 next = n;
                 pos += len;
             }
@@ -186,12 +189,34 @@ pub fn ipv6(d: &[u8], off: usize, p: &mut Packet) -> Option<Upper> {
             }
             _ => {
                 p.ip_proto = next;
-                // 59: no next header.
-                return if next == 59 { None } else { Some(Upper { start: pos, end }) };
+                return Some(Upper { start: pos, end });
             }
         }
     }
     ext_short(p, next)
+}
+
+/// With segments left, a routing header names the packet's final destination: the address the
+/// upper layer (checksum pseudo-header, and so the flow) belongs to (RFC 8200 section 8.1).
+fn final_destination(rh: &[u8], p: &mut Packet) {
+    let (kind, left) = match (u8_at(rh, 2), u8_at(rh, 3)) {
+        (Some(k), Some(l)) => (k, l as usize),
+        _ => return,
+    };
+    if left == 0 {
+        return;
+    }
+    let at = match kind {
+        // Type 0 (source route) and 2 (mobility): the last address of the list.
+        0 | 2 => 8 + 16 * (((rh.len() - 8) / 16).saturating_sub(1)),
+        // Type 4 (segment routing): segment list[0] is the final segment.
+        4 => 8,
+        _ => return,
+    };
+    if let Some(a) = rh.get(at..at + 16) {
+        p.route_dst.copy_from_slice(a);
+        p.flags |= PF_ROUTED;
+    }
 }
 
 fn ext_short(p: &mut Packet, next: u8) -> Option<Upper> {

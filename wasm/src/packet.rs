@@ -36,7 +36,12 @@ pub struct Packet {
     pub payload_len: u32,
     pub malformed: u8,
     pub flow_id: u64,
+    /// Final destination named by an IPv6 routing header (valid with `PF_ROUTED`).
+    pub route_dst: [u8; 16],
 }
+
+/// Internal flag (not in the ABI's PF_* set): `route_dst` holds the final destination.
+pub const PF_ROUTED: u32 = 1 << 31;
 
 impl Packet {
     pub fn new() -> Packet {
@@ -72,6 +77,7 @@ impl Packet {
             payload_len: 0,
             malformed: MAL_NONE,
             flow_id: 0,
+            route_dst: [0; 16],
         }
     }
 

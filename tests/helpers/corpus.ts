@@ -1,0 +1,53 @@
+// The shared capture corpus and wiresight's view of a capture for comparisons.
+import type { FlowRecord } from "../../src/decoder/records.ts";
+import { type PipelineResult, runPipeline } from "../../src/pipeline/pipeline.ts";
+
+/**
+ * The shared corpus (real captures with their sources): $WIRESIGHT_CORPUS, else ../shared/corpus
+ * beside the checkout, else /work/shared/corpus. Missing corpus is an error, never a skip.
+ */
+export function corpusRoot(): string {
+  const candidates = [
+    Deno.env.get("WIRESIGHT_CORPUS"),
+    new URL("../../../shared/corpus", import.meta.url).pathname,
+    "/work/shared/corpus",
+  ].filter((c): c is string => Boolean(c));
+  for (const c of candidates) {
+    try {
+      if (Deno.statSync(`${c}/public`).isDirectory) return c;
+    } catch { /* try the next */ }
+  }
+  throw new Error(`capture corpus not found (looked in ${candidates.join(", ")}); set WIRESIGHT_CORPUS`);
+}
+
+export function corpusFiles(): string[] {
+  const root = corpusRoot();
+  const files: string[] = [];
+  for (const dir of ["public", "generated"]) {
+    try {
+      for (const e of Deno.readDirSync(`${root}/${dir}`)) {
+        if (e.isFile && /\.(pcap|pcapng|cap)$/.test(e.name)) files.push(`${root}/${dir}/${e.name}`);
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+  return files.sort();
+}
+
+export function corpusFile(name: string): string {
+  const found = corpusFiles().find((f) => f.endsWith("/" + name));
+  if (!found) throw new Error(`corpus file ${name} not found`);
+  return found;
+}
+
+/** Timeouts off: tshark never splits a conversation by time, so neither may we when comparing. */
+export const NO_TIMEOUTS = { tcpIdle: 0, udpIdle: 0, closedLinger: 0, active: 0 };
+
+export async function analyze(path: string): Promise<PipelineResult & { flows: FlowRecord[] }> {
+  const flows: FlowRecord[] = [];
+  const result = await runPipeline({ files: [path], decoder: { timeouts: NO_TIMEOUTS } }, {
+    flow: (f) => flows.push(f),
+  });
+  return { ...result, flows };
+}
