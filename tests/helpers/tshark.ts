@@ -1,11 +1,19 @@
-// tshark as the oracle: per-frame fields and the conversation tables of one capture, read in a
-// single tshark run. IP reassembly is off so that each frame counts as itself (wiresight counts
-// packets, not reassembled datagrams).
+// tshark as the oracle: per-frame fields and the TCP/UDP conversation tables of one capture,
+// read in a single tshark run. IP reassembly is off so each frame counts as itself (wiresight
+// counts packets, not reassembled datagrams).
 
 export interface TsharkFrame {
   number: number;
   len: number;
   protocols: string[];
+  /** Outermost network-layer source/destination. */
+  src: string;
+  dst: string;
+  /** Outer transport ports, when the outer upper layer is TCP or UDP. */
+  srcPort?: number;
+  dstPort?: number;
+  /** IP fragmentation (outer header): id, offset in bytes, more-fragments flag. */
+  fragId?: string;
   fragOffset: number;
   moreFragments: boolean;
 }
@@ -13,11 +21,10 @@ export interface TsharkFrame {
 export interface TsharkConversation {
   a: string;
   b: string;
-  /** Frames and formatted bytes B->A ("<-") and A->B ("->"), as tshark prints them. */
-  framesBtoA: number;
-  bytesBtoA: string;
   framesAtoB: number;
   bytesAtoB: string;
+  framesBtoA: number;
+  bytesBtoA: string;
 }
 
 export interface TsharkView {
@@ -27,6 +34,29 @@ export interface TsharkView {
 }
 
 export const TSHARK_PREFS = ["-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE"];
+
+const FIELDS = [
+  "frame.number",
+  "frame.len",
+  "frame.protocols",
+  "ip.src",
+  "ip.dst",
+  "ipv6.src",
+  "ipv6.dst",
+  "tcp.srcport",
+  "tcp.dstport",
+  "udp.srcport",
+  "udp.dstport",
+  "ip.id",
+  "ip.frag_offset",
+  "ip.flags.mf",
+  "ipv6.fraghdr.ident",
+  "ipv6.fraghdr.offset",
+  "ipv6.fraghdr.more",
+];
+
+const first = (v: string | undefined) => (v ?? "").split(",")[0];
+const truthy = (v: string) => v === "1" || v === "True";
 
 export async function tsharkView(path: string): Promise<TsharkView> {
   const args = [
@@ -38,21 +68,11 @@ export async function tsharkView(path: string): Promise<TsharkView> {
     "fields",
     "-E",
     "separator=\t",
-    "-e",
-    "frame.number",
-    "-e",
-    "frame.len",
-    "-e",
-    "frame.protocols",
-    "-e",
-    "ip.frag_offset",
-    "-e",
-    "ip.flags.mf",
-    "-z",
-    "conv,tcp",
-    "-z",
-    "conv,udp",
+    "-E",
+    "occurrence=a",
   ];
+  for (const f of FIELDS) args.push("-e", f);
+  args.push("-z", "conv,tcp", "-z", "conv,udp");
   const out = await new Deno.Command("tshark", { args, stdout: "piped", stderr: "piped" }).output();
   const text = new TextDecoder().decode(out.stdout);
   const frames: TsharkFrame[] = [];
@@ -63,8 +83,9 @@ export async function tsharkView(path: string): Promise<TsharkView> {
     if (line.startsWith("TCP Conversations")) section = tcp;
     else if (line.startsWith("UDP Conversations")) section = udp;
     else if (section) {
+      // "<-" is B to A, "->" is A to B.
       const m = line.match(
-        /^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+(\d+ \S*bytes|\d+ [kMGT]B)\s+(\d+)\s+(\d+ \S*bytes|\d+ [kMGT]B)/,
+        /^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+(\d+ (?:bytes|[kMGT]B))\s+(\d+)\s+(\d+ (?:bytes|[kMGT]B))/,
       );
       if (m) {
         section.push({
@@ -76,41 +97,51 @@ export async function tsharkView(path: string): Promise<TsharkView> {
           bytesAtoB: m[6],
         });
       }
-    } else if (/^\d+\t/.test(line)) {
-      const [num, len, protos, fragOff, mf] = line.split("\t");
-      frames.push({
-        number: Number(num),
-        len: Number(len),
-        protocols: protos ? protos.split(":") : [],
-        // Encapsulated headers repeat fields comma-separated; the outer one comes first.
-        fragOffset: Number((fragOff ?? "").split(",")[0] || 0),
-        moreFragments: (mf ?? "").split(",")[0] === "1" || (mf ?? "").split(",")[0] === "True",
-      });
-    }
+    } else if (/^\d+\t/.test(line)) frames.push(parseFrame(line.split("\t")));
   }
-  if (
-    !out.success && frames.length === 0 && !/cut short|appears to be damaged|isn't a capture/.test(
-      new TextDecoder().decode(out.stderr),
-    )
-  ) {
-    throw new Error(`tshark failed on ${path}: ${new TextDecoder().decode(out.stderr)}`);
+  if (!out.success && frames.length === 0) {
+    const err = new TextDecoder().decode(out.stderr);
+    if (!/cut short|damaged|corrupt|isn't a capture|unknown format|isn't/.test(err)) {
+      throw new Error(`tshark failed on ${path}: ${err}`);
+    }
   }
   return { frames, tcp, udp };
 }
 
-/** tshark 4.0's format_size(): exact bytes below 10000, then whole units of 1000 (truncated). */
-export function tsharkSize(bytes: number): string {
-  const prefixes = ["k", "M", "G", "T"];
-  let unit = -1, v = bytes;
-  while (v / 1000 >= 10 && unit < prefixes.length - 1) {
-    v = Math.floor(v / 1000);
-    unit++;
+function parseFrame(c: string[]): TsharkFrame {
+  const [num, len, protos, ipSrc, ipDst, ip6Src, ip6Dst, tSport, tDport, uSport, uDport] = c;
+  const [ipId, ipOff, ipMf, ip6Id, ip6Off, ip6More] = c.slice(11);
+  const protocols = protos ? protos.split(":") : [];
+  const { l3, l4 } = outerProtocols(protocols);
+  const v6 = l3 === "ipv6";
+  const frame: TsharkFrame = {
+    number: Number(num),
+    len: Number(len),
+    protocols,
+    src: first(v6 ? ip6Src : ipSrc),
+    dst: first(v6 ? ip6Dst : ipDst),
+    fragOffset: Number(first(v6 ? ip6Off : ipOff) || 0),
+    moreFragments: truthy(first(v6 ? ip6More : ipMf)),
+    fragId: first(v6 ? ip6Id : ipId) || undefined,
+  };
+  if (l4 === "tcp" || l4 === "udp") {
+    frame.srcPort = Number(first(l4 === "tcp" ? tSport : uSport));
+    frame.dstPort = Number(first(l4 === "tcp" ? tDport : uDport));
   }
-  return unit < 0 ? `${bytes} bytes` : `${v} ${prefixes[unit]}B`;
+  return frame;
+}
+
+/** The byte range a tshark 4.0 size string stands for (format_size truncates to whole units). */
+export function sizeRange(s: string): [number, number] {
+  const m = s.match(/^(\d+) (bytes|kB|MB|GB|TB)$/);
+  if (!m) throw new Error(`not a tshark size: ${s}`);
+  const unit = { bytes: 1, kB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 }[m[2]]!;
+  const n = Number(m[1]);
+  return [n * unit, (n + 1) * unit - 1];
 }
 
 const L3 = new Set(["ip", "ipv6", "arp"]);
-/** Extension headers tshark lists between IPv6 and the upper layer. */
+/** Extension headers tshark lists between IPv6 (or IPv4 with AH) and the upper layer. */
 const SKIPPED = new Set(["ipv6.hopopts", "ipv6.routing", "ipv6.fraghdr", "ipv6.dstopts", "ah", "ipv6.shim6"]);
 
 /** The first network protocol of a frame and the upper-layer protocol right after it. */
