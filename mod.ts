@@ -50,11 +50,7 @@ export async function* readPackets(
   const steps = pipelineSteps({ files: list(files), decoder, bpf: options.filter }, {
     packet: (p) => pending.push(p),
   });
-  for (;;) {
-    const step = await steps.next();
-    yield* pending.splice(0);
-    if (step.done) return;
-  }
+  yield* drive(steps, pending);
 }
 
 /** Flow records as flows end (FIN/RST, timeouts, end of input). */
@@ -67,10 +63,19 @@ export async function* readFlows(
     { files: list(files), decoder: options.decoder ?? {}, bpf: options.filter },
     { flow: (f) => pending.push(f) },
   );
-  for (;;) {
-    const step = await steps.next();
-    yield* pending.splice(0);
-    if (step.done) return;
+  yield* drive(steps, pending);
+}
+
+/** Yields what each pipeline step produced; stopping early ends the pipeline (file closed, decoder freed). */
+async function* drive<T>(steps: AsyncGenerator<void, unknown>, pending: T[]): AsyncGenerator<T> {
+  try {
+    for (;;) {
+      const step = await steps.next();
+      yield* pending.splice(0);
+      if (step.done) return;
+    }
+  } finally {
+    await steps.return(undefined);
   }
 }
 

@@ -51,7 +51,10 @@ export async function main(args: string[]): Promise<number> {
       console.error(`wiresight: ${e.message}`);
       return EXIT_RUNTIME;
     }
-    if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotFound) {
+    if (
+      e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotFound ||
+      e instanceof Deno.errors.NotCapable
+    ) {
       console.error(`wiresight: ${(e as Error).message}`);
       return EXIT_RUNTIME;
     }

@@ -20,13 +20,15 @@ import { BpfCompileError, compileBpf } from "../../ffi/libpcap.ts";
 import { choice, intOption, listOption, type Options, parse, secondsOption } from "./args.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { ProgressBar } from "./progress.ts";
-import { writeOut } from "./output.ts";
+import { writeErr, writeOut } from "./output.ts";
 
 export const READ_HELP = `Usage: wiresight read FILE... [options]
 
 Analyse pcap/pcapng captures: decode every packet, track flows, print a traffic report
 (duration, rates, protocol distribution, top talkers, conversations, ports, malformed packets).
 Several files are read in order as one capture.
+
+  -h, --help                   this help
 
 Report:
       --report text|json|none  report format on stdout (default text)
@@ -36,7 +38,8 @@ Report:
       --no-color               no colour (also: NO_COLOR=1)
 
 Export (streamed, any capture size):
-      --export PATH            write records to PATH; format from its extension (.json .ndjson .csv)
+      --export PATH            write records to PATH (- for stdout; the report then goes to stderr);
+                               format from its extension (.json .ndjson .jsonl .csv)
       --export-format FMT      json, ndjson or csv (overrides the extension)
       --export-type TYPE       packets (default) or flows
       --export-payload N       include up to N payload bytes per packet, as hex (default 0)
@@ -61,7 +64,7 @@ Examples:
   wiresight read big.pcap -f 'tcp port 443' --export flows.csv --export-type flows
 `;
 
-const OPTIONS: Options = {
+export const READ_OPTIONS: Options = {
   help: { type: "boolean", short: "h" },
   report: { type: "string" },
   top: { type: "string" },
@@ -151,7 +154,7 @@ export function checkBpf(expression: string): void {
 }
 
 export async function readCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals: files } = parse(argv, OPTIONS, "read");
+  const { values: v, positionals: files } = parse(argv, READ_OPTIONS, "read");
   if (v.help) {
     await writeOut(READ_HELP);
     return EXIT_OK;
@@ -218,16 +221,25 @@ export async function readCommand(argv: string[]): Promise<number> {
     }
   })();
 
+  // Problems go to stderr whatever the report format; a file's fatal problem is an error.
+  for (const f of result.files) {
+    if (f.problem) console.error(`wiresight: ${f.problem.fatal ? "error" : "warning"}: ${f.problem.message}`);
+  }
   const report = buildReport(result, agg, top);
-  if (reportFormat === "json") await writeOut(JSON.stringify(report, null, 2) + "\n");
-  else if (reportFormat === "text") {
-    await writeOut(renderText(report, style(colorWanted(Deno.stdout, Boolean(v["no-color"])))));
-  } else {
-    for (const w of report.warnings) console.error(`wiresight: warning: ${w}`);
+  // report.warnings starts with those file problems; print the rest.
+  for (const w of report.warnings.slice(result.files.filter((f) => f.problem).length)) {
+    console.error(`wiresight: warning: ${w}`);
   }
   const failed = result.files.some((f) => f.problem?.fatal);
-  if (failed && reportFormat !== "none") {
-    for (const f of result.files) if (f.problem?.fatal) console.error(`wiresight: ${f.problem.message}`);
+  const decodedNothing = result.files.every((f) => f.problem?.fatal && !f.format);
+  if (!decodedNothing) {
+    // With the export on stdout, the report (if asked for) goes to stderr.
+    const out = exportPath === "-" ? writeErr : writeOut;
+    const stream = exportPath === "-" ? Deno.stderr : Deno.stdout;
+    if (reportFormat === "json") await out(JSON.stringify(report, null, 2) + "\n");
+    else if (reportFormat === "text") {
+      await out(renderText(report, style(colorWanted(stream, Boolean(v["no-color"])))));
+    }
   }
   return failed ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -94,7 +94,6 @@ export const MAL_TCP_BAD_OFFSET = 11;
 export const MAL_UDP_TRUNCATED = 12;
 export const MAL_UDP_BAD_LENGTH = 13;
 export const MAL_ICMP_TRUNCATED = 14;
-export const MAL_UNSUPPORTED_LINK = 15;
 export const MAL_SNAPLEN_TRUNCATED = 16;
 export const MAL_RECORD_INVALID = 17;
 export const MAL_IPV6_BAD_PAYLOAD_LEN = 18;

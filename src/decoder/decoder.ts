@@ -16,7 +16,7 @@ export interface FlowTimeouts {
 export const DEFAULT_TIMEOUTS: FlowTimeouts = { tcpIdle: 300, udpIdle: 60, closedLinger: 5, active: 1800 };
 
 export interface DecoderConfig {
-  /** Input buffer size; 1-4 MiB chunks read straight into WASM memory are the fast path. */
+  /** Input buffer size: three parts (carry, A, B) of 1-4 MiB, read straight into WASM memory. */
   inputBytes?: number;
   outBytes?: number;
   maxFlows?: number;
@@ -31,7 +31,7 @@ export interface DecoderConfig {
   bpf?: boolean;
 }
 
-export const DEFAULT_INPUT_BYTES = 2 << 20;
+export const DEFAULT_INPUT_BYTES = 3 * (2 << 20);
 export const DEFAULT_MAX_FLOWS = 262144;
 
 export class Decoder {
@@ -98,9 +98,9 @@ export class Decoder {
     this.#ex.ws_begin_file(this.#h);
   }
 
-  /** Decodes complete records in input[0, len); returns the bytes consumed. */
-  feed(len: number, eof: boolean): number {
-    return this.#ex.ws_feed(this.#h, len, eof ? 1 : 0);
+  /** Decodes complete records in input[start, start + len); returns the bytes consumed. */
+  feed(start: number, len: number, eof: boolean): number {
+    return this.#ex.ws_feed(this.#h, start, len, eof ? 1 : 0);
   }
 
   status(): number {

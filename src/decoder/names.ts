@@ -98,7 +98,6 @@ export const MALFORMED_REASONS: Record<number, [key: string, text: string]> = {
   [abi.MAL_UDP_TRUNCATED]: ["udp_truncated", "UDP header cut short"],
   [abi.MAL_UDP_BAD_LENGTH]: ["udp_bad_length", "UDP length below 8 or past the datagram"],
   [abi.MAL_ICMP_TRUNCATED]: ["icmp_truncated", "ICMP header cut short"],
-  [abi.MAL_UNSUPPORTED_LINK]: ["unsupported_link_type", "link type not decoded"],
   [abi.MAL_SNAPLEN_TRUNCATED]: ["snaplen_truncated", "headers cut by the capture's snap length"],
   [abi.MAL_RECORD_INVALID]: ["invalid_record", "capture record with inconsistent fields (skipped)"],
   [abi.MAL_IPV6_BAD_PAYLOAD_LEN]: ["ipv6_bad_payload_length", "IPv6 payload length larger than the frame"],

@@ -23,7 +23,7 @@ export interface DecoderExports {
   ws_filter_bpf_enable(h: number, on: number): void;
   ws_set_bpf(h: number, linktype: number, count: number): number;
   ws_begin_file(h: number): void;
-  ws_feed(h: number, len: number, eof: number): number;
+  ws_feed(h: number, start: number, len: number, eof: number): number;
   ws_status(h: number): number;
   ws_need_linktype(h: number): number;
   ws_error_code(h: number): number;

@@ -41,12 +41,11 @@ export function table(header: string[], rows: string[][], indent = "  "): string
 export interface Style {
   heading(s: string): string;
   dim(s: string): string;
-  warn(s: string): string;
 }
 
 export function style(color: boolean): Style {
   const wrap = (code: string) => (s: string) => color ? `\x1b[${code}m${s}\x1b[0m` : s;
-  return { heading: wrap("1"), dim: wrap("2"), warn: wrap("33") };
+  return { heading: wrap("1"), dim: wrap("2") };
 }
 
 /** Colour only on a terminal, never with NO_COLOR set (https://no-color.org). */

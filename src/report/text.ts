@@ -108,6 +108,5 @@ export function renderText(r: Report, st: Style): string {
   if (r.approximate) {
     out.push(st.dim("  (more distinct hosts than the tables hold: the smallest were folded away)"));
   }
-  for (const w of r.warnings) out.push(st.warn(`warning: ${w}`));
   return out.join("\n") + "\n";
 }

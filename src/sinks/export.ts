@@ -22,11 +22,17 @@ export function formatFromPath(path: string): ExportFormat | undefined {
 const FLUSH_BYTES = 1 << 20;
 const CSV_BATCH = 2048;
 
+/** Where export bytes go: a file, or standard output for PATH "-". */
+interface Sink {
+  writeSync(p: Uint8Array): number;
+  close?(): void;
+}
+
 class BufferedWriter {
   #parts: string[] = [];
   #size = 0;
   readonly #enc = new TextEncoder();
-  constructor(readonly file: Deno.FsFile) {}
+  constructor(readonly sink: Sink) {}
 
   write(s: string): void {
     this.#parts.push(s);
@@ -39,7 +45,7 @@ class BufferedWriter {
     const bytes = this.#enc.encode(this.#parts.join(""));
     this.#parts = [];
     this.#size = 0;
-    for (let off = 0; off < bytes.length;) off += this.file.writeSync(bytes.subarray(off));
+    for (let off = 0; off < bytes.length;) off += this.sink.writeSync(bytes.subarray(off));
   }
 }
 
@@ -49,13 +55,15 @@ export class Exporter {
   #csvBatch: Row[] = [];
   readonly #columns: readonly string[];
 
-  private constructor(file: Deno.FsFile, readonly format: ExportFormat, readonly type: ExportType) {
-    this.#out = new BufferedWriter(file);
+  private constructor(sink: Sink, readonly format: ExportFormat, readonly type: ExportType) {
+    this.#out = new BufferedWriter(sink);
     this.#columns = type === "packets" ? PACKET_COLUMNS : FLOW_COLUMNS;
     if (format === "json") this.#out.write("[");
   }
 
+  /** Opens PATH for writing ("-" is standard output). */
   static async open(path: string, format: ExportFormat, type: ExportType): Promise<Exporter> {
+    if (path === "-") return new Exporter({ writeSync: (p) => Deno.stdout.writeSync(p) }, format, type);
     const file = await Deno.open(path, { write: true, create: true, truncate: true });
     return new Exporter(file, format, type);
   }
@@ -100,6 +108,6 @@ export class Exporter {
       this.#out.write(this.#rows ? "\n]\n" : "]\n");
     }
     this.#out.flush();
-    this.#out.file.close();
+    this.#out.sink.close?.();
   }
 }

@@ -51,6 +51,10 @@ export async function openCapture(path: string): Promise<{ file: Deno.FsFile; si
 /**
  * Decodes one file, yielding after each chunk so a consumer can take the events handed to
  * `handlers` so far (and stop early: the file is closed in any case).
+ *
+ * The input is three parts [carry | A | B] (wasm/ABI.md, "Input layout"): while the decoder works
+ * on one part, the next read fills the other. The incomplete record left at the end of a window
+ * is moved to just before the part read next, so each window is contiguous.
  */
 export async function* decodeFileSteps(
   path: string,
@@ -60,45 +64,56 @@ export async function* decodeFileSteps(
 ): AsyncGenerator<void, FileOutcome> {
   const { file, size } = await openCapture(path);
   const outcome: FileOutcome = { path, size, bytesRead: 0 };
+  const part = Math.floor(decoder.input().length / 3);
+  const region = (i: number) => decoder.input().subarray(part * (1 + i), part * (2 + i));
+  let pending: Promise<number | null> | null = null;
   try {
     decoder.beginFile();
-    let have = 0;
-    let eof = false;
+    let cur = 0;
+    let carry = 0;
+    pending = file.read(region(cur));
     for (;;) {
-      let input = decoder.input();
-      if (!eof && have < input.length) {
-        const n = await file.read(input.subarray(have));
-        if (n === null) eof = true;
-        else {
-          have += n;
-          outcome.bytesRead += n;
-        }
-        hooks.progress?.(outcome.bytesRead, size);
-      }
-      const consumed = decoder.feed(have, eof);
-      const status = decoder.status();
-      decoder.drain(handlers);
-      if (consumed > 0) {
-        input = decoder.input();
-        input.copyWithin(0, consumed, have);
-        have -= consumed;
+      const n = await pending;
+      pending = null;
+      const eof = n === null;
+      if (n !== null) outcome.bytesRead += n;
+      hooks.progress?.(outcome.bytesRead, size);
+      const start = part * (1 + cur) - carry;
+      const len = carry + (n ?? 0);
+      const next = 1 - cur;
+      if (!eof) pending = file.read(region(next));
+      let consumed = 0;
+      let status: number;
+      for (;;) {
+        consumed += decoder.feed(start + consumed, len - consumed, eof);
+        status = decoder.status();
+        decoder.drain(handlers);
+        if (status === abi.STATUS_NEED_BPF) {
+          // Installing a program may grow WASM memory: let the read in flight land first.
+          if (pending) {
+            const landed = await pending;
+            pending = Promise.resolve(landed);
+          }
+          if (!hooks.needBpf) throw new Error("decoder asked for a BPF program but no filter is set");
+          hooks.needBpf(decoder.neededLinktype());
+        } else if (status !== abi.STATUS_OUT_FULL) break;
       }
       if (status === abi.STATUS_DONE) break;
       if (status === abi.STATUS_ERROR) {
         outcome.problem = describeProblem(path, decoder.error());
         break;
       }
-      if (status === abi.STATUS_NEED_BPF) {
-        if (!hooks.needBpf) throw new Error("decoder asked for a BPF program but no filter is set");
-        hooks.needBpf(decoder.neededLinktype());
-        continue;
-      }
-      if (status === abi.STATUS_NEED_INPUT && consumed === 0 && (eof || have === input.length)) {
-        throw new Error(`decoder made no progress at byte ${outcome.bytesRead - have} of ${path}`);
-      }
+      if (eof) throw new Error(`decoder stopped at the end of ${path} without finishing`);
+      carry = len - consumed;
+      if (carry > part) throw new Error(`decoder left ${carry} bytes undecoded in ${path}`);
+      const input = decoder.input();
+      input.copyWithin(part * (1 + next) - carry, start + consumed, start + len);
+      cur = next;
       yield;
     }
   } finally {
+    // A read still in flight writes into WASM memory: let it finish before the file closes.
+    if (pending) await pending.catch(() => null);
     file.close();
   }
   return outcome;

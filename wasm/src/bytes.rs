@@ -1,30 +1,30 @@
 //! Bounds-checked reads from packet bytes. Every read returns `None` past the end, so a length
 //! field taken from a packet can never index outside the captured data.
 
-#[inline]
+#[inline(always)]
 pub fn u8_at(d: &[u8], off: usize) -> Option<u8> {
     d.get(off).copied()
 }
 
-#[inline]
+#[inline(always)]
 pub fn be16(d: &[u8], off: usize) -> Option<u16> {
     let b = d.get(off..off.checked_add(2)?)?;
     Some(u16::from_be_bytes([b[0], b[1]]))
 }
 
-#[inline]
+#[inline(always)]
 pub fn be32(d: &[u8], off: usize) -> Option<u32> {
     let b = d.get(off..off.checked_add(4)?)?;
     Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
-#[inline]
+#[inline(always)]
 pub fn le16(d: &[u8], off: usize) -> Option<u16> {
     let b = d.get(off..off.checked_add(2)?)?;
     Some(u16::from_le_bytes([b[0], b[1]]))
 }
 
-#[inline]
+#[inline(always)]
 pub fn le32(d: &[u8], off: usize) -> Option<u32> {
     let b = d.get(off..off.checked_add(4)?)?;
     Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -38,7 +38,7 @@ pub enum Order {
 }
 
 impl Order {
-    #[inline]
+    #[inline(always)]
     pub fn u16(self, d: &[u8], off: usize) -> Option<u16> {
         match self {
             Order::Little => le16(d, off),
@@ -46,7 +46,7 @@ impl Order {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn u32(self, d: &[u8], off: usize) -> Option<u32> {
         match self {
             Order::Little => le32(d, off),

@@ -14,8 +14,8 @@ use crate::packet::{Packet, PF_ROUTED};
 use crate::stats::Stats;
 use crate::transport;
 
-/// The input must hold the largest record with room to spare.
-pub const MIN_INPUT: usize = MAX_PCAP_RECORD + 64 * 1024;
+/// The input is three equal parts (carry, A, B; see ABI.md); each must hold the largest record.
+pub const MIN_INPUT: usize = 3 * (MAX_PCAP_RECORD + 64 * 1024);
 /// The event buffer must hold the largest packet event plus the flows one packet can end.
 const MAX_PAYLOAD_COPY: usize = 65535;
 
@@ -38,8 +38,6 @@ pub struct Engine {
     emit_packets: bool,
     payload_max: usize,
     frame: u64,
-    first_ns: u64,
-    last_ns: u64,
     pub status: u32,
     pub need_linktype: u32,
     pub error: u32,
@@ -53,7 +51,7 @@ impl Decoder {
         Decoder {
             input: vec![0; input_cap],
             scratch: vec![0; SCRATCH_BYTES],
-            container: Container::new(input_cap),
+            container: Container::new(input_cap / 3),
             eng: Engine {
                 out: Out::new(out_cap.max(1 << 20)),
                 stats: Stats::new(),
@@ -65,8 +63,6 @@ impl Decoder {
                 emit_packets: false,
                 payload_max: 0,
                 frame: 0,
-                first_ns: u64::MAX,
-                last_ns: 0,
                 status: STATUS_NEED_INPUT,
                 need_linktype: 0,
                 error: ERR_NONE,
@@ -111,9 +107,12 @@ impl Decoder {
         true
     }
 
-    /// Decodes complete records in `input[..len]`; returns the bytes consumed.
-    pub fn feed(&mut self, len: usize, eof: bool) -> usize {
-        let len = len.min(self.input.len());
+    /// Decodes complete records in `input[start..start + len]`; returns the bytes consumed.
+    pub fn feed(&mut self, start: usize, len: usize, eof: bool) -> usize {
+        let start = start.min(self.input.len());
+        let end = start + len.min(self.input.len() - start);
+        let window = &self.input[start..end];
+        let len = window.len();
         let mut pos = 0usize;
         let e = &mut self.eng;
         loop {
@@ -121,7 +120,7 @@ impl Decoder {
                 e.status = STATUS_OUT_FULL;
                 break;
             }
-            match self.container.next(&self.input[pos..len], eof) {
+            match self.container.next(&window[pos..], eof) {
                 Step::NeedMore => {
                     e.status = if eof && pos == len { STATUS_DONE } else { STATUS_NEED_INPUT };
                     break;
@@ -143,8 +142,8 @@ impl Decoder {
                         e.need_linktype = iface.linktype;
                         break;
                     }
-                    let start = pos + r.data;
-                    e.packet(&self.input[start..start + r.caplen], &r, iface);
+                    let at = pos + r.data;
+                    e.packet(&window[at..at + r.caplen], &r, iface);
                     pos += r.consumed;
                 }
                 Step::Error(code) => {
@@ -202,7 +201,7 @@ impl Engine {
                 return;
             }
         }
-        let mut p = std::mem::take(&mut self.pkt);
+        let p = &mut self.pkt;
         p.reset();
         p.frame = self.frame;
         p.iface = iface.global_id;
@@ -211,122 +210,72 @@ impl Engine {
         p.caplen = r.caplen as u32;
         p.wirelen = r.wirelen;
         if r.wirelen as usize > r.caplen {
-            p.flags |= crate::abi::PF_TRUNCATED;
+            p.flags |= PF_TRUNCATED;
         }
-        decode_layers(data, &mut p);
-        let fragment_of = self.flows.fragment_flow(&mut p);
-        if self.filter.active() && !self.filter.matches(&p) {
+        decode_layers(data, p);
+        let fragment_of = self.flows.fragment_flow(p);
+        if self.filter.active() && !self.filter.matches(p) {
             self.stats.v[ST_FILTERED] += 1.0;
-            self.pkt = p;
             return;
         }
-        self.count(&p);
-        if is_flow_packet(&p, fragment_of) {
-            self.flows.update(&mut p, fragment_of, &mut self.out, &mut self.stats);
-        } else if p.has(PF_FRAGMENT) && !p.has(PF_FIRST_FRAGMENT) {
+        self.stats.count(p);
+        if p.flags & PF_L4 != 0 || fragment_of.is_some() {
+            // Packets that reached the upper layer belong to a flow, and non-first fragments whose
+            // first fragment was seen; packets whose IP header was unusable do not.
+            self.flows.update(p, fragment_of, &mut self.out, &mut self.stats);
+        } else if p.flags & (PF_FRAGMENT | PF_FIRST_FRAGMENT) == PF_FRAGMENT {
             self.stats.v[ST_FRAGMENTS_UNMATCHED] += 1.0;
         }
         self.flows.expire(&mut self.out, &mut self.stats);
         if self.emit_packets {
-            self.write_packet(&p, data);
+            write_packet(&mut self.out, &self.pkt, data, self.payload_max);
         }
-        self.pkt = p;
-    }
-
-    fn count(&mut self, p: &Packet) {
-        let s = &mut self.stats;
-        let bytes = p.wirelen as f64;
-        s.v[ST_PACKETS] += 1.0;
-        s.v[ST_BYTES] += bytes;
-        s.v[ST_CAPTURED_BYTES] += p.caplen as f64;
-        s.linktype(p.linktype, bytes);
-        if p.has(PF_TRUNCATED) {
-            s.v[ST_TRUNCATED] += 1.0;
-        }
-        if p.has(PF_VLAN_OUTER) {
-            s.v[ST_VLAN_PKTS] += 1.0;
-        }
-        match p.l3 {
-            L3_IPV4 => s.add(ST_IPV4_PKTS, ST_IPV4_BYTES, bytes),
-            L3_IPV6 => s.add(ST_IPV6_PKTS, ST_IPV6_BYTES, bytes),
-            L3_ARP => s.add(ST_ARP_PKTS, ST_ARP_BYTES, bytes),
-            L3_UNSUPPORTED_LINK => s.add(ST_UNSUPPORTED_LINK_PKTS, ST_UNSUPPORTED_LINK_BYTES, bytes),
-            L3_OTHER => {
-                s.add(ST_OTHER_L3_PKTS, ST_OTHER_L3_BYTES, bytes);
-                s.ethertype(p.ethertype, bytes);
-            }
-            _ => {}
-        }
-        if p.has(PF_FRAGMENT) {
-            s.v[if p.l3 == L3_IPV4 { ST_IPV4_FRAGMENTS } else { ST_IPV6_FRAGMENTS }] += 1.0;
-            if !p.has(PF_FIRST_FRAGMENT) {
-                s.v[ST_NON_FIRST_FRAGMENTS] += 1.0;
-            }
-        }
-        if p.has(PF_L4) {
-            let i = ST_PROTO_BASE + 2 * p.ip_proto as usize;
-            s.v[i] += 1.0;
-            s.v[i + 1] += bytes;
-        }
-        if p.malformed != MAL_NONE {
-            s.v[ST_MALFORMED_PKTS] += 1.0;
-            s.malformed(p.malformed);
-        }
-        if p.ts_ns < self.first_ns || p.ts_ns > self.last_ns {
-            self.first_ns = self.first_ns.min(p.ts_ns);
-            self.last_ns = self.last_ns.max(p.ts_ns);
-            s.time(self.first_ns, self.last_ns);
-        }
-    }
-
-    fn write_packet(&mut self, p: &Packet, data: &[u8]) {
-        let off = (p.payload_off as usize).min(data.len());
-        let copy = (p.payload_len as usize).min(self.payload_max).min(data.len() - off);
-        let e = match self.out.event(EV_PACKET, PKT_PAYLOAD + copy) {
-            Some(e) => e,
-            None => return,
-        };
-        put_f64(e, PKT_TS_SEC, (p.ts_ns / 1_000_000_000) as f64);
-        put_u32(e, PKT_TS_NSEC, (p.ts_ns % 1_000_000_000) as u32);
-        put_u32(e, PKT_IFACE, p.iface);
-        put_u32(e, PKT_CAPLEN, p.caplen);
-        put_u32(e, PKT_WIRELEN, p.wirelen);
-        put_u16(e, PKT_LINKTYPE, p.linktype as u16);
-        put_u16(e, PKT_ETHERTYPE, p.ethertype);
-        put_u16(e, PKT_VLAN_OUTER, p.vlan[0]);
-        put_u16(e, PKT_VLAN_INNER, p.vlan[1]);
-        e[PKT_L3] = p.l3;
-        e[PKT_IP_PROTO] = p.ip_proto;
-        e[PKT_MALFORMED] = p.malformed;
-        e[PKT_TTL] = p.ttl;
-        put_u32(e, PKT_FLAGS, p.flags & !PF_ROUTED);
-        e[PKT_SRC..PKT_SRC + 16].copy_from_slice(&p.src);
-        e[PKT_DST..PKT_DST + 16].copy_from_slice(&p.dst);
-        put_u16(e, PKT_SPORT, p.sport);
-        put_u16(e, PKT_DPORT, p.dport);
-        put_u16(e, PKT_TCP_FLAGS, p.tcp_flags);
-        e[PKT_ICMP_TYPE] = p.icmp_type;
-        e[PKT_ICMP_CODE] = p.icmp_code;
-        put_f64(e, PKT_FLOW_ID, p.flow_id as f64);
-        e[PKT_SRC_MAC..PKT_SRC_MAC + 6].copy_from_slice(&p.src_mac);
-        e[PKT_DST_MAC..PKT_DST_MAC + 6].copy_from_slice(&p.dst_mac);
-        put_u16(e, PKT_PAYLOAD_COPIED, copy as u16);
-        put_u16(e, PKT_TCP_WINDOW, p.tcp_window);
-        put_u32(e, PKT_IP_LEN, p.ip_len);
-        put_u32(e, PKT_PAYLOAD_OFF, p.payload_off);
-        put_u32(e, PKT_PAYLOAD_LEN, p.payload_len);
-        put_u32(e, PKT_TCP_SEQ, p.tcp_seq);
-        put_u32(e, PKT_TCP_ACK, p.tcp_ack);
-        put_u16(e, PKT_ICMP_ID, p.icmp_id);
-        put_f64(e, PKT_FRAME, p.frame as f64);
-        e[PKT_PAYLOAD..PKT_PAYLOAD + copy].copy_from_slice(&data[off..off + copy]);
     }
 }
 
-/// Packets that reached the upper layer belong to a flow, and non-first fragments whose first
-/// fragment was seen; packets whose IP header was unusable do not.
-fn is_flow_packet(p: &Packet, fragment_of: Option<u32>) -> bool {
-    p.flags & PF_L4 != 0 || fragment_of.is_some()
+/// Writes one EV_PACKET event with up to `payload_max` payload bytes.
+fn write_packet(out: &mut Out, p: &Packet, data: &[u8], payload_max: usize) {
+
+    let off = (p.payload_off as usize).min(data.len());
+    let copy = (p.payload_len as usize).min(payload_max).min(data.len() - off);
+    let e = match out.event(EV_PACKET, PKT_PAYLOAD + copy) {
+        Some(e) => e,
+        None => return,
+    };
+    put_f64(e, PKT_TS_SEC, (p.ts_ns / 1_000_000_000) as f64);
+    put_u32(e, PKT_TS_NSEC, (p.ts_ns % 1_000_000_000) as u32);
+    put_u32(e, PKT_IFACE, p.iface);
+    put_u32(e, PKT_CAPLEN, p.caplen);
+    put_u32(e, PKT_WIRELEN, p.wirelen);
+    put_u16(e, PKT_LINKTYPE, p.linktype as u16);
+    put_u16(e, PKT_ETHERTYPE, p.ethertype);
+    put_u16(e, PKT_VLAN_OUTER, p.vlan[0]);
+    put_u16(e, PKT_VLAN_INNER, p.vlan[1]);
+    e[PKT_L3] = p.l3;
+    e[PKT_IP_PROTO] = p.ip_proto;
+    e[PKT_MALFORMED] = p.malformed;
+    e[PKT_TTL] = p.ttl;
+    put_u32(e, PKT_FLAGS, p.flags & !PF_ROUTED);
+    e[PKT_SRC..PKT_SRC + 16].copy_from_slice(&p.src);
+    e[PKT_DST..PKT_DST + 16].copy_from_slice(&p.dst);
+    put_u16(e, PKT_SPORT, p.sport);
+    put_u16(e, PKT_DPORT, p.dport);
+    put_u16(e, PKT_TCP_FLAGS, p.tcp_flags);
+    e[PKT_ICMP_TYPE] = p.icmp_type;
+    e[PKT_ICMP_CODE] = p.icmp_code;
+    put_f64(e, PKT_FLOW_ID, p.flow_id as f64);
+    e[PKT_SRC_MAC..PKT_SRC_MAC + 6].copy_from_slice(&p.src_mac);
+    e[PKT_DST_MAC..PKT_DST_MAC + 6].copy_from_slice(&p.dst_mac);
+    put_u16(e, PKT_PAYLOAD_COPIED, copy as u16);
+    put_u16(e, PKT_TCP_WINDOW, p.tcp_window);
+    put_u32(e, PKT_IP_LEN, p.ip_len);
+    put_u32(e, PKT_PAYLOAD_OFF, p.payload_off);
+    put_u32(e, PKT_PAYLOAD_LEN, p.payload_len);
+    put_u32(e, PKT_TCP_SEQ, p.tcp_seq);
+    put_u32(e, PKT_TCP_ACK, p.tcp_ack);
+    put_u16(e, PKT_ICMP_ID, p.icmp_id);
+    put_f64(e, PKT_FRAME, p.frame as f64);
+    e[PKT_PAYLOAD..PKT_PAYLOAD + copy].copy_from_slice(&data[off..off + copy]);
 }
 
 /// Link, network and transport layers of one frame.
@@ -351,7 +300,6 @@ pub fn decode_layers(data: &[u8], p: &mut Packet) {
         Net::Broken => None,
         Net::Unsupported => {
             p.l3 = L3_UNSUPPORTED_LINK;
-            p.mark(MAL_UNSUPPORTED_LINK);
             None
         }
     };

@@ -110,8 +110,8 @@ pub extern "C" fn ws_begin_file(h: *mut Decoder) {
 }
 
 #[no_mangle]
-pub extern "C" fn ws_feed(h: *mut Decoder, len: u32, eof: u32) -> u32 {
-    dec(h).feed(len as usize, eof != 0) as u32
+pub extern "C" fn ws_feed(h: *mut Decoder, start: u32, len: u32, eof: u32) -> u32 {
+    dec(h).feed(start as usize, len as usize, eof != 0) as u32
 }
 
 #[no_mangle]
@@ -151,7 +151,7 @@ pub extern "C" fn ws_out_clear(h: *mut Decoder) {
 
 #[no_mangle]
 pub extern "C" fn ws_stats_ptr(h: *mut Decoder) -> *const f64 {
-    dec(h).eng.stats.v.as_ptr()
+    dec(h).eng.stats.publish().as_ptr()
 }
 
 #[no_mangle]

@@ -31,6 +31,8 @@ impl Cidr {
 
 #[derive(Default)]
 pub struct Filter {
+    /// Any filter configured (checked per packet, so kept as one flag).
+    any: bool,
     include: u32,
     exclude: u32,
     hosts: Vec<Cidr>,
@@ -74,23 +76,33 @@ impl Filter {
     pub fn set_protocols(&mut self, include: u32, exclude: u32) {
         self.include = include;
         self.exclude = exclude;
+        self.update();
     }
 
     pub fn add_host(&mut self, addr: [u8; 16], prefix: u32, ipver: u8) {
         let max = if ipver == L3_IPV4 { 32 } else { 128 };
         self.hosts.push(Cidr { addr, prefix: prefix.min(max), ipver });
+        self.update();
     }
 
     pub fn add_port(&mut self, port: u16) {
         self.ports.push(port);
+        self.update();
     }
 
     pub fn set_no_loopback(&mut self, on: bool) {
         self.no_loopback = on;
+        self.update();
     }
 
+    #[inline]
     pub fn active(&self) -> bool {
-        self.include != 0 || self.exclude != 0 || !self.hosts.is_empty() || !self.ports.is_empty() || self.no_loopback
+        self.any
+    }
+
+    fn update(&mut self) {
+        self.any =
+            self.include != 0 || self.exclude != 0 || !self.hosts.is_empty() || !self.ports.is_empty() || self.no_loopback;
     }
 
     pub fn matches(&self, p: &Packet) -> bool {

@@ -27,39 +27,44 @@ const CLASSES: usize = 3;
 const FRAG_SLOTS: usize = 4096;
 const FRAG_TTL_NS: u64 = 30_000_000_000;
 
+/// Canonical flow key: addresses as big-endian integers (so comparing them orders them), the
+/// lower (address, port) pair first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Key {
-    lo: [u8; 16],
-    hi: [u8; 16],
-    lo_port: u16,
-    hi_port: u16,
-    proto: u8,
-    ipver: u8,
-    vlan: u16,
+    lo: u128,
+    hi: u128,
+    /// lo port << 16 | hi port.
+    ports: u32,
+    /// proto << 24 | ipver << 16 | outer VLAN.
+    meta: u32,
 }
 
 impl Key {
     /// The canonical key of a packet and whether its source is the `lo` side.
     fn of(p: &Packet) -> (Key, bool) {
         let (sport, dport) = if p.flags & PF_PORTS != 0 { (p.sport, p.dport) } else { (0, 0) };
-        let dst = if p.flags & PF_ROUTED != 0 { p.route_dst } else { p.dst };
-        let src_lo = (p.src, sport) <= (dst, dport);
-        let (lo, hi, lo_port, hi_port) =
-            if src_lo { (p.src, dst, sport, dport) } else { (dst, p.src, dport, sport) };
-        (Key { lo, hi, lo_port, hi_port, proto: p.ip_proto, ipver: p.l3, vlan: p.vlan[0] }, src_lo)
+        let src = u128::from_be_bytes(p.src);
+        let dst = u128::from_be_bytes(if p.flags & PF_ROUTED != 0 { p.route_dst } else { p.dst });
+        let src_lo = (src, sport) <= (dst, dport);
+        let (lo, hi, lo_port, hi_port) = if src_lo { (src, dst, sport, dport) } else { (dst, src, dport, sport) };
+        let meta = (p.ip_proto as u32) << 24 | (p.l3 as u32) << 16 | p.vlan[0] as u32;
+        (Key { lo, hi, ports: (lo_port as u32) << 16 | hi_port as u32, meta }, src_lo)
+    }
+
+    fn proto(&self) -> u8 {
+        (self.meta >> 24) as u8
     }
 
     fn hash(&self) -> u32 {
-        let w = |b: &[u8; 16], i: usize| {
-            u64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]])
-        };
-        let tail = (self.lo_port as u64)
-            | (self.hi_port as u64) << 16
-            | (self.proto as u64) << 32
-            | (self.ipver as u64) << 40
-            | (self.vlan as u64) << 48;
+        let words = [
+            self.lo as u64,
+            (self.lo >> 64) as u64,
+            self.hi as u64,
+            (self.hi >> 64) as u64,
+            (self.ports as u64) << 32 | self.meta as u64,
+        ];
         let mut h = 0x9e37_79b9_7f4a_7c15u64;
-        for x in [w(&self.lo, 0), w(&self.lo, 8), w(&self.hi, 0), w(&self.hi, 8), tail] {
+        for x in words {
             h = (h ^ x).wrapping_mul(0xff51_afd7_ed55_8ccd);
             h ^= h >> 32;
         }
@@ -76,6 +81,8 @@ pub struct Flow {
     a_is_lo: bool,
     pub first_ns: u64,
     pub last_ns: u64,
+    /// `last_ns` when the flow was last queued at its list's tail (lists refresh lazily).
+    queued_ns: u64,
     pub pkts: [u64; 2],
     pub bytes: [u64; 2],
     pub flags: [u16; 2],
@@ -129,6 +136,8 @@ pub struct FlowTable {
     frags: Vec<FragSlot>,
     next_id: u64,
     now: u64,
+    /// No timeout can fire before this time, so `expire` is one comparison per packet.
+    next_expiry: u64,
     pub timeouts: Timeouts,
 }
 
@@ -151,6 +160,7 @@ impl FlowTable {
             frags: vec![FragSlot::default(); FRAG_SLOTS],
             next_id: 1,
             now: 0,
+            next_expiry: 0,
             // Zeek-like defaults: TCP 5 min idle, others 1 min, closed flows linger 5 s, active 30 min.
             timeouts: Timeouts {
                 tcp_idle_ns: secs(300),
@@ -248,11 +258,16 @@ impl FlowTable {
 
     fn push_tail(&mut self, idx: u32, class: usize) {
         let tail = self.lists[class].tail;
+        let t = self.timeout(class);
         {
             let f = &mut self.flows[idx as usize];
             f.class = class as u8;
             f.prev = tail;
             f.next = NIL;
+            f.queued_ns = f.last_ns;
+            if t != 0 {
+                self.next_expiry = self.next_expiry.min(f.last_ns.saturating_add(t));
+            }
         }
         if tail == NIL {
             self.lists[class].head = idx;
@@ -281,10 +296,14 @@ impl FlowTable {
 
     fn age_push(&mut self, idx: u32) {
         let tail = self.age.tail;
+        let active = self.timeouts.active_ns;
         {
             let f = &mut self.flows[idx as usize];
             f.age_prev = tail;
             f.age_next = NIL;
+            if active != 0 {
+                self.next_expiry = self.next_expiry.min(f.first_ns.saturating_add(active));
+            }
         }
         if tail == NIL {
             self.age.head = idx;
@@ -366,6 +385,7 @@ impl FlowTable {
     }
 
     fn evict_one(&mut self, out: &mut Out, st: &mut Stats) {
+        // The list heads are the least recently queued flows: an approximate LRU (like CLOCK).
         let mut victim = NIL;
         for l in self.lists.iter() {
             if l.head != NIL && (victim == NIL || self.flows[l.head as usize].last_ns < self.flows[victim as usize].last_ns) {
@@ -418,14 +438,16 @@ impl FlowTable {
             f.first_ns = p.ts_ns;
         }
         p.flow_id = f.id;
-        let mut class = f.class as usize;
-        if f.key.proto == IPPROTO_TCP && p.flags & PF_L4 != 0 {
+        let class = f.class as usize;
+        if f.key.proto() == IPPROTO_TCP && p.flags & PF_L4 != 0 {
             f.flags[dir] |= p.tcp_flags;
             tcp_transition(f, dir, p.tcp_flags);
-            class = if f.state == TCP_CLOSED || f.state == TCP_RESET { CLASS_CLOSED } else { CLASS_TCP };
+            let now_class = if f.state == TCP_CLOSED || f.state == TCP_RESET { CLASS_CLOSED } else { CLASS_TCP };
+            if now_class != class {
+                self.unlink(idx);
+                self.push_tail(idx, now_class);
+            }
         }
-        self.unlink(idx);
-        self.push_tail(idx, class);
         if p.ts_ns > self.now {
             self.now = p.ts_ns;
         }
@@ -487,6 +509,10 @@ impl FlowTable {
     /// Ends flows whose idle or active time ran out, as far as the event buffer has room.
     pub fn expire(&mut self, out: &mut Out, st: &mut Stats) {
         let now = self.now;
+        if now < self.next_expiry {
+            return;
+        }
+        let mut next = u64::MAX;
         for class in 0..CLASSES {
             let t = self.timeout(class);
             if t == 0 {
@@ -494,10 +520,29 @@ impl FlowTable {
             }
             loop {
                 let head = self.lists[class].head;
-                if head == NIL || self.flows[head as usize].last_ns.saturating_add(t) > now || out.room() < FL_SIZE {
+                if head == NIL {
                     break;
                 }
-                let reason = match self.flows[head as usize].state {
+                let (queued, last, state) = {
+                    let f = &self.flows[head as usize];
+                    (f.queued_ns, f.last_ns, f.state)
+                };
+                // Lists are in queue order: if the head was queued too recently, so were all others.
+                if queued.saturating_add(t) > now {
+                    next = next.min(queued.saturating_add(t));
+                    break;
+                }
+                if last.saturating_add(t) > now {
+                    // Seen since it was queued: back to the tail, at most once per timeout period.
+                    self.unlink(head);
+                    self.push_tail(head, class);
+                    continue;
+                }
+                if out.room() < FL_SIZE {
+                    next = now;
+                    break;
+                }
+                let reason = match state {
                     TCP_CLOSED if class == CLASS_CLOSED => END_FIN,
                     TCP_RESET if class == CLASS_CLOSED => END_RST,
                     _ => {
@@ -509,12 +554,14 @@ impl FlowTable {
             }
         }
         let active = self.timeouts.active_ns;
-        if active == 0 {
-            return;
-        }
-        loop {
+        while active != 0 {
             let head = self.age.head;
-            if head == NIL || self.flows[head as usize].first_ns.saturating_add(active) > now || out.room() < FL_SIZE {
+            if head == NIL {
+                break;
+            }
+            let due = self.flows[head as usize].first_ns.saturating_add(active);
+            if due > now || out.room() < FL_SIZE {
+                next = next.min(if due > now { due } else { now });
                 break;
             }
             write_flow(out, &self.flows[head as usize], END_ACTIVE);
@@ -528,6 +575,8 @@ impl FlowTable {
             self.age_unlink(head);
             self.age_push(head);
         }
+        // push_tail/age_push above may have lowered next_expiry: keep the smaller.
+        self.next_expiry = next.min(if self.next_expiry > now { self.next_expiry } else { u64::MAX });
     }
 
     /// Emits every remaining flow, oldest first. Returns true while some remain (out of room).
@@ -579,27 +628,25 @@ pub fn write_flow(out: &mut Out, f: &Flow, reason: u8) {
         Some(e) => e,
         None => return,
     };
-    let (a, b, pa, pb) = if f.a_is_lo {
-        (&f.key.lo, &f.key.hi, f.key.lo_port, f.key.hi_port)
-    } else {
-        (&f.key.hi, &f.key.lo, f.key.hi_port, f.key.lo_port)
-    };
+    let (lo_port, hi_port) = ((f.key.ports >> 16) as u16, f.key.ports as u16);
+    let (a, b, pa, pb) =
+        if f.a_is_lo { (f.key.lo, f.key.hi, lo_port, hi_port) } else { (f.key.hi, f.key.lo, hi_port, lo_port) };
     put_f64(e, FL_ID, f.id as f64);
     put_f64(e, FL_FIRST_SEC, (f.first_ns / 1_000_000_000) as f64);
     put_u32(e, FL_FIRST_NSEC, (f.first_ns % 1_000_000_000) as u32);
     put_u32(e, FL_LAST_NSEC, (f.last_ns % 1_000_000_000) as u32);
     put_f64(e, FL_LAST_SEC, (f.last_ns / 1_000_000_000) as f64);
-    e[FL_IPVER] = f.key.ipver;
-    e[FL_PROTO] = f.key.proto;
+    e[FL_IPVER] = (f.key.meta >> 16) as u8;
+    e[FL_PROTO] = f.key.proto();
     e[FL_END] = reason;
     e[FL_TCP_STATE] = f.state;
     put_u16(e, FL_FLAGS_A, f.flags[0]);
     put_u16(e, FL_FLAGS_B, f.flags[1]);
-    e[FL_ADDR_A..FL_ADDR_A + 16].copy_from_slice(a);
-    e[FL_ADDR_B..FL_ADDR_B + 16].copy_from_slice(b);
+    e[FL_ADDR_A..FL_ADDR_A + 16].copy_from_slice(&a.to_be_bytes());
+    e[FL_ADDR_B..FL_ADDR_B + 16].copy_from_slice(&b.to_be_bytes());
     put_u16(e, FL_PORT_A, pa);
     put_u16(e, FL_PORT_B, pb);
-    put_u16(e, FL_VLAN, f.key.vlan);
+    put_u16(e, FL_VLAN, f.key.meta as u16);
     put_u16(e, FL_RECORD_SEQ, f.record_seq);
     put_f64(e, FL_PKTS_A, f.pkts[0] as f64);
     put_f64(e, FL_BYTES_A, f.bytes[0] as f64);

@@ -1,9 +1,14 @@
 //! Counters TS reads as one f64 array (ABI.md, "Statistics").
 
 use crate::abi::*;
+use crate::packet::Packet;
 
 pub struct Stats {
     pub v: Vec<f64>,
+    first_ns: u64,
+    last_ns: u64,
+    /// The link-type slot last counted into (one link type per file, usually).
+    linktype_slot: usize,
 }
 
 impl Stats {
@@ -18,7 +23,49 @@ impl Stats {
         for slot in 0..ETHERTYPE_SLOTS {
             v[ST_ETHERTYPE_BASE + 3 * slot] = -1.0;
         }
-        Stats { v }
+        Stats { v, first_ns: u64::MAX, last_ns: 0, linktype_slot: ST_LINKTYPE_BASE }
+    }
+
+    /// Counts a packet that passed the filters.
+    pub fn count(&mut self, p: &Packet) {
+        let bytes = p.wirelen as f64;
+        self.v[ST_PACKETS] += 1.0;
+        self.v[ST_BYTES] += bytes;
+        self.v[ST_CAPTURED_BYTES] += p.caplen as f64;
+        self.linktype(p.linktype, bytes);
+        if p.flags & PF_TRUNCATED != 0 {
+            self.v[ST_TRUNCATED] += 1.0;
+        }
+        if p.flags & PF_VLAN_OUTER != 0 {
+            self.v[ST_VLAN_PKTS] += 1.0;
+        }
+        match p.l3 {
+            L3_IPV4 => self.add(ST_IPV4_PKTS, ST_IPV4_BYTES, bytes),
+            L3_IPV6 => self.add(ST_IPV6_PKTS, ST_IPV6_BYTES, bytes),
+            L3_ARP => self.add(ST_ARP_PKTS, ST_ARP_BYTES, bytes),
+            L3_UNSUPPORTED_LINK => self.add(ST_UNSUPPORTED_LINK_PKTS, ST_UNSUPPORTED_LINK_BYTES, bytes),
+            L3_OTHER => {
+                self.add(ST_OTHER_L3_PKTS, ST_OTHER_L3_BYTES, bytes);
+                self.ethertype(p.ethertype, bytes);
+            }
+            _ => {}
+        }
+        if p.flags & PF_FRAGMENT != 0 {
+            self.v[if p.l3 == L3_IPV4 { ST_IPV4_FRAGMENTS } else { ST_IPV6_FRAGMENTS }] += 1.0;
+            if p.flags & PF_FIRST_FRAGMENT == 0 {
+                self.v[ST_NON_FIRST_FRAGMENTS] += 1.0;
+            }
+        }
+        if p.flags & PF_L4 != 0 {
+            let i = ST_PROTO_BASE + 2 * p.ip_proto as usize;
+            self.add(i, i + 1, bytes);
+        }
+        if p.malformed != MAL_NONE {
+            self.v[ST_MALFORMED_PKTS] += 1.0;
+            self.malformed(p.malformed);
+        }
+        self.first_ns = self.first_ns.min(p.ts_ns);
+        self.last_ns = self.last_ns.max(p.ts_ns);
     }
 
     #[inline]
@@ -36,7 +83,7 @@ impl Stats {
 
     /// Counts into a small keyed table of [key, packets, bytes] triples; when every slot is
     /// taken, the last slot collects the rest under key 65535 ("other").
-    fn keyed(&mut self, base: usize, slots: usize, key: u32, bytes: f64) {
+    fn keyed(&mut self, base: usize, slots: usize, key: u32, bytes: f64) -> usize {
         let mut chosen = base + 3 * (slots - 1);
         for slot in 0..slots {
             let i = base + 3 * slot;
@@ -56,21 +103,36 @@ impl Stats {
         }
         self.v[chosen + 1] += 1.0;
         self.v[chosen + 2] += bytes;
+        chosen
     }
 
-    pub fn linktype(&mut self, linktype: u32, bytes: f64) {
-        self.keyed(ST_LINKTYPE_BASE, LINKTYPE_SLOTS, linktype, bytes);
+    fn linktype(&mut self, linktype: u32, bytes: f64) {
+        let slot = self.linktype_slot;
+        if self.v[slot] == linktype as f64 {
+            self.v[slot + 1] += 1.0;
+            self.v[slot + 2] += bytes;
+        } else {
+            self.linktype_slot = self.keyed(ST_LINKTYPE_BASE, LINKTYPE_SLOTS, linktype, bytes);
+        }
     }
 
     pub fn ethertype(&mut self, et: u16, bytes: f64) {
         self.keyed(ST_ETHERTYPE_BASE, ETHERTYPE_SLOTS, et as u32, bytes);
     }
 
-    pub fn time(&mut self, first_ns: u64, last_ns: u64) {
-        self.v[ST_FIRST_SEC] = (first_ns / 1_000_000_000) as f64;
-        self.v[ST_FIRST_NSEC] = (first_ns % 1_000_000_000) as f64;
-        self.v[ST_LAST_SEC] = (last_ns / 1_000_000_000) as f64;
-        self.v[ST_LAST_NSEC] = (last_ns % 1_000_000_000) as f64;
+    /// Writes the first/last timestamps into the table (done when TS reads it, not per packet).
+    pub fn publish(&mut self) -> &[f64] {
+        if self.first_ns <= self.last_ns {
+            self.time();
+        }
+        &self.v
+    }
+
+    fn time(&mut self) {
+        self.v[ST_FIRST_SEC] = (self.first_ns / 1_000_000_000) as f64;
+        self.v[ST_FIRST_NSEC] = (self.first_ns % 1_000_000_000) as f64;
+        self.v[ST_LAST_SEC] = (self.last_ns / 1_000_000_000) as f64;
+        self.v[ST_LAST_NSEC] = (self.last_ns % 1_000_000_000) as f64;
     }
 }
 
