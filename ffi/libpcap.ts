@@ -23,7 +23,7 @@ const CANDIDATES: Record<string, string[]> = {
 
 const SYMBOLS = {
   pcap_lib_version: { parameters: [], result: "pointer" },
-  pcap_open_dead: { parameters: ["i32", "i32"], result: "pointer" },
+  pcap_open_offline: { parameters: ["buffer", "buffer"], result: "pointer" },
   pcap_compile: { parameters: ["pointer", "buffer", "buffer", "i32", "u32"], result: "i32" },
   pcap_freecode: { parameters: ["buffer"], result: "void" },
   pcap_geterr: { parameters: ["pointer"], result: "pointer" },
@@ -56,22 +56,50 @@ export function libpcapVersion(): string {
 }
 
 const PCAP_NETMASK_UNKNOWN = 0xffffffff;
+const PCAP_ERRBUF_SIZE = 256;
 /** struct bpf_program on 64-bit: u32 bf_len, 4 bytes padding, bf_insns pointer. */
 const PROGRAM_SIZE = 16;
 
+const cstring = (s: string) => new TextEncoder().encode(s + "\0");
+
 /**
- * Compiles a filter expression for a link type as tcpdump would (optimised, unknown netmask)
- * and returns the program as 8-byte `struct bpf_insn` records.
+ * A libpcap handle reading an empty savefile of this link type. Compiling on a savefile handle,
+ * not on pcap_open_dead's, gives tcpdump's code for files: libpcap maps the LINKTYPE to its DLT
+ * (LINKTYPE_RAW 101 is DLT_RAW 12 on Linux) and matches every BSD AF_INET6 value on NULL links.
+ */
+function savefileHandle(lib: Libpcap, linktype: number, snaplen: number): Deno.PointerValue {
+  const path = Deno.makeTempFileSync({ prefix: "wiresight-bpf-", suffix: ".pcap" });
+  try {
+    const header = new DataView(new ArrayBuffer(24));
+    header.setUint32(0, 0xa1b2c3d4, true);
+    header.setUint16(4, 2, true);
+    header.setUint16(6, 4, true);
+    header.setUint32(16, snaplen, true);
+    header.setUint32(20, linktype, true);
+    Deno.writeFileSync(path, new Uint8Array(header.buffer));
+    const errbuf = new Uint8Array(PCAP_ERRBUF_SIZE);
+    const handle = lib.pcap_open_offline(cstring(path), errbuf);
+    if (!handle) {
+      const why = new TextDecoder().decode(errbuf.subarray(0, errbuf.indexOf(0)));
+      throw new BpfCompileError(`libpcap cannot compile filters for link type ${linktype}: ${why}`);
+    }
+    return handle;
+  } finally {
+    Deno.removeSync(path);
+  }
+}
+
+/**
+ * Compiles a filter expression for a link type as tcpdump would for a file (optimised, unknown
+ * netmask) and returns the program as 8-byte `struct bpf_insn` records.
  */
 export function compileBpf(expression: string, linktype: number, snaplen = 262144): Uint8Array {
   const lib = libpcap();
-  const dead = lib.pcap_open_dead(linktype, snaplen);
-  if (!dead) throw new BpfCompileError(`libpcap cannot open a handle for link type ${linktype}`);
+  const handle = savefileHandle(lib, linktype, snaplen);
   try {
     const program = new Uint8Array(PROGRAM_SIZE);
-    const text = new TextEncoder().encode(expression + "\0");
-    if (lib.pcap_compile(dead, program, text, 1, PCAP_NETMASK_UNKNOWN) !== 0) {
-      const err = lib.pcap_geterr(dead);
+    if (lib.pcap_compile(handle, program, cstring(expression), 1, PCAP_NETMASK_UNKNOWN) !== 0) {
+      const err = lib.pcap_geterr(handle);
       const why = err ? Deno.UnsafePointerView.getCString(err) : "syntax error";
       throw new BpfCompileError(`invalid BPF filter '${expression}' for link type ${linktype}: ${why}`);
     }
@@ -85,6 +113,6 @@ export function compileBpf(expression: string, linktype: number, snaplen = 26214
       lib.pcap_freecode(program);
     }
   } finally {
-    lib.pcap_close(dead);
+    lib.pcap_close(handle);
   }
 }

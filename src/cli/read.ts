@@ -215,6 +215,10 @@ export async function readCommand(argv: string[]): Promise<number> {
           bar.update(before + read, path);
         },
       }, handlers);
+    } catch (e) {
+      // An expression valid for Ethernet may not be for a link type met later (vlan on SLL).
+      if (e instanceof BpfCompileError) throw new UsageError(e.message);
+      throw e;
     } finally {
       bar.done();
       exporter?.close();

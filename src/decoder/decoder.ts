@@ -16,7 +16,7 @@ export interface FlowTimeouts {
 export const DEFAULT_TIMEOUTS: FlowTimeouts = { tcpIdle: 300, udpIdle: 60, closedLinger: 5, active: 1800 };
 
 export interface DecoderConfig {
-  /** Input buffer size: three parts (carry, A, B) of 1-4 MiB, read straight into WASM memory. */
+  /** Input buffer size: four parts (carry A, A, carry B, B) of 1-4 MiB, read straight into WASM memory. */
   inputBytes?: number;
   outBytes?: number;
   maxFlows?: number;
@@ -31,7 +31,7 @@ export interface DecoderConfig {
   bpf?: boolean;
 }
 
-export const DEFAULT_INPUT_BYTES = 3 * (2 << 20);
+export const DEFAULT_INPUT_BYTES = 4 * (2 << 20);
 export const DEFAULT_MAX_FLOWS = 262144;
 
 export class Decoder {

@@ -52,6 +52,7 @@ class BufferedWriter {
 export class Exporter {
   readonly #out: BufferedWriter;
   #rows = 0;
+  #csvHeaderWritten = false;
   #csvBatch: Row[] = [];
   readonly #columns: readonly string[];
 
@@ -93,7 +94,8 @@ export class Exporter {
   }
 
   #flushCsv(): void {
-    const header = this.#rows === this.#csvBatch.length;
+    const header = !this.#csvHeaderWritten;
+    this.#csvHeaderWritten = true;
     const rows = this.#csvBatch.map((r) => this.#columns.map((c) => r[c] ?? ""));
     this.#out.write(
       stringify(rows, { header, columns: [...this.#columns], cast: { boolean: (b) => String(b) } }),
@@ -103,7 +105,7 @@ export class Exporter {
 
   close(): void {
     if (this.format === "csv") {
-      if (this.#csvBatch.length || this.#rows === 0) this.#flushCsv();
+      if (this.#csvBatch.length || !this.#csvHeaderWritten) this.#flushCsv();
     } else if (this.format === "json") {
       this.#out.write(this.#rows ? "\n]\n" : "]\n");
     }

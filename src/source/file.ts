@@ -52,9 +52,9 @@ export async function openCapture(path: string): Promise<{ file: Deno.FsFile; si
  * Decodes one file, yielding after each chunk so a consumer can take the events handed to
  * `handlers` so far (and stop early: the file is closed in any case).
  *
- * The input is three parts [carry | A | B] (wasm/ABI.md, "Input layout"): while the decoder works
- * on one part, the next read fills the other. The incomplete record left at the end of a window
- * is moved to just before the part read next, so each window is contiguous.
+ * The input is four parts [carry A | A | carry B | B] (wasm/ABI.md, "Input layout"): while the
+ * decoder works on one part, the next read fills the other. The incomplete record left at the end
+ * of a window moves into the carry part before the part read next, out of reach of any read.
  */
 export async function* decodeFileSteps(
   path: string,
@@ -64,8 +64,10 @@ export async function* decodeFileSteps(
 ): AsyncGenerator<void, FileOutcome> {
   const { file, size } = await openCapture(path);
   const outcome: FileOutcome = { path, size, bytesRead: 0 };
-  const part = Math.floor(decoder.input().length / 3);
-  const region = (i: number) => decoder.input().subarray(part * (1 + i), part * (2 + i));
+  const part = Math.floor(decoder.input().length / 4);
+  /** Where part A (0) or B (1) starts; its carry part is the `part` bytes before it. */
+  const regionStart = (i: number) => part * (1 + 2 * i);
+  const region = (i: number) => decoder.input().subarray(regionStart(i), regionStart(i) + part);
   let pending: Promise<number | null> | null = null;
   try {
     decoder.beginFile();
@@ -78,7 +80,7 @@ export async function* decodeFileSteps(
       const eof = n === null;
       if (n !== null) outcome.bytesRead += n;
       hooks.progress?.(outcome.bytesRead, size);
-      const start = part * (1 + cur) - carry;
+      const start = regionStart(cur) - carry;
       const len = carry + (n ?? 0);
       const next = 1 - cur;
       if (!eof) pending = file.read(region(next));
@@ -107,7 +109,7 @@ export async function* decodeFileSteps(
       carry = len - consumed;
       if (carry > part) throw new Error(`decoder left ${carry} bytes undecoded in ${path}`);
       const input = decoder.input();
-      input.copyWithin(part * (1 + next) - carry, start + consumed, start + len);
+      input.copyWithin(regionStart(next) - carry, start + consumed, start + len);
       cur = next;
       yield;
     }

@@ -14,8 +14,8 @@ use crate::packet::{Packet, PF_ROUTED};
 use crate::stats::Stats;
 use crate::transport;
 
-/// The input is three equal parts (carry, A, B; see ABI.md); each must hold the largest record.
-pub const MIN_INPUT: usize = 3 * (MAX_PCAP_RECORD + 64 * 1024);
+/// The input is four equal parts (carry A, A, carry B, B; see ABI.md); each holds the largest record.
+pub const MIN_INPUT: usize = 4 * (MAX_PCAP_RECORD + 64 * 1024);
 /// The event buffer must hold the largest packet event plus the flows one packet can end.
 const MAX_PAYLOAD_COPY: usize = 65535;
 
@@ -51,7 +51,7 @@ impl Decoder {
         Decoder {
             input: vec![0; input_cap],
             scratch: vec![0; SCRATCH_BYTES],
-            container: Container::new(input_cap / 3),
+            container: Container::new(input_cap / 4),
             eng: Engine {
                 out: Out::new(out_cap.max(1 << 20)),
                 stats: Stats::new(),

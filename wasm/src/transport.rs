@@ -70,7 +70,8 @@ fn udp(seg: &[u8], start: usize, p: &mut Packet) {
         p.mark(MAL_UDP_BAD_LENGTH);
         seg.len()
     } else if len > seg.len() {
-        if p.flags & PF_TRUNCATED == 0 {
+        // A cut capture or a first fragment holds only part of the datagram.
+        if p.flags & (PF_TRUNCATED | PF_FRAGMENT) == 0 {
             p.mark(MAL_UDP_BAD_LENGTH);
         }
         seg.len()
