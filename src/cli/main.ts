@@ -1,6 +1,7 @@
 // wiresight command line: dispatch to a command, map errors to exit codes.
 import { LibpcapMissingError } from "../../ffi/libpcap.ts";
 import { CaptureOpenError } from "../source/file.ts";
+import { DecoderMemoryError } from "../decoder/decoder.ts";
 import { VERSION } from "../version.ts";
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError } from "./errors.ts";
 import { writeOut } from "./output.ts";
@@ -47,7 +48,9 @@ export async function main(args: string[]): Promise<number> {
       );
       return EXIT_USAGE;
     }
-    if (e instanceof CaptureOpenError || e instanceof LibpcapMissingError) {
+    if (
+      e instanceof CaptureOpenError || e instanceof LibpcapMissingError || e instanceof DecoderMemoryError
+    ) {
       console.error(`wiresight: ${e.message}`);
       return EXIT_RUNTIME;
     }

@@ -31,6 +31,9 @@ export interface DecoderConfig {
   bpf?: boolean;
 }
 
+/** The decoder's buffers and flow table do not fit in memory. */
+export class DecoderMemoryError extends Error {}
+
 export const DEFAULT_INPUT_BYTES = 4 * (2 << 20);
 export const DEFAULT_MAX_FLOWS = 262144;
 
@@ -53,7 +56,14 @@ export class Decoder {
       cfg.outBytes ?? 4 << 20,
       cfg.maxFlows ?? DEFAULT_MAX_FLOWS,
     );
-    if (h === 0) throw new Error("the decoder could not allocate its buffers");
+    if (h === 0) {
+      throw new DecoderMemoryError(
+        `the decoder cannot hold ${
+          cfg.maxFlows ?? DEFAULT_MAX_FLOWS
+        } flows in its 2 GiB budget: lower --max-flows ` +
+          `(each flow takes about 200 bytes)`,
+      );
+    }
     const d = new Decoder(ex, h);
     d.#configure(cfg);
     return d;

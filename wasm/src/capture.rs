@@ -72,11 +72,24 @@ pub struct Container {
     last_ts: u64,
     /// Bytes the caller can buffer at once: blocks larger than this are skipped.
     capacity: usize,
+    /// The file header (pcap header or first section header) has been read.
+    header_read: bool,
 }
+
+/// Interfaces kept per pcapng section; further IDBs are counted invalid (memory stays bounded).
+pub const MAX_INTERFACES: usize = 4096;
 
 impl Container {
     pub fn new(capacity: usize) -> Container {
-        Container { format: Format::Detect, ifaces: Vec::new(), next_global: 0, skip: 0, last_ts: 0, capacity }
+        Container {
+            format: Format::Detect,
+            ifaces: Vec::new(),
+            next_global: 0,
+            skip: 0,
+            last_ts: 0,
+            capacity,
+            header_read: false,
+        }
     }
 
     /// The next input is a new file; interface ids keep counting so they stay unique.
@@ -84,6 +97,7 @@ impl Container {
         self.format = Format::Detect;
         self.ifaces.clear();
         self.skip = 0;
+        self.header_read = false;
     }
 
     pub fn is_pcapng(&self) -> bool {
@@ -111,7 +125,7 @@ impl Container {
             return Step::NeedMore;
         }
         if inside {
-            self.fail(ERR_TRUNCATED_RECORD)
+            self.fail(if self.header_read { ERR_TRUNCATED_RECORD } else { ERR_TRUNCATED_HEADER })
         } else {
             Step::NeedMore
         }
@@ -161,6 +175,7 @@ impl Container {
         // The top bits of the link-type field carry FCS information.
         let linktype = order.u32(buf, 20).unwrap_or(0) & 0x03ff_ffff;
         self.format = Format::Pcap { order, nano };
+        self.header_read = true;
         self.ifaces.clear();
         let units = if nano { 1_000_000_000 } else { 1_000_000 };
         self.push_iface(linktype, snaplen, units, if nano { 9 } else { 6 }, 0, Vec::new());
@@ -225,7 +240,7 @@ impl Container {
                 return Step::NeedMore;
             }
             if eof {
-                return self.fail(ERR_TRUNCATED_RECORD);
+                return self.end(true, true);
             }
             // Larger than the input buffer can hold: skip it whole.
             self.skip = (len - buf.len()) as u64;
@@ -253,12 +268,13 @@ impl Container {
             return self.fail(ERR_UNSUPPORTED_VERSION);
         }
         self.format = Format::Pcapng { order };
+        self.header_read = true;
         self.ifaces.clear();
         Step::Skipped(len)
     }
 
     fn interface(&mut self, body: &[u8], order: Order, len: usize) -> Step {
-        if body.len() < 8 {
+        if body.len() < 8 || self.ifaces.len() >= MAX_INTERFACES {
             return Step::Invalid(len);
         }
         let linktype = order.u16(body, 0).unwrap_or(0) as u32;

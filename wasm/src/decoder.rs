@@ -45,15 +45,25 @@ pub struct Engine {
     file_offset: u64,
 }
 
+/// Most memory one decoder may plan for: wasm32 addresses 4 GiB and the engine needs room too.
+/// Beyond it `new` refuses up front, where an allocation failure would abort (a trap in wasm).
+pub const MEMORY_BUDGET: usize = 2 << 30;
+
 impl Decoder {
-    pub fn new(input_cap: usize, out_cap: usize, max_flows: usize) -> Decoder {
+    /// `None` when the buffers and the flow table would not fit in `MEMORY_BUDGET`.
+    pub fn new(input_cap: usize, out_cap: usize, max_flows: usize) -> Option<Decoder> {
         let input_cap = input_cap.max(MIN_INPUT);
-        Decoder {
+        let out_cap = out_cap.max(1 << 20);
+        let planned = input_cap.checked_add(out_cap)?.checked_add(FlowTable::bytes_for(max_flows)?)?;
+        if planned > MEMORY_BUDGET {
+            return None;
+        }
+        Some(Decoder {
             input: vec![0; input_cap],
             scratch: vec![0; SCRATCH_BYTES],
             container: Container::new(input_cap / 4),
             eng: Engine {
-                out: Out::new(out_cap.max(1 << 20)),
+                out: Out::new(out_cap),
                 stats: Stats::new(),
                 flows: FlowTable::new(max_flows),
                 filter: Filter::default(),
@@ -69,7 +79,7 @@ impl Decoder {
                 error_offset: 0,
                 file_offset: 0,
             },
-        }
+        })
     }
 
     pub fn begin_file(&mut self) {
@@ -226,10 +236,11 @@ impl Engine {
         } else if p.flags & (PF_FRAGMENT | PF_FIRST_FRAGMENT) == PF_FRAGMENT {
             self.stats.v[ST_FRAGMENTS_UNMATCHED] += 1.0;
         }
-        self.flows.expire(&mut self.out, &mut self.stats);
+        // The packet's event first: the room reserved for it must not go to expiring flows.
         if self.emit_packets {
             write_packet(&mut self.out, &self.pkt, data, self.payload_max);
         }
+        self.flows.expire(&mut self.out, &mut self.stats);
     }
 }
 

@@ -1,12 +1,15 @@
 //! The ABI edge (wasm/ABI.md): the only `unsafe` code. A handle is a `Box<Decoder>` pointer
-//! owned by the TS side between `ws_new` and `ws_free`.
+//! owned by the TS side between `ws_new` and `ws_free`; every function taking one is `unsafe`
+//! because it trusts the caller to pass a live handle.
 
 use crate::abi::*;
 use crate::decoder::Decoder;
 use crate::flow::Timeouts;
 
-fn dec<'a>(h: *mut Decoder) -> &'a mut Decoder {
-    // SAFETY: TS passes back only handles returned by ws_new and not yet freed, from one thread.
+/// # Safety
+/// `h` must be a handle returned by `ws_new` and not yet freed; TS calls from one thread.
+unsafe fn dec<'a>(h: *mut Decoder) -> &'a mut Decoder {
+    // SAFETY: guaranteed by the caller (above).
     unsafe { &mut *h }
 }
 
@@ -17,11 +20,14 @@ pub extern "C" fn ws_abi_version() -> u32 {
 
 #[no_mangle]
 pub extern "C" fn ws_new(input_cap: u32, out_cap: u32, max_flows: u32) -> *mut Decoder {
-    Box::into_raw(Box::new(Decoder::new(input_cap as usize, out_cap as usize, max_flows as usize)))
+    match Decoder::new(input_cap as usize, out_cap as usize, max_flows as usize) {
+        Some(d) => Box::into_raw(Box::new(d)),
+        None => std::ptr::null_mut(),
+    }
 }
 
 #[no_mangle]
-pub extern "C" fn ws_free(h: *mut Decoder) {
+pub unsafe extern "C" fn ws_free(h: *mut Decoder) {
     if !h.is_null() {
         // SAFETY: the handle came from Box::into_raw in ws_new and is freed once.
         drop(unsafe { Box::from_raw(h) });
@@ -29,18 +35,18 @@ pub extern "C" fn ws_free(h: *mut Decoder) {
 }
 
 #[no_mangle]
-pub extern "C" fn ws_input_ptr(h: *mut Decoder) -> *mut u8 {
-    dec(h).input.as_mut_ptr()
+pub unsafe extern "C" fn ws_input_ptr(h: *mut Decoder) -> *mut u8 {
+    unsafe { dec(h) }.input.as_mut_ptr()
 }
 
 #[no_mangle]
-pub extern "C" fn ws_input_cap(h: *mut Decoder) -> u32 {
-    dec(h).input.len() as u32
+pub unsafe extern "C" fn ws_input_cap(h: *mut Decoder) -> u32 {
+    unsafe { dec(h) }.input.len() as u32
 }
 
 #[no_mangle]
-pub extern "C" fn ws_scratch_ptr(h: *mut Decoder) -> *mut u8 {
-    dec(h).scratch.as_mut_ptr()
+pub unsafe extern "C" fn ws_scratch_ptr(h: *mut Decoder) -> *mut u8 {
+    unsafe { dec(h) }.scratch.as_mut_ptr()
 }
 
 fn ns(seconds: f64) -> u64 {
@@ -52,8 +58,8 @@ fn ns(seconds: f64) -> u64 {
 }
 
 #[no_mangle]
-pub extern "C" fn ws_set_timeouts(h: *mut Decoder, tcp_idle: f64, udp_idle: f64, closed: f64, active: f64) {
-    dec(h).set_timeouts(Timeouts {
+pub unsafe extern "C" fn ws_set_timeouts(h: *mut Decoder, tcp_idle: f64, udp_idle: f64, closed: f64, active: f64) {
+    unsafe { dec(h) }.set_timeouts(Timeouts {
         tcp_idle_ns: ns(tcp_idle),
         other_idle_ns: ns(udp_idle),
         closed_ns: ns(closed),
@@ -62,18 +68,19 @@ pub extern "C" fn ws_set_timeouts(h: *mut Decoder, tcp_idle: f64, udp_idle: f64,
 }
 
 #[no_mangle]
-pub extern "C" fn ws_set_packet_output(h: *mut Decoder, on: u32, payload_max: u32) {
-    dec(h).set_packet_output(on != 0, payload_max as usize);
+pub unsafe extern "C" fn ws_set_packet_output(h: *mut Decoder, on: u32, payload_max: u32) {
+    unsafe { dec(h) }.set_packet_output(on != 0, payload_max as usize);
 }
 
 #[no_mangle]
-pub extern "C" fn ws_filter_protocols(h: *mut Decoder, include: u32, exclude: u32) {
-    dec(h).eng.filter.set_protocols(include, exclude);
+pub unsafe extern "C" fn ws_filter_protocols(h: *mut Decoder, include: u32, exclude: u32) {
+    unsafe { dec(h) }.eng.filter.set_protocols(include, exclude);
 }
 
 #[no_mangle]
-pub extern "C" fn ws_filter_add_host(h: *mut Decoder, prefix: u32, ipver: u32) {
-    let d = dec(h);
+pub unsafe extern "C" fn ws_filter_add_host(h: *mut Decoder, prefix: u32, ipver: u32) {
+    // SAFETY: ws_* functions are called with live handles only (see `dec`).
+    let d = unsafe { dec(h) };
     let mut addr = [0u8; 16];
     addr.copy_from_slice(&d.scratch[..16]);
     let v = if ipver == 6 { L3_IPV6 } else { L3_IPV4 };
@@ -81,23 +88,23 @@ pub extern "C" fn ws_filter_add_host(h: *mut Decoder, prefix: u32, ipver: u32) {
 }
 
 #[no_mangle]
-pub extern "C" fn ws_filter_add_port(h: *mut Decoder, port: u32) {
-    dec(h).eng.filter.add_port(port as u16);
+pub unsafe extern "C" fn ws_filter_add_port(h: *mut Decoder, port: u32) {
+    unsafe { dec(h) }.eng.filter.add_port(port as u16);
 }
 
 #[no_mangle]
-pub extern "C" fn ws_filter_no_loopback(h: *mut Decoder, on: u32) {
-    dec(h).eng.filter.set_no_loopback(on != 0);
+pub unsafe extern "C" fn ws_filter_no_loopback(h: *mut Decoder, on: u32) {
+    unsafe { dec(h) }.eng.filter.set_no_loopback(on != 0);
 }
 
 #[no_mangle]
-pub extern "C" fn ws_filter_bpf_enable(h: *mut Decoder, on: u32) {
-    dec(h).enable_bpf(on != 0);
+pub unsafe extern "C" fn ws_filter_bpf_enable(h: *mut Decoder, on: u32) {
+    unsafe { dec(h) }.enable_bpf(on != 0);
 }
 
 #[no_mangle]
-pub extern "C" fn ws_set_bpf(h: *mut Decoder, linktype: u32, count: u32) -> i32 {
-    if dec(h).set_bpf(linktype, count as usize) {
+pub unsafe extern "C" fn ws_set_bpf(h: *mut Decoder, linktype: u32, count: u32) -> i32 {
+    if unsafe { dec(h) }.set_bpf(linktype, count as usize) {
         0
     } else {
         -1
@@ -105,56 +112,56 @@ pub extern "C" fn ws_set_bpf(h: *mut Decoder, linktype: u32, count: u32) -> i32 
 }
 
 #[no_mangle]
-pub extern "C" fn ws_begin_file(h: *mut Decoder) {
-    dec(h).begin_file();
+pub unsafe extern "C" fn ws_begin_file(h: *mut Decoder) {
+    unsafe { dec(h) }.begin_file();
 }
 
 #[no_mangle]
-pub extern "C" fn ws_feed(h: *mut Decoder, start: u32, len: u32, eof: u32) -> u32 {
-    dec(h).feed(start as usize, len as usize, eof != 0) as u32
+pub unsafe extern "C" fn ws_feed(h: *mut Decoder, start: u32, len: u32, eof: u32) -> u32 {
+    unsafe { dec(h) }.feed(start as usize, len as usize, eof != 0) as u32
 }
 
 #[no_mangle]
-pub extern "C" fn ws_status(h: *mut Decoder) -> u32 {
-    dec(h).eng.status
+pub unsafe extern "C" fn ws_status(h: *mut Decoder) -> u32 {
+    unsafe { dec(h) }.eng.status
 }
 
 #[no_mangle]
-pub extern "C" fn ws_need_linktype(h: *mut Decoder) -> u32 {
-    dec(h).eng.need_linktype
+pub unsafe extern "C" fn ws_need_linktype(h: *mut Decoder) -> u32 {
+    unsafe { dec(h) }.eng.need_linktype
 }
 
 #[no_mangle]
-pub extern "C" fn ws_error_code(h: *mut Decoder) -> u32 {
-    dec(h).eng.error
+pub unsafe extern "C" fn ws_error_code(h: *mut Decoder) -> u32 {
+    unsafe { dec(h) }.eng.error
 }
 
 #[no_mangle]
-pub extern "C" fn ws_error_offset(h: *mut Decoder) -> f64 {
-    dec(h).eng.error_offset as f64
+pub unsafe extern "C" fn ws_error_offset(h: *mut Decoder) -> f64 {
+    unsafe { dec(h) }.eng.error_offset as f64
 }
 
 #[no_mangle]
-pub extern "C" fn ws_out_ptr(h: *mut Decoder) -> *const u8 {
-    dec(h).eng.out.buf.as_ptr()
+pub unsafe extern "C" fn ws_out_ptr(h: *mut Decoder) -> *const u8 {
+    unsafe { dec(h) }.eng.out.buf.as_ptr()
 }
 
 #[no_mangle]
-pub extern "C" fn ws_out_len(h: *mut Decoder) -> u32 {
-    dec(h).eng.out.len as u32
+pub unsafe extern "C" fn ws_out_len(h: *mut Decoder) -> u32 {
+    unsafe { dec(h) }.eng.out.len as u32
 }
 
 #[no_mangle]
-pub extern "C" fn ws_out_clear(h: *mut Decoder) {
-    dec(h).eng.out.clear();
+pub unsafe extern "C" fn ws_out_clear(h: *mut Decoder) {
+    unsafe { dec(h) }.eng.out.clear();
 }
 
 #[no_mangle]
-pub extern "C" fn ws_stats_ptr(h: *mut Decoder) -> *const f64 {
-    dec(h).eng.stats.publish().as_ptr()
+pub unsafe extern "C" fn ws_stats_ptr(h: *mut Decoder) -> *const f64 {
+    unsafe { dec(h) }.eng.stats.publish().as_ptr()
 }
 
 #[no_mangle]
-pub extern "C" fn ws_finish(h: *mut Decoder) -> u32 {
-    dec(h).finish() as u32
+pub unsafe extern "C" fn ws_finish(h: *mut Decoder) -> u32 {
+    unsafe { dec(h) }.finish() as u32
 }

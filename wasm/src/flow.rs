@@ -146,12 +146,20 @@ fn secs(s: u64) -> u64 {
 }
 
 impl FlowTable {
+    /// Memory a table of `max` flows takes at most (`None` if that overflows).
+    pub fn bytes_for(max: usize) -> Option<usize> {
+        let max = max.max(16);
+        let slots = max.checked_mul(2)?.checked_next_power_of_two()?;
+        let per_flow = std::mem::size_of::<Flow>() + std::mem::size_of::<u32>();
+        max.checked_mul(per_flow)?.checked_add(slots.checked_mul(8)?)
+    }
+
     pub fn new(max: usize) -> FlowTable {
         let max = max.max(16);
         let slots = (max * 2).next_power_of_two();
         FlowTable {
             flows: Vec::with_capacity(max),
-            free: Vec::new(),
+            free: Vec::with_capacity(max),
             max,
             slots: vec![0; slots],
             mask: slots - 1,
@@ -528,11 +536,12 @@ impl FlowTable {
                     (f.queued_ns, f.last_ns, f.state)
                 };
                 // Lists are in queue order: if the head was queued too recently, so were all others.
-                if queued.saturating_add(t) > now {
+                // (Elapsed times, not sums: timestamps may sit at u64::MAX.)
+                if now.saturating_sub(queued) < t {
                     next = next.min(queued.saturating_add(t));
                     break;
                 }
-                if last.saturating_add(t) > now {
+                if now.saturating_sub(last) < t {
                     // Seen since it was queued: back to the tail, at most once per timeout period.
                     self.unlink(head);
                     self.push_tail(head, class);
@@ -554,14 +563,15 @@ impl FlowTable {
             }
         }
         let active = self.timeouts.active_ns;
-        while active != 0 {
+        while active != 0 && self.age.head != NIL {
             let head = self.age.head;
-            if head == NIL {
+            let first = self.flows[head as usize].first_ns;
+            if now.saturating_sub(first) < active {
+                next = next.min(first.saturating_add(active));
                 break;
             }
-            let due = self.flows[head as usize].first_ns.saturating_add(active);
-            if due > now || out.room() < FL_SIZE {
-                next = next.min(if due > now { due } else { now });
+            if out.room() < FL_SIZE {
+                next = now;
                 break;
             }
             write_flow(out, &self.flows[head as usize], END_ACTIVE);
