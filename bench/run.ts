@@ -1,0 +1,395 @@
+// `deno task bench`: times wiresight's full report on a ~1 GiB capture against tshark, tcpdump,
+// ndpiReader and a minimal native C walk (bench/native_walk.c). Prints median wall time, peak RSS
+// and wiresight's ratio to each peer, and saves the figures as JSON in bench/out/.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, release } from "node:os";
+import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const DEFAULT_FILE = "/tmp/bench/bench.pcap";
+/** Both capture scripts write DEFAULT_FILE; the shared one is the reference capture. */
+const CAPTURE_SCRIPTS = [
+  join(ROOT, "../shared/bench/make-bench-pcap.sh"),
+  join(ROOT, "bench/make-bench-pcap.sh"),
+];
+const BUILD_DIR = "/tmp/wiresight-bench";
+const NATIVE_WALK = join(BUILD_DIR, "native_walk");
+const GNU_TIME = "/usr/bin/time";
+/** The project's goals for the full report on this capture. */
+const GOAL_NATIVE_RATIO = 2.5;
+const GOAL_RSS_MIB = 300;
+
+const HELP = `Usage: deno task bench [--runs N] [--file PCAP] [--only LIST]
+
+  --runs N     timed runs per tool after one untimed warm-up run (default 5)
+  --file PCAP  the capture (default $WIRESIGHT_BENCH_FILE, else ${DEFAULT_FILE}, built when missing)
+  --only LIST  comma-separated subset of: wiresight, native, tcpdump, ndpi, tshark
+`;
+
+interface Tool {
+  name: string;
+  label: string;
+  cmd: string[];
+  /** The program that must be installed (the native walk needs gcc), and its Debian package. */
+  needs: string;
+  pkg: string;
+  /** Checks one run's stdout; only set for tools whose output is small and carries counts. */
+  check?(stdout: string): Counts;
+}
+
+interface Counts {
+  packets: number;
+  bytes: number;
+  flows: number;
+}
+
+interface Timing {
+  wallS: number;
+  rssKiB: number | null;
+}
+
+async function main(): Promise<void> {
+  const { values: v } = parseArgs({
+    options: {
+      runs: { type: "string", default: "5" },
+      file: { type: "string" },
+      only: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (v.help) {
+    console.log(HELP);
+    return;
+  }
+  const runs = Number(v.runs);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 100) {
+    throw new Error(`--runs takes 1 to 100, not '${v.runs}'`);
+  }
+  const file = v.file ?? Deno.env.get("WIRESIGHT_BENCH_FILE") ?? DEFAULT_FILE;
+  await bench(file, runs, v.only?.split(",").map((s) => s.trim()));
+}
+
+async function bench(file: string, runs: number, only: string[] | undefined): Promise<void> {
+  await ensureCapture(file);
+  mkdirSync(BUILD_DIR, { recursive: true });
+  const tools = selectTools(file, only);
+  const reference = capinfosCounts(file);
+  const size = Deno.statSync(file).size;
+  console.error(`warming the page cache with ${file} (${gib(size)} GiB)`);
+  warmCache(file);
+  // Other work on the machine skews the figures: record the load, and warn when it is high.
+  const load = loadavg()[0];
+  if (load > 0.5) console.error(`warning: load average ${load.toFixed(2)}: timings will be noisy`);
+
+  const counts = new Map<Tool, Counts>();
+  for (const tool of tools) {
+    // The warm-up run also fills Deno's module cache; its output is checked before any timing.
+    console.error(`${tool.label}: warm-up run`);
+    const warm = verify(tool, (await runOnce(tool)).stdout, reference);
+    if (warm) counts.set(tool, warm);
+  }
+  // Rounds over all tools rather than all runs of one tool, so a burst of other load on the
+  // machine hits every tool alike and the ratios stay fair.
+  const timings = new Map<Tool, Timing[]>(tools.map((t) => [t, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const tool of tools) {
+      const r = await runOnce(tool);
+      verify(tool, r.stdout, reference);
+      timings.get(tool)!.push(r.timing);
+      console.error(`${tool.label}: run ${i + 1}/${runs} ${r.timing.wallS.toFixed(3)} s`);
+    }
+  }
+
+  const rows = tools.map((tool) => summarize(tool, timings.get(tool)!));
+  const ws = rows.find((r) => r.name === "wiresight");
+  for (const r of rows) r.ratio = ws && r !== ws ? r.medianS / ws.medianS : null;
+  const result: Result = {
+    date: new Date().toISOString(),
+    file,
+    size,
+    packets: reference.packets,
+    bytes: reference.bytes,
+    flows: Object.fromEntries([...counts].map(([t, c]) => [t.name, c.flows])),
+    runs,
+    host: { cpus: cpus().length, cpu: cpus()[0]?.model, kernel: release(), deno: Deno.version.deno, load },
+    tools: rows,
+    goals: ws ? goals(ws, rows.find((r) => r.name === "native")) : [],
+  };
+  printResult(result);
+  mkdirSync(join(ROOT, "bench/out"), { recursive: true });
+  const out = join(ROOT, "bench/out", `bench-${result.date.replace(/[:.]/g, "-")}.json`);
+  writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
+  console.log(`\nresults: ${out}`);
+}
+
+/** Builds the default capture when it is missing; a capture given by path must exist. */
+async function ensureCapture(file: string): Promise<void> {
+  if (existsSync(file)) return;
+  if (file !== DEFAULT_FILE) throw new Error(`${file}: no such capture`);
+  const script = CAPTURE_SCRIPTS.find((s) => existsSync(s))!;
+  console.error(`${file} is missing: building it with ${script} (needs root; about half a minute)`);
+  const { success } = await new Deno.Command("bash", { args: [script], stdout: "inherit", stderr: "inherit" })
+    .output();
+  if (!success || !existsSync(file)) throw new Error(`${script} did not produce ${file}`);
+}
+
+function selectTools(file: string, only: string[] | undefined): Tool[] {
+  const all: Tool[] = [
+    {
+      name: "wiresight",
+      label: "wiresight read",
+      cmd: wiresightCommand(file),
+      needs: Deno.execPath(),
+      pkg: "",
+      check: wiresightCounts,
+    },
+    {
+      name: "native",
+      label: "native walk",
+      cmd: [NATIVE_WALK, file],
+      needs: "gcc",
+      pkg: "gcc",
+      check: nativeCounts,
+    },
+    {
+      name: "tcpdump",
+      label: "tcpdump -nn -r",
+      cmd: ["tcpdump", "-nn", "-r", file],
+      needs: "tcpdump",
+      pkg: "tcpdump",
+    },
+    {
+      name: "ndpi",
+      label: "ndpiReader",
+      cmd: ["ndpiReader", "-i", file, "-q"],
+      needs: "ndpiReader",
+      pkg: "libndpi-bin",
+    },
+    {
+      name: "tshark",
+      label: "tshark conv,ip",
+      cmd: ["tshark", "-q", "-z", "conv,ip", "-r", file],
+      needs: "tshark",
+      pkg: "tshark",
+    },
+  ];
+  const names = all.map((t) => t.name);
+  const unknown = only?.filter((n) => !names.includes(n)) ?? [];
+  if (unknown.length) throw new Error(`--only: unknown ${unknown.join(", ")} (use ${names.join(", ")})`);
+  const chosen = all.filter((t) => {
+    if (only && !only.includes(t.name)) return false;
+    if (findProgram(t.needs)) return true;
+    console.error(`skipping ${t.label}: ${t.needs} not found (apt-get install -y ${t.pkg})`);
+    return false;
+  });
+  if (chosen.some((t) => t.name === "native")) buildNativeWalk();
+  return chosen;
+}
+
+/** `deno run` with the exact permission flags of the `wiresight` task in deno.json. */
+function wiresightCommand(file: string): string[] {
+  const config = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"));
+  const words: string[] = config.tasks.wiresight.split(/\s+/);
+  const script = words.findIndex((w) => w.endsWith(".ts"));
+  const flags = words.slice(words.indexOf("run") + 1, script);
+  return [
+    Deno.execPath(),
+    "run",
+    ...flags,
+    join(ROOT, words[script]),
+    "read",
+    file,
+    "--report",
+    "json",
+    "--no-progress",
+  ];
+}
+
+/** Compiles the native baseline into /tmp (binaries are never kept in the repo). */
+function buildNativeWalk(): void {
+  const args = ["-O2", "-o", NATIVE_WALK, join(ROOT, "bench/native_walk.c")];
+  const r = new Deno.Command("gcc", { args }).outputSync();
+  if (!r.success) throw new Error(`gcc failed:\n${new TextDecoder().decode(r.stderr)}`);
+}
+
+function findProgram(name: string): boolean {
+  if (name.includes("/")) return existsSync(name);
+  return (Deno.env.get("PATH") ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, name)));
+}
+
+/** Parses a run's counts and fails unless packets and bytes equal capinfos'. */
+function verify(tool: Tool, stdout: string, ref: Counts): Counts | undefined {
+  if (!tool.check) return undefined;
+  const c = tool.check(stdout);
+  if (c.packets !== ref.packets || c.bytes !== ref.bytes) {
+    throw new Error(
+      `${tool.label} counted ${c.packets} packets / ${c.bytes} bytes but capinfos says ` +
+        `${ref.packets} / ${ref.bytes}: not timing a broken run`,
+    );
+  }
+  return c;
+}
+
+function wiresightCounts(stdout: string): Counts {
+  const r = JSON.parse(stdout);
+  return { packets: r.packets, bytes: r.bytes, flows: r.flows };
+}
+
+function nativeCounts(stdout: string): Counts {
+  return JSON.parse(stdout);
+}
+
+/** Packets and bytes (total original length) as capinfos counts them: the reference for the check. */
+function capinfosCounts(file: string): Counts {
+  if (!findProgram("capinfos")) throw new Error("capinfos not found (apt-get install -y wireshark-common)");
+  const r = new Deno.Command("capinfos", { args: ["-T", "-r", "-M", "-c", "-d", file] }).outputSync();
+  const line = new TextDecoder().decode(r.stdout).trim();
+  const [, packets, bytes] = line.split("\t").map(Number);
+  if (!r.success || !Number.isFinite(packets) || !Number.isFinite(bytes)) {
+    throw new Error(`capinfos could not read ${file}: ${new TextDecoder().decode(r.stderr).trim() || line}`);
+  }
+  return { packets, bytes, flows: NaN };
+}
+
+/** Reads the whole file once so every tool starts from the page cache. */
+function warmCache(file: string): void {
+  const f = Deno.openSync(file);
+  const buf = new Uint8Array(4 << 20);
+  try {
+    while (f.readSync(buf) !== null) { /* discard */ }
+  } finally {
+    f.close();
+  }
+}
+
+/** One run: wall time measured here, peak RSS from GNU time (null when it is not installed). */
+async function runOnce(tool: Tool): Promise<{ timing: Timing; stdout: string }> {
+  const rssFile = join(BUILD_DIR, "rss.txt");
+  const timed = existsSync(GNU_TIME);
+  const [program, ...args] = timed ? [GNU_TIME, "-f", "%M", "-o", rssFile, ...tool.cmd] : tool.cmd;
+  const command = new Deno.Command(program, { args, stdout: tool.check ? "piped" : "null", stderr: "piped" });
+  const start = performance.now();
+  const r = await command.output();
+  const wallS = (performance.now() - start) / 1000;
+  if (!r.success) {
+    const err = new TextDecoder().decode(r.stderr).trim().split("\n").slice(-5).join("\n");
+    throw new Error(`${tool.label} failed (exit ${r.code}):\n${err}`);
+  }
+  const rssKiB = timed ? Number(readFileSync(rssFile, "utf8").trim().split("\n").pop()) : null;
+  return { timing: { wallS, rssKiB }, stdout: tool.check ? new TextDecoder().decode(r.stdout) : "" };
+}
+
+interface Row {
+  name: string;
+  label: string;
+  command: string;
+  wallS: number[];
+  rssKiB: (number | null)[];
+  medianS: number;
+  medianRssMiB: number | null;
+  /** This tool's median time over wiresight's. */
+  ratio: number | null;
+}
+
+function summarize(tool: Tool, list: Timing[]): Row {
+  const rss = list.map((t) => t.rssKiB);
+  const known = rss.filter((x): x is number => x !== null);
+  return {
+    name: tool.name,
+    label: tool.label,
+    command: tool.cmd.join(" "),
+    wallS: list.map((t) => t.wallS),
+    rssKiB: rss,
+    medianS: median(list.map((t) => t.wallS)),
+    medianRssMiB: known.length ? median(known) / 1024 : null,
+    ratio: null,
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+interface Result {
+  date: string;
+  file: string;
+  size: number;
+  packets: number;
+  bytes: number;
+  /** Flows counted by the tools that report them (wiresight, native walk). */
+  flows: Record<string, number>;
+  runs: number;
+  host: { cpus: number; cpu?: string; kernel: string; deno: string; load: number };
+  tools: Row[];
+  goals: Goal[];
+}
+
+interface Goal {
+  text: string;
+  met: boolean;
+}
+
+function printResult(r: Result): void {
+  console.log(`\n${r.file}: ${gib(r.size)} GiB, ${r.packets} packets, ${r.bytes} bytes (capinfos)`);
+  console.log(`flows: ${Object.entries(r.flows).map(([k, n]) => `${k} ${n}`).join(", ")}`);
+  console.log(`median of ${r.runs} runs, page cache warm, load average ${r.host.load.toFixed(2)} at start\n`);
+  const header = ["tool", "median s", "min s", "max s", "peak RSS MiB", "MiB/s", "wiresight vs it"];
+  const lines = r.tools.map((t) => [
+    t.label,
+    t.medianS.toFixed(3),
+    Math.min(...t.wallS).toFixed(3),
+    Math.max(...t.wallS).toFixed(3),
+    t.medianRssMiB === null ? "n/a" : t.medianRssMiB.toFixed(1),
+    (r.size / 2 ** 20 / t.medianS).toFixed(0),
+    versus(t.ratio),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  // Names and the verdict are left-aligned, numbers right-aligned.
+  const cell = (c: string, i: number) =>
+    i === 0 || i === header.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]);
+  for (const l of [header, ...lines]) console.log(l.map(cell).join("  ").trimEnd());
+  if (r.goals.length) console.log("");
+  for (const g of r.goals) console.log(g.text);
+}
+
+/** "wiresight is 45.0x faster" or "wiresight takes 1.8x its time", from the peer's time over wiresight's. */
+function versus(ratio: number | null): string {
+  if (ratio === null) return "";
+  return ratio >= 1
+    ? `wiresight is ${ratio.toFixed(1)}x faster`
+    : `wiresight takes ${(1 / ratio).toFixed(1)}x its time`;
+}
+
+function goals(ws: Row, native: Row | undefined): Goal[] {
+  const goal = (what: string, value: string, met: boolean): Goal => ({
+    text: `goal: ${what}: ${value}, ${met ? "met" : "MISSED"}`,
+    met,
+  });
+  const list: Goal[] = [];
+  if (native) {
+    const x = ws.medianS / native.medianS;
+    list.push(
+      goal(`report within ${GOAL_NATIVE_RATIO}x the native walk`, `${x.toFixed(2)}x`, x <= GOAL_NATIVE_RATIO),
+    );
+  }
+  if (ws.medianRssMiB !== null) {
+    const mib = ws.medianRssMiB;
+    list.push(goal(`peak RSS under ${GOAL_RSS_MIB} MiB`, `${mib.toFixed(0)} MiB`, mib < GOAL_RSS_MIB));
+  }
+  return list;
+}
+
+function gib(bytes: number): string {
+  return (bytes / 2 ** 30).toFixed(2);
+}
+
+try {
+  await main();
+} catch (e) {
+  console.error(`bench: ${(e as Error).message}`);
+  Deno.exit(2);
+}
