@@ -16,7 +16,6 @@
  */
 import type { DecoderConfig } from "./src/decoder/decoder.ts";
 import type { FlowRecord, PacketRecord } from "./src/decoder/records.ts";
-import { TrafficAggregates } from "./src/flows/aggregate.ts";
 import { pipelineSteps, runPipeline } from "./src/pipeline/pipeline.ts";
 import { buildReport, type Report } from "./src/report/report.ts";
 
@@ -84,10 +83,9 @@ export async function analyze(
   files: string | string[],
   options: ReadOptions & { top?: number } = {},
 ): Promise<Report> {
-  const agg = new TrafficAggregates();
   const result = await runPipeline(
-    { files: list(files), decoder: options.decoder ?? {}, bpf: options.filter },
-    { flow: (f) => agg.add(f) },
+    { files: list(files), decoder: options.decoder ?? {}, bpf: options.filter, top: options.top },
+    {},
   );
-  return buildReport(result, agg, options.top ?? 10);
+  return buildReport(result);
 }

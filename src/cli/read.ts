@@ -3,7 +3,6 @@ import * as abi from "../decoder/abi.ts";
 import { type DecoderConfig, DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from "../decoder/decoder.ts";
 import { parseCidr } from "../decoder/address.ts";
 import type { EventHandlers } from "../decoder/records.ts";
-import { TrafficAggregates } from "../flows/aggregate.ts";
 import { runPipeline } from "../pipeline/pipeline.ts";
 import { buildReport } from "../report/report.ts";
 import { renderText } from "../report/text.ts";
@@ -192,12 +191,8 @@ export async function readCommand(argv: string[]): Promise<number> {
   }
 
   const exporter = exportPath ? await Exporter.open(exportPath, exportFormat!, exportType) : undefined;
-  const agg = new TrafficAggregates();
   const handlers: EventHandlers = {
-    flow: (f) => {
-      agg.add(f);
-      if (exportType === "flows") exporter?.flow(f);
-    },
+    flow: exportType === "flows" && exporter ? (f) => exporter.flow(f) : undefined,
     packet: exportType === "packets" && exporter ? (p) => exporter.packet(p) : undefined,
   };
   const bar = new ProgressBar(total, !v["no-progress"] && Deno.stderr.isTerminal());
@@ -209,6 +204,7 @@ export async function readCommand(argv: string[]): Promise<number> {
         files,
         decoder,
         bpf,
+        top,
         progress: (path, index, read, size) => {
           sizes[index] = size;
           before = sizes.slice(0, index).reduce((a, b) => a + b, 0);
@@ -229,7 +225,7 @@ export async function readCommand(argv: string[]): Promise<number> {
   for (const f of result.files) {
     if (f.problem) console.error(`wiresight: ${f.problem.fatal ? "error" : "warning"}: ${f.problem.message}`);
   }
-  const report = buildReport(result, agg, top);
+  const report = buildReport(result);
   // report.warnings starts with those file problems; print the rest.
   for (const w of report.warnings.slice(result.files.filter((f) => f.problem).length)) {
     console.error(`wiresight: warning: ${w}`);

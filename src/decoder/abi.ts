@@ -3,6 +3,7 @@
 
 // Version
 export const ABI_VERSION = 1;
+
 // Sizes and status codes
 export const SCRATCH_BYTES = 65536;
 export const EVENT_HEADER = 8;
@@ -11,6 +12,7 @@ export const STATUS_OUT_FULL = 1;
 export const STATUS_NEED_BPF = 2;
 export const STATUS_ERROR = 3;
 export const STATUS_DONE = 4;
+
 // Errors (ws_error_code)
 export const ERR_NONE = 0;
 export const ERR_NOT_A_CAPTURE = 1;
@@ -20,10 +22,13 @@ export const ERR_CORRUPT_RECORD = 4;
 export const ERR_CORRUPT_BLOCK = 5;
 export const ERR_UNSUPPORTED_VERSION = 6;
 export const ERR_EMPTY = 7;
+
 // Event types
 export const EV_PACKET = 1;
 export const EV_FLOW = 2;
 export const EV_INTERFACE = 3;
+export const EV_TOP = 4;
+
 // PACKET event (EV_PACKET)
 export const PKT_TS_SEC = 8;
 export const PKT_TS_NSEC = 16;
@@ -60,6 +65,7 @@ export const PKT_ICMP_ID = 132;
 export const PKT_RESERVED = 134;
 export const PKT_FRAME = 136;
 export const PKT_PAYLOAD = 144;
+
 // Packet flags (PKT_FLAGS)
 export const PF_FRAGMENT = 1;
 export const PF_FIRST_FRAGMENT = 2;
@@ -71,6 +77,7 @@ export const PF_MAC = 64;
 export const PF_VLAN_OUTER = 128;
 export const PF_VLAN_INNER = 256;
 export const PF_LOOPBACK = 512;
+
 // L3 kinds (PKT_L3)
 export const L3_NONE = 0;
 export const L3_IPV4 = 4;
@@ -78,6 +85,7 @@ export const L3_IPV6 = 6;
 export const L3_ARP = 1;
 export const L3_OTHER = 2;
 export const L3_UNSUPPORTED_LINK = 3;
+
 // Malformed reasons (PKT_MALFORMED and the STAT_MALFORMED table)
 export const MAL_NONE = 0;
 export const MAL_LINK_TRUNCATED = 1;
@@ -98,6 +106,7 @@ export const MAL_SNAPLEN_TRUNCATED = 16;
 export const MAL_RECORD_INVALID = 17;
 export const MAL_IPV6_BAD_PAYLOAD_LEN = 18;
 export const MAL_COUNT = 19;
+
 // Flow event (EV_FLOW)
 export const FL_ID = 8;
 export const FL_FIRST_SEC = 16;
@@ -122,7 +131,9 @@ export const FL_PKTS_B = 104;
 export const FL_BYTES_B = 112;
 export const FL_IFACE = 120;
 export const FL_FRAGMENTS = 124;
-export const FL_SIZE = 128;
+export const FL_SERVICE_PORT = 128;
+export const FL_SIZE = 136;
+
 // Flow end reasons (FL_END)
 export const END_EOF = 0;
 export const END_IDLE = 1;
@@ -130,6 +141,7 @@ export const END_ACTIVE = 2;
 export const END_FIN = 3;
 export const END_RST = 4;
 export const END_EVICTED = 5;
+
 // TCP states (FL_TCP_STATE)
 export const TCP_NONE = 0;
 export const TCP_SYN_SENT = 1;
@@ -139,6 +151,7 @@ export const TCP_HALF_CLOSED = 4;
 export const TCP_CLOSED = 5;
 export const TCP_RESET = 6;
 export const TCP_MIDSTREAM = 7;
+
 // INTERFACE event (EV_INTERFACE)
 export const IF_ID = 8;
 export const IF_LINKTYPE = 12;
@@ -147,6 +160,29 @@ export const IF_TS_UNITS = 20;
 export const IF_NAME_LEN = 24;
 export const IF_FORMAT = 28;
 export const IF_NAME = 32;
+
+// TOP event (EV_TOP)
+export const TOP_TABLE = 8;
+export const TOP_IPVER = 9;
+export const TOP_PROTO = 10;
+export const TOP_HAS_PORT = 11;
+export const TOP_PORT = 12;
+export const TOP_ADDR_A = 16;
+export const TOP_ADDR_B = 32;
+export const TOP_PKTS_A = 48;
+export const TOP_BYTES_A = 56;
+export const TOP_PKTS_B = 64;
+export const TOP_BYTES_B = 72;
+export const TOP_FLOWS = 80;
+export const TOP_FIRST_SEC = 88;
+export const TOP_FIRST_NSEC = 96;
+export const TOP_LAST_NSEC = 100;
+export const TOP_LAST_SEC = 104;
+export const TOP_SIZE = 112;
+export const TOP_HOSTS = 1;
+export const TOP_PAIRS = 2;
+export const TOP_SERVICES = 3;
+
 // Protocol filter bits (ws_filter_protocols)
 export const PROTO_TCP = 1;
 export const PROTO_UDP = 2;
@@ -156,6 +192,7 @@ export const PROTO_ARP = 16;
 export const PROTO_IPV4 = 32;
 export const PROTO_IPV6 = 64;
 export const PROTO_OTHER = 128;
+
 // Statistics (ws_stats_ptr: f64 array)
 export const ST_RECORDS = 0;
 export const ST_PACKETS = 1;
@@ -190,11 +227,15 @@ export const ST_FLOWS_PEAK = 29;
 export const ST_INTERFACES = 30;
 export const ST_MALFORMED_PKTS = 31;
 export const ST_NON_FIRST_FRAGMENTS = 32;
+export const ST_HOSTS_FOLDED = 33;
+export const ST_PAIRS_FOLDED = 34;
+export const ST_SERVICES_FOLDED = 35;
 export const ST_PROTO_BASE = 64;
 export const ST_MALFORMED_BASE = 576;
 export const ST_LINKTYPE_BASE = 640;
 export const ST_ETHERTYPE_BASE = 688;
 export const STATS_LEN = 784;
+
 // Link types decoded (IF_LINKTYPE, PKT_LINKTYPE)
 export const LINKTYPE_NULL = 0;
 export const LINKTYPE_ETHERNET = 1;

@@ -2,7 +2,8 @@
 // statistics. No per-packet work happens here unless packet records were asked for.
 import * as abi from "./abi.ts";
 import { parseCidr } from "./address.ts";
-import { dispatchEvents, type EventHandlers } from "./records.ts";
+import { dispatchEvents, type EventHandlers, type TopEntry } from "./records.ts";
+import { KNOWN_PORTS } from "../flows/services.ts";
 import { type DecoderExports, instantiateDecoder } from "./wasm.ts";
 
 export interface FlowTimeouts {
@@ -29,6 +30,8 @@ export interface DecoderConfig {
   noLoopback?: boolean;
   /** A BPF filter is in use: programs are installed per link type on demand. */
   bpf?: boolean;
+  /** Emit flow records (the report's totals are kept either way). */
+  flowEvents?: boolean;
 }
 
 /** The decoder's buffers and flow table do not fit in memory. */
@@ -84,6 +87,8 @@ export class Decoder {
     for (const port of cfg.ports ?? []) ex.ws_filter_add_port(h, port);
     if (cfg.noLoopback) ex.ws_filter_no_loopback(h, 1);
     if (cfg.bpf) ex.ws_filter_bpf_enable(h, 1);
+    ex.ws_set_flow_output(h, cfg.flowEvents === false ? 0 : 1);
+    for (const [proto, port] of KNOWN_PORTS) ex.ws_set_known_port(h, proto, port);
   }
 
   /** The memory view, re-created when the instance's memory grew (its buffer is replaced). */
@@ -146,6 +151,15 @@ export class Decoder {
   finish(handlers: EventHandlers): void {
     while (this.#ex.ws_finish(this.#h) === 1) this.drain(handlers);
     this.drain(handlers);
+  }
+
+  /** The top `n` entries of a report table (abi.TOP_HOSTS, TOP_PAIRS, TOP_SERVICES), most bytes first. */
+  top(table: number, n: number): TopEntry[] {
+    const entries: TopEntry[] = [];
+    this.drain({});
+    this.#ex.ws_top(this.#h, table, n);
+    this.drain({ top: (t) => entries.push(t) });
+    return entries;
   }
 
   /** A copy of the counters (wasm/ABI.md, "Statistics"). */

@@ -73,6 +73,27 @@ export interface FlowRecord {
   tcpState: string;
   endReason: string;
   fragments: number;
+  /** The port naming the flow's service (a well-known port of either side), 0 without ports. */
+  servicePort: number;
+}
+
+/** One entry of the decoder's report tables (wasm/ABI.md, "TOP event"). */
+export interface TopEntry {
+  table: number;
+  ipVersion: 4 | 6;
+  ipProto: number;
+  port: number | null;
+  a: string;
+  b: string;
+  packetsA: number;
+  bytesA: number;
+  packetsB: number;
+  bytesB: number;
+  flows: number;
+  firstSec: number;
+  firstNsec: number;
+  lastSec: number;
+  lastNsec: number;
 }
 
 export interface InterfaceRecord {
@@ -88,6 +109,7 @@ export interface EventHandlers {
   packet?(p: PacketRecord): void;
   flow?(f: FlowRecord): void;
   iface?(i: InterfaceRecord): void;
+  top?(t: TopEntry): void;
 }
 
 const L3_NAMES: Record<number, string> = {
@@ -185,6 +207,30 @@ export function parseFlow(u8: Uint8Array, dv: DataView, o: number): FlowRecord {
     tcpState: TCP_STATE_NAMES[u8[o + abi.FL_TCP_STATE]] ?? "",
     endReason: END_REASON_NAMES[u8[o + abi.FL_END]] ?? "",
     fragments: dv.getUint32(o + abi.FL_FRAGMENTS, true),
+    servicePort: dv.getUint16(o + abi.FL_SERVICE_PORT, true),
+  };
+}
+
+export function parseTop(u8: Uint8Array, dv: DataView, o: number): TopEntry {
+  const table = u8[o + abi.TOP_TABLE];
+  const ipVersion = u8[o + abi.TOP_IPVER] === abi.L3_IPV6 ? 6 : 4;
+  const services = table === abi.TOP_SERVICES;
+  return {
+    table,
+    ipVersion,
+    ipProto: u8[o + abi.TOP_PROTO],
+    port: u8[o + abi.TOP_HAS_PORT] ? dv.getUint16(o + abi.TOP_PORT, true) : null,
+    a: services ? "" : formatAddress(ipVersion, u8, o + abi.TOP_ADDR_A),
+    b: table === abi.TOP_PAIRS ? formatAddress(ipVersion, u8, o + abi.TOP_ADDR_B) : "",
+    packetsA: dv.getFloat64(o + abi.TOP_PKTS_A, true),
+    bytesA: dv.getFloat64(o + abi.TOP_BYTES_A, true),
+    packetsB: dv.getFloat64(o + abi.TOP_PKTS_B, true),
+    bytesB: dv.getFloat64(o + abi.TOP_BYTES_B, true),
+    flows: dv.getFloat64(o + abi.TOP_FLOWS, true),
+    firstSec: dv.getFloat64(o + abi.TOP_FIRST_SEC, true),
+    firstNsec: dv.getUint32(o + abi.TOP_FIRST_NSEC, true),
+    lastSec: dv.getFloat64(o + abi.TOP_LAST_SEC, true),
+    lastNsec: dv.getUint32(o + abi.TOP_LAST_NSEC, true),
   };
 }
 
@@ -215,6 +261,7 @@ export function dispatchEvents(
     if (type === abi.EV_FLOW) h.flow?.(parseFlow(u8, dv, o));
     else if (type === abi.EV_PACKET) h.packet?.(parsePacket(u8, dv, o));
     else if (type === abi.EV_INTERFACE) h.iface?.(parseInterface(u8, dv, o));
+    else if (type === abi.EV_TOP) h.top?.(parseTop(u8, dv, o));
     o += len;
   }
 }

@@ -33,6 +33,9 @@ export interface DecoderExports {
   ws_out_clear(h: number): void;
   ws_stats_ptr(h: number): number;
   ws_finish(h: number): number;
+  ws_set_flow_output(h: number, on: number): void;
+  ws_set_known_port(h: number, proto: number, port: number): void;
+  ws_top(h: number, table: number, n: number): number;
 }
 
 let compiled: Promise<WebAssembly.Module> | undefined;

@@ -124,18 +124,14 @@ const UDP_ONLY: Record<number, string> = {
 
 const TCP = 6, UDP = 17, SCTP = 132;
 
+/** [IP protocol, port] of every named service, handed to the decoder to pick a flow's service port. */
+export const KNOWN_PORTS: [number, number][] = [
+  ...Object.keys({ ...TCP_AND_UDP, ...TCP_ONLY }).map((p): [number, number] => [TCP, Number(p)]),
+  ...Object.keys({ ...TCP_AND_UDP, ...UDP_ONLY }).map((p): [number, number] => [UDP, Number(p)]),
+];
+
 export function serviceName(ipProto: number, port: number): string | undefined {
   if (ipProto === UDP) return UDP_ONLY[port] ?? TCP_AND_UDP[port];
   if (ipProto === TCP || ipProto === SCTP) return TCP_ONLY[port] ?? TCP_AND_UDP[port];
   return undefined;
-}
-
-/**
- * The port that names a flow's service: the responder's when it is a known service or below
- * the ephemeral range, else the initiator's when that one is known, else the responder's.
- */
-export function servicePort(ipProto: number, initiatorPort: number, responderPort: number): number {
-  if (serviceName(ipProto, responderPort) || responderPort < 1024) return responderPort;
-  if (serviceName(ipProto, initiatorPort)) return initiatorPort;
-  return responderPort;
 }

@@ -1,7 +1,8 @@
 // source -> decoder -> sinks. One decoder serves every input file in turn, so flows that cross
 // file boundaries (rotated captures) stay one flow.
 import { Decoder, type DecoderConfig } from "../decoder/decoder.ts";
-import type { EventHandlers, InterfaceRecord } from "../decoder/records.ts";
+import type { EventHandlers, InterfaceRecord, TopEntry } from "../decoder/records.ts";
+import * as abi from "../decoder/abi.ts";
 import { decodeFileSteps, type FileOutcome } from "../source/file.ts";
 import { compileBpf } from "../../ffi/libpcap.ts";
 
@@ -10,6 +11,8 @@ export interface PipelineOptions {
   decoder: DecoderConfig;
   /** A tcpdump-style filter expression, compiled by libpcap per link type. */
   bpf?: string;
+  /** Entries in each of the report's top tables (default 10). */
+  top?: number;
   /** Called with each file's progress (bytes read of its size). */
   progress?(file: string, index: number, bytesRead: number, size: number): void;
 }
@@ -18,6 +21,8 @@ export interface PipelineResult {
   stats: Float64Array;
   files: FileOutcome[];
   interfaces: InterfaceRecord[];
+  /** The decoder's report tables, most bytes first. */
+  top: { hosts: TopEntry[]; pairs: TopEntry[]; services: TopEntry[] };
 }
 
 export async function runPipeline(opts: PipelineOptions, handlers: EventHandlers): Promise<PipelineResult> {
@@ -33,7 +38,12 @@ export async function* pipelineSteps(
   opts: PipelineOptions,
   handlers: EventHandlers,
 ): AsyncGenerator<void, PipelineResult> {
-  const decoder = await Decoder.create({ ...opts.decoder, bpf: opts.bpf !== undefined });
+  // Flow records cross into JS only when someone takes them: the report's totals stay in WASM.
+  const decoder = await Decoder.create({
+    ...opts.decoder,
+    bpf: opts.bpf !== undefined,
+    flowEvents: handlers.flow !== undefined,
+  });
   const interfaces: InterfaceRecord[] = [];
   let format: InterfaceRecord["format"] | undefined;
   const h: EventHandlers = {
@@ -62,7 +72,13 @@ export async function* pipelineSteps(
       files.push(outcome);
     }
     decoder.finish(h);
-    return { stats: decoder.stats(), files, interfaces };
+    const n = opts.top ?? 10;
+    const top = {
+      hosts: decoder.top(abi.TOP_HOSTS, n),
+      pairs: decoder.top(abi.TOP_PAIRS, n),
+      services: decoder.top(abi.TOP_SERVICES, n),
+    };
+    return { stats: decoder.stats(), files, interfaces, top };
   } finally {
     decoder.free();
   }

@@ -3,7 +3,7 @@
 import * as abi from "../decoder/abi.ts";
 import { ethertypeName, ipProtocolName, linktypeName, MALFORMED_REASONS } from "../decoder/names.ts";
 import { isoTime } from "../decoder/records.ts";
-import { describeService, type TrafficAggregates } from "../flows/aggregate.ts";
+import { serviceName } from "../flows/services.ts";
 import type { PipelineResult } from "../pipeline/pipeline.ts";
 import { VERSION } from "../version.ts";
 
@@ -73,7 +73,7 @@ export interface Report {
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-export function buildReport(result: PipelineResult, agg: TrafficAggregates, top = 10): Report {
+export function buildReport(result: PipelineResult): Report {
   const s = result.stats;
   const packets = s[abi.ST_PACKETS], bytes = s[abi.ST_BYTES];
   const hasTime = s[abi.ST_FIRST_SEC] >= 0 && packets > 0;
@@ -165,7 +165,7 @@ export function buildReport(result: PipelineResult, agg: TrafficAggregates, top 
     packets,
     bytes,
     captured_bytes: s[abi.ST_CAPTURED_BYTES],
-    flows: agg.flows,
+    flows: s[abi.ST_FLOWS_CREATED],
     start: startEpoch === null ? null : isoTime(s[abi.ST_FIRST_SEC], s[abi.ST_FIRST_NSEC]),
     end: endEpoch === null ? null : isoTime(s[abi.ST_LAST_SEC], s[abi.ST_LAST_NSEC]),
     start_epoch: startEpoch,
@@ -181,32 +181,36 @@ export function buildReport(result: PipelineResult, agg: TrafficAggregates, top 
     truncated_packets: s[abi.ST_TRUNCATED],
     link_types: linkTypes,
     protocols,
-    top_talkers: agg.hosts.top(top).map(([address, h]) => ({
-      address,
-      packets: h.packetsSent + h.packetsReceived,
-      bytes: h.bytesSent + h.bytesReceived,
-      packets_sent: h.packetsSent,
-      bytes_sent: h.bytesSent,
-      packets_received: h.packetsReceived,
-      bytes_received: h.bytesReceived,
+    top_talkers: result.top.hosts.map((h) => ({
+      address: h.a,
+      packets: h.packetsA + h.packetsB,
+      bytes: h.bytesA + h.bytesB,
+      packets_sent: h.packetsA,
+      bytes_sent: h.bytesA,
+      packets_received: h.packetsB,
+      bytes_received: h.bytesB,
       flows: h.flows,
     })),
-    top_conversations: agg.conversations.top(top).map(([key, c]) => {
-      const [a, b] = key.split(" ");
-      return {
-        a,
-        b,
-        packets: c.packetsAtoB + c.packetsBtoA,
-        bytes: c.bytesAtoB + c.bytesBtoA,
-        packets_a_to_b: c.packetsAtoB,
-        bytes_a_to_b: c.bytesAtoB,
-        packets_b_to_a: c.packetsBtoA,
-        bytes_b_to_a: c.bytesBtoA,
-        flows: c.flows,
-        duration_s: round(Math.max(0, c.lastSec - c.firstSec), 6),
-      };
-    }),
-    top_ports: agg.services.top(top).map(([key, v]) => ({ ...describeService(key), ...v })),
+    top_conversations: result.top.pairs.map((c) => ({
+      a: c.a,
+      b: c.b,
+      packets: c.packetsA + c.packetsB,
+      bytes: c.bytesA + c.bytesB,
+      packets_a_to_b: c.packetsA,
+      bytes_a_to_b: c.bytesA,
+      packets_b_to_a: c.packetsB,
+      bytes_b_to_a: c.bytesB,
+      flows: c.flows,
+      duration_s: round(Math.max(0, c.lastSec - c.firstSec + (c.lastNsec - c.firstNsec) / 1e9), 6),
+    })),
+    top_ports: result.top.services.map((v) => ({
+      protocol: ipProtocolName(v.ipProto).toLowerCase(),
+      port: v.port,
+      service: v.port === null ? null : serviceName(v.ipProto, v.port) ?? null,
+      flows: v.flows,
+      packets: v.packetsA,
+      bytes: v.bytesA,
+    })),
     malformed: { total: malformedTotal, reasons },
     fragments: {
       ipv4: s[abi.ST_IPV4_FRAGMENTS],
@@ -221,7 +225,7 @@ export function buildReport(result: PipelineResult, agg: TrafficAggregates, top 
       evicted: s[abi.ST_FLOWS_EVICTED],
       peak: s[abi.ST_FLOWS_PEAK],
     },
-    approximate: agg.hosts.approximate || agg.conversations.approximate || agg.services.approximate,
+    approximate: s[abi.ST_HOSTS_FOLDED] + s[abi.ST_PAIRS_FOLDED] + s[abi.ST_SERVICES_FOLDED] > 0,
     warnings,
   };
 }

@@ -2,7 +2,7 @@
 import type { FlowRecord, PacketRecord } from "../decoder/records.ts";
 import { isoTime } from "../decoder/records.ts";
 import { tcpFlagLetters } from "../decoder/names.ts";
-import { serviceName, servicePort } from "../flows/services.ts";
+import { serviceName } from "../flows/services.ts";
 
 export type Row = Record<string, string | number | boolean | null>;
 
@@ -130,7 +130,7 @@ export function flowRow(f: FlowRecord): Row {
     src_port: ports ? f.srcPort : null,
     dst: f.dst,
     dst_port: ports ? f.dstPort : null,
-    service: ports ? serviceName(f.ipProto, servicePort(f.ipProto, f.srcPort, f.dstPort)) ?? null : null,
+    service: ports ? serviceName(f.ipProto, f.servicePort) ?? null : null,
     vlan: f.vlan || null,
     iface: f.iface,
     packets_a_to_b: f.packetsAtoB,

@@ -39,6 +39,7 @@ abi_consts!(EVENTS: u16 {
     EV_PACKET = 1,
     EV_FLOW = 2,
     EV_INTERFACE = 3,
+    EV_TOP = 4,
 });
 
 abi_consts!(PACKET_FIELDS: usize {
@@ -147,7 +148,8 @@ abi_consts!(FLOW_FIELDS: usize {
     FL_BYTES_B = 112,
     FL_IFACE = 120,
     FL_FRAGMENTS = 124,
-    FL_SIZE = 128,
+    FL_SERVICE_PORT = 128,
+    FL_SIZE = 136,
 });
 
 abi_consts!(END_REASONS: u8 {
@@ -178,6 +180,32 @@ abi_consts!(INTERFACE_FIELDS: usize {
     IF_NAME_LEN = 24,
     IF_FORMAT = 28,
     IF_NAME = 32,
+});
+
+abi_consts!(TOP_FIELDS: usize {
+    TOP_TABLE = 8,
+    TOP_IPVER = 9,
+    TOP_PROTO = 10,
+    TOP_HAS_PORT = 11,
+    TOP_PORT = 12,
+    TOP_ADDR_A = 16,
+    TOP_ADDR_B = 32,
+    TOP_PKTS_A = 48,
+    TOP_BYTES_A = 56,
+    TOP_PKTS_B = 64,
+    TOP_BYTES_B = 72,
+    TOP_FLOWS = 80,
+    TOP_FIRST_SEC = 88,
+    TOP_FIRST_NSEC = 96,
+    TOP_LAST_NSEC = 100,
+    TOP_LAST_SEC = 104,
+    TOP_SIZE = 112,
+});
+
+abi_consts!(TOP_TABLES: u8 {
+    TOP_HOSTS = 1,
+    TOP_PAIRS = 2,
+    TOP_SERVICES = 3,
 });
 
 abi_consts!(PROTO_BITS: u32 {
@@ -225,6 +253,9 @@ abi_consts!(STATS: usize {
     ST_INTERFACES = 30,
     ST_MALFORMED_PKTS = 31,
     ST_NON_FIRST_FRAGMENTS = 32,
+    ST_HOSTS_FOLDED = 33,
+    ST_PAIRS_FOLDED = 34,
+    ST_SERVICES_FOLDED = 35,
     ST_PROTO_BASE = 64,
     ST_MALFORMED_BASE = 576,
     ST_LINKTYPE_BASE = 640,
@@ -282,7 +313,8 @@ mod abi_doc {
         let doc = documented();
         let tables: &[&[(&str, i64)]] = &[
             VERSION, SIZES, STATUS, ERRORS, EVENTS, PACKET_FIELDS, PACKET_FLAGS, L3_KINDS, MALFORMED,
-            FLOW_FIELDS, END_REASONS, TCP_STATES, INTERFACE_FIELDS, PROTO_BITS, STATS, LINKTYPES,
+            FLOW_FIELDS, END_REASONS, TCP_STATES, INTERFACE_FIELDS, TOP_FIELDS, TOP_TABLES, PROTO_BITS, STATS,
+            LINKTYPES,
         ];
         let mut ours = BTreeMap::new();
         for table in tables {
@@ -297,6 +329,7 @@ mod abi_doc {
     fn layout_fits() {
         assert_eq!(PKT_PAYLOAD % 8, 0);
         assert_eq!(FL_SIZE % 8, 0);
+        assert_eq!(TOP_SIZE % 8, 0);
         assert!(ST_PROTO_BASE + 512 <= ST_MALFORMED_BASE);
         assert!(ST_MALFORMED_BASE + MAL_COUNT as usize <= ST_LINKTYPE_BASE);
         assert!(ST_LINKTYPE_BASE + 3 * LINKTYPE_SLOTS <= ST_ETHERTYPE_BASE);

@@ -168,6 +168,15 @@ impl Decoder {
         pos
     }
 
+    /// The counters, with the report tables' fold counts brought up to date.
+    pub fn stats(&mut self) -> &[f64] {
+        let e = &mut self.eng;
+        e.stats.v[ST_HOSTS_FOLDED] = e.flows.agg.hosts.folded as f64;
+        e.stats.v[ST_PAIRS_FOLDED] = e.flows.agg.pairs.folded as f64;
+        e.stats.v[ST_SERVICES_FOLDED] = e.flows.agg.services.folded as f64;
+        e.stats.publish()
+    }
+
     /// Emits every flow still in the table; true while more remain (drain the events first).
     pub fn finish(&mut self) -> bool {
         let e = &mut self.eng;

@@ -158,10 +158,26 @@ pub unsafe extern "C" fn ws_out_clear(h: *mut Decoder) {
 
 #[no_mangle]
 pub unsafe extern "C" fn ws_stats_ptr(h: *mut Decoder) -> *const f64 {
-    unsafe { dec(h) }.eng.stats.publish().as_ptr()
+    unsafe { dec(h) }.stats().as_ptr()
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn ws_finish(h: *mut Decoder) -> u32 {
     unsafe { dec(h) }.finish() as u32
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ws_set_flow_output(h: *mut Decoder, on: u32) {
+    unsafe { dec(h) }.eng.flows.flow_events = on != 0;
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ws_set_known_port(h: *mut Decoder, proto: u32, port: u32) {
+    unsafe { dec(h) }.eng.flows.agg.set_known_port(proto as u8, port as u16);
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ws_top(h: *mut Decoder, table: u32, n: u32) -> u32 {
+    let e = &mut unsafe { dec(h) }.eng;
+    e.flows.agg.write_top(table as u8, n as usize, &mut e.out) as u32
 }

@@ -5,6 +5,7 @@
 //! Memory is fixed at creation: the flow slab and the open-addressing index never grow.
 
 use crate::abi::*;
+use crate::agg::{Aggregates, FlowTotals};
 use crate::bytes::{put_f64, put_u16, put_u32};
 use crate::net::IPPROTO_TCP;
 use crate::out::Out;
@@ -139,6 +140,10 @@ pub struct FlowTable {
     /// No timeout can fire before this time, so `expire` is one comparison per packet.
     next_expiry: u64,
     pub timeouts: Timeouts,
+    /// Report totals, fed by every flow record.
+    pub agg: Aggregates,
+    /// Emit EV_FLOW events (TS turns them off when it only wants the report).
+    pub flow_events: bool,
 }
 
 fn secs(s: u64) -> u64 {
@@ -176,6 +181,8 @@ impl FlowTable {
                 closed_ns: secs(5),
                 active_ns: secs(1800),
             },
+            agg: Aggregates::default(),
+            flow_events: true,
         }
     }
 
@@ -386,9 +393,20 @@ impl FlowTable {
         st.v[ST_FLOWS_ACTIVE] = self.active() as f64;
     }
 
-    fn end_flow(&mut self, idx: u32, reason: u8, out: &mut Out, st: &mut Stats) {
-        write_flow(out, &self.flows[idx as usize], reason);
+    /// A flow record: into the report totals, and out as an event when events are on.
+    fn record(&mut self, idx: u32, reason: u8, out: &mut Out, st: &mut Stats) {
+        let f = &self.flows[idx as usize];
+        self.agg.add(&f.totals());
+        if self.flow_events {
+            let t = f.totals();
+            let service = if t.has_ports { self.agg.service_port(t.proto, t.port_a, t.port_b) } else { 0 };
+            write_flow(out, f, reason, service);
+        }
         st.v[ST_FLOW_RECORDS] += 1.0;
+    }
+
+    fn end_flow(&mut self, idx: u32, reason: u8, out: &mut Out, st: &mut Stats) {
+        self.record(idx, reason, out, st);
         self.remove(idx, st);
     }
 
@@ -574,8 +592,7 @@ impl FlowTable {
                 next = now;
                 break;
             }
-            write_flow(out, &self.flows[head as usize], END_ACTIVE);
-            st.v[ST_FLOW_RECORDS] += 1.0;
+            self.record(head, END_ACTIVE, out, st);
             let f = &mut self.flows[head as usize];
             f.record_seq = f.record_seq.saturating_add(1);
             f.first_ns = now;
@@ -609,6 +626,28 @@ impl FlowTable {
     }
 }
 
+impl Flow {
+    fn totals(&self) -> FlowTotals {
+        let (a, b) = if self.a_is_lo { (self.key.lo, self.key.hi) } else { (self.key.hi, self.key.lo) };
+        let (lo_port, hi_port) = ((self.key.ports >> 16) as u16, self.key.ports as u16);
+        let (port_a, port_b) = if self.a_is_lo { (lo_port, hi_port) } else { (hi_port, lo_port) };
+        FlowTotals {
+            ipver: (self.key.meta >> 16) as u8,
+            proto: self.key.proto(),
+            a,
+            b,
+            port_a,
+            port_b,
+            has_ports: self.key.ports != 0,
+            pkts: self.pkts,
+            bytes: self.bytes,
+            first_ns: self.first_ns,
+            last_ns: self.last_ns,
+            new_flow: self.record_seq == 0,
+        }
+    }
+}
+
 fn tcp_transition(f: &mut Flow, dir: usize, flags: u16) {
     if flags & TCP_RST != 0 {
         f.state = TCP_RESET;
@@ -633,7 +672,7 @@ fn tcp_transition(f: &mut Flow, dir: usize, flags: u16) {
 }
 
 /// Writes one EV_FLOW event (the caller made sure there is room).
-pub fn write_flow(out: &mut Out, f: &Flow, reason: u8) {
+pub fn write_flow(out: &mut Out, f: &Flow, reason: u8, service_port: u16) {
     let e = match out.event(EV_FLOW, FL_SIZE) {
         Some(e) => e,
         None => return,
@@ -664,6 +703,7 @@ pub fn write_flow(out: &mut Out, f: &Flow, reason: u8) {
     put_f64(e, FL_BYTES_B, f.bytes[1] as f64);
     put_u32(e, FL_IFACE, f.iface);
     put_u32(e, FL_FRAGMENTS, f.fragments);
+    put_u16(e, FL_SERVICE_PORT, service_port);
 }
 
 #[cfg(test)]

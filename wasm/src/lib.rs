@@ -3,6 +3,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod abi;
+pub mod agg;
 pub mod bpf;
 pub mod bytes;
 pub mod capture;

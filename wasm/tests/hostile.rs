@@ -402,7 +402,7 @@ fn finish(d: &mut Decoder, run: &mut Run, cfg: &Cfg) {
     run.status = d.eng.status;
     run.error = d.eng.error;
     run.error_offset = d.eng.error_offset;
-    run.stats = d.eng.stats.publish().to_vec();
+    run.stats = d.stats().to_vec();
     check_counters(d, run, cfg);
 }
 
