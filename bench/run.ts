@@ -9,6 +9,9 @@ import { parseArgs } from "node:util";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const DEFAULT_FILE = "/tmp/bench/bench.pcap";
+/** The flow-heavy stress capture (`--flow-heavy`): a million two-packet UDP flows. */
+const FLOW_HEAVY_FILE = "/tmp/bench/flowheavy.pcap";
+const FLOW_HEAVY_SCRIPT = join(ROOT, "bench/make-flow-heavy-pcap.py");
 /** Both capture scripts write DEFAULT_FILE; the shared one is the reference capture. */
 const CAPTURE_SCRIPTS = [
   join(ROOT, "../shared/bench/make-bench-pcap.sh"),
@@ -21,11 +24,12 @@ const GNU_TIME = "/usr/bin/time";
 const GOAL_NATIVE_RATIO = 2.5;
 const GOAL_RSS_MIB = 300;
 
-const HELP = `Usage: deno task bench [--runs N] [--file PCAP] [--only LIST]
+const HELP = `Usage: deno task bench [--runs N] [--file PCAP | --flow-heavy] [--only LIST]
 
-  --runs N     timed runs per tool after one untimed warm-up run (default 5)
-  --file PCAP  the capture (default $WIRESIGHT_BENCH_FILE, else ${DEFAULT_FILE}, built when missing)
-  --only LIST  comma-separated subset of: wiresight, native, tcpdump, ndpi, tshark
+  --runs N      timed runs per tool after one untimed warm-up run (default 5)
+  --file PCAP   the capture (default $WIRESIGHT_BENCH_FILE, else ${DEFAULT_FILE}, built when missing)
+  --flow-heavy  use ${FLOW_HEAVY_FILE} instead: 1,000,000 two-packet UDP flows (built when missing)
+  --only LIST   comma-separated subset of: wiresight, native, tcpdump, ndpi, tshark
 `;
 
 interface Tool {
@@ -56,6 +60,7 @@ async function main(): Promise<void> {
       runs: { type: "string", default: "5" },
       file: { type: "string" },
       only: { type: "string" },
+      "flow-heavy": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -67,7 +72,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(runs) || runs < 1 || runs > 100) {
     throw new Error(`--runs takes 1 to 100, not '${v.runs}'`);
   }
-  const file = v.file ?? Deno.env.get("WIRESIGHT_BENCH_FILE") ?? DEFAULT_FILE;
+  const file = v["flow-heavy"]
+    ? FLOW_HEAVY_FILE
+    : v.file ?? Deno.env.get("WIRESIGHT_BENCH_FILE") ?? DEFAULT_FILE;
   await bench(file, runs, v.only?.split(",").map((s) => s.trim()));
 }
 
@@ -124,9 +131,15 @@ async function bench(file: string, runs: number, only: string[] | undefined): Pr
   console.log(`\nresults: ${out}`);
 }
 
-/** Builds the default capture when it is missing; a capture given by path must exist. */
+/** Builds the default or flow-heavy capture when missing; a capture given by path must exist. */
 async function ensureCapture(file: string): Promise<void> {
   if (existsSync(file)) return;
+  if (file === FLOW_HEAVY_FILE) {
+    mkdirSync("/tmp/bench", { recursive: true });
+    const { success } = await new Deno.Command("python3", { args: [FLOW_HEAVY_SCRIPT, file] }).output();
+    if (!success || !existsSync(file)) throw new Error(`${FLOW_HEAVY_SCRIPT} did not produce ${file}`);
+    return;
+  }
   if (file !== DEFAULT_FILE) throw new Error(`${file}: no such capture`);
   const script = CAPTURE_SCRIPTS.find((s) => existsSync(s))!;
   console.error(`${file} is missing: building it with ${script} (needs root; about half a minute)`);
