@@ -28,6 +28,8 @@ export const EV_PACKET = 1;
 export const EV_FLOW = 2;
 export const EV_INTERFACE = 3;
 export const EV_TOP = 4;
+export const EV_NAME = 5;
+export const EV_IFSTATS = 6;
 
 // PACKET event (EV_PACKET)
 export const PKT_TS_SEC = 8;
@@ -160,6 +162,23 @@ export const IF_TS_UNITS = 20;
 export const IF_NAME_LEN = 24;
 export const IF_FORMAT = 28;
 export const IF_NAME = 32;
+
+// NAME event (EV_NAME)
+export const NM_IPVER = 8;
+export const NM_NAME_LEN = 10;
+export const NM_ADDR = 16;
+export const NM_NAME = 32;
+
+// IFSTATS event (EV_IFSTATS)
+export const IS_IFACE = 8;
+export const IS_HAS = 12;
+export const IS_RECV = 16;
+export const IS_DROP = 24;
+export const IS_OSDROP = 32;
+export const IS_SIZE = 40;
+export const IS_HAS_RECV = 1;
+export const IS_HAS_DROP = 2;
+export const IS_HAS_OSDROP = 4;
 
 // TOP event (EV_TOP)
 export const TOP_TABLE = 8;

@@ -96,6 +96,20 @@ export interface TopEntry {
   lastNsec: number;
 }
 
+/** A name for an address, from a pcapng name resolution block. */
+export interface NameRecord {
+  address: string;
+  name: string;
+}
+
+/** A pcapng interface statistics block: what the capturing interface counted. */
+export interface InterfaceStatsRecord {
+  iface: number;
+  received: number | null;
+  dropped: number | null;
+  osDropped: number | null;
+}
+
 export interface InterfaceRecord {
   id: number;
   linktype: number;
@@ -110,6 +124,8 @@ export interface EventHandlers {
   flow?(f: FlowRecord): void;
   iface?(i: InterfaceRecord): void;
   top?(t: TopEntry): void;
+  name?(n: NameRecord): void;
+  ifaceStats?(s: InterfaceStatsRecord): void;
 }
 
 const L3_NAMES: Record<number, string> = {
@@ -246,6 +262,26 @@ export function parseInterface(u8: Uint8Array, dv: DataView, o: number): Interfa
   };
 }
 
+export function parseName(u8: Uint8Array, dv: DataView, o: number): NameRecord {
+  const ipVersion = u8[o + abi.NM_IPVER] === abi.L3_IPV6 ? 6 : 4;
+  const len = dv.getUint16(o + abi.NM_NAME_LEN, true);
+  return {
+    address: formatAddress(ipVersion, u8, o + abi.NM_ADDR),
+    name: text.decode(u8.subarray(o + abi.NM_NAME, o + abi.NM_NAME + len)),
+  };
+}
+
+export function parseInterfaceStats(u8: Uint8Array, dv: DataView, o: number): InterfaceStatsRecord {
+  const has = dv.getUint32(o + abi.IS_HAS, true);
+  const counter = (bit: number, at: number) => has & bit ? dv.getFloat64(o + at, true) : null;
+  return {
+    iface: dv.getUint32(o + abi.IS_IFACE, true),
+    received: counter(abi.IS_HAS_RECV, abi.IS_RECV),
+    dropped: counter(abi.IS_HAS_DROP, abi.IS_DROP),
+    osDropped: counter(abi.IS_HAS_OSDROP, abi.IS_OSDROP),
+  };
+}
+
 /** Walks the events in `u8[start, end)` and hands each to its handler. */
 export function dispatchEvents(
   u8: Uint8Array,
@@ -262,6 +298,8 @@ export function dispatchEvents(
     else if (type === abi.EV_PACKET) h.packet?.(parsePacket(u8, dv, o));
     else if (type === abi.EV_INTERFACE) h.iface?.(parseInterface(u8, dv, o));
     else if (type === abi.EV_TOP) h.top?.(parseTop(u8, dv, o));
+    else if (type === abi.EV_NAME) h.name?.(parseName(u8, dv, o));
+    else if (type === abi.EV_IFSTATS) h.ifaceStats?.(parseInterfaceStats(u8, dv, o));
     o += len;
   }
 }

@@ -1,7 +1,7 @@
 // source -> decoder -> sinks. One decoder serves every input file in turn, so flows that cross
 // file boundaries (rotated captures) stay one flow.
 import { Decoder, type DecoderConfig } from "../decoder/decoder.ts";
-import type { EventHandlers, InterfaceRecord, TopEntry } from "../decoder/records.ts";
+import type { EventHandlers, InterfaceRecord, InterfaceStatsRecord, TopEntry } from "../decoder/records.ts";
 import * as abi from "../decoder/abi.ts";
 import { decodeFileSteps, type FileOutcome } from "../source/file.ts";
 import { compileBpf } from "../../ffi/libpcap.ts";
@@ -23,7 +23,14 @@ export interface PipelineResult {
   interfaces: InterfaceRecord[];
   /** The decoder's report tables, most bytes first. */
   top: { hosts: TopEntry[]; pairs: TopEntry[]; services: TopEntry[] };
+  /** Names for addresses given by the captures (pcapng NRB), at most MAX_NAMES. */
+  names: Map<string, string>;
+  /** The last statistics each interface reported (pcapng ISB), by interface id. */
+  interfaceStats: Map<number, InterfaceStatsRecord>;
 }
+
+/** Names kept from name resolution blocks (memory stays bounded whatever the file holds). */
+export const MAX_NAMES = 65536;
 
 export async function runPipeline(opts: PipelineOptions, handlers: EventHandlers): Promise<PipelineResult> {
   const steps = pipelineSteps(opts, handlers);
@@ -45,10 +52,20 @@ export async function* pipelineSteps(
     flowEvents: handlers.flow !== undefined,
   });
   const interfaces: InterfaceRecord[] = [];
+  const names = new Map<string, string>();
+  const interfaceStats = new Map<number, InterfaceStatsRecord>();
   let format: InterfaceRecord["format"] | undefined;
   const h: EventHandlers = {
     packet: handlers.packet,
     flow: handlers.flow,
+    name: (n) => {
+      if (names.size < MAX_NAMES || names.has(n.address)) names.set(n.address, n.name);
+      handlers.name?.(n);
+    },
+    ifaceStats: (st) => {
+      interfaceStats.set(st.iface, st);
+      handlers.ifaceStats?.(st);
+    },
     iface: (i) => {
       interfaces.push(i);
       format ??= i.format;
@@ -78,7 +95,7 @@ export async function* pipelineSteps(
       pairs: decoder.top(abi.TOP_PAIRS, n),
       services: decoder.top(abi.TOP_SERVICES, n),
     };
-    return { stats: decoder.stats(), files, interfaces, top };
+    return { stats: decoder.stats(), files, interfaces, top, names, interfaceStats };
   } finally {
     decoder.free();
   }

@@ -32,9 +32,22 @@ export interface Report {
   filtered_out: number;
   truncated_packets: number;
   link_types: { linktype: number; name: string; packets: number; bytes: number }[];
+  /** Capture interfaces; `received`/`dropped`/`os_dropped` when the file recorded them (pcapng ISB). */
+  interfaces: {
+    id: number;
+    name: string;
+    link_type: number;
+    link_type_name: string;
+    snaplen: number;
+    received: number | null;
+    dropped: number | null;
+    os_dropped: number | null;
+  }[];
   protocols: Record<string, ProtocolShare>;
   top_talkers: {
     address: string;
+    /** From the capture's name resolution records, when it has them. */
+    name: string | null;
     packets: number;
     bytes: number;
     packets_sent: number;
@@ -180,9 +193,23 @@ export function buildReport(result: PipelineResult): Report {
     filtered_out: s[abi.ST_FILTERED],
     truncated_packets: s[abi.ST_TRUNCATED],
     link_types: linkTypes,
+    interfaces: result.interfaces.map((i) => {
+      const st = result.interfaceStats.get(i.id);
+      return {
+        id: i.id,
+        name: i.name,
+        link_type: i.linktype,
+        link_type_name: linktypeName(i.linktype),
+        snaplen: i.snaplen,
+        received: st?.received ?? null,
+        dropped: st?.dropped ?? null,
+        os_dropped: st?.osDropped ?? null,
+      };
+    }),
     protocols,
     top_talkers: result.top.hosts.map((h) => ({
       address: h.a,
+      name: result.names.get(h.a) ?? null,
       packets: h.packetsA + h.packetsB,
       bytes: h.bytesA + h.bytesB,
       packets_sent: h.packetsA,

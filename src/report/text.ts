@@ -19,6 +19,14 @@ export function renderText(r: Report, st: Style): string {
   if (r.filtered_out > 0) {
     out.push(`  Filtered   ${count(r.filtered_out)} of ${count(r.records_read)} packets did not match`);
   }
+  const drops = r.interfaces.filter((i) => i.dropped || i.os_dropped);
+  for (const i of drops) {
+    out.push(
+      `  Dropped    ${count((i.dropped ?? 0) + (i.os_dropped ?? 0))} packets on ${
+        i.name || `interface ${i.id}`
+      }`,
+    );
+  }
   if (r.link_types.length) {
     out.push(`  Link       ${r.link_types.map((l) => `${l.name} (${count(l.packets)})`).join(", ")}`);
   }
@@ -47,7 +55,7 @@ export function renderText(r: Report, st: Style): string {
     out.push(table(
       ["Address", "Packets", "Bytes", "Sent", "Received", "Flows"],
       r.top_talkers.map((t) => [
-        t.address,
+        t.name ? `${t.address} (${t.name})` : t.address,
         count(t.packets),
         bytesText(t.bytes),
         bytesText(t.bytes_sent),

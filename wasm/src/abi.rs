@@ -40,6 +40,30 @@ abi_consts!(EVENTS: u16 {
     EV_FLOW = 2,
     EV_INTERFACE = 3,
     EV_TOP = 4,
+    EV_NAME = 5,
+    EV_IFSTATS = 6,
+});
+
+abi_consts!(NAME_FIELDS: usize {
+    NM_IPVER = 8,
+    NM_NAME_LEN = 10,
+    NM_ADDR = 16,
+    NM_NAME = 32,
+});
+
+abi_consts!(IFSTATS_FIELDS: usize {
+    IS_IFACE = 8,
+    IS_HAS = 12,
+    IS_RECV = 16,
+    IS_DROP = 24,
+    IS_OSDROP = 32,
+    IS_SIZE = 40,
+});
+
+abi_consts!(IFSTATS_BITS: u32 {
+    IS_HAS_RECV = 1,
+    IS_HAS_DROP = 2,
+    IS_HAS_OSDROP = 4,
 });
 
 abi_consts!(PACKET_FIELDS: usize {
@@ -313,8 +337,8 @@ mod abi_doc {
         let doc = documented();
         let tables: &[&[(&str, i64)]] = &[
             VERSION, SIZES, STATUS, ERRORS, EVENTS, PACKET_FIELDS, PACKET_FLAGS, L3_KINDS, MALFORMED,
-            FLOW_FIELDS, END_REASONS, TCP_STATES, INTERFACE_FIELDS, TOP_FIELDS, TOP_TABLES, PROTO_BITS, STATS,
-            LINKTYPES,
+            FLOW_FIELDS, END_REASONS, TCP_STATES, INTERFACE_FIELDS, TOP_FIELDS, TOP_TABLES, NAME_FIELDS,
+            IFSTATS_FIELDS, IFSTATS_BITS, PROTO_BITS, STATS, LINKTYPES,
         ];
         let mut ours = BTreeMap::new();
         for table in tables {

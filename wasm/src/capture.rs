@@ -60,6 +60,10 @@ pub enum Step {
     Packet(Record),
     /// A record whose own fields are inconsistent, skipped whole.
     Invalid(usize),
+    /// A name resolution record (pcapng NRB): the block stays unconsumed until its last record.
+    Name { ipver: u8, addr: [u8; 16], name: usize, name_len: usize },
+    /// Interface statistics (pcapng ISB), `usize` bytes consumed.
+    IfStats { consumed: usize, iface: usize, recv: Option<u64>, drop: Option<u64>, osdrop: Option<u64> },
     Error(u32),
 }
 
@@ -74,6 +78,8 @@ pub struct Container {
     capacity: usize,
     /// The file header (pcap header or first section header) has been read.
     header_read: bool,
+    /// Offset of the next record inside the name resolution block being read.
+    nrb_pos: usize,
 }
 
 /// Interfaces kept per pcapng section; further IDBs are counted invalid (memory stays bounded).
@@ -89,6 +95,7 @@ impl Container {
             last_ts: 0,
             capacity,
             header_read: false,
+            nrb_pos: 0,
         }
     }
 
@@ -98,6 +105,7 @@ impl Container {
         self.ifaces.clear();
         self.skip = 0;
         self.header_read = false;
+        self.nrb_pos = 0;
     }
 
     pub fn is_pcapng(&self) -> bool {
@@ -258,6 +266,8 @@ impl Container {
             6 => self.enhanced_packet(body, order, len),
             3 => self.simple_packet(body, order, len),
             2 => self.obsolete_packet(body, order, len),
+            4 => self.name_record(body, order, len),
+            5 => self.interface_statistics(body, order, len),
             _ => Step::Skipped(len),
         }
     }
@@ -355,6 +365,55 @@ impl Container {
         let ts_ns = self.timestamp(iface, raw);
         self.last_ts = ts_ns;
         Step::Packet(Record { consumed: len, data: 8 + 20, caplen, wirelen, iface, ts_ns })
+    }
+
+    /// The next IPv4/IPv6 record of a name resolution block (first name of each), then the block.
+    fn name_record(&mut self, body: &[u8], order: Order, len: usize) -> Step {
+        while let (Some(kind), Some(rlen)) = (order.u16(body, self.nrb_pos), order.u16(body, self.nrb_pos + 2)) {
+            let value_at = self.nrb_pos + 4;
+            let value = match body.get(value_at..value_at + rlen as usize) {
+                Some(v) if kind != 0 => v,
+                _ => break,
+            };
+            self.nrb_pos = value_at + ((rlen as usize + 3) & !3);
+            let (ipver, alen) = match kind {
+                1 => (L3_IPV4, 4),
+                2 => (L3_IPV6, 16),
+                _ => continue,
+            };
+            let names = match value.get(alen..) {
+                Some(n) => n,
+                None => continue,
+            };
+            let name_len = names.iter().position(|&b| b == 0).unwrap_or(names.len()).min(255);
+            if name_len == 0 {
+                continue;
+            }
+            let mut addr = [0u8; 16];
+            addr[..alen].copy_from_slice(&value[..alen]);
+            // Offsets are relative to the buffer: the block header is 8 bytes.
+            return Step::Name { ipver, addr, name: 8 + value_at + alen, name_len };
+        }
+        self.nrb_pos = 0;
+        Step::Skipped(len)
+    }
+
+    fn interface_statistics(&mut self, body: &[u8], order: Order, len: usize) -> Step {
+        let iface = order.u32(body, 0).map_or(usize::MAX, |i| i as usize);
+        if body.len() < 12 || iface >= self.ifaces.len() {
+            return Step::Invalid(len);
+        }
+        let (mut recv, mut drop, mut osdrop) = (None, None, None);
+        for (code, value) in Options::new(&body[12..], order) {
+            let v = order.u64(value, 0);
+            match code {
+                4 => recv = v,
+                5 => drop = v,
+                7 => osdrop = v,
+                _ => {}
+            }
+        }
+        Step::IfStats { consumed: len, iface, recv, drop, osdrop }
     }
 
     /// Simple packets have no timestamp: they take the previous packet's.

@@ -140,6 +140,13 @@ impl Decoder {
                     e.stats.malformed(MAL_RECORD_INVALID);
                     pos += n;
                 }
+                Step::Name { ipver, addr, name, name_len } => {
+                    e.name(ipver, &addr, &window[pos + name..pos + name + name_len]);
+                }
+                Step::IfStats { consumed, iface, recv, drop, osdrop } => {
+                    e.interface_statistics(self.container.ifaces[iface].global_id, recv, drop, osdrop);
+                    pos += consumed;
+                }
                 Step::Interface(i, n) => {
                     let pcapng = self.container.is_pcapng();
                     e.interface(&self.container.ifaces[i], pcapng);
@@ -190,7 +197,8 @@ impl Engine {
     /// Room kept free before each record: its packet event and the flows it may end.
     fn reserve(&self) -> usize {
         let pkt = if self.emit_packets { PKT_PAYLOAD + self.payload_max + 8 } else { 0 };
-        pkt + 4 * FL_SIZE
+        // A name event (at most 255 bytes of name) also fits in this.
+        (pkt + 4 * FL_SIZE).max(NM_NAME + 256)
     }
 
     fn interface(&mut self, i: &Iface, pcapng: bool) {
@@ -204,6 +212,29 @@ impl Engine {
             put_u32(ev, IF_NAME_LEN, name.len() as u32);
             put_u32(ev, IF_FORMAT, if pcapng { 2 } else { 1 });
             ev[IF_NAME..IF_NAME + name.len()].copy_from_slice(name);
+        }
+    }
+
+    fn name(&mut self, ipver: u8, addr: &[u8; 16], name: &[u8]) {
+        if let Some(ev) = self.out.event(EV_NAME, NM_NAME + name.len()) {
+            ev[NM_IPVER] = ipver;
+            put_u16(ev, NM_NAME_LEN, name.len() as u16);
+            ev[NM_ADDR..NM_ADDR + 16].copy_from_slice(addr);
+            ev[NM_NAME..NM_NAME + name.len()].copy_from_slice(name);
+        }
+    }
+
+    fn interface_statistics(&mut self, iface: u32, recv: Option<u64>, drop: Option<u64>, osdrop: Option<u64>) {
+        if let Some(ev) = self.out.event(EV_IFSTATS, IS_SIZE) {
+            put_u32(ev, IS_IFACE, iface);
+            let mut has = 0;
+            for (bit, at, v) in [(IS_HAS_RECV, IS_RECV, recv), (IS_HAS_DROP, IS_DROP, drop), (IS_HAS_OSDROP, IS_OSDROP, osdrop)] {
+                if let Some(v) = v {
+                    has |= bit;
+                    put_f64(ev, at, v as f64);
+                }
+            }
+            put_u32(ev, IS_HAS, has);
         }
     }
 

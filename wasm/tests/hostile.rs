@@ -195,6 +195,8 @@ struct Run {
     active_splits: u64,
     evicted_events: u64,
     iface_events: u64,
+    name_events: u64,
+    ifstats_events: u64,
     /// IF_TS_UNITS of each interface event, in order.
     iface_units: Vec<u32>,
     /// Final (non-active-timeout) records per flow id, when tracked.
@@ -287,6 +289,17 @@ fn drain(d: &mut Decoder, run: &mut Run, cfg: &Cfg) {
                 assert!(name <= 256 && IF_NAME + name <= total, "interface name length {}", name);
                 run.iface_units.push(rd32(e, IF_TS_UNITS));
                 run.iface_events += 1;
+            }
+            EV_NAME => {
+                assert!(total >= NM_NAME, "short name event");
+                let len = u16::from_le_bytes([e[NM_NAME_LEN], e[NM_NAME_LEN + 1]]) as usize;
+                assert!((1..=255).contains(&len) && NM_NAME + len <= total, "name length {}", len);
+                run.name_events += 1;
+            }
+            EV_IFSTATS => {
+                assert!(total >= IS_SIZE, "short interface statistics event");
+                assert!(rd32(e, IS_HAS) <= IS_HAS_RECV | IS_HAS_DROP | IS_HAS_OSDROP);
+                run.ifstats_events += 1;
             }
             other => panic!("unknown event type {} at {}", other, off),
         }
@@ -1733,4 +1746,55 @@ fn random_bpf_programs_validate_or_are_refused_and_never_panic() {
         }
     }
     assert!(valid > 1_000, "only {} valid programs", valid);
+}
+
+// ---- name resolution and interface statistics blocks ----------------------------------------
+
+#[test]
+fn name_resolution_blocks_with_lying_records_stay_bounded() {
+    for ng in [LE, BE] {
+        let record = |kind: u16, value: &[u8], claimed: u16| {
+            let mut v = ng.u16b(kind).to_vec();
+            v.extend_from_slice(&ng.u16b(claimed));
+            v.extend_from_slice(value);
+            while v.len() & 3 != 0 {
+                v.push(0);
+            }
+            v
+        };
+        let mut body = Vec::new();
+        for i in 0..3000u32 {
+            let mut value = i.to_be_bytes().to_vec();
+            value.extend_from_slice(b"host.example\0");
+            body.extend(record(1, &value, value.len() as u16));
+        }
+        let mut long = vec![0u8; 16];
+        long.extend(std::iter::repeat(b'x').take(1000));
+        body.extend(record(2, &long, long.len() as u16));
+        body.extend(record(1, &[10, 0, 0, 1], 4));
+        body.extend(record(1, &[10, 0, 0, 2, b'a'], 60_000));
+        let f = cat(&[ng.shb(), ng.idb(1, &[]), ng.block(4, &body), ng.epb(0, 1, &udp4_frame(7))]);
+        for chunks in [Chunks::Whole, Chunks::Fixed(1), Chunks::Random(5)] {
+            let r = decode(&f, &Cfg { chunks, ..Cfg::default() });
+            expect(&r, STATUS_DONE, ERR_NONE, 1);
+            // 3000 IPv4 names, the 255-byte-capped IPv6 one; the nameless and the lying records give none.
+            assert_eq!(r.name_events, 3001, "{:?}", chunks);
+        }
+    }
+}
+
+#[test]
+fn interface_statistics_for_unknown_interfaces_are_invalid() {
+    let isb = |iface: u32| {
+        let mut body = LE.u32b(iface).to_vec();
+        body.extend_from_slice(&[0; 8]);
+        body.extend(LE.option(4, &7u64.to_le_bytes()));
+        body.extend(LE.option(5, &[1, 2, 3]));
+        LE.block(5, &body)
+    };
+    let f = cat(&[LE.shb(), LE.idb(1, &[]), isb(0), isb(9), LE.epb(0, 1, &udp4_frame(7))]);
+    let r = decode(&f, &Cfg::default());
+    expect(&r, STATUS_DONE, ERR_NONE, 1);
+    assert_eq!(r.ifstats_events, 1);
+    assert_eq!(r.mal(MAL_RECORD_INVALID), 1);
 }
