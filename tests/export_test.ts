@@ -7,6 +7,7 @@ import { FLOW_COLUMNS, PACKET_COLUMNS } from "../src/sinks/rows.ts";
 import { corpusFile } from "./helpers/corpus.ts";
 import { outerProtocols, TSHARK_PREFS, tsharkView } from "./helpers/tshark.ts";
 import { runCli } from "./helpers/run_cli.ts";
+import { pool } from "./helpers/util.ts";
 
 type Row = Record<string, string | number | boolean | null>;
 const dec = new TextDecoder();
@@ -28,19 +29,6 @@ const PAYLOAD = 16;
 
 const tmp = Deno.makeTempDirSync({ prefix: "wiresight-export-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
-
-async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 async function cli(args: string[]): Promise<string> {
   const r = await runCli(["read", "--no-progress", ...args]);

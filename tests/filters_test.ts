@@ -7,22 +7,9 @@ import { decoderConfigFrom } from "../src/cli/read.ts";
 import { corpusFile } from "./helpers/corpus.ts";
 import { TSHARK_PREFS } from "./helpers/tshark.ts";
 import { readReport, runCli } from "./helpers/run_cli.ts";
+import { pool } from "./helpers/util.ts";
 
 const dec = new TextDecoder();
-
-/** Runs `fn` over `items` with at most `limit` at a time (subprocesses on a small machine). */
-async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 // ---------------------------------------------------------------------------------------------
 // BPF against tcpdump

@@ -2,22 +2,13 @@
 // built here per the pcapng spec around real frames; tshark's reading of it is the oracle.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { analyze } from "../mod.ts";
+import { concat } from "./helpers/util.ts";
 
 const enc = new TextEncoder();
 
 function pad4(b: Uint8Array): Uint8Array {
   const out = new Uint8Array((b.length + 3) & ~3);
   out.set(b);
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
   return out;
 }
 
@@ -28,69 +19,69 @@ function u32(v: number): Uint8Array {
   return new Uint8Array([v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24]);
 }
 function u64(v: number): Uint8Array {
-  return concat([u32(v % 2 ** 32), u32(Math.floor(v / 2 ** 32))]);
+  return concat(u32(v % 2 ** 32), u32(Math.floor(v / 2 ** 32)));
 }
 
 function option(code: number, value: Uint8Array): Uint8Array {
-  return concat([u16(code), u16(value.length), pad4(value)]);
+  return concat(u16(code), u16(value.length), pad4(value));
 }
 const END_OF_OPTIONS = new Uint8Array(4);
 
 function block(type: number, body: Uint8Array): Uint8Array {
   const len = 12 + body.length;
-  return concat([u32(type), u32(len), body, u32(len)]);
+  return concat(u32(type), u32(len), body, u32(len));
 }
 
 /** An Ethernet/IPv4/UDP frame between two addresses. */
 function udpFrame(src: number[], dst: number[]): Uint8Array {
   const payload = enc.encode("wiresight");
-  const udp = concat([
+  const udp = concat(
     u16(0x3930).reverse(),
     u16(0x3500).reverse(),
     new Uint8Array([0, 8 + payload.length, 0, 0]),
     payload,
-  ]);
+  );
   const ip = new Uint8Array(20);
   ip.set([0x45, 0, 0, 20 + udp.length, 0, 0, 0, 0, 64, 17, 0, 0, ...src, ...dst]);
-  return concat([new Uint8Array([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0]), ip, udp]);
+  return concat(new Uint8Array([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0]), ip, udp);
 }
 
 function capture(): Uint8Array {
   const shb = block(
     0x0a0d0d0a,
-    concat([u32(0x1a2b3c4d), u16(1), u16(0), u64(2 ** 32 * 2 ** 32 - 1).fill(0xff), END_OF_OPTIONS]),
+    concat(u32(0x1a2b3c4d), u16(1), u16(0), u64(2 ** 32 * 2 ** 32 - 1).fill(0xff), END_OF_OPTIONS),
   );
   const idb = block(
     1,
-    concat([u16(1), u16(0), u32(65535), option(2, enc.encode("eth-test")), END_OF_OPTIONS]),
+    concat(u16(1), u16(0), u32(65535), option(2, enc.encode("eth-test")), END_OF_OPTIONS),
   );
   const frames = [udpFrame([192, 0, 2, 1], [198, 51, 100, 7]), udpFrame([198, 51, 100, 7], [192, 0, 2, 1])];
   const epbs = frames.map((f, i) =>
     block(
       6,
-      concat([u32(0), u32(0), u32(1_700_000_000 + i), u32(f.length), u32(f.length), pad4(f), END_OF_OPTIONS]),
+      concat(u32(0), u32(0), u32(1_700_000_000 + i), u32(f.length), u32(f.length), pad4(f), END_OF_OPTIONS),
     )
   );
-  const record = (type: number, value: Uint8Array) => concat([u16(type), u16(value.length), pad4(value)]);
+  const record = (type: number, value: Uint8Array) => concat(u16(type), u16(value.length), pad4(value));
   const nrb = block(
     4,
-    concat([
-      record(1, concat([new Uint8Array([192, 0, 2, 1]), enc.encode("client.example\0")])),
-      record(1, concat([new Uint8Array([198, 51, 100, 7]), enc.encode("server.example\0alias.example\0")])),
+    concat(
+      record(1, concat(new Uint8Array([192, 0, 2, 1]), enc.encode("client.example\0"))),
+      record(1, concat(new Uint8Array([198, 51, 100, 7]), enc.encode("server.example\0alias.example\0"))),
       record(
         2,
-        concat([
+        concat(
           new Uint8Array([0x20, 1, 0xd, 0xb8, ...new Array(11).fill(0), 1]),
           enc.encode("v6.example\0"),
-        ]),
+        ),
       ),
       new Uint8Array(4),
       END_OF_OPTIONS,
-    ]),
+    ),
   );
   const isb = block(
     5,
-    concat([
+    concat(
       u32(0),
       u32(0),
       u32(1_700_000_002),
@@ -98,9 +89,9 @@ function capture(): Uint8Array {
       option(5, u64(17)),
       option(7, u64(3)),
       END_OF_OPTIONS,
-    ]),
+    ),
   );
-  return concat([shb, idb, nrb, ...epbs, isb]);
+  return concat(shb, idb, nrb, ...epbs, isb);
 }
 
 Deno.test("names from a name resolution block and counters from an interface statistics block", async () => {

@@ -13,6 +13,7 @@ import { runPipeline } from "../src/pipeline/pipeline.ts";
 import type { FileOutcome } from "../src/source/file.ts";
 import { corpusFiles } from "./helpers/corpus.ts";
 import { BpfCompileError } from "../ffi/libpcap.ts";
+import { concat } from "./helpers/util.ts";
 
 /** One run reads a few KB (at most a few MB): milliseconds. Far beyond that is a hang. */
 const RUN_LIMIT_MS = 15_000;
@@ -472,16 +473,6 @@ function epb(data: number[] | Uint8Array, iface = 0): Uint8Array {
     ...le32(data.length),
     ...data,
   ]);
-}
-
-function concat(...parts: (Uint8Array | number[])[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** 20,000 records of 1,499-byte frames: ~30 MB, so every read of the input ends inside a record. */

@@ -24,6 +24,14 @@ impl Totals {
     fn rank(&self) -> u64 {
         self.bytes[0] + self.bytes[1]
     }
+
+    fn add(&mut self, pkts: [u64; 2], bytes: [u64; 2], flows: u64) {
+        self.pkts[0] += pkts[0];
+        self.pkts[1] += pkts[1];
+        self.bytes[0] += bytes[0];
+        self.bytes[1] += bytes[1];
+        self.flows += flows;
+    }
 }
 
 /// Key of any table: two addresses, IP version, and for services protocol and port.
@@ -192,27 +200,20 @@ impl Aggregates {
     pub fn add(&mut self, f: &FlowTotals) {
         let flows = f.new_flow as u64;
         let meta = (f.ipver as u32) << 24;
-        let host_a = self.hosts.get(Key { a: f.a, b: 0, meta });
-        host_a.pkts[0] += f.pkts[0];
-        host_a.bytes[0] += f.bytes[0];
-        host_a.pkts[1] += f.pkts[1];
-        host_a.bytes[1] += f.bytes[1];
-        host_a.flows += flows;
+        let swap = |x: [u64; 2]| [x[1], x[0]];
+        self.hosts.get(Key { a: f.a, b: 0, meta }).add(f.pkts, f.bytes, flows);
         if f.b != f.a {
-            let host_b = self.hosts.get(Key { a: f.b, b: 0, meta });
-            host_b.pkts[0] += f.pkts[1];
-            host_b.bytes[0] += f.bytes[1];
-            host_b.pkts[1] += f.pkts[0];
-            host_b.bytes[1] += f.bytes[0];
-            host_b.flows += flows;
+            self.hosts.get(Key { a: f.b, b: 0, meta }).add(swap(f.pkts), swap(f.bytes), flows);
         }
-        let (lo, hi, d) = if f.a <= f.b { (f.a, f.b, [0, 1]) } else { (f.b, f.a, [1, 0]) };
-        let pair = self.pairs.get(Key { a: lo, b: hi, meta });
-        pair.pkts[0] += f.pkts[d[0]];
-        pair.bytes[0] += f.bytes[d[0]];
-        pair.pkts[1] += f.pkts[d[1]];
-        pair.bytes[1] += f.bytes[d[1]];
-        pair.flows += flows;
+        let pair = if f.a <= f.b {
+            let p = self.pairs.get(Key { a: f.a, b: f.b, meta });
+            p.add(f.pkts, f.bytes, flows);
+            p
+        } else {
+            let p = self.pairs.get(Key { a: f.b, b: f.a, meta });
+            p.add(swap(f.pkts), swap(f.bytes), flows);
+            p
+        };
         pair.first_ns = pair.first_ns.min(f.first_ns);
         pair.last_ns = pair.last_ns.max(f.last_ns);
         let service = if f.has_ports {
@@ -220,10 +221,8 @@ impl Aggregates {
         } else {
             NO_PORT | (f.proto as u32) << 16
         };
-        let s = self.services.get(Key { a: 0, b: 0, meta: service });
-        s.pkts[0] += f.pkts[0] + f.pkts[1];
-        s.bytes[0] += f.bytes[0] + f.bytes[1];
-        s.flows += flows;
+        let all = |x: [u64; 2]| [x[0] + x[1], 0];
+        self.services.get(Key { a: 0, b: 0, meta: service }).add(all(f.pkts), all(f.bytes), flows);
     }
 
     /// Writes the top `n` of a table (TOP_* in ABI.md) into the event buffer, as room allows;
