@@ -18,8 +18,11 @@ import type { DecoderConfig } from "./src/decoder/decoder.ts";
 import type { FlowRecord, PacketRecord } from "./src/decoder/records.ts";
 import { pipelineSteps, runPipeline } from "./src/pipeline/pipeline.ts";
 import { buildReport, type Report } from "./src/report/report.ts";
+import { AppSummary } from "./src/app/summary.ts";
 
 export type { FlowRecord, InterfaceRecord, PacketRecord } from "./src/decoder/records.ts";
+export type { AppEvent } from "./src/decoder/app_event.ts";
+export { type DnsMessage, dnsMessage } from "./src/app/dns.ts";
 export type { DecoderConfig, FlowTimeouts } from "./src/decoder/decoder.ts";
 export type { Report } from "./src/report/report.ts";
 export { DEFAULT_TIMEOUTS } from "./src/decoder/decoder.ts";
@@ -83,9 +86,10 @@ export async function analyze(
   files: string | string[],
   options: ReadOptions & { top?: number } = {},
 ): Promise<Report> {
+  const apps = new AppSummary();
   const result = await runPipeline(
     { files: list(files), decoder: options.decoder ?? {}, bpf: options.filter, top: options.top },
-    {},
+    { app: (e) => apps.add(e) },
   );
-  return buildReport(result);
+  return buildReport(result, apps, options.top ?? 10);
 }

@@ -174,6 +174,7 @@ Deno.test("text report: summary and the sections in order", async () => {
     "Top talkers (by bytes)",
     "Top conversations (address pairs)",
     "Top ports / services",
+    "DNS",
     "Malformed",
   ]);
   // Stdout is a pipe here: no colour codes.

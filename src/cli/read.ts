@@ -4,6 +4,7 @@ import { type DecoderConfig, DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from "../deco
 import { parseCidr } from "../decoder/address.ts";
 import type { EventHandlers } from "../decoder/records.ts";
 import { runPipeline } from "../pipeline/pipeline.ts";
+import { AppSummary } from "../app/summary.ts";
 import { buildReport } from "../report/report.ts";
 import { renderText } from "../report/text.ts";
 import { colorWanted, style } from "../report/format.ts";
@@ -40,7 +41,7 @@ Export (streamed, any capture size):
       --export PATH            write records to PATH (- for stdout; the report then goes to stderr);
                                format from its extension (.json .ndjson .jsonl .csv)
       --export-format FMT      json, ndjson or csv (overrides the extension)
-      --export-type TYPE       packets (default) or flows
+      --export-type TYPE       packets (default), flows, or the application records dns
       --export-payload N       include up to N payload bytes per packet, as hex (default 0)
 
 Filters (a packet must pass all that are given):
@@ -56,6 +57,9 @@ Flows:
       --udp-timeout S          end UDP and other flows idle this long (default ${DEFAULT_TIMEOUTS.udpIdle})
       --active-timeout S       split flows active this long into records (default ${DEFAULT_TIMEOUTS.active})
       --max-flows N            flows tracked at once; the least recent is ended beyond (default ${DEFAULT_MAX_FLOWS})
+
+Application layer:
+      --no-app                 skip application-layer decoding (DNS, HTTP, TLS, QUIC ...): L2-L4 only
 
 Examples:
   wiresight read capture.pcapng
@@ -84,6 +88,7 @@ export const READ_OPTIONS: Options = {
   "udp-timeout": { type: "string" },
   "active-timeout": { type: "string" },
   "max-flows": { type: "string" },
+  "no-app": { type: "boolean" },
 };
 
 const PROTOCOL_BITS: Record<string, number> = {
@@ -139,6 +144,7 @@ export function decoderConfigFrom(v: Record<string, unknown>): DecoderConfig {
     hosts,
     ports: ports(listOption(v.port as string[] | undefined)),
     noLoopback: Boolean(v["no-loopback"]),
+    appDecoding: !v["no-app"],
   };
 }
 
@@ -177,6 +183,9 @@ export async function readCommand(argv: string[]): Promise<number> {
       );
     }
     if (exportType === "packets") decoder.packets = { payloadMax };
+    if (exportType === "dns" && v["no-app"]) {
+      throw new UsageError("--export-type dns needs application decoding: drop --no-app");
+    }
   } else if (v["export-format"] || v["export-type"] || v["export-payload"]) {
     throw new UsageError("--export-format, --export-type and --export-payload need --export PATH");
   }
@@ -191,9 +200,16 @@ export async function readCommand(argv: string[]): Promise<number> {
   }
 
   const exporter = exportPath ? await Exporter.open(exportPath, exportFormat!, exportType) : undefined;
+  const apps = new AppSummary();
   const handlers: EventHandlers = {
     flow: exportType === "flows" && exporter ? (f) => exporter.flow(f) : undefined,
     packet: exportType === "packets" && exporter ? (p) => exporter.packet(p) : undefined,
+    app: decoder.appDecoding === false ? undefined : exporter?.wantsApp
+      ? (e) => {
+        apps.add(e);
+        exporter.app(e);
+      }
+      : (e) => apps.add(e),
   };
   const bar = new ProgressBar(total, !v["no-progress"] && Deno.stderr.isTerminal());
   let before = 0;
@@ -225,7 +241,7 @@ export async function readCommand(argv: string[]): Promise<number> {
   for (const f of result.files) {
     if (f.problem) console.error(`wiresight: ${f.problem.fatal ? "error" : "warning"}: ${f.problem.message}`);
   }
-  const report = buildReport(result);
+  const report = buildReport(result, apps, top);
   // report.warnings starts with those file problems; print the rest.
   for (const w of report.warnings.slice(result.files.filter((f) => f.problem).length)) {
     console.error(`wiresight: warning: ${w}`);

@@ -32,6 +32,8 @@ export interface DecoderConfig {
   bpf?: boolean;
   /** Emit flow records (the report's totals are kept either way). */
   flowEvents?: boolean;
+  /** Decode application-layer metadata (default true). */
+  appDecoding?: boolean;
 }
 
 /** The decoder's buffers and flow table do not fit in memory. */
@@ -88,6 +90,7 @@ export class Decoder {
     if (cfg.noLoopback) ex.ws_filter_no_loopback(h, 1);
     if (cfg.bpf) ex.ws_filter_bpf_enable(h, 1);
     ex.ws_set_flow_output(h, cfg.flowEvents === false ? 0 : 1);
+    ex.ws_set_app_decoding(h, cfg.appDecoding === false ? 0 : 1);
     for (const [proto, port] of KNOWN_PORTS) ex.ws_set_known_port(h, proto, port);
   }
 

@@ -1,5 +1,6 @@
 // The records the decoder produces, parsed from its event buffer (layouts in wasm/ABI.md).
 import * as abi from "./abi.ts";
+import { AppEvent } from "./app_event.ts";
 import { formatAddress, formatMac } from "./address.ts";
 import { END_REASON_NAMES, ipProtocolName, MALFORMED_REASONS, TCP_STATE_NAMES } from "./names.ts";
 
@@ -75,6 +76,8 @@ export interface FlowRecord {
   fragments: number;
   /** The port naming the flow's service (a well-known port of either side), 0 without ports. */
   servicePort: number;
+  /** abi.APP_* found in the payload (APP_UNKNOWN when none). */
+  app: number;
 }
 
 /** One entry of the decoder's report tables (wasm/ABI.md, "TOP event"). */
@@ -83,6 +86,8 @@ export interface TopEntry {
   ipVersion: 4 | 6;
   ipProto: number;
   port: number | null;
+  /** Services: abi.APP_* found in the payload of these flows (APP_UNKNOWN: named by port only). */
+  app: number;
   a: string;
   b: string;
   packetsA: number;
@@ -126,6 +131,8 @@ export interface EventHandlers {
   top?(t: TopEntry): void;
   name?(n: NameRecord): void;
   ifaceStats?(s: InterfaceStatsRecord): void;
+  /** Application-layer metadata; the event is only valid during the call. */
+  app?(e: AppEvent): void;
 }
 
 const L3_NAMES: Record<number, string> = {
@@ -224,6 +231,7 @@ export function parseFlow(u8: Uint8Array, dv: DataView, o: number): FlowRecord {
     endReason: END_REASON_NAMES[u8[o + abi.FL_END]] ?? "",
     fragments: dv.getUint32(o + abi.FL_FRAGMENTS, true),
     servicePort: dv.getUint16(o + abi.FL_SERVICE_PORT, true),
+    app: u8[o + abi.FL_APP],
   };
 }
 
@@ -236,6 +244,7 @@ export function parseTop(u8: Uint8Array, dv: DataView, o: number): TopEntry {
     ipVersion,
     ipProto: u8[o + abi.TOP_PROTO],
     port: u8[o + abi.TOP_HAS_PORT] ? dv.getUint16(o + abi.TOP_PORT, true) : null,
+    app: u8[o + abi.TOP_APP],
     a: services ? "" : formatAddress(ipVersion, u8, o + abi.TOP_ADDR_A),
     b: table === abi.TOP_PAIRS ? formatAddress(ipVersion, u8, o + abi.TOP_ADDR_B) : "",
     packetsA: dv.getFloat64(o + abi.TOP_PKTS_A, true),
@@ -300,6 +309,7 @@ export function dispatchEvents(
     else if (type === abi.EV_TOP) h.top?.(parseTop(u8, dv, o));
     else if (type === abi.EV_NAME) h.name?.(parseName(u8, dv, o));
     else if (type === abi.EV_IFSTATS) h.ifaceStats?.(parseInterfaceStats(u8, dv, o));
+    else if (type === abi.EV_APP) h.app?.(new AppEvent(u8, dv, o));
     o += len;
   }
 }

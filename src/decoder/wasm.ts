@@ -36,6 +36,7 @@ export interface DecoderExports {
   ws_set_flow_output(h: number, on: number): void;
   ws_set_known_port(h: number, proto: number, port: number): void;
   ws_top(h: number, table: number, n: number): number;
+  ws_set_app_decoding(h: number, on: number): void;
 }
 
 let compiled: Promise<WebAssembly.Module> | undefined;

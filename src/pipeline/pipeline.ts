@@ -58,6 +58,7 @@ export async function* pipelineSteps(
   const h: EventHandlers = {
     packet: handlers.packet,
     flow: handlers.flow,
+    app: handlers.app,
     name: (n) => {
       if (names.size < MAX_NAMES || names.has(n.address)) names.set(n.address, n.name);
       handlers.name?.(n);

@@ -4,6 +4,8 @@ import * as abi from "../decoder/abi.ts";
 import { ethertypeName, ipProtocolName, linktypeName, MALFORMED_REASONS } from "../decoder/names.ts";
 import { isoTime } from "../decoder/records.ts";
 import { serviceName } from "../flows/services.ts";
+import type { AppReport, AppSummary } from "../app/summary.ts";
+import { appName } from "../app/names.ts";
 import type { PipelineResult } from "../pipeline/pipeline.ts";
 import { VERSION } from "../version.ts";
 
@@ -15,7 +17,7 @@ export interface ProtocolShare {
   percent_bytes: number;
 }
 
-export interface Report {
+export interface Report extends AppReport {
   wiresight_version: string;
   files: { path: string; size: number; format: string | null; problem: string | null }[];
   packets: number;
@@ -71,7 +73,10 @@ export interface Report {
   top_ports: {
     protocol: string;
     port: number | null;
+    /** The application found in the payload, else the well-known service of the port. */
     service: string | null;
+    /** "payload" when the decoder recognised the protocol, "port" for a guess by port number. */
+    detected_by: "payload" | "port" | null;
     flows: number;
     packets: number;
     bytes: number;
@@ -86,7 +91,7 @@ export interface Report {
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-export function buildReport(result: PipelineResult): Report {
+export function buildReport(result: PipelineResult, apps?: AppSummary, top = 10): Report {
   const s = result.stats;
   const packets = s[abi.ST_PACKETS], bytes = s[abi.ST_BYTES];
   const hasTime = s[abi.ST_FIRST_SEC] >= 0 && packets > 0;
@@ -209,7 +214,7 @@ export function buildReport(result: PipelineResult): Report {
     protocols,
     top_talkers: result.top.hosts.map((h) => ({
       address: h.a,
-      name: result.names.get(h.a) ?? null,
+      name: result.names.get(h.a) ?? apps?.nameOf(h.a) ?? null,
       packets: h.packetsA + h.packetsB,
       bytes: h.bytesA + h.bytesB,
       packets_sent: h.packetsA,
@@ -230,14 +235,19 @@ export function buildReport(result: PipelineResult): Report {
       flows: c.flows,
       duration_s: round(Math.max(0, c.lastSec - c.firstSec + (c.lastNsec - c.firstNsec) / 1e9), 6),
     })),
-    top_ports: result.top.services.map((v) => ({
-      protocol: ipProtocolName(v.ipProto).toLowerCase(),
-      port: v.port,
-      service: v.port === null ? null : serviceName(v.ipProto, v.port) ?? null,
-      flows: v.flows,
-      packets: v.packetsA,
-      bytes: v.bytesA,
-    })),
+    top_ports: result.top.services.map((v) => {
+      const byPort = v.port === null ? null : serviceName(v.ipProto, v.port) ?? null;
+      const byPayload = appName(v.app);
+      return {
+        protocol: ipProtocolName(v.ipProto).toLowerCase(),
+        port: v.port,
+        service: byPayload ?? byPort,
+        detected_by: byPayload ? "payload" as const : byPort ? "port" as const : null,
+        flows: v.flows,
+        packets: v.packetsA,
+        bytes: v.bytesA,
+      };
+    }),
     malformed: { total: malformedTotal, reasons },
     fragments: {
       ipv4: s[abi.ST_IPV4_FRAGMENTS],
@@ -252,6 +262,7 @@ export function buildReport(result: PipelineResult): Report {
       evicted: s[abi.ST_FLOWS_EVICTED],
       peak: s[abi.ST_FLOWS_PEAK],
     },
+    ...(apps?.report(top) ?? { dns: null }),
     approximate: s[abi.ST_HOSTS_FOLDED] + s[abi.ST_PAIRS_FOLDED] + s[abi.ST_SERVICES_FOLDED] > 0,
     warnings,
   };

@@ -85,12 +85,38 @@ export function renderText(r: Report, st: Style): string {
       ["Port", "Service", "Flows", "Packets", "Bytes"],
       r.top_ports.map((p) => [
         p.port === null ? p.protocol : `${p.protocol}/${p.port}`,
-        p.service ?? "-",
+        p.service ? (p.detected_by === "port" ? `${p.service}?` : p.service) : "-",
         count(p.flows),
         count(p.packets),
         bytesText(p.bytes),
       ]),
     ));
+  }
+  if (r.top_ports.some((p) => p.detected_by === "port")) {
+    out.push(st.dim("  (? = named by port number only; other names come from the payload)"));
+  }
+  if (r.dns) {
+    const d = r.dns;
+    out.push("", st.heading("DNS"));
+    out.push(
+      `  ${count(d.messages)} messages: ${count(d.queries)} queries, ${count(d.responses)} responses, ` +
+        `${count(d.nxdomain)} NXDOMAIN, ${count(d.over_tcp)} over TCP${
+          d.malformed ? `, ${count(d.malformed)} malformed` : ""
+        }`,
+    );
+    if (d.top_queries.length) {
+      const resolved = new Map(d.resolved.map((x) => [x.name, x.addresses]));
+      out.push(table(
+        ["Name", "Queries", "Resolved to"],
+        d.top_queries.map((
+          q,
+        ) => [q.name, count(q.count), (resolved.get(q.name) ?? []).slice(0, 3).join(" ")]),
+      ));
+    }
+    const list = (o: Record<string, number>) =>
+      Object.entries(o).map(([k, n]) => `${k} ${count(n)}`).join(", ");
+    if (Object.keys(d.query_types).length) out.push(`  Query types: ${list(d.query_types)}`);
+    if (Object.keys(d.rcodes).length) out.push(`  Response codes: ${list(d.rcodes)}`);
   }
   out.push("", st.heading("Malformed"));
   if (r.malformed.total === 0) out.push("  none");

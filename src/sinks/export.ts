@@ -3,12 +3,25 @@
 // large the capture.
 import { stringify } from "csv-stringify/sync";
 import type { FlowRecord, PacketRecord } from "../decoder/records.ts";
-import { FLOW_COLUMNS, flowRow, PACKET_COLUMNS, packetRow, type Row } from "./rows.ts";
+import type { AppEvent } from "../decoder/app_event.ts";
+import * as abi from "../decoder/abi.ts";
+import { DNS_COLUMNS, dnsRow, FLOW_COLUMNS, flowRow, PACKET_COLUMNS, packetRow, type Row } from "./rows.ts";
 
 export type ExportFormat = "json" | "ndjson" | "csv";
-export type ExportType = "packets" | "flows";
+export type ExportType = "packets" | "flows" | "dns";
 export const EXPORT_FORMATS: ExportFormat[] = ["json", "ndjson", "csv"];
-export const EXPORT_TYPES: ExportType[] = ["packets", "flows"];
+export const EXPORT_TYPES: ExportType[] = ["packets", "flows", "dns"];
+
+const COLUMNS: Record<ExportType, readonly string[]> = {
+  packets: PACKET_COLUMNS,
+  flows: FLOW_COLUMNS,
+  dns: DNS_COLUMNS,
+};
+
+/** The application-layer event kinds each app export type takes, and how it makes a row. */
+const APP_ROWS: Partial<Record<ExportType, [number[], (e: AppEvent) => Row]>> = {
+  dns: [[abi.AK_DNS], dnsRow],
+};
 
 /** The format named by a file extension (.json, .ndjson/.jsonl, .csv), if any. */
 export function formatFromPath(path: string): ExportFormat | undefined {
@@ -58,7 +71,7 @@ export class Exporter {
 
   private constructor(sink: Sink, readonly format: ExportFormat, readonly type: ExportType) {
     this.#out = new BufferedWriter(sink);
-    this.#columns = type === "packets" ? PACKET_COLUMNS : FLOW_COLUMNS;
+    this.#columns = COLUMNS[type];
     if (format === "json") this.#out.write("[");
   }
 
@@ -75,6 +88,17 @@ export class Exporter {
 
   flow(f: FlowRecord): void {
     this.#row(flowRow(f));
+  }
+
+  /** An application-layer event, when this export's type takes its kind. */
+  app(e: AppEvent): void {
+    const rows = APP_ROWS[this.type];
+    if (rows && rows[0].includes(e.kind)) this.#row(rows[1](e));
+  }
+
+  /** Whether this export needs application-layer events. */
+  get wantsApp(): boolean {
+    return APP_ROWS[this.type] !== undefined;
   }
 
   get rows(): number {

@@ -156,6 +156,8 @@ pub struct FlowTotals {
     pub last_ns: u64,
     /// The first record of a flow (continuations after active timeouts are not new flows).
     pub new_flow: bool,
+    /// APP_* found in the payload.
+    pub app: u8,
 }
 
 #[derive(Default)]
@@ -222,7 +224,7 @@ impl Aggregates {
             NO_PORT | (f.proto as u32) << 16
         };
         let all = |x: [u64; 2]| [x[0] + x[1], 0];
-        self.services.get(Key { a: 0, b: 0, meta: service }).add(all(f.pkts), all(f.bytes), flows);
+        self.services.get(Key { a: 0, b: f.app as u128, meta: service }).add(all(f.pkts), all(f.bytes), flows);
     }
 
     /// Writes the top `n` of a table (TOP_* in ABI.md) into the event buffer, as room allows;
@@ -244,6 +246,7 @@ impl Aggregates {
             e[TOP_PROTO] = (k.meta >> 16) as u8;
             e[TOP_HAS_PORT] = (table == TOP_SERVICES && k.meta & NO_PORT == 0) as u8;
             put_u16(e, TOP_PORT, k.meta as u16);
+            e[TOP_APP] = if table == TOP_SERVICES { k.b as u8 } else { 0 };
             e[TOP_ADDR_A..TOP_ADDR_A + 16].copy_from_slice(&k.a.to_be_bytes());
             e[TOP_ADDR_B..TOP_ADDR_B + 16].copy_from_slice(&k.b.to_be_bytes());
             put_f64(e, TOP_PKTS_A, t.pkts[0] as f64);
@@ -297,6 +300,7 @@ mod tests {
             first_ns: 5,
             last_ns: 9,
             new_flow: true,
+            app: APP_TLS,
         };
         g.add(&f);
         g.add(&FlowTotals { new_flow: false, ..f });

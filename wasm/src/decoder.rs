@@ -2,6 +2,7 @@
 //! events. `feed` decodes every complete record in the input buffer in one call.
 
 use crate::abi::*;
+use crate::app::AppTable;
 use crate::bpf::{self, Insn};
 use crate::bytes::{put_f64, put_u16, put_u32};
 use crate::capture::{Container, Iface, Record, Step, MAX_PCAP_RECORD};
@@ -32,6 +33,7 @@ pub struct Engine {
     pub stats: Stats,
     pub flows: FlowTable,
     pub filter: Filter,
+    pub apps: AppTable,
     bpf_on: bool,
     bpf: Vec<(u32, Vec<Insn>)>,
     pkt: Packet,
@@ -67,6 +69,7 @@ impl Decoder {
                 stats: Stats::new(),
                 flows: FlowTable::new(max_flows),
                 filter: Filter::default(),
+                apps: AppTable::default(),
                 bpf_on: false,
                 bpf: Vec::new(),
                 pkt: Packet::new(),
@@ -188,6 +191,9 @@ impl Decoder {
     pub fn finish(&mut self) -> bool {
         let e = &mut self.eng;
         let more = e.flows.drain(&mut e.out, &mut e.stats);
+        for slot in e.flows.released.drain(..) {
+            e.apps.release_slot(slot);
+        }
         e.stats.v[ST_FLOWS_ACTIVE] = e.flows.active() as f64;
         more
     }
@@ -197,8 +203,9 @@ impl Engine {
     /// Room kept free before each record: its packet event and the flows it may end.
     fn reserve(&self) -> usize {
         let pkt = if self.emit_packets { PKT_PAYLOAD + self.payload_max + 8 } else { 0 };
+        let app = if self.apps.enabled { APP_EVENTS_PER_PACKET * APP_EVENT_MAX } else { 0 };
         // A name event (at most 255 bytes of name) also fits in this.
-        (pkt + 4 * FL_SIZE).max(NM_NAME + 256)
+        (pkt + app + 4 * FL_SIZE).max(NM_NAME + 256)
     }
 
     fn interface(&mut self, i: &Iface, pcapng: bool) {
@@ -272,7 +279,11 @@ impl Engine {
         if p.flags & PF_L4 != 0 || fragment_of.is_some() {
             // Packets that reached the upper layer belong to a flow, and non-first fragments whose
             // first fragment was seen; packets whose IP header was unusable do not.
-            self.flows.update(p, fragment_of, &mut self.out, &mut self.stats);
+            let idx = self.flows.update(p, fragment_of, &mut self.out, &mut self.stats);
+            if p.flags & PF_L4 != 0 {
+                let fa = self.flows.app_mut(idx);
+                self.apps.packet(fa, p, data, &mut self.out, &mut self.stats);
+            }
         } else if p.flags & (PF_FRAGMENT | PF_FIRST_FRAGMENT) == PF_FRAGMENT {
             self.stats.v[ST_FRAGMENTS_UNMATCHED] += 1.0;
         }
@@ -281,6 +292,9 @@ impl Engine {
             write_packet(&mut self.out, &self.pkt, data, self.payload_max);
         }
         self.flows.expire(&mut self.out, &mut self.stats);
+        for slot in self.flows.released.drain(..) {
+            self.apps.release_slot(slot);
+        }
     }
 }
 

@@ -181,3 +181,8 @@ pub unsafe extern "C" fn ws_top(h: *mut Decoder, table: u32, n: u32) -> u32 {
     let e = &mut unsafe { dec(h) }.eng;
     e.flows.agg.write_top(table as u8, n as usize, &mut e.out) as u32
 }
+
+#[no_mangle]
+pub unsafe extern "C" fn ws_set_app_decoding(h: *mut Decoder, on: u32) {
+    unsafe { dec(h) }.eng.apps.enabled = on != 0;
+}

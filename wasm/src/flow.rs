@@ -6,6 +6,7 @@
 
 use crate::abi::*;
 use crate::agg::{Aggregates, FlowTotals};
+use crate::app::FlowApp;
 use crate::bytes::{put_f64, put_u16, put_u32};
 use crate::net::IPPROTO_TCP;
 use crate::out::Out;
@@ -97,6 +98,8 @@ pub struct Flow {
     next: u32,
     age_prev: u32,
     age_next: u32,
+    /// What the payload says the flow carries, and the app layer's state for it.
+    pub app: FlowApp,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -144,6 +147,8 @@ pub struct FlowTable {
     pub agg: Aggregates,
     /// Emit EV_FLOW events (TS turns them off when it only wants the report).
     pub flow_events: bool,
+    /// App-layer state slots of flows that ended, for the app table to free.
+    pub released: Vec<u32>,
 }
 
 fn secs(s: u64) -> u64 {
@@ -183,6 +188,7 @@ impl FlowTable {
             },
             agg: Aggregates::default(),
             flow_events: true,
+            released: Vec::new(),
         }
     }
 
@@ -388,7 +394,11 @@ impl FlowTable {
         self.index_remove(hash, idx);
         self.unlink(idx);
         self.age_unlink(idx);
-        self.flows[idx as usize].id = 0;
+        let f = &mut self.flows[idx as usize];
+        f.id = 0;
+        if f.app.slot != u32::MAX {
+            self.released.push(f.app.slot);
+        }
         self.free.push(idx);
         st.v[ST_FLOWS_ACTIVE] = self.active() as f64;
     }
@@ -426,7 +436,8 @@ impl FlowTable {
 
     /// Accounts a packet to its flow (creating it), setting `p.flow_id` and its direction.
     /// `fragment_of` is the flow a non-first fragment belongs to (from `fragment_flow`).
-    pub fn update(&mut self, p: &mut Packet, fragment_of: Option<u32>, out: &mut Out, st: &mut Stats) {
+    /// Returns the flow's index (for `app_mut`).
+    pub fn update(&mut self, p: &mut Packet, fragment_of: Option<u32>, out: &mut Out, st: &mut Stats) -> u32 {
         let (key, src_lo) = Key::of(p);
         let idx = match fragment_of {
             Some(i) => i,
@@ -477,6 +488,11 @@ impl FlowTable {
         if p.ts_ns > self.now {
             self.now = p.ts_ns;
         }
+        idx
+    }
+
+    pub fn app_mut(&mut self, idx: u32) -> &mut FlowApp {
+        &mut self.flows[idx as usize].app
     }
 
     /// A new SYN on a closed or reset connection starts a new flow (port reuse).
@@ -644,6 +660,7 @@ impl Flow {
             first_ns: self.first_ns,
             last_ns: self.last_ns,
             new_flow: self.record_seq == 0,
+            app: self.app.proto,
         }
     }
 }
@@ -704,6 +721,8 @@ pub fn write_flow(out: &mut Out, f: &Flow, reason: u8, service_port: u16) {
     put_u32(e, FL_IFACE, f.iface);
     put_u32(e, FL_FRAGMENTS, f.fragments);
     put_u16(e, FL_SERVICE_PORT, service_port);
+    e[FL_APP] = f.app.proto;
+    e[FL_APP_SOURCE] = f.app.source;
 }
 
 #[cfg(test)]

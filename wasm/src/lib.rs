@@ -4,6 +4,7 @@
 
 pub mod abi;
 pub mod agg;
+pub mod app;
 pub mod bpf;
 pub mod bytes;
 pub mod capture;

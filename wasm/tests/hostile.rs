@@ -197,6 +197,7 @@ struct Run {
     iface_events: u64,
     name_events: u64,
     ifstats_events: u64,
+    app_events: u64,
     /// IF_TS_UNITS of each interface event, in order.
     iface_units: Vec<u32>,
     /// Final (non-active-timeout) records per flow id, when tracked.
@@ -295,6 +296,18 @@ fn drain(d: &mut Decoder, run: &mut Run, cfg: &Cfg) {
                 let len = u16::from_le_bytes([e[NM_NAME_LEN], e[NM_NAME_LEN + 1]]) as usize;
                 assert!((1..=255).contains(&len) && NM_NAME + len <= total, "name length {}", len);
                 run.name_events += 1;
+            }
+            EV_APP => {
+                assert!(total >= AP_DATA && total <= APP_EVENT_MAX + 8, "app event of {} bytes", total);
+                let n = rd32(e, AP_FIELDS_LEN) as usize;
+                assert!(AP_DATA + n <= total, "app fields past the event");
+                let mut p = AP_DATA;
+                while p < AP_DATA + n {
+                    let len = u16::from_le_bytes([e[p + 2], e[p + 3]]) as usize;
+                    p += 4 + len;
+                }
+                assert_eq!(p, AP_DATA + n, "app fields do not add up");
+                run.app_events += 1;
             }
             EV_IFSTATS => {
                 assert!(total >= IS_SIZE, "short interface statistics event");

@@ -1,0 +1,188 @@
+// DNS messages from the decoder's AK_DNS events.
+import * as abi from "../decoder/abi.ts";
+import type { AppEvent } from "../decoder/app_event.ts";
+import { dnsRcodeName, dnsTypeName } from "./names.ts";
+import { Counter, RecentMap } from "./counter.ts";
+
+export interface DnsQuestion {
+  name: string;
+  type: string;
+  class: number;
+}
+
+export interface DnsRecord {
+  name: string;
+  type: string;
+  ttl: number;
+  /** "answer", "authority" or "additional". */
+  section: string;
+  /** The data as text; TXT records have one entry per character-string. */
+  data: string[];
+}
+
+export interface DnsMessage {
+  id: number;
+  response: boolean;
+  opcode: number;
+  rcode: string;
+  /** The response code as a number, with the EDNS extended bits. */
+  rcodeValue: number;
+  /** authoritative, truncated, recursion desired, recursion available */
+  flags: { aa: boolean; tc: boolean; rd: boolean; ra: boolean };
+  transport: "udp" | "tcp";
+  questions: DnsQuestion[];
+  records: DnsRecord[];
+  /** Set when the message was cut short or malformed: what stopped the parser. */
+  error: string | null;
+}
+
+const SECTIONS = ["", "answer", "authority", "additional"];
+const ERRORS: Record<number, string> = {
+  [abi.DNS_ERR_TRUNCATED]: "truncated",
+  [abi.DNS_ERR_LABEL]: "bad_label",
+  [abi.DNS_ERR_POINTER_LOOP]: "compression_loop",
+};
+
+const text = new TextDecoder();
+
+export function dnsMessage(e: AppEvent): DnsMessage {
+  const flags = e.num(abi.F_DNS_FLAGS) ?? 0;
+  const msg: DnsMessage = {
+    id: e.num(abi.F_DNS_ID) ?? 0,
+    response: (flags & 0x8000) !== 0,
+    opcode: (flags >> 11) & 0xf,
+    rcode: dnsRcodeName(e.num(abi.F_DNS_RCODE) ?? flags & 0xf),
+    rcodeValue: e.num(abi.F_DNS_RCODE) ?? flags & 0xf,
+    flags: {
+      aa: (flags & 0x400) !== 0,
+      tc: (flags & 0x200) !== 0,
+      rd: (flags & 0x100) !== 0,
+      ra: (flags & 0x80) !== 0,
+    },
+    transport: e.num(abi.F_DNS_TRANSPORT) === 6 ? "tcp" : "udp",
+    questions: [],
+    records: [],
+    error: null,
+  };
+  let rr: DnsRecord | undefined;
+  const u = (b: Uint8Array) =>
+    b.length === 2
+      ? b[0] | (b[1] << 8)
+      : b.length === 4
+      ? new DataView(b.buffer, b.byteOffset).getUint32(0, true)
+      : b[0];
+  for (const [id, v] of e.fields()) {
+    switch (id) {
+      case abi.F_DNS_QNAME:
+        msg.questions.push({ name: text.decode(v), type: "", class: 0 });
+        break;
+      case abi.F_DNS_QTYPE:
+        if (msg.questions.length) msg.questions[msg.questions.length - 1].type = dnsTypeName(u(v));
+        break;
+      case abi.F_DNS_QCLASS:
+        if (msg.questions.length) msg.questions[msg.questions.length - 1].class = u(v);
+        break;
+      case abi.F_DNS_RR_NAME:
+        rr = { name: text.decode(v), type: "", ttl: 0, section: "", data: [] };
+        msg.records.push(rr);
+        break;
+      case abi.F_DNS_RR_TYPE:
+        if (rr) rr.type = dnsTypeName(u(v));
+        break;
+      case abi.F_DNS_RR_TTL:
+        if (rr) rr.ttl = u(v);
+        break;
+      case abi.F_DNS_RR_SECTION:
+        if (rr) rr.section = SECTIONS[v[0]] ?? "";
+        break;
+      case abi.F_DNS_RR_DATA:
+        rr?.data.push(text.decode(v));
+        break;
+      case abi.F_DNS_ERROR:
+        msg.error = ERRORS[v[0]] ?? `error_${v[0]}`;
+        break;
+    }
+  }
+  return msg;
+}
+
+export interface DnsReport {
+  messages: number;
+  queries: number;
+  responses: number;
+  over_tcp: number;
+  nxdomain: number;
+  malformed: number;
+  top_queries: { name: string; count: number }[];
+  query_types: Record<string, number>;
+  rcodes: Record<string, number>;
+  /** Names that resolved to addresses (A/AAAA answers), most asked first. */
+  resolved: { name: string; addresses: string[] }[];
+}
+
+/** DNS activity for the report, and the address -> name map that names flows and talkers. */
+export class DnsSection {
+  #messages = 0;
+  #queries = 0;
+  #responses = 0;
+  #tcp = 0;
+  #nxdomain = 0;
+  #malformed = 0;
+  readonly #names = new Counter();
+  readonly #types = new Counter(1000);
+  readonly #rcodes = new Counter(100);
+  readonly #resolved = new RecentMap<Set<string>>();
+  /** address -> the name it was last resolved from, and when. */
+  readonly addressNames = new RecentMap<{ name: string; sec: number }>(65536);
+
+  add(e: AppEvent): void {
+    const m = dnsMessage(e);
+    this.#messages++;
+    if (m.transport === "tcp") this.#tcp++;
+    if (m.error) this.#malformed++;
+    if (!m.response) {
+      this.#queries++;
+      for (const q of m.questions) {
+        this.#names.add(q.name);
+        this.#types.add(q.type);
+      }
+      return;
+    }
+    this.#responses++;
+    this.#rcodes.add(m.rcode);
+    if (m.rcode === "NXDOMAIN") this.#nxdomain++;
+    const asked = m.questions[0]?.name;
+    for (const r of m.records) {
+      if (r.section !== "answer" || (r.type !== "A" && r.type !== "AAAA") || !asked) continue;
+      for (const address of r.data) {
+        const set = this.#resolved.get(asked) ?? new Set<string>();
+        if (set.size < 64) set.add(address);
+        this.#resolved.set(asked, set);
+        this.addressNames.set(address, { name: asked, sec: e.tsSec });
+      }
+    }
+  }
+
+  get active(): boolean {
+    return this.#messages > 0;
+  }
+
+  report(top: number): DnsReport {
+    const names = this.#queries > 0 ? this.#names.top(top) : [];
+    return {
+      messages: this.#messages,
+      queries: this.#queries,
+      responses: this.#responses,
+      over_tcp: this.#tcp,
+      nxdomain: this.#nxdomain,
+      malformed: this.#malformed,
+      top_queries: names.map(([name, count]) => ({ name, count })),
+      query_types: Object.fromEntries(this.#types.top(1000)),
+      rcodes: Object.fromEntries(this.#rcodes.top(100)),
+      resolved: names.filter(([n]) => this.#resolved.get(n)).map(([name]) => ({
+        name,
+        addresses: [...this.#resolved.get(name)!].sort(),
+      })),
+    };
+  }
+}

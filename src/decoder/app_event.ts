@@ -1,0 +1,107 @@
+// EV_APP events (wasm/ABI.md, "APP event"): a view over the decoder's buffer, valid only during
+// the handler call that receives it (take what you need; nothing is copied up front).
+import * as abi from "./abi.ts";
+import { formatAddress } from "./address.ts";
+
+const text = new TextDecoder();
+
+export class AppEvent {
+  readonly kind: number;
+  /** 0 from the flow's initiator, 1 from its responder. */
+  readonly dir: number;
+  readonly app: number;
+  readonly flowId: number;
+  readonly tsSec: number;
+  readonly tsNsec: number;
+  readonly frame: number;
+  /** The packet that carried (or completed) the message. */
+  readonly ipVersion: 4 | 6;
+  readonly src: string;
+  readonly dst: string;
+  readonly srcPort: number;
+  readonly dstPort: number;
+  /** [id, offset, length] of each field, in order. */
+  readonly #index: number[] = [];
+
+  constructor(private readonly u8: Uint8Array, private readonly dv: DataView, o: number) {
+    this.kind = u8[o + abi.AP_KIND];
+    this.dir = u8[o + abi.AP_DIR];
+    this.app = u8[o + abi.AP_APP];
+    this.flowId = dv.getFloat64(o + abi.AP_FLOW_ID, true);
+    this.tsSec = dv.getFloat64(o + abi.AP_TS_SEC, true);
+    this.tsNsec = dv.getUint32(o + abi.AP_TS_NSEC, true);
+    this.frame = dv.getFloat64(o + abi.AP_FRAME, true);
+    this.ipVersion = u8[o + abi.AP_IPVER] === abi.L3_IPV6 ? 6 : 4;
+    this.src = formatAddress(this.ipVersion, u8, o + abi.AP_SRC);
+    this.dst = formatAddress(this.ipVersion, u8, o + abi.AP_DST);
+    this.srcPort = dv.getUint16(o + abi.AP_SPORT, true);
+    this.dstPort = dv.getUint16(o + abi.AP_DPORT, true);
+    const end = o + abi.AP_DATA + dv.getUint32(o + abi.AP_FIELDS_LEN, true);
+    for (let p = o + abi.AP_DATA; p + 4 <= end;) {
+      const len = dv.getUint16(p + 2, true);
+      this.#index.push(dv.getUint16(p, true), p + 4, len);
+      p += 4 + len;
+    }
+  }
+
+  /** Every field in order as [id, bytes] (the bytes are a view: copy to keep them). */
+  *fields(): Generator<[number, Uint8Array]> {
+    for (let i = 0; i < this.#index.length; i += 3) {
+      yield [this.#index[i], this.u8.subarray(this.#index[i + 1], this.#index[i + 1] + this.#index[i + 2])];
+    }
+  }
+
+  #find(id: number): number {
+    for (let i = 0; i < this.#index.length; i += 3) if (this.#index[i] === id) return i;
+    return -1;
+  }
+
+  has(id: number): boolean {
+    return this.#find(id) >= 0;
+  }
+
+  bytes(id: number): Uint8Array | undefined {
+    const i = this.#find(id);
+    return i < 0 ? undefined : this.u8.slice(this.#index[i + 1], this.#index[i + 1] + this.#index[i + 2]);
+  }
+
+  str(id: number): string | undefined {
+    const i = this.#find(id);
+    return i < 0
+      ? undefined
+      : text.decode(this.u8.subarray(this.#index[i + 1], this.#index[i + 1] + this.#index[i + 2]));
+  }
+
+  /** Every value of a repeated string field. */
+  strs(id: number): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.#index.length; i += 3) {
+      if (this.#index[i] === id) {
+        out.push(text.decode(this.u8.subarray(this.#index[i + 1], this.#index[i + 1] + this.#index[i + 2])));
+      }
+    }
+    return out;
+  }
+
+  /** A little-endian unsigned number (1, 2 or 4 bytes). */
+  num(id: number): number | undefined {
+    const i = this.#find(id);
+    if (i < 0) return undefined;
+    const [off, len] = [this.#index[i + 1], this.#index[i + 2]];
+    if (len === 1) return this.u8[off];
+    if (len === 2) return this.dv.getUint16(off, true);
+    if (len === 4) return this.dv.getUint32(off, true);
+    return undefined;
+  }
+
+  /** A packed little-endian `u16[]` field. */
+  u16s(id: number): number[] {
+    const i = this.#find(id);
+    if (i < 0) return [];
+    const out: number[] = [];
+    for (let p = this.#index[i + 1], end = p + this.#index[i + 2]; p + 2 <= end; p += 2) {
+      out.push(this.dv.getUint16(p, true));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,145 @@
+//! EV_APP events: a fixed part and `u16 id, u16 length, value` fields (ABI.md, "APP event").
+
+use crate::abi::*;
+use crate::bytes::{put_f64, put_u16, put_u32};
+use crate::out::Out;
+use crate::packet::Packet;
+use crate::stats::Stats;
+
+/// Fields of the event being built; values are cut so the event stays within APP_EVENT_MAX.
+pub struct Fields {
+    buf: Vec<u8>,
+}
+
+const ROOM: usize = APP_EVENT_MAX - AP_DATA;
+
+impl Fields {
+    pub fn new() -> Fields {
+        Fields { buf: Vec::with_capacity(ROOM) }
+    }
+
+    pub fn clear(&mut self) {
+        self.buf.clear();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Adds a field, shortened to what still fits (a field that would not fit at all is dropped).
+    pub fn bytes(&mut self, id: u16, value: &[u8]) {
+        let left = ROOM.saturating_sub(self.buf.len() + 4);
+        let value = &value[..value.len().min(left).min(u16::MAX as usize)];
+        if left == 0 {
+            return;
+        }
+        self.buf.extend_from_slice(&id.to_le_bytes());
+        self.buf.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        self.buf.extend_from_slice(value);
+    }
+
+    /// Whether a field of `len` bytes fits whole.
+    pub fn fits(&self, len: usize) -> bool {
+        self.buf.len() + 4 + len <= ROOM
+    }
+
+    pub fn u8(&mut self, id: u16, v: u8) {
+        self.bytes(id, &[v]);
+    }
+
+    pub fn u16(&mut self, id: u16, v: u16) {
+        self.bytes(id, &v.to_le_bytes());
+    }
+
+    pub fn u32(&mut self, id: u16, v: u32) {
+        self.bytes(id, &v.to_le_bytes());
+    }
+
+    /// A `u16[]` field from big-endian wire values (an odd last byte is ignored).
+    pub fn u16_list_be(&mut self, id: u16, wire: &[u8]) {
+        let mut le = Vec::with_capacity(wire.len());
+        for pair in wire.chunks_exact(2) {
+            le.extend_from_slice(&[pair[1], pair[0]]);
+        }
+        self.bytes(id, &le);
+    }
+}
+
+impl Default for Fields {
+    fn default() -> Fields {
+        Fields::new()
+    }
+}
+
+/// What a parser needs to write events for the packet being decoded.
+pub struct Ctx<'a> {
+    pub out: &'a mut Out,
+    pub stats: &'a mut Stats,
+    pub fields: &'a mut Fields,
+    pub packet: &'a Packet,
+    /// 0 from the initiator, 1 from the responder.
+    pub dir: u8,
+    pub app: u8,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(out: &'a mut Out, stats: &'a mut Stats, fields: &'a mut Fields, packet: &'a Packet, app: u8) -> Ctx<'a> {
+        fields.clear();
+        let dir = (packet.flags & PF_FROM_RESPONDER != 0) as u8;
+        Ctx { out, stats, fields, packet, dir, app }
+    }
+
+    /// Room for one more event (else the message waits in its stream for a later packet).
+    pub fn can_emit(&self) -> bool {
+        self.out.room() >= APP_EVENT_MAX
+    }
+
+    /// Counts a message left for a later packet because `can_emit` said no.
+    pub fn defer(&mut self) {
+        self.stats.v[ST_APP_DEFERRED] += 1.0;
+    }
+
+    /// Writes the fields collected so far as one event of `kind`, then clears them.
+    pub fn emit(&mut self, kind: u8) {
+        let n = self.fields.buf.len();
+        if let Some(e) = self.out.event(EV_APP, AP_DATA + n) {
+            let p = self.packet;
+            e[AP_KIND] = kind;
+            e[AP_DIR] = self.dir;
+            e[AP_APP] = self.app;
+            e[AP_IPVER] = p.l3;
+            put_u32(e, AP_FIELDS_LEN, n as u32);
+            put_f64(e, AP_FLOW_ID, p.flow_id as f64);
+            put_f64(e, AP_TS_SEC, (p.ts_ns / 1_000_000_000) as f64);
+            put_u32(e, AP_TS_NSEC, (p.ts_ns % 1_000_000_000) as u32);
+            put_f64(e, AP_FRAME, p.frame as f64);
+            // A message flushed by a packet going the other way keeps its own direction.
+            let flip = self.dir != (p.flags & PF_FROM_RESPONDER != 0) as u8;
+            let (src, dst, sport, dport) = if flip { (&p.dst, &p.src, p.dport, p.sport) } else { (&p.src, &p.dst, p.sport, p.dport) };
+            put_u16(e, AP_SPORT, sport);
+            put_u16(e, AP_DPORT, dport);
+            e[AP_SRC..AP_SRC + 16].copy_from_slice(src);
+            e[AP_DST..AP_DST + 16].copy_from_slice(dst);
+            e[AP_DATA..AP_DATA + n].copy_from_slice(&self.fields.buf);
+            self.stats.v[ST_APP_EVENTS] += 1.0;
+        }
+        self.fields.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_never_outgrow_an_event() {
+        let mut f = Fields::new();
+        f.bytes(1, &[7u8; 40_000]);
+        f.bytes(2, b"more");
+        assert!(f.buf.len() <= ROOM);
+        assert_eq!(u16::from_le_bytes([f.buf[2], f.buf[3]]) as usize, ROOM - 4);
+        let mut g = Fields::new();
+        g.u16_list_be(3, &[0x13, 0x01, 0x00, 0x2f, 0xff]);
+        assert_eq!(g.buf, vec![3, 0, 4, 0, 0x01, 0x13, 0x2f, 0x00]);
+    }
+}

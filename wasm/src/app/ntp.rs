@@ -1,0 +1,5 @@
+//! NTP header: version, mode, stratum (parser to be completed).
+
+use super::event::Ctx;
+
+pub fn datagram(_ctx: &mut Ctx, _d: &[u8]) {}

@@ -1,0 +1,13 @@
+//! SSH identification banners and KEXINIT (parser to be completed).
+
+use super::event::Ctx;
+use super::{Parsed, StreamParser};
+
+#[derive(Default)]
+pub struct Ssh;
+
+impl StreamParser for Ssh {
+    fn parse(&mut self, _ctx: &mut Ctx, _dir: usize, _data: &[u8]) -> Parsed {
+        Parsed { done: true, ..Parsed::default() }
+    }
+}

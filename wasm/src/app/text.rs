@@ -1,0 +1,85 @@
+//! Text forms of values for app fields: addresses as inet_ntop writes them, names escaped.
+
+use std::fmt::Write;
+
+pub fn ipv4(b: &[u8]) -> String {
+    format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3])
+}
+
+/// RFC 5952: lower-case hex, no leading zeros, the longest run of 2+ zero groups as "::".
+pub fn ipv6(b: &[u8]) -> String {
+    let g: Vec<u16> = (0..8).map(|i| u16::from_be_bytes([b[2 * i], b[2 * i + 1]])).collect();
+    if g[..5].iter().all(|&x| x == 0) && g[5] == 0xffff {
+        return format!("::ffff:{}", ipv4(&b[12..16]));
+    }
+    let (mut best, mut best_len, mut i) = (8, 0, 0);
+    while i < 8 {
+        if g[i] != 0 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < 8 && g[i] == 0 {
+            i += 1;
+        }
+        if i - start > best_len && i - start >= 2 {
+            best = start;
+            best_len = i - start;
+        }
+    }
+    let hex = |s: &[u16]| s.iter().map(|x| format!("{:x}", x)).collect::<Vec<_>>().join(":");
+    if best == 8 {
+        hex(&g)
+    } else {
+        format!("{}::{}", hex(&g[..best]), hex(&g[best + best_len..]))
+    }
+}
+
+/// Appends a DNS label, escaping bytes that are not printable, dots and backslashes (RFC 1035 5.1).
+pub fn push_label(out: &mut String, label: &[u8]) {
+    for &c in label {
+        match c {
+            b'.' | b'\\' => {
+                out.push('\\');
+                out.push(c as char);
+            }
+            0x21..=0x7e => out.push(c as char),
+            _ => {
+                let _ = write!(out, "\\{:03}", c);
+            }
+        }
+    }
+}
+
+pub fn hex(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        let _ = write!(s, "{:02x}", x);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_forms() {
+        let mut a = [0u8; 16];
+        a[0] = 0x20;
+        a[1] = 0x01;
+        a[2] = 0x0d;
+        a[3] = 0xb8;
+        a[15] = 1;
+        assert_eq!(ipv6(&a), "2001:db8::1");
+        assert_eq!(ipv6(&[0; 16]), "::");
+        let mut m = [0u8; 16];
+        m[10] = 0xff;
+        m[11] = 0xff;
+        m[12..].copy_from_slice(&[192, 0, 2, 1]);
+        assert_eq!(ipv6(&m), "::ffff:192.0.2.1");
+        let mut label = String::new();
+        push_label(&mut label, b"a.b\x01");
+        assert_eq!(label, "a\\.b\\001");
+    }
+}
