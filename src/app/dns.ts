@@ -3,6 +3,9 @@ import * as abi from "../decoder/abi.ts";
 import type { AppEvent } from "../decoder/app_event.ts";
 import { dnsRcodeName, dnsTypeName } from "./names.ts";
 import { Counter, RecentMap } from "./counter.ts";
+import type { AppExport, Section } from "./section.ts";
+import { count, type Style, table } from "../report/format.ts";
+import { appRowBase } from "../sinks/rows.ts";
 
 export interface DnsQuestion {
   name: string;
@@ -121,7 +124,9 @@ export interface DnsReport {
 }
 
 /** DNS activity for the report, and the address -> name map that names flows and talkers. */
-export class DnsSection {
+export class DnsSection implements Section<DnsReport> {
+  readonly key = "dns";
+  readonly kinds = [abi.AK_DNS];
   #messages = 0;
   #queries = 0;
   #responses = 0;
@@ -163,11 +168,8 @@ export class DnsSection {
     }
   }
 
-  get active(): boolean {
-    return this.#messages > 0;
-  }
-
-  report(top: number): DnsReport {
+  report(top: number): DnsReport | null {
+    if (this.#messages === 0) return null;
     const names = this.#queries > 0 ? this.#names.top(top) : [];
     return {
       messages: this.#messages,
@@ -185,4 +187,77 @@ export class DnsSection {
       })),
     };
   }
+
+  text(d: DnsReport, st: Style): string[] {
+    const out = [st.heading("DNS")];
+    out.push(
+      `  ${count(d.messages)} messages: ${count(d.queries)} queries, ${count(d.responses)} responses, ` +
+        `${count(d.nxdomain)} NXDOMAIN, ${count(d.over_tcp)} over TCP${
+          d.malformed ? `, ${count(d.malformed)} malformed` : ""
+        }`,
+    );
+    if (d.top_queries.length) {
+      const resolved = new Map(d.resolved.map((x) => [x.name, x.addresses]));
+      out.push(table(
+        ["Name", "Queries", "Resolved to"],
+        d.top_queries.map((
+          q,
+        ) => [q.name, count(q.count), (resolved.get(q.name) ?? []).slice(0, 3).join(" ")]),
+      ));
+    }
+    const list = (o: Record<string, number>) =>
+      Object.entries(o).map(([k, n]) => `${k} ${count(n)}`).join(", ");
+    if (Object.keys(d.query_types).length) out.push(`  Query types: ${list(d.query_types)}`);
+    if (Object.keys(d.rcodes).length) out.push(`  Response codes: ${list(d.rcodes)}`);
+    return out;
+  }
 }
+
+export const DNS_EXPORT: AppExport = {
+  type: "dns",
+  kinds: [abi.AK_DNS],
+  columns: [
+    "time",
+    "flow_id",
+    "frame",
+    "src",
+    "src_port",
+    "dst",
+    "dst_port",
+    "transport",
+    "id",
+    "response",
+    "opcode",
+    "rcode",
+    "qname",
+    "qtype",
+    "answers",
+    "ttl_min",
+    "aa",
+    "tc",
+    "rd",
+    "ra",
+    "error",
+  ],
+  row(e) {
+    const m = dnsMessage(e);
+    const answers = m.records.filter((r) => r.section === "answer");
+    return {
+      ...appRowBase(e),
+      transport: m.transport,
+      id: m.id,
+      response: m.response,
+      opcode: m.opcode,
+      rcode: m.response ? m.rcode : null,
+      qname: m.questions[0]?.name ?? null,
+      qtype: m.questions[0]?.type ?? null,
+      answers: answers.map((r) => `${r.type} ${r.data.join(" ")}`).join("; ") || null,
+      ttl_min: answers.length ? Math.min(...answers.map((r) => r.ttl)) : null,
+      aa: m.flags.aa,
+      tc: m.flags.tc,
+      rd: m.flags.rd,
+      ra: m.flags.ra,
+      error: m.error,
+    };
+  },
+};

@@ -1,22 +1,45 @@
 // Application-layer activity for the report: each protocol's section takes the decoder's APP
-// events for its kinds and reports its own totals (bounded counters only).
-import * as abi from "../decoder/abi.ts";
+// events of its kinds and reports its own totals (bounded counters only).
 import type { AppEvent } from "../decoder/app_event.ts";
+import type { Style } from "../report/format.ts";
 import { type DnsReport, DnsSection } from "./dns.ts";
+import { type HttpReport, HttpSection } from "./http.ts";
+import { type OtherReport, OtherSection } from "./other.ts";
+import { type QuicReport, QuicSection } from "./quic.ts";
+import type { Section } from "./section.ts";
+import { FlowNames } from "./section.ts";
+import { type SshReport, SshSection } from "./ssh.ts";
+import { type TlsReport, TlsSection } from "./tls.ts";
 
 export interface AppReport {
   dns: DnsReport | null;
+  http: HttpReport | null;
+  tls: TlsReport | null;
+  quic: QuicReport | null;
+  ssh: SshReport | null;
+  other: OtherReport | null;
 }
 
 export class AppSummary {
+  /** Names flows learned from their own payload (SNI, Host), until their records go out. */
+  readonly flowNames = new FlowNames();
   readonly dns = new DnsSection();
+  readonly #sections: Section<unknown>[] = [
+    this.dns,
+    new HttpSection(this.flowNames),
+    new TlsSection(this.flowNames),
+    new QuicSection(this.flowNames),
+    new SshSection(),
+    new OtherSection(),
+  ];
+  readonly #byKind = new Map<number, Section<unknown>>();
+
+  constructor() {
+    for (const s of this.#sections) for (const k of s.kinds) this.#byKind.set(k, s);
+  }
 
   add(e: AppEvent): void {
-    switch (e.kind) {
-      case abi.AK_DNS:
-        this.dns.add(e);
-        break;
-    }
+    this.#byKind.get(e.kind)?.add(e);
   }
 
   /** A name for an address: the DNS question that resolved it. */
@@ -25,8 +48,16 @@ export class AppSummary {
   }
 
   report(top: number): AppReport {
-    return {
-      dns: this.dns.active ? this.dns.report(top) : null,
-    };
+    return Object.fromEntries(this.#sections.map((s) => [s.key, s.report(top)])) as unknown as AppReport;
+  }
+
+  /** The human report's application sections, in order. */
+  text(r: AppReport, st: Style): string[] {
+    const out: string[] = [];
+    for (const s of this.#sections) {
+      const section = (r as unknown as Record<string, unknown>)[s.key];
+      if (section) out.push("", ...s.text(section, st));
+    }
+    return out;
   }
 }

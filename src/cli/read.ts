@@ -41,7 +41,7 @@ Export (streamed, any capture size):
       --export PATH            write records to PATH (- for stdout; the report then goes to stderr);
                                format from its extension (.json .ndjson .jsonl .csv)
       --export-format FMT      json, ndjson or csv (overrides the extension)
-      --export-type TYPE       packets (default), flows, or the application records dns
+      --export-type TYPE       packets (default), flows, or application records: dns, http, tls
       --export-payload N       include up to N payload bytes per packet, as hex (default 0)
 
 Filters (a packet must pass all that are given):
@@ -254,7 +254,7 @@ export async function readCommand(argv: string[]): Promise<number> {
     const stream = exportPath === "-" ? Deno.stderr : Deno.stdout;
     if (reportFormat === "json") await out(JSON.stringify(report, null, 2) + "\n");
     else if (reportFormat === "text") {
-      await out(renderText(report, style(colorWanted(stream, Boolean(v["no-color"])))));
+      await out(renderText(report, style(colorWanted(stream, Boolean(v["no-color"]))), apps));
     }
   }
   return failed ? EXIT_RUNTIME : EXIT_OK;

@@ -280,7 +280,7 @@ export function parseName(u8: Uint8Array, dv: DataView, o: number): NameRecord {
   };
 }
 
-export function parseInterfaceStats(u8: Uint8Array, dv: DataView, o: number): InterfaceStatsRecord {
+export function parseInterfaceStats(_u8: Uint8Array, dv: DataView, o: number): InterfaceStatsRecord {
   const has = dv.getUint32(o + abi.IS_HAS, true);
   const counter = (bit: number, at: number) => has & bit ? dv.getFloat64(o + at, true) : null;
   return {

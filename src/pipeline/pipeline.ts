@@ -5,6 +5,7 @@ import type { EventHandlers, InterfaceRecord, InterfaceStatsRecord, TopEntry } f
 import * as abi from "../decoder/abi.ts";
 import { decodeFileSteps, type FileOutcome } from "../source/file.ts";
 import { compileBpf } from "../../ffi/libpcap.ts";
+import { QuicDecryptor } from "../app/quic.ts";
 
 export interface PipelineOptions {
   files: string[];
@@ -52,13 +53,19 @@ export async function* pipelineSteps(
     flowEvents: handlers.flow !== undefined,
   });
   const interfaces: InterfaceRecord[] = [];
+  const quic = new QuicDecryptor();
   const names = new Map<string, string>();
   const interfaceStats = new Map<number, InterfaceStatsRecord>();
   let format: InterfaceRecord["format"] | undefined;
   const h: EventHandlers = {
     packet: handlers.packet,
     flow: handlers.flow,
-    app: handlers.app,
+    // QUIC client Initials are decrypted here and their ClientHello goes back to the decoder's
+    // TLS parser; the resulting TLS event arrives with the next drain.
+    app: handlers.app && ((e) => {
+      if (e.kind === abi.AK_QUIC_INITIAL) quic.handle(e, decoder);
+      handlers.app!(e);
+    }),
     name: (n) => {
       if (names.size < MAX_NAMES || names.has(n.address)) names.set(n.address, n.name);
       handlers.name?.(n);

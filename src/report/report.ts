@@ -262,7 +262,7 @@ export function buildReport(result: PipelineResult, apps?: AppSummary, top = 10)
       evicted: s[abi.ST_FLOWS_EVICTED],
       peak: s[abi.ST_FLOWS_PEAK],
     },
-    ...(apps?.report(top) ?? { dns: null }),
+    ...(apps?.report(top) ?? { dns: null, http: null, tls: null, quic: null, ssh: null, other: null }),
     approximate: s[abi.ST_HOSTS_FOLDED] + s[abi.ST_PAIRS_FOLDED] + s[abi.ST_SERVICES_FOLDED] > 0,
     warnings,
   };

@@ -1,9 +1,10 @@
 // The human report printed by `wiresight read`.
 import { bitsPerSecond, bytesText, count, percent, type Style, table } from "./format.ts";
 import type { Report } from "./report.ts";
+import type { AppSummary } from "../app/summary.ts";
 import { MALFORMED_REASONS } from "../decoder/names.ts";
 
-export function renderText(r: Report, st: Style): string {
+export function renderText(r: Report, st: Style, apps?: AppSummary): string {
   const out: string[] = [];
   const files = r.files.map((f) => f.path).join(", ");
   out.push(st.heading(`wiresight report: ${files}`));
@@ -95,29 +96,7 @@ export function renderText(r: Report, st: Style): string {
   if (r.top_ports.some((p) => p.detected_by === "port")) {
     out.push(st.dim("  (? = named by port number only; other names come from the payload)"));
   }
-  if (r.dns) {
-    const d = r.dns;
-    out.push("", st.heading("DNS"));
-    out.push(
-      `  ${count(d.messages)} messages: ${count(d.queries)} queries, ${count(d.responses)} responses, ` +
-        `${count(d.nxdomain)} NXDOMAIN, ${count(d.over_tcp)} over TCP${
-          d.malformed ? `, ${count(d.malformed)} malformed` : ""
-        }`,
-    );
-    if (d.top_queries.length) {
-      const resolved = new Map(d.resolved.map((x) => [x.name, x.addresses]));
-      out.push(table(
-        ["Name", "Queries", "Resolved to"],
-        d.top_queries.map((
-          q,
-        ) => [q.name, count(q.count), (resolved.get(q.name) ?? []).slice(0, 3).join(" ")]),
-      ));
-    }
-    const list = (o: Record<string, number>) =>
-      Object.entries(o).map(([k, n]) => `${k} ${count(n)}`).join(", ");
-    if (Object.keys(d.query_types).length) out.push(`  Query types: ${list(d.query_types)}`);
-    if (Object.keys(d.rcodes).length) out.push(`  Response codes: ${list(d.rcodes)}`);
-  }
+  if (apps) out.push(...apps.text(r, st));
   out.push("", st.heading("Malformed"));
   if (r.malformed.total === 0) out.push("  none");
   else {

@@ -1,27 +1,25 @@
-// Streaming exports of packets or flows as JSON, NDJSON or CSV (RFC 4180, via csv-stringify).
+// Streaming exports of packets, flows or application records as JSON, NDJSON or CSV (RFC 4180, via csv-stringify).
 // Rows are written through a small buffer with synchronous writes, so memory stays flat however
 // large the capture.
 import { stringify } from "csv-stringify/sync";
 import type { FlowRecord, PacketRecord } from "../decoder/records.ts";
 import type { AppEvent } from "../decoder/app_event.ts";
-import * as abi from "../decoder/abi.ts";
-import { DNS_COLUMNS, dnsRow, FLOW_COLUMNS, flowRow, PACKET_COLUMNS, packetRow, type Row } from "./rows.ts";
+import { FLOW_COLUMNS, flowRow, PACKET_COLUMNS, packetRow, type Row } from "./rows.ts";
+import type { AppExport } from "../app/section.ts";
+import { DNS_EXPORT } from "../app/dns.ts";
+import { HTTP_EXPORT } from "../app/http.ts";
+import { TLS_EXPORT } from "../app/tls.ts";
 
 export type ExportFormat = "json" | "ndjson" | "csv";
-export type ExportType = "packets" | "flows" | "dns";
+/** Exports made of application-layer records, by type name. */
+const APP_EXPORTS: Record<string, AppExport> = Object.fromEntries(
+  [DNS_EXPORT, HTTP_EXPORT, TLS_EXPORT].map((x) => [x.type, x]),
+);
+
+/** "packets", "flows", or the type of an application-layer export ("dns", "http", "tls"). */
+export type ExportType = string;
 export const EXPORT_FORMATS: ExportFormat[] = ["json", "ndjson", "csv"];
-export const EXPORT_TYPES: ExportType[] = ["packets", "flows", "dns"];
-
-const COLUMNS: Record<ExportType, readonly string[]> = {
-  packets: PACKET_COLUMNS,
-  flows: FLOW_COLUMNS,
-  dns: DNS_COLUMNS,
-};
-
-/** The application-layer event kinds each app export type takes, and how it makes a row. */
-const APP_ROWS: Partial<Record<ExportType, [number[], (e: AppEvent) => Row]>> = {
-  dns: [[abi.AK_DNS], dnsRow],
-};
+export const EXPORT_TYPES: ExportType[] = ["packets", "flows", ...Object.keys(APP_EXPORTS)];
 
 /** The format named by a file extension (.json, .ndjson/.jsonl, .csv), if any. */
 export function formatFromPath(path: string): ExportFormat | undefined {
@@ -71,7 +69,11 @@ export class Exporter {
 
   private constructor(sink: Sink, readonly format: ExportFormat, readonly type: ExportType) {
     this.#out = new BufferedWriter(sink);
-    this.#columns = COLUMNS[type];
+    this.#columns = type === "packets"
+      ? PACKET_COLUMNS
+      : type === "flows"
+      ? FLOW_COLUMNS
+      : APP_EXPORTS[type].columns;
     if (format === "json") this.#out.write("[");
   }
 
@@ -92,13 +94,13 @@ export class Exporter {
 
   /** An application-layer event, when this export's type takes its kind. */
   app(e: AppEvent): void {
-    const rows = APP_ROWS[this.type];
-    if (rows && rows[0].includes(e.kind)) this.#row(rows[1](e));
+    const x = APP_EXPORTS[this.type];
+    if (x?.kinds.includes(e.kind)) this.#row(x.row(e));
   }
 
   /** Whether this export needs application-layer events. */
   get wantsApp(): boolean {
-    return APP_ROWS[this.type] !== undefined;
+    return APP_EXPORTS[this.type] !== undefined;
   }
 
   get rows(): number {

@@ -1,7 +1,6 @@
 // Flat rows for exports: the same columns in JSON, NDJSON and CSV.
 import type { FlowRecord, PacketRecord } from "../decoder/records.ts";
 import type { AppEvent } from "../decoder/app_event.ts";
-import { dnsMessage } from "../app/dns.ts";
 import { appName } from "../app/names.ts";
 import { isoTime } from "../decoder/records.ts";
 import { tcpFlagLetters } from "../decoder/names.ts";
@@ -69,30 +68,6 @@ export const FLOW_COLUMNS = [
   "end_reason",
   "fragments",
   "app",
-] as const;
-
-export const DNS_COLUMNS = [
-  "time",
-  "flow_id",
-  "frame",
-  "src",
-  "src_port",
-  "dst",
-  "dst_port",
-  "transport",
-  "id",
-  "response",
-  "opcode",
-  "rcode",
-  "qname",
-  "qtype",
-  "answers",
-  "ttl_min",
-  "aa",
-  "tc",
-  "rd",
-  "ra",
-  "error",
 ] as const;
 
 /** Epoch seconds with nanoseconds, as a decimal string (a number would lose the nanoseconds). */
@@ -177,7 +152,7 @@ export function flowRow(f: FlowRecord): Row {
 }
 
 /** The fields every application-layer row starts with: when, which flow, between whom. */
-function appRowBase(e: AppEvent): Row {
+export function appRowBase(e: AppEvent): Row {
   return {
     time: isoTime(e.tsSec, e.tsNsec),
     flow_id: e.flowId,
@@ -186,27 +161,5 @@ function appRowBase(e: AppEvent): Row {
     src_port: e.srcPort,
     dst: e.dst,
     dst_port: e.dstPort,
-  };
-}
-
-export function dnsRow(e: AppEvent): Row {
-  const m = dnsMessage(e);
-  const answers = m.records.filter((r) => r.section === "answer");
-  return {
-    ...appRowBase(e),
-    transport: m.transport,
-    id: m.id,
-    response: m.response,
-    opcode: m.opcode,
-    rcode: m.response ? m.rcode : null,
-    qname: m.questions[0]?.name ?? null,
-    qtype: m.questions[0]?.type ?? null,
-    answers: answers.map((r) => `${r.type} ${r.data.join(" ")}`).join("; ") || null,
-    ttl_min: answers.length ? Math.min(...answers.map((r) => r.ttl)) : null,
-    aa: m.flags.aa,
-    tc: m.flags.tc,
-    rd: m.flags.rd,
-    ra: m.flags.ra,
-    error: m.error,
   };
 }
