@@ -29,9 +29,12 @@ export interface AppExport {
  */
 export class FlowNames {
   readonly #names = new Map<number, string>();
+  /** Off unless flow records are taken (nothing would take the names back out). */
+  enabled = false;
   constructor(private readonly capacity = 65536) {}
 
   set(flowId: number, name: string): void {
+    if (!this.enabled) return;
     if (this.#names.has(flowId) || this.#names.size < this.capacity) this.#names.set(flowId, name);
   }
 

@@ -1,6 +1,7 @@
 // Application-layer activity for the report: each protocol's section takes the decoder's APP
 // events of its kinds and reports its own totals (bounded counters only).
 import type { AppEvent } from "../decoder/app_event.ts";
+import type { FlowRecord } from "../decoder/records.ts";
 import type { Style } from "../report/format.ts";
 import { type DnsReport, DnsSection } from "./dns.ts";
 import { type HttpReport, HttpSection } from "./http.ts";
@@ -45,6 +46,14 @@ export class AppSummary {
   /** A name for an address: the DNS question that resolved it. */
   nameOf(address: string): string | undefined {
     return this.dns.addressNames.get(address)?.name;
+  }
+
+  /**
+   * The name a flow is known by: what its own payload said (TLS/QUIC SNI, HTTP Host), else the
+   * DNS name that resolved its responder. Call once per flow record (turn on `flowNames` first).
+   */
+  flowName(f: FlowRecord): string | null {
+    return this.flowNames.take(f.id) ?? this.nameOf(f.dst) ?? null;
   }
 
   report(top: number): AppReport {

@@ -201,8 +201,9 @@ export async function readCommand(argv: string[]): Promise<number> {
 
   const exporter = exportPath ? await Exporter.open(exportPath, exportFormat!, exportType) : undefined;
   const apps = new AppSummary();
+  apps.flowNames.enabled = exportType === "flows";
   const handlers: EventHandlers = {
-    flow: exportType === "flows" && exporter ? (f) => exporter.flow(f) : undefined,
+    flow: exportType === "flows" && exporter ? (f) => exporter.flow(f, apps.flowName(f)) : undefined,
     packet: exportType === "packets" && exporter ? (p) => exporter.packet(p) : undefined,
     app: decoder.appDecoding === false ? undefined : exporter?.wantsApp
       ? (e) => {

@@ -88,8 +88,8 @@ export class Exporter {
     this.#row(packetRow(p));
   }
 
-  flow(f: FlowRecord): void {
-    this.#row(flowRow(f));
+  flow(f: FlowRecord, serverName: string | null = null): void {
+    this.#row(flowRow(f, serverName));
   }
 
   /** An application-layer event, when this export's type takes its kind. */

@@ -68,6 +68,7 @@ export const FLOW_COLUMNS = [
   "end_reason",
   "fragments",
   "app",
+  "server_name",
 ] as const;
 
 /** Epoch seconds with nanoseconds, as a decimal string (a number would lose the nanoseconds). */
@@ -117,7 +118,8 @@ export function packetRow(p: PacketRecord): Row {
   };
 }
 
-export function flowRow(f: FlowRecord): Row {
+/** A flow record as a row; `serverName` is what the flow is known by (SNI, Host, DNS), if any. */
+export function flowRow(f: FlowRecord, serverName: string | null = null): Row {
   const start = f.firstSec + f.firstNsec / 1e9;
   const end = f.lastSec + f.lastNsec / 1e9;
   const ports = f.srcPort !== 0 || f.dstPort !== 0;
@@ -148,6 +150,7 @@ export function flowRow(f: FlowRecord): Row {
     end_reason: f.endReason,
     fragments: f.fragments,
     app: appName(f.app),
+    server_name: serverName,
   };
 }
 
