@@ -1,5 +1,5 @@
 // libpcap through Deno FFI. Loaded lazily: wiresight reads files without libpcap unless a BPF
-// filter (or, later, live capture) needs it.
+// filter or live capture needs it.
 
 /** libpcap is not installed or could not be loaded. */
 export class LibpcapMissingError extends Error {
@@ -28,6 +28,25 @@ const SYMBOLS = {
   pcap_freecode: { parameters: ["buffer"], result: "void" },
   pcap_geterr: { parameters: ["pointer"], result: "pointer" },
   pcap_close: { parameters: ["pointer"], result: "void" },
+  pcap_findalldevs: { parameters: ["buffer", "buffer"], result: "i32" },
+  pcap_freealldevs: { parameters: ["pointer"], result: "void" },
+  pcap_create: { parameters: ["buffer", "buffer"], result: "pointer" },
+  pcap_set_snaplen: { parameters: ["pointer", "i32"], result: "i32" },
+  pcap_set_promisc: { parameters: ["pointer", "i32"], result: "i32" },
+  pcap_set_immediate_mode: { parameters: ["pointer", "i32"], result: "i32" },
+  pcap_set_buffer_size: { parameters: ["pointer", "i32"], result: "i32" },
+  pcap_set_timeout: { parameters: ["pointer", "i32"], result: "i32" },
+  pcap_set_tstamp_precision: { parameters: ["pointer", "i32"], result: "i32" },
+  pcap_activate: { parameters: ["pointer"], result: "i32" },
+  pcap_statustostr: { parameters: ["i32"], result: "pointer" },
+  pcap_setfilter: { parameters: ["pointer", "buffer"], result: "i32" },
+  pcap_datalink: { parameters: ["pointer"], result: "i32" },
+  pcap_snapshot: { parameters: ["pointer"], result: "i32" },
+  pcap_get_tstamp_precision: { parameters: ["pointer"], result: "i32" },
+  pcap_next_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
+  pcap_stats: { parameters: ["pointer", "buffer"], result: "i32" },
+  pcap_setnonblock: { parameters: ["pointer", "i32", "buffer"], result: "i32" },
+  pcap_get_selectable_fd: { parameters: ["pointer"], result: "i32" },
 } as const;
 
 type Libpcap = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -116,3 +135,240 @@ export function compileBpf(expression: string, linktype: number, snaplen = 26214
     lib.pcap_close(handle);
   }
 }
+
+// ---- devices ---------------------------------------------------------------------------------
+
+export interface CaptureInterface {
+  name: string;
+  description: string;
+  addresses: string[];
+  up: boolean;
+  running: boolean;
+  loopback: boolean;
+  wireless: boolean;
+}
+
+const PCAP_IF_LOOPBACK = 0x1;
+const PCAP_IF_UP = 0x2;
+const PCAP_IF_RUNNING = 0x4;
+const PCAP_IF_WIRELESS = 0x8;
+const AF_INET = 2;
+const AF_INET6 = Deno.build.os === "linux" ? 10 : Deno.build.os === "darwin" ? 30 : 23;
+
+/** The capture devices libpcap offers, with their addresses and state (pcap_findalldevs). */
+export function listInterfaces(): CaptureInterface[] {
+  const lib = libpcap();
+  const head = new BigUint64Array(1);
+  const errbuf = new Uint8Array(PCAP_ERRBUF_SIZE);
+  if (lib.pcap_findalldevs(new Uint8Array(head.buffer), errbuf) !== 0) {
+    throw new Error(`cannot list interfaces: ${cstr(errbuf)}`);
+  }
+  const out: CaptureInterface[] = [];
+  try {
+    // struct pcap_if { next, name, description, addresses, flags } (pointers, then bpf_u_int32).
+    for (let p = Deno.UnsafePointer.create(head[0]); p;) {
+      const v = new Deno.UnsafePointerView(p);
+      const name = v.getPointer(8), desc = v.getPointer(16), flags = v.getUint32(32);
+      out.push({
+        name: name ? Deno.UnsafePointerView.getCString(name) : "",
+        description: desc ? Deno.UnsafePointerView.getCString(desc) : "",
+        addresses: addresses(v.getPointer(24)),
+        up: (flags & PCAP_IF_UP) !== 0,
+        running: (flags & PCAP_IF_RUNNING) !== 0,
+        loopback: (flags & PCAP_IF_LOOPBACK) !== 0,
+        wireless: (flags & PCAP_IF_WIRELESS) !== 0,
+      });
+      p = v.getPointer(0);
+    }
+  } finally {
+    const first = Deno.UnsafePointer.create(head[0]);
+    if (first) lib.pcap_freealldevs(first);
+  }
+  return out;
+}
+
+/** The IPv4/IPv6 addresses of a struct pcap_addr list (next, addr, netmask, broadaddr, dstaddr). */
+function addresses(p: Deno.PointerValue): string[] {
+  const out: string[] = [];
+  for (; p;) {
+    const v = new Deno.UnsafePointerView(p);
+    const sa = v.getPointer(8);
+    if (sa) {
+      const s = new Deno.UnsafePointerView(sa);
+      // sockaddr: Linux has a u16 family; BSDs a u8 length then a u8 family.
+      const family = Deno.build.os === "linux" ? s.getUint16(0) : s.getUint8(1);
+      if (family === AF_INET) out.push([4, 5, 6, 7].map((i) => s.getUint8(i)).join("."));
+      if (family === AF_INET6) {
+        const b = new Uint8Array(16);
+        s.copyInto(b, 8);
+        out.push(ipv6Text(b));
+      }
+    }
+    p = v.getPointer(0);
+  }
+  return out;
+}
+
+function ipv6Text(b: Uint8Array): string {
+  const groups = [...Array(8)].map((_, i) => ((b[2 * i] << 8) | b[2 * i + 1]).toString(16));
+  return groups.join(":").replace(/(^|:)0(:0)+(:|$)/, "::").replace(/:{3,}/, "::");
+}
+
+function cstr(b: Uint8Array): string {
+  const end = b.indexOf(0);
+  return new TextDecoder().decode(b.subarray(0, end < 0 ? b.length : end));
+}
+
+// ---- live capture ----------------------------------------------------------------------------
+
+/** Capture could not start: the message says why and what to do; `usage` for bad user input. */
+export class CaptureError extends Error {
+  constructor(message: string, readonly usage = false) {
+    super(message);
+  }
+}
+
+export interface LiveOptions {
+  device: string;
+  snaplen?: number;
+  promiscuous?: boolean;
+  /** Deliver packets as they arrive (low latency, for process attribution) rather than in blocks. */
+  immediate?: boolean;
+  bufferBytes?: number;
+  filter?: string;
+}
+
+const PCAP_WARNING = 1;
+const PCAP_ERROR_NO_SUCH_DEVICE = -5;
+const PCAP_ERROR_PERM_DENIED = -8;
+const PCAP_ERROR_IFACE_NOT_UP = -9;
+const PCAP_ERROR_PROMISC_PERM_DENIED = -11;
+const PCAP_TSTAMP_PRECISION_NANO = 1;
+
+/** An activated capture handle. */
+export class LiveHandle {
+  readonly warnings: string[] = [];
+  readonly linktype: number;
+  readonly snaplen: number;
+  readonly nanoseconds: boolean;
+  readonly #lib: Libpcap;
+  readonly #p: Deno.PointerObject;
+  readonly #hdr = new BigUint64Array(1);
+  readonly #data = new BigUint64Array(1);
+
+  constructor(o: LiveOptions) {
+    const lib = this.#lib = libpcap();
+    const errbuf = new Uint8Array(PCAP_ERRBUF_SIZE);
+    const p = lib.pcap_create(cstring(o.device), errbuf);
+    if (!p) throw new CaptureError(`cannot open ${o.device}: ${cstr(errbuf)}`);
+    this.#p = p;
+    lib.pcap_set_snaplen(p, o.snaplen ?? 262144);
+    lib.pcap_set_promisc(p, o.promiscuous ? 1 : 0);
+    lib.pcap_set_immediate_mode(p, o.immediate === false ? 0 : 1);
+    lib.pcap_set_buffer_size(p, o.bufferBytes ?? 8 << 20);
+    lib.pcap_set_timeout(p, 100);
+    lib.pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
+    const rc = lib.pcap_activate(p);
+    if (rc < 0) {
+      const why = activationError(rc, o.device, this.#error());
+      lib.pcap_close(p);
+      throw why;
+    }
+    if (rc > 0) this.warnings.push(`${o.device}: ${this.#error() || statusText(lib, rc)}`);
+    this.linktype = lib.pcap_datalink(p);
+    this.snaplen = lib.pcap_snapshot(p);
+    this.nanoseconds = lib.pcap_get_tstamp_precision(p) === PCAP_TSTAMP_PRECISION_NANO;
+    if (o.filter !== undefined) this.#setFilter(o.filter);
+    // Reads return at once when nothing is there: the loop waits in poll(), which has a timeout.
+    lib.pcap_setnonblock(p, 1, errbuf);
+  }
+
+  /** The descriptor to poll() for readability (Linux, macOS). */
+  get fd(): number {
+    return this.#lib.pcap_get_selectable_fd(this.#p);
+  }
+
+  #error(): string {
+    const e = this.#lib.pcap_geterr(this.#p);
+    return e ? Deno.UnsafePointerView.getCString(e) : "";
+  }
+
+  #setFilter(expression: string): void {
+    const program = new Uint8Array(PROGRAM_SIZE);
+    if (this.#lib.pcap_compile(this.#p, program, cstring(expression), 1, PCAP_NETMASK_UNKNOWN) !== 0) {
+      const why = this.#error();
+      this.close();
+      throw new CaptureError(`invalid BPF filter '${expression}': ${why}`, true);
+    }
+    try {
+      if (this.#lib.pcap_setfilter(this.#p, program) !== 0) {
+        const why = this.#error();
+        this.close();
+        throw new CaptureError(`cannot apply the filter: ${why}`);
+      }
+    } finally {
+      this.#lib.pcap_freecode(program);
+    }
+  }
+
+  readonly #hdrBytes = new Uint8Array(this.#hdr.buffer);
+  readonly #dataBytes = new Uint8Array(this.#data.buffer);
+
+  /**
+   * Reads one packet if one is waiting: true, with `header`/`data` holding the addresses of
+   * libpcap's pcap_pkthdr and packet bytes (valid until the next call); false when none is.
+   */
+  next(): boolean {
+    const rc = this.#lib.pcap_next_ex(this.#p, this.#hdrBytes, this.#dataBytes);
+    if (rc === 1) return true;
+    if (rc === 0) return false;
+    throw new CaptureError(`capture stopped: ${this.#error() || statusText(this.#lib, rc)}`);
+  }
+
+  /** Address of the last packet's pcap_pkthdr (BigInt: the fast path for u64 FFI arguments). */
+  get header(): bigint {
+    return this.#hdr[0];
+  }
+
+  /** Address of the last packet's bytes. */
+  get data(): bigint {
+    return this.#data[0];
+  }
+
+  /** Packets received and dropped so far (pcap_stats). */
+  stats(): { received: number; dropped: number; ifDropped: number } {
+    const st = new Uint32Array(3);
+    this.#lib.pcap_stats(this.#p, new Uint8Array(st.buffer));
+    return { received: st[0], dropped: st[1], ifDropped: st[2] };
+  }
+
+  close(): void {
+    this.#lib.pcap_close(this.#p);
+  }
+}
+
+function statusText(lib: Libpcap, rc: number): string {
+  const p = lib.pcap_statustostr(rc);
+  return p ? Deno.UnsafePointerView.getCString(p) : `status ${rc}`;
+}
+
+function activationError(rc: number, device: string, detail: string): CaptureError {
+  switch (rc) {
+    case PCAP_ERROR_PERM_DENIED:
+    case PCAP_ERROR_PROMISC_PERM_DENIED:
+      return new CaptureError(
+        `no permission to capture on ${device} (${detail}): run as root, or grant the capabilities once with ` +
+          `'sudo setcap cap_net_raw,cap_net_admin=eip <the wiresight binary>'`,
+      );
+    case PCAP_ERROR_NO_SUCH_DEVICE:
+      return new CaptureError(`no such interface: ${device} ('wiresight interfaces' lists them)`, true);
+    case PCAP_ERROR_IFACE_NOT_UP:
+      return new CaptureError(
+        `interface ${device} is down: bring it up ('ip link set ${device} up') or pick another`,
+      );
+    default:
+      return new CaptureError(`cannot capture on ${device}: ${detail || `error ${rc}`}`);
+  }
+}
+
+export { PCAP_WARNING };

@@ -3,7 +3,7 @@
 // --no-loopback) against tshark display filters that say the same thing.
 import assert from "node:assert/strict";
 import { analyze } from "../mod.ts";
-import { decoderConfigFrom } from "../src/cli/read.ts";
+import { decoderConfigFrom } from "../src/cli/common.ts";
 import { corpusFile } from "./helpers/corpus.ts";
 import { TSHARK_PREFS } from "./helpers/tshark.ts";
 import { readReport, runCli } from "./helpers/run_cli.ts";

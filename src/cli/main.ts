@@ -6,6 +6,9 @@ import { VERSION } from "../version.ts";
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError } from "./errors.ts";
 import { writeOut } from "./output.ts";
 import { readCommand } from "./read.ts";
+import { captureCommand } from "./capture.ts";
+import { interfacesCommand } from "./interfaces.ts";
+import { CaptureError } from "../../ffi/libpcap.ts";
 
 const HELP = `wiresight ${VERSION}: network traffic analyzer
 
@@ -13,6 +16,8 @@ Usage: wiresight COMMAND [options]
 
 Commands:
   read FILE...     analyse pcap/pcapng captures: report, flows, exports
+  capture          capture live traffic: which program talks to whom (root)
+  interfaces       list the interfaces capture can use
 
 Options:
   -h, --help       this help (and 'wiresight COMMAND --help' for a command's options)
@@ -23,6 +28,8 @@ Run 'wiresight read --help' for filters, exports and report options.
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   read: readCommand,
+  capture: captureCommand,
+  interfaces: interfacesCommand,
 };
 
 export async function main(args: string[]): Promise<number> {
@@ -49,7 +56,8 @@ export async function main(args: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     if (
-      e instanceof CaptureOpenError || e instanceof LibpcapMissingError || e instanceof DecoderMemoryError
+      e instanceof CaptureOpenError || e instanceof LibpcapMissingError || e instanceof DecoderMemoryError ||
+      e instanceof CaptureError
     ) {
       console.error(`wiresight: ${e.message}`);
       return EXIT_RUNTIME;

@@ -1,23 +1,23 @@
 // `wiresight read FILE...`: analyse captures, print the report, stream exports.
-import * as abi from "../decoder/abi.ts";
-import { type DecoderConfig, DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from "../decoder/decoder.ts";
-import { parseCidr } from "../decoder/address.ts";
+import { DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from "../decoder/decoder.ts";
 import type { EventHandlers } from "../decoder/records.ts";
 import { runPipeline } from "../pipeline/pipeline.ts";
 import { AppSummary } from "../app/summary.ts";
 import { buildReport } from "../report/report.ts";
 import { renderText } from "../report/text.ts";
 import { colorWanted, style } from "../report/format.ts";
-import {
-  EXPORT_FORMATS,
-  EXPORT_TYPES,
-  Exporter,
-  type ExportFormat,
-  formatFromPath,
-} from "../sinks/export.ts";
+import { Exporter } from "../sinks/export.ts";
 import { openCapture } from "../source/file.ts";
-import { BpfCompileError, compileBpf } from "../../ffi/libpcap.ts";
-import { choice, intOption, listOption, type Options, parse, secondsOption } from "./args.ts";
+import { BpfCompileError } from "../../ffi/libpcap.ts";
+import { choice, intOption, type Options, parse } from "./args.ts";
+import {
+  checkBpf,
+  decoderConfigFrom,
+  EXPORT_OPTIONS,
+  exportFrom,
+  FILTER_OPTIONS,
+  FLOW_OPTIONS,
+} from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { ProgressBar } from "./progress.ts";
 import { writeErr, writeOut } from "./output.ts";
@@ -74,89 +74,10 @@ export const READ_OPTIONS: Options = {
   quiet: { type: "boolean", short: "q" },
   "no-progress": { type: "boolean" },
   "no-color": { type: "boolean" },
-  export: { type: "string" },
-  "export-format": { type: "string" },
-  "export-type": { type: "string" },
-  "export-payload": { type: "string" },
-  protocol: { type: "string", short: "p", multiple: true },
-  "exclude-protocol": { type: "string", multiple: true },
-  host: { type: "string", multiple: true },
-  port: { type: "string", multiple: true },
-  "no-loopback": { type: "boolean" },
-  filter: { type: "string", short: "f" },
-  "tcp-timeout": { type: "string" },
-  "udp-timeout": { type: "string" },
-  "active-timeout": { type: "string" },
-  "max-flows": { type: "string" },
-  "no-app": { type: "boolean" },
+  ...EXPORT_OPTIONS,
+  ...FILTER_OPTIONS,
+  ...FLOW_OPTIONS,
 };
-
-const PROTOCOL_BITS: Record<string, number> = {
-  tcp: abi.PROTO_TCP,
-  udp: abi.PROTO_UDP,
-  icmp: abi.PROTO_ICMP,
-  icmpv6: abi.PROTO_ICMPV6,
-  arp: abi.PROTO_ARP,
-  ip: abi.PROTO_IPV4,
-  ipv4: abi.PROTO_IPV4,
-  ipv6: abi.PROTO_IPV6,
-  other: abi.PROTO_OTHER,
-};
-
-function protocolMask(values: string[], flag: string): number {
-  let mask = 0;
-  for (const v of values) {
-    const bit = PROTOCOL_BITS[v.toLowerCase()];
-    if (bit === undefined) {
-      throw new UsageError(
-        `--${flag}: unknown protocol '${v}' (use ${Object.keys(PROTOCOL_BITS).join(", ")})`,
-      );
-    }
-    mask |= bit;
-  }
-  return mask;
-}
-
-function ports(values: string[]): number[] {
-  return values.map((v) => intOption(v, "port", 0, 65535)!);
-}
-
-/** Validates the filter options and turns them into decoder settings. */
-export function decoderConfigFrom(v: Record<string, unknown>): DecoderConfig {
-  const hosts = listOption(v.host as string[] | undefined);
-  for (const h of hosts) {
-    if (!parseCidr(h)) throw new UsageError(`--host: '${h}' is not an IPv4/IPv6 address or CIDR`);
-  }
-  const include = protocolMask(listOption(v.protocol as string[] | undefined), "protocol");
-  const exclude = protocolMask(listOption(v["exclude-protocol"] as string[] | undefined), "exclude-protocol");
-  return {
-    maxFlows: intOption(v["max-flows"] as string | undefined, "max-flows", 16, 50_000_000),
-    timeouts: {
-      tcpIdle: secondsOption(v["tcp-timeout"] as string | undefined, "tcp-timeout") ??
-        DEFAULT_TIMEOUTS.tcpIdle,
-      udpIdle: secondsOption(v["udp-timeout"] as string | undefined, "udp-timeout") ??
-        DEFAULT_TIMEOUTS.udpIdle,
-      closedLinger: DEFAULT_TIMEOUTS.closedLinger,
-      active: secondsOption(v["active-timeout"] as string | undefined, "active-timeout") ??
-        DEFAULT_TIMEOUTS.active,
-    },
-    protocols: include || exclude ? { include, exclude } : undefined,
-    hosts,
-    ports: ports(listOption(v.port as string[] | undefined)),
-    noLoopback: Boolean(v["no-loopback"]),
-    appDecoding: !v["no-app"],
-  };
-}
-
-/** Compiles the BPF expression once up front, so a typo is a usage error before any reading. */
-export function checkBpf(expression: string): void {
-  try {
-    compileBpf(expression, abi.LINKTYPE_ETHERNET);
-  } catch (e) {
-    if (e instanceof BpfCompileError) throw new UsageError(e.message.replace(/ for link type 1:/, ":"));
-    throw e;
-  }
-}
 
 export async function readCommand(argv: string[]): Promise<number> {
   const { values: v, positionals: files } = parse(argv, READ_OPTIONS, "read");
@@ -170,25 +91,10 @@ export async function readCommand(argv: string[]): Promise<number> {
     : choice(v.report as string | undefined, "report", ["text", "json", "none"]) ?? "text";
   const top = intOption(v.top as string | undefined, "top", 1, 10000) ?? 10;
   const decoder = decoderConfigFrom(v);
-  const exportPath = v.export as string | undefined;
-  let exportFormat: ExportFormat | undefined;
-  const exportType = choice(v["export-type"] as string | undefined, "export-type", EXPORT_TYPES) ?? "packets";
-  const payloadMax = intOption(v["export-payload"] as string | undefined, "export-payload", 0, 65535) ?? 0;
-  if (exportPath !== undefined) {
-    exportFormat = choice(v["export-format"] as string | undefined, "export-format", EXPORT_FORMATS) ??
-      formatFromPath(exportPath);
-    if (!exportFormat) {
-      throw new UsageError(
-        `cannot tell the export format from '${exportPath}': use --export-format json|ndjson|csv`,
-      );
-    }
-    if (exportType === "packets") decoder.packets = { payloadMax };
-    if (exportType === "dns" && v["no-app"]) {
-      throw new UsageError("--export-type dns needs application decoding: drop --no-app");
-    }
-  } else if (v["export-format"] || v["export-type"] || v["export-payload"]) {
-    throw new UsageError("--export-format, --export-type and --export-payload need --export PATH");
-  }
+  const exp = exportFrom(v);
+  const exportPath = exp?.path;
+  const exportType = exp?.type ?? "packets";
+  if (exp?.type === "packets") decoder.packets = { payloadMax: exp.payloadMax };
   const bpf = v.filter as string | undefined;
   if (bpf !== undefined) checkBpf(bpf);
 
@@ -199,7 +105,7 @@ export async function readCommand(argv: string[]): Promise<number> {
     total += size;
   }
 
-  const exporter = exportPath ? await Exporter.open(exportPath, exportFormat!, exportType) : undefined;
+  const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
   const apps = new AppSummary();
   apps.flowNames.enabled = exportType === "flows";
   const handlers: EventHandlers = {

@@ -1,14 +1,19 @@
 // source -> decoder -> sinks. One decoder serves every input file in turn, so flows that cross
-// file boundaries (rotated captures) stay one flow.
+// file boundaries (rotated captures) stay one flow; a live capture goes through the same decoder.
 import { Decoder, type DecoderConfig } from "../decoder/decoder.ts";
 import type { EventHandlers, InterfaceRecord, InterfaceStatsRecord, TopEntry } from "../decoder/records.ts";
 import * as abi from "../decoder/abi.ts";
 import { decodeFileSteps, type FileOutcome } from "../source/file.ts";
+import type { CaptureStats, LiveCapture } from "../source/live.ts";
 import { compileBpf } from "../../ffi/libpcap.ts";
 import { QuicDecryptor } from "../app/quic.ts";
 
 export interface PipelineOptions {
   files: string[];
+  /** A live capture instead of files. */
+  live?: LiveCapture;
+  /** With `live`: each batch of pcap records once its events went out (for writing them). */
+  onBatch?(records: Uint8Array): void;
   decoder: DecoderConfig;
   /** A tcpdump-style filter expression, compiled by libpcap per link type. */
   bpf?: string;
@@ -28,6 +33,8 @@ export interface PipelineResult {
   names: Map<string, string>;
   /** The last statistics each interface reported (pcapng ISB), by interface id. */
   interfaceStats: Map<number, InterfaceStatsRecord>;
+  /** A live capture's libpcap counters, and why it stopped early if it did. */
+  capture?: CaptureStats & { error?: string };
 }
 
 /** Names kept from name resolution blocks (memory stays bounded whatever the file holds). */
@@ -82,6 +89,11 @@ export async function* pipelineSteps(
   };
   const files: FileOutcome[] = [];
   try {
+    let capture: PipelineResult["capture"];
+    if (opts.live) {
+      const { error } = yield* opts.live.decode(decoder, h, opts.onBatch);
+      capture = { ...opts.live.stats, error };
+    }
     for (const [index, path] of opts.files.entries()) {
       format = undefined;
       const outcome = yield* decodeFileSteps(path, decoder, h, {
@@ -103,7 +115,7 @@ export async function* pipelineSteps(
       pairs: decoder.top(abi.TOP_PAIRS, n),
       services: decoder.top(abi.TOP_SERVICES, n),
     };
-    return { stats: decoder.stats(), files, interfaces, top, names, interfaceStats };
+    return { stats: decoder.stats(), files, interfaces, top, names, interfaceStats, capture };
   } finally {
     decoder.free();
   }

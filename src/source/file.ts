@@ -87,18 +87,17 @@ export async function* decodeFileSteps(
       let consumed = 0;
       let status: number;
       for (;;) {
-        consumed += decoder.feed(start + consumed, len - consumed, eof);
-        status = decoder.status();
-        decoder.drain(handlers);
-        if (status === abi.STATUS_NEED_BPF) {
-          // Installing a program may grow WASM memory: let the read in flight land first.
-          if (pending) {
-            const landed = await pending;
-            pending = Promise.resolve(landed);
-          }
-          if (!hooks.needBpf) throw new Error("decoder asked for a BPF program but no filter is set");
-          hooks.needBpf(decoder.neededLinktype());
-        } else if (status !== abi.STATUS_OUT_FULL) break;
+        const r = feedWindow(decoder, start + consumed, len - consumed, eof, handlers);
+        consumed += r.consumed;
+        status = r.status;
+        if (status !== abi.STATUS_NEED_BPF) break;
+        // Installing a program may grow WASM memory: let the read in flight land first.
+        if (pending) {
+          const landed = await pending;
+          pending = Promise.resolve(landed);
+        }
+        if (!hooks.needBpf) throw new Error("decoder asked for a BPF program but no filter is set");
+        hooks.needBpf(decoder.neededLinktype());
       }
       if (status === abi.STATUS_DONE) break;
       if (status === abi.STATUS_ERROR) {
@@ -121,7 +120,27 @@ export async function* decodeFileSteps(
   return outcome;
 }
 
-function describeProblem(path: string, err: { code: number; offset: number }): FileOutcome["problem"] {
+/**
+ * Feeds input[start, start + len) to the decoder, draining its events to `handlers`, until it
+ * wants more input, needs a BPF program, or stops; returns the bytes consumed and why it stopped.
+ */
+export function feedWindow(
+  decoder: Decoder,
+  start: number,
+  len: number,
+  eof: boolean,
+  handlers: EventHandlers,
+): { consumed: number; status: number } {
+  let consumed = 0;
+  for (;;) {
+    consumed += decoder.feed(start + consumed, len - consumed, eof);
+    const status = decoder.status();
+    decoder.drain(handlers);
+    if (status !== abi.STATUS_OUT_FULL) return { consumed, status };
+  }
+}
+
+export function describeProblem(path: string, err: { code: number; offset: number }): FileOutcome["problem"] {
   const what = DECODER_ERRORS[err.code] ?? `could not be decoded (error ${err.code})`;
   const advice: Record<number, string> = {
     [abi.ERR_NOT_A_CAPTURE]: "; wiresight reads pcap and pcapng (convert others with 'editcap -F pcapng')",

@@ -1,0 +1,134 @@
+// Options `read` and `capture` share: filters, flow settings, exports.
+import * as abi from "../decoder/abi.ts";
+import { type DecoderConfig, DEFAULT_TIMEOUTS } from "../decoder/decoder.ts";
+import { parseCidr } from "../decoder/address.ts";
+import {
+  EXPORT_FORMATS,
+  EXPORT_TYPES,
+  type ExportFormat,
+  type ExportType,
+  formatFromPath,
+} from "../sinks/export.ts";
+import { BpfCompileError, compileBpf } from "../../ffi/libpcap.ts";
+import { choice, intOption, listOption, type Options, secondsOption } from "./args.ts";
+import { UsageError } from "./errors.ts";
+
+export const FILTER_OPTIONS: Options = {
+  protocol: { type: "string", short: "p", multiple: true },
+  "exclude-protocol": { type: "string", multiple: true },
+  host: { type: "string", multiple: true },
+  port: { type: "string", multiple: true },
+  "no-loopback": { type: "boolean" },
+  filter: { type: "string", short: "f" },
+};
+
+export const FLOW_OPTIONS: Options = {
+  "tcp-timeout": { type: "string" },
+  "udp-timeout": { type: "string" },
+  "active-timeout": { type: "string" },
+  "max-flows": { type: "string" },
+  "no-app": { type: "boolean" },
+};
+
+export const EXPORT_OPTIONS: Options = {
+  export: { type: "string" },
+  "export-format": { type: "string" },
+  "export-type": { type: "string" },
+  "export-payload": { type: "string" },
+};
+
+const PROTOCOL_BITS: Record<string, number> = {
+  tcp: abi.PROTO_TCP,
+  udp: abi.PROTO_UDP,
+  icmp: abi.PROTO_ICMP,
+  icmpv6: abi.PROTO_ICMPV6,
+  arp: abi.PROTO_ARP,
+  ip: abi.PROTO_IPV4,
+  ipv4: abi.PROTO_IPV4,
+  ipv6: abi.PROTO_IPV6,
+  other: abi.PROTO_OTHER,
+};
+
+function protocolMask(values: string[], flag: string): number {
+  let mask = 0;
+  for (const v of values) {
+    const bit = PROTOCOL_BITS[v.toLowerCase()];
+    if (bit === undefined) {
+      throw new UsageError(
+        `--${flag}: unknown protocol '${v}' (use ${Object.keys(PROTOCOL_BITS).join(", ")})`,
+      );
+    }
+    mask |= bit;
+  }
+  return mask;
+}
+
+function ports(values: string[]): number[] {
+  return values.map((v) => intOption(v, "port", 0, 65535)!);
+}
+
+/** Validates the filter options and turns them into decoder settings. */
+export function decoderConfigFrom(v: Record<string, unknown>): DecoderConfig {
+  const hosts = listOption(v.host as string[] | undefined);
+  for (const h of hosts) {
+    if (!parseCidr(h)) throw new UsageError(`--host: '${h}' is not an IPv4/IPv6 address or CIDR`);
+  }
+  const include = protocolMask(listOption(v.protocol as string[] | undefined), "protocol");
+  const exclude = protocolMask(listOption(v["exclude-protocol"] as string[] | undefined), "exclude-protocol");
+  return {
+    maxFlows: intOption(v["max-flows"] as string | undefined, "max-flows", 16, 50_000_000),
+    timeouts: {
+      tcpIdle: secondsOption(v["tcp-timeout"] as string | undefined, "tcp-timeout") ??
+        DEFAULT_TIMEOUTS.tcpIdle,
+      udpIdle: secondsOption(v["udp-timeout"] as string | undefined, "udp-timeout") ??
+        DEFAULT_TIMEOUTS.udpIdle,
+      closedLinger: DEFAULT_TIMEOUTS.closedLinger,
+      active: secondsOption(v["active-timeout"] as string | undefined, "active-timeout") ??
+        DEFAULT_TIMEOUTS.active,
+    },
+    protocols: include || exclude ? { include, exclude } : undefined,
+    hosts,
+    ports: ports(listOption(v.port as string[] | undefined)),
+    noLoopback: Boolean(v["no-loopback"]),
+    appDecoding: !v["no-app"],
+  };
+}
+
+/** Compiles the BPF expression once up front, so a typo is a usage error before any reading. */
+export function checkBpf(expression: string): void {
+  try {
+    compileBpf(expression, abi.LINKTYPE_ETHERNET);
+  } catch (e) {
+    if (e instanceof BpfCompileError) throw new UsageError(e.message.replace(/ for link type 1:/, ":"));
+    throw e;
+  }
+}
+
+export interface ExportChoice {
+  path: string;
+  format: ExportFormat;
+  type: ExportType;
+  payloadMax: number;
+}
+
+/** The export the options ask for, validated (undefined without --export). */
+export function exportFrom(v: Record<string, unknown>): ExportChoice | undefined {
+  const path = v.export as string | undefined;
+  if (path === undefined) {
+    if (v["export-format"] || v["export-type"] || v["export-payload"]) {
+      throw new UsageError("--export-format, --export-type and --export-payload need --export PATH");
+    }
+    return undefined;
+  }
+  const type = choice(v["export-type"] as string | undefined, "export-type", EXPORT_TYPES) ?? "packets";
+  const payloadMax = intOption(v["export-payload"] as string | undefined, "export-payload", 0, 65535) ?? 0;
+  const format = choice(v["export-format"] as string | undefined, "export-format", EXPORT_FORMATS) ??
+    formatFromPath(path);
+  if (!format) {
+    throw new UsageError(`cannot tell the export format from '${path}': use --export-format json|ndjson|csv`);
+  }
+  if (type !== "packets" && type !== "flows" && v["no-app"]) {
+    throw new UsageError(`--export-type ${type} needs application decoding: drop --no-app`);
+  }
+  return { path, format, type, payloadMax };
+}

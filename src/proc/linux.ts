@@ -1,0 +1,251 @@
+// Which process owns a connection, on Linux: the kernel's sock_diag gives the socket inode of
+// exact endpoints (/proc/net/{tcp,udp}{,6} when netlink is refused), /proc/<pid>/fd links map
+// inodes to processes (as ss -p and nethogs do). Lookups are targeted (one flow's endpoints) and
+// scan processes newest first, so a short-lived client is found while it still holds its socket;
+// full rescans are rate-limited.
+import { lookupSocket, sockDiagAvailable } from "../../ffi/sock_diag.ts";
+import { parseCidr } from "../decoder/address.ts";
+
+export interface ProcessInfo {
+  pid: number;
+  /** /proc/<pid>/comm: the short name (at most 15 characters). */
+  name: string;
+  /** The executable's path, when it can be read. */
+  exe: string | null;
+  cmdline: string;
+  uid: number | null;
+  user: string | null;
+}
+
+/** A socket-holding process is rescanned for a new socket at most this often. */
+const HOLDER_RESCAN_MS = 20;
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+const dec = new TextDecoder();
+
+function readText(path: string): string | null {
+  try {
+    return dec.decode(Deno.readFileSync(path));
+  } catch {
+    return null;
+  }
+}
+
+function readLink(path: string): string | null {
+  try {
+    return Deno.readLinkSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** "0100007F:1F90" (IPv4) or 32 hex digits (IPv6, four host-order words) and a port. */
+export function parseProcAddress(hex: string): Endpoint {
+  const [addr, port] = hex.split(":");
+  const bytes: number[] = [];
+  for (let w = 0; w < addr.length / 8; w++) {
+    const word = addr.slice(w * 8, w * 8 + 8);
+    // Each 32-bit word is printed in host (little-endian) order.
+    for (let i = 3; i >= 0; i--) bytes.push(parseInt(word.slice(i * 2, i * 2 + 2), 16));
+  }
+  return { address: bytes.length === 4 ? bytes.join(".") : ipv6(bytes), port: parseInt(port, 16) };
+}
+
+function ipv6(b: number[]): string {
+  const g = [...Array(8)].map((_, i) => (b[2 * i] << 8) | b[2 * i + 1]);
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `::ffff:${b.slice(12).join(".")}`;
+  let best = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(":");
+  return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
+/** A socket of /proc/net: its endpoints, owner uid and inode. */
+interface Socket {
+  local: Endpoint;
+  remote: Endpoint;
+  uid: number;
+  inode: number;
+}
+
+export function readSockets(proto: "tcp" | "udp"): Socket[] {
+  const out: Socket[] = [];
+  for (const file of [`/proc/net/${proto}`, `/proc/net/${proto}6`]) {
+    const text = readText(file);
+    if (!text) continue;
+    for (const line of text.split("\n").slice(1)) {
+      const c = line.trim().split(/\s+/);
+      if (c.length < 10) continue;
+      const inode = Number(c[9]);
+      if (inode > 0) {
+        out.push({ local: parseProcAddress(c[1]), remote: parseProcAddress(c[2]), uid: Number(c[7]), inode });
+      }
+    }
+  }
+  return out;
+}
+
+/** The same address whether written as IPv4 or as an IPv4-mapped IPv6 address. */
+function sameAddress(a: string, b: string): boolean {
+  return a === b || a === `::ffff:${b}` || b === `::ffff:${a}` ||
+    (a === "0.0.0.0" || a === "::" || b === "0.0.0.0" || b === "::");
+}
+
+export class ProcessResolver {
+  /** socket inode -> pid, from the last scans. */
+  readonly #inodes = new Map<number, number>();
+  /** pid -> what we know of it (kept after it exits: flows keep their owner). */
+  readonly #processes = new Map<number, ProcessInfo>();
+  /** Processes whose descriptors were scanned, and when. */
+  readonly #scanned = new Map<number, number>();
+  /** Processes that held sockets at their last scan (servers accept new ones): rescanned first. */
+  readonly #holders = new Set<number>();
+  #users: Map<number, string> | undefined;
+  #lastFullScan = 0;
+
+  constructor(readonly fullScanIntervalMs = 1000) {}
+
+  /**
+   * The process owning the socket with this local endpoint (and remote, for connected
+   * sockets); null when none is found.
+   */
+  lookup(proto: "tcp" | "udp", local: Endpoint, remote: Endpoint): ProcessInfo | null {
+    if (sockDiagAvailable()) {
+      const diag = this.#diag(proto, local, remote);
+      const pid = diag && diag.inode !== 0 ? this.#pidOf(diag.inode) : undefined;
+      return pid === undefined ? null : this.#info(pid, diag!.uid);
+    }
+    const sockets = readSockets(proto).filter((s) =>
+      s.local.port === local.port && sameAddress(s.local.address, local.address)
+    );
+    // Prefer the connected socket for this peer over a listening/unconnected one.
+    sockets.sort((a, b) => Number(b.remote.port === remote.port) - Number(a.remote.port === remote.port));
+    for (const s of sockets) {
+      const pid = this.#pidOf(s.inode);
+      if (pid !== undefined) return this.#info(pid, s.uid);
+    }
+    return null;
+  }
+
+  /** The socket from sock_diag; an IPv4 flow may belong to a dual-stack IPv6 socket. */
+  #diag(proto: "tcp" | "udp", local: Endpoint, remote: Endpoint) {
+    const l = parseCidr(local.address), r = parseCidr(remote.address);
+    if (!l || !r) return null;
+    const n = proto === "tcp" ? 6 : 17;
+    const size = l.ipVersion === 4 ? 4 : 16;
+    const found = lookupSocket(
+      n,
+      l.bytes.subarray(0, size),
+      local.port,
+      r.bytes.subarray(0, size),
+      remote.port,
+    );
+    if (found || l.ipVersion !== 4) return found;
+    const mapped = (b: Uint8Array) =>
+      Uint8Array.from([...new Array(10).fill(0), 0xff, 0xff, ...b.subarray(0, 4)]);
+    return lookupSocket(n, mapped(l.bytes), local.port, mapped(r.bytes), remote.port);
+  }
+
+  #pidOf(inode: number): number | undefined {
+    const known = this.#inodes.get(inode);
+    if (known !== undefined) {
+      this.#remember(known);
+      return known;
+    }
+    // New processes first (highest pids): a short-lived client is the likely owner.
+    const pids = this.#pids().sort((a, b) => b - a);
+    const now = performance.now();
+    const full = now - this.#lastFullScan > this.fullScanIntervalMs;
+    if (full) this.#lastFullScan = now;
+    const found = (pid: number) => {
+      this.#scanFds(pid);
+      if (this.#inodes.get(inode) !== pid) return false;
+      // Read what the process is now, while it is alive.
+      this.#remember(pid);
+      return true;
+    };
+    for (const pid of pids) if ((full || !this.#scanned.has(pid)) && found(pid)) return pid;
+    // Then processes known to hold sockets (a server's freshly accepted connection), if not just scanned.
+    for (const pid of [...this.#holders].sort((a, b) => b - a)) {
+      if (now - (this.#scanned.get(pid) ?? 0) > HOLDER_RESCAN_MS && found(pid)) return pid;
+    }
+    return undefined;
+  }
+
+  /** Maps every socket of every process once, so later lookups only scan new processes. */
+  warmUp(): void {
+    this.#lastFullScan = performance.now();
+    for (const pid of this.#pids()) this.#scanFds(pid);
+  }
+
+  #pids(): number[] {
+    const pids: number[] = [];
+    try {
+      for (const e of Deno.readDirSync("/proc")) if (/^\d+$/.test(e.name)) pids.push(Number(e.name));
+    } catch { /* no /proc */ }
+    return pids;
+  }
+
+  #scanFds(pid: number): void {
+    this.#scanned.set(pid, performance.now());
+    this.#holders.delete(pid);
+    try {
+      for (const e of Deno.readDirSync(`/proc/${pid}/fd`)) {
+        const link = readLink(`/proc/${pid}/fd/${e.name}`);
+        const m = link?.match(/^socket:\[(\d+)\]$/);
+        if (m) {
+          this.#inodes.set(Number(m[1]), pid);
+          this.#holders.add(pid);
+        }
+      }
+    } catch { /* gone, or not ours to read */ }
+  }
+
+  #remember(pid: number): void {
+    if (this.#processes.has(pid)) return;
+    const name = readText(`/proc/${pid}/comm`)?.trim();
+    if (name === undefined) return;
+    this.#processes.set(pid, {
+      pid,
+      name,
+      exe: readLink(`/proc/${pid}/exe`),
+      cmdline: (readText(`/proc/${pid}/cmdline`) ?? "").split("\0").filter((x) => x).join(" "),
+      uid: null,
+      user: null,
+    });
+  }
+
+  #info(pid: number, uid: number): ProcessInfo | null {
+    const p = this.#processes.get(pid);
+    if (!p) return null;
+    if (p.uid === null) {
+      p.uid = uid;
+      p.user = this.#userName(uid);
+    }
+    return p;
+  }
+
+  #userName(uid: number): string | null {
+    if (!this.#users) {
+      this.#users = new Map();
+      for (const line of (readText("/etc/passwd") ?? "").split("\n")) {
+        const c = line.split(":");
+        if (c.length > 2) this.#users.set(Number(c[2]), c[0]);
+      }
+    }
+    return this.#users.get(uid) ?? null;
+  }
+}

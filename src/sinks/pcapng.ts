@@ -1,0 +1,126 @@
+// Writes a capture as pcapng (one section, one interface, nanosecond timestamps) that tshark and
+// Wireshark read, with the owning process of each packet in its comment (opt_comment), as
+// ptcpdump and rustnet do; `wiresight read` of the file shows the processes again.
+import type { ProcessInfo } from "../proc/linux.ts";
+
+const enc = new TextEncoder();
+
+/** The comment marking a packet's process: "wiresight process pid=… name=… exe=… user=…". */
+export const PROCESS_COMMENT = "wiresight process";
+
+export function processComment(p: ProcessInfo): string {
+  const parts = [`pid=${p.pid}`, `name=${p.name}`];
+  if (p.exe) parts.push(`exe=${p.exe}`);
+  if (p.user) parts.push(`user=${p.user}`);
+  return `${PROCESS_COMMENT} ${parts.join(" ")}`;
+}
+
+/** The process a comment names, or null (values may hold spaces: keys mark the fields). */
+export function parseProcessComment(comment: string): Omit<ProcessInfo, "cmdline" | "uid"> | null {
+  if (!comment.startsWith(PROCESS_COMMENT + " ")) return null;
+  const fields: Record<string, string> = {};
+  const re = /(pid|name|exe|user)=(.*?)(?= (?:pid|name|exe|user)=|$)/g;
+  for (const m of comment.slice(PROCESS_COMMENT.length + 1).matchAll(re)) fields[m[1]] = m[2];
+  if (!fields.pid || !fields.name) return null;
+  return { pid: Number(fields.pid), name: fields.name, exe: fields.exe ?? null, user: fields.user ?? null };
+}
+
+function pad4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+export class PcapngWriter {
+  #parts: Uint8Array[] = [];
+  #size = 0;
+  readonly #file: Deno.FsFile;
+  packets = 0;
+
+  private constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  static async create(
+    path: string,
+    linktype: number,
+    snaplen: number,
+    ifname: string,
+  ): Promise<PcapngWriter> {
+    const w = new PcapngWriter(await Deno.open(path, { write: true, create: true, truncate: true }));
+    w.#block(0x0a0d0d0a, (v, b) => {
+      v.setUint32(0, 0x1a2b3c4d, true);
+      v.setUint16(4, 1, true);
+      v.setUint16(6, 0, true);
+      v.setBigInt64(8, -1n, true);
+      return 16 + w.#options(b, 16, [[4, enc.encode("wiresight")]]);
+    }, 64);
+    w.#block(1, (v, b) => {
+      v.setUint16(0, linktype, true);
+      v.setUint32(4, snaplen, true);
+      // if_name, and if_tsresol 9: timestamps in nanoseconds.
+      return 8 + w.#options(b, 8, [[2, enc.encode(ifname)], [9, new Uint8Array([9])]]);
+    }, 64 + ifname.length);
+    return w;
+  }
+
+  /** Writes options at `off` of `b` (code, length, padded value), then opt_endofopt. */
+  #options(b: Uint8Array, off: number, opts: [number, Uint8Array][]): number {
+    const v = new DataView(b.buffer, b.byteOffset);
+    let at = off;
+    for (const [code, value] of opts) {
+      v.setUint16(at, code, true);
+      v.setUint16(at + 2, value.length, true);
+      b.set(value, at + 4);
+      at += 4 + pad4(value.length);
+    }
+    return at + 4 - off;
+  }
+
+  /** One block: `fill` writes the body and returns its length; lengths and trailer added here. */
+  #block(type: number, fill: (v: DataView, b: Uint8Array) => number, maxBody: number): void {
+    const b = new Uint8Array(12 + pad4(maxBody) + 8);
+    const body = b.subarray(8);
+    const bodyLen = pad4(fill(new DataView(body.buffer, body.byteOffset), body));
+    const total = 12 + bodyLen;
+    const v = new DataView(b.buffer);
+    v.setUint32(0, type, true);
+    v.setUint32(4, total, true);
+    v.setUint32(total - 4, total, true);
+    this.#push(b.subarray(0, total));
+  }
+
+  /** An enhanced packet block; the time is whole seconds and nanoseconds. */
+  packet(sec: number, nsec: number, len: number, data: Uint8Array, comment?: string): void {
+    const note = comment ? enc.encode(comment) : undefined;
+    const ts = BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+    this.#block(6, (v, b) => {
+      v.setUint32(0, 0, true);
+      v.setUint32(4, Number(ts >> 32n), true);
+      v.setUint32(8, Number(ts & 0xffffffffn), true);
+      v.setUint32(12, data.length, true);
+      v.setUint32(16, len, true);
+      b.set(data, 20);
+      const at = 20 + pad4(data.length);
+      return at + (note ? this.#options(b, at, [[1, note]]) : 0);
+    }, 20 + data.length + (note ? note.length + 12 : 0));
+    this.packets++;
+  }
+
+  #push(b: Uint8Array): void {
+    this.#parts.push(b.slice());
+    this.#size += b.length;
+    if (this.#size >= 1 << 20) this.flush();
+  }
+
+  flush(): void {
+    for (const p of this.#parts) {
+      for (let off = 0; off < p.length;) off += this.#file.writeSync(p.subarray(off));
+    }
+    this.#parts = [];
+    this.#size = 0;
+  }
+
+  close(): void {
+    this.flush();
+    this.#file.close();
+  }
+}

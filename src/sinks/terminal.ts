@@ -1,0 +1,108 @@
+// Packet lines for the terminal, in ProcShark's columns:
+//   Time  Dir  Proto  Flags  Source  Destination  Size  Service  Process  Application
+// with a colour per protocol, a compact one-line form, and the payload as hex and ASCII.
+import type { PacketRecord } from "../decoder/records.ts";
+import { tcpFlagLetters } from "../decoder/names.ts";
+import { serviceName } from "../flows/services.ts";
+import type { ProcessInfo } from "../proc/linux.ts";
+
+export interface PrinterOptions {
+  color: boolean;
+  compact: boolean;
+  verbose: boolean;
+  /** Payload bytes shown under each line (0: none). */
+  payload: number;
+}
+
+const COLORS: Record<string, string> = {
+  TCP: "34",
+  UDP: "32",
+  ICMP: "33",
+  ICMPv6: "33",
+  ARP: "36",
+  DNS: "35",
+  TLS: "95",
+  QUIC: "95",
+  HTTP: "94",
+};
+
+function time(sec: number, nsec: number): string {
+  const d = new Date(sec * 1000);
+  const hms = d.toISOString().slice(11, 19);
+  return `${hms}.${String(Math.floor(nsec / 1000)).padStart(6, "0")}`;
+}
+
+function endpoint(addr: string, port: number | null): string {
+  if (port === null) return addr || "-";
+  return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+export function processLabel(p: ProcessInfo | null | undefined): string {
+  return p ? `${p.name}(${p.pid})` : "-";
+}
+
+export class PacketPrinter {
+  constructor(private readonly o: PrinterOptions) {}
+
+  #paint(code: string | undefined, s: string): string {
+    return this.o.color && code ? `\x1b[${code}m${s}\x1b[0m` : s;
+  }
+
+  /** The packet's line(s); `app` is the application protocol or message summary, if known. */
+  format(p: PacketRecord, dir: string, owner: ProcessInfo | null | undefined, app: string | null): string {
+    const proto = app?.split(" ")[0] && COLORS[app.split(" ")[0]] ? app.split(" ")[0] : p.protocol;
+    const color = COLORS[proto] ?? COLORS[p.protocol];
+    const src = endpoint(p.src, p.srcPort), dst = endpoint(p.dst, p.dstPort);
+    if (this.o.compact) {
+      const line =
+        `${time(p.tsSec, p.tsNsec).slice(0, 12)} ${dir.toUpperCase()} ${p.protocol} ${src} > ${dst} ` +
+        `${p.wirelen} ${processLabel(owner)}${app ? ` ${app}` : ""}`;
+      return this.#paint(color, line) + this.#payload(p);
+    }
+    const flags = p.ipProto === 6 && p.srcPort !== null ? `[${tcpFlagLetters(p.tcpFlags)}]` : "";
+    const port = p.srcPort === null ? null : Math.min(p.srcPort, p.dstPort ?? p.srcPort);
+    const service = port === null
+      ? "-"
+      : serviceName(p.ipProto, p.dstPort!) ?? serviceName(p.ipProto, p.srcPort!) ??
+        serviceName(p.ipProto, port) ?? "-";
+    const cols = [
+      time(p.tsSec, p.tsNsec),
+      dir.toUpperCase().padEnd(5),
+      p.protocol.padEnd(6),
+      flags.padEnd(8),
+      src.padEnd(22),
+      dst.padEnd(22),
+      String(p.wirelen).padStart(6),
+      service.padEnd(10),
+      processLabel(owner).padEnd(20),
+      app ?? "",
+    ];
+    let line = this.#paint(color, cols.join(" ").trimEnd());
+    if (this.o.verbose) {
+      const extra = [`flow ${p.flowId}`, `ttl ${p.ttl}`, `len ${p.ipLength}`, `payload ${p.payloadLength}`];
+      if (p.ipProto === 6) extra.push(`seq ${p.tcpSeq}`, `ack ${p.tcpAck}`, `win ${p.tcpWindow}`);
+      if (owner?.exe) extra.push(`exe ${owner.exe}`);
+      if (owner?.user) extra.push(`user ${owner.user}`);
+      if (p.malformed) extra.push(`malformed ${p.malformed}`);
+      line += `\n    ${extra.join("  ")}`;
+    }
+    return line + this.#payload(p);
+  }
+
+  #payload(p: PacketRecord): string {
+    if (!this.o.payload || p.payload.length === 0) return "";
+    return "\n" + hexdump(p.payload.subarray(0, this.o.payload));
+  }
+}
+
+/** Offset, 16 bytes in hex, then the printable ones as ASCII (as tcpdump -X prints). */
+export function hexdump(b: Uint8Array): string {
+  const lines: string[] = [];
+  for (let off = 0; off < b.length; off += 16) {
+    const row = b.subarray(off, off + 16);
+    const hex = [...row].map((x) => x.toString(16).padStart(2, "0")).join(" ").padEnd(47);
+    const ascii = [...row].map((x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : ".")).join("");
+    lines.push(`    ${off.toString(16).padStart(4, "0")}  ${hex}  ${ascii}`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,137 @@
+// Live capture as a source: the worker (live_worker.ts) captures with libpcap and posts pcap
+// records in batches; here they go into the decoder behind a synthetic pcap file header, so a
+// live capture is decoded by exactly the code that reads files.
+import * as abi from "../decoder/abi.ts";
+import type { Decoder } from "../decoder/decoder.ts";
+import type { EventHandlers } from "../decoder/records.ts";
+import { CaptureError, type LiveOptions } from "../../ffi/libpcap.ts";
+import { feedWindow } from "./file.ts";
+import type { WorkerMessage, WorkerRequest } from "./live_worker.ts";
+import type { OwnerHint } from "../proc/first_packets.ts";
+
+export interface CaptureStats {
+  /** Packets the kernel handed to the capture (pcap_stats ps_recv). */
+  received: number;
+  /** Dropped for lack of buffer space (ps_drop) and by the interface (ps_ifdrop). */
+  dropped: number;
+  ifDropped: number;
+}
+
+export class LiveCapture {
+  readonly #worker: Worker;
+  readonly #stop = new SharedArrayBuffer(4);
+  readonly #queue: WorkerMessage[] = [];
+  #wake: (() => void) | null = null;
+  stats: CaptureStats = { received: 0, dropped: 0, ifDropped: 0 };
+  linktype = 0;
+  snaplen = 0;
+  nanoseconds = false;
+  warnings: string[] = [];
+
+  private constructor(readonly device: string) {
+    this.#worker = new Worker(new URL("./live_worker.ts", import.meta.url), { type: "module" });
+    this.#worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
+      if (ev.data.type === "stats") {
+        const { received, dropped, ifDropped } = ev.data;
+        this.stats = { received, dropped, ifDropped };
+      } else this.#queue.push(ev.data);
+      this.#wake?.();
+    };
+    this.#worker.onerror = (ev) => {
+      ev.preventDefault();
+      this.#queue.push({ type: "error", message: ev.message, usage: false });
+      this.#wake?.();
+    };
+  }
+
+  /** Owners the worker found for connections' first packets: "proto address port" -> process. */
+  onOwners?: (hints: OwnerHint[]) => void;
+
+  /**
+   * Opens the device; throws CaptureError with an actionable message when it cannot. With
+   * `localAddresses`, the worker looks up the process of each new connection's local sender.
+   */
+  static async open(
+    options: LiveOptions,
+    maxPackets = Infinity,
+    owners?: { localAddresses: string[]; refreshMs: number },
+  ): Promise<LiveCapture> {
+    const c = new LiveCapture(options.device);
+    const req: WorkerRequest = { type: "start", options, stop: c.#stop, maxPackets, ...owners };
+    c.#worker.postMessage(req);
+    const first = await c.#next();
+    if (first.type === "error") {
+      c.#worker.terminate();
+      throw new CaptureError(first.message, first.usage);
+    }
+    if (first.type !== "ready") throw new Error(`capture worker said ${first.type} first`);
+    c.linktype = first.linktype;
+    c.snaplen = first.snaplen;
+    c.nanoseconds = first.nanoseconds;
+    c.warnings = first.warnings;
+    return c;
+  }
+
+  /** Asks the capture to end; what was captured so far still comes out of `decode`. */
+  stop(): void {
+    Atomics.store(new Int32Array(this.#stop), 0, 1);
+  }
+
+  async #next(): Promise<WorkerMessage> {
+    while (this.#queue.length === 0) await new Promise<void>((r) => (this.#wake = r));
+    this.#wake = null;
+    return this.#queue.shift()!;
+  }
+
+  /** The pcap file header the records follow (nanosecond magic when libpcap gives ns). */
+  #fileHeader(): Uint8Array {
+    const h = new DataView(new ArrayBuffer(24));
+    h.setUint32(0, this.nanoseconds ? 0xa1b23c4d : 0xa1b2c3d4, true);
+    h.setUint16(4, 2, true);
+    h.setUint16(6, 4, true);
+    h.setUint32(16, this.snaplen, true);
+    h.setUint32(20, this.linktype, true);
+    return new Uint8Array(h.buffer);
+  }
+
+  /**
+   * Decodes the capture until it ends (stop, packet count, error), yielding after each batch so
+   * the caller can render and report as it goes. `onBatch` sees each batch's pcap records once
+   * the decoder has handed out their events.
+   */
+  async *decode(
+    decoder: Decoder,
+    handlers: EventHandlers,
+    onBatch?: (records: Uint8Array) => void,
+  ): AsyncGenerator<void, { error?: string }> {
+    const start = decoder.input().length / 4;
+    const feed = (bytes: Uint8Array, eof: boolean) => {
+      decoder.input().set(bytes, start);
+      const r = feedWindow(decoder, start, bytes.length, eof, handlers);
+      if (r.status === abi.STATUS_ERROR || r.consumed !== bytes.length) {
+        throw new Error(`decoder rejected live records (status ${r.status})`);
+      }
+    };
+    decoder.beginFile();
+    feed(this.#fileHeader(), false);
+    try {
+      for (;;) {
+        const m = await this.#next();
+        if (m.type === "batch") {
+          if (m.owners.length) this.onOwners?.(m.owners);
+          const records = new Uint8Array(m.bytes, 0, m.length);
+          feed(records, false);
+          // After the decoder's events went out, so the batch's packets are known by then.
+          onBatch?.(records);
+          yield;
+        } else if (m.type === "error") return { error: m.message };
+        else if (m.type === "done") break;
+      }
+      feed(new Uint8Array(0), true);
+      return {};
+    } finally {
+      this.stop();
+      this.#worker.terminate();
+    }
+  }
+}
