@@ -23,13 +23,31 @@ const GNU_TIME = "/usr/bin/time";
 /** The project's goals for the full report on this capture. */
 const GOAL_NATIVE_RATIO = 2.5;
 const GOAL_RSS_MIB = 300;
+/** With application decoding on (the default): this much faster than each peer. */
+const GOAL_FASTER_THAN: Record<string, number> = { ndpi: 3, "tshark-fields": 50 };
+/** The application fields wiresight's report and exports carry, as tshark names them. */
+const TSHARK_APP_FIELDS = [
+  "dns.qry.name",
+  "dns.qry.type",
+  "dns.flags.rcode",
+  "dns.a",
+  "dns.aaaa",
+  "http.request.method",
+  "http.request.uri",
+  "http.host",
+  "http.user_agent",
+  "http.response.code",
+  "tls.handshake.extensions_server_name",
+  "tls.handshake.ja3",
+  "tls.handshake.extensions_alpn_str",
+];
 
 const HELP = `Usage: deno task bench [--runs N] [--file PCAP | --flow-heavy] [--only LIST]
 
   --runs N      timed runs per tool after one untimed warm-up run (default 5)
   --file PCAP   the capture (default $WIRESIGHT_BENCH_FILE, else ${DEFAULT_FILE}, built when missing)
   --flow-heavy  use ${FLOW_HEAVY_FILE} instead: 1,000,000 two-packet UDP flows (built when missing)
-  --only LIST   comma-separated subset of: wiresight, native, tcpdump, ndpi, tshark
+  --only LIST   comma-separated subset of: wiresight, native, tcpdump, ndpi, tshark, tshark-fields
 `;
 
 interface Tool {
@@ -122,7 +140,7 @@ async function bench(file: string, runs: number, only: string[] | undefined): Pr
     runs,
     host: { cpus: cpus().length, cpu: cpus()[0]?.model, kernel: release(), deno: Deno.version.deno, load },
     tools: rows,
-    goals: ws ? goals(ws, rows.find((r) => r.name === "native")) : [],
+    goals: ws ? goals(ws, rows) : [],
   };
   printResult(result);
   mkdirSync(join(ROOT, "bench/out"), { recursive: true });
@@ -184,6 +202,14 @@ function selectTools(file: string, only: string[] | undefined): Tool[] {
       name: "tshark",
       label: "tshark conv,ip",
       cmd: ["tshark", "-q", "-z", "conv,ip", "-r", file],
+      needs: "tshark",
+      pkg: "tshark",
+    },
+    {
+      // The same application fields wiresight extracts (DNS, HTTP, TLS SNI/JA3/ALPN).
+      name: "tshark-fields",
+      label: "tshark -T fields",
+      cmd: ["tshark", "-n", "-r", file, "-T", "fields", ...TSHARK_APP_FIELDS.flatMap((f) => ["-e", f])],
       needs: "tshark",
       pkg: "tshark",
     },
@@ -377,7 +403,8 @@ function versus(ratio: number | null): string {
     : `wiresight takes ${(1 / ratio).toFixed(1)}x its time`;
 }
 
-function goals(ws: Row, native: Row | undefined): Goal[] {
+function goals(ws: Row, rows: Row[]): Goal[] {
+  const native = rows.find((r) => r.name === "native");
   const goal = (what: string, value: string, met: boolean): Goal => ({
     text: `goal: ${what}: ${value}, ${met ? "met" : "MISSED"}`,
     met,
@@ -388,6 +415,12 @@ function goals(ws: Row, native: Row | undefined): Goal[] {
     list.push(
       goal(`report within ${GOAL_NATIVE_RATIO}x the native walk`, `${x.toFixed(2)}x`, x <= GOAL_NATIVE_RATIO),
     );
+  }
+  for (const r of rows) {
+    const want = GOAL_FASTER_THAN[r.name];
+    if (want === undefined) continue;
+    const x = r.medianS / ws.medianS;
+    list.push(goal(`at least ${want}x faster than ${r.label}`, `${x.toFixed(1)}x`, x >= want));
   }
   if (ws.medianRssMiB !== null) {
     const mib = ws.medianRssMiB;

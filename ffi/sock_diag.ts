@@ -66,10 +66,15 @@ export function lookupSocket(
   req[17] = proto;
   reqView.setUint32(20, 0xffffffff, true); // every state
   // inet_diag_sockid: ports and addresses in network order, then the interface, then the cookie.
-  reqView.setUint16(24, localPort, false);
-  reqView.setUint16(26, remotePort, false);
-  req.set(local, 28);
-  req.set(remote, 44);
+  // UDP's lookup reads them as an arriving packet's (kernel udp_diag.c: "src and dst are swapped
+  // for historical reasons"), so there the remote end goes first.
+  const [src, srcPort, dst, dstPort] = proto === 17
+    ? [remote, remotePort, local, localPort]
+    : [local, localPort, remote, remotePort];
+  reqView.setUint16(24, srcPort, false);
+  reqView.setUint16(26, dstPort, false);
+  req.set(src, 28);
+  req.set(dst, 44);
   reqView.setUint32(64, 0xffffffff, true); // INET_DIAG_NOCOOKIE
   reqView.setUint32(68, 0xffffffff, true);
   if (Number(s.lib.send(s.fd, req, BigInt(REQUEST), 0)) !== REQUEST) return null;

@@ -175,6 +175,7 @@ Deno.test("text report: summary and the sections in order", async () => {
     "Top conversations (address pairs)",
     "Top ports / services",
     "DNS",
+    "HTTP",
     "Malformed",
   ]);
   // Stdout is a pipe here: no colour codes.

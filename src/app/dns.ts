@@ -4,8 +4,8 @@ import type { AppEvent } from "../decoder/app_event.ts";
 import { dnsRcodeName, dnsTypeName } from "./names.ts";
 import { Counter, RecentMap } from "./counter.ts";
 import type { AppExport, Section } from "./section.ts";
-import { count, type Style, table } from "../report/format.ts";
-import { appRowBase } from "../sinks/rows.ts";
+import { count, counted, type Style, table } from "../report/format.ts";
+import { APP_BASE_COLUMNS, appRowBase } from "../sinks/rows.ts";
 
 export interface DnsQuestion {
   name: string;
@@ -191,7 +191,8 @@ export class DnsSection implements Section<DnsReport> {
   text(d: DnsReport, st: Style): string[] {
     const out = [st.heading("DNS")];
     out.push(
-      `  ${count(d.messages)} messages: ${count(d.queries)} queries, ${count(d.responses)} responses, ` +
+      `  ${counted(d.messages, "message")}: ${counted(d.queries, "query", "queries")}, ` +
+        `${counted(d.responses, "response")}, ` +
         `${count(d.nxdomain)} NXDOMAIN, ${count(d.over_tcp)} over TCP${
           d.malformed ? `, ${count(d.malformed)} malformed` : ""
         }`,
@@ -217,13 +218,7 @@ export const DNS_EXPORT: AppExport = {
   type: "dns",
   kinds: [abi.AK_DNS],
   columns: [
-    "time",
-    "flow_id",
-    "frame",
-    "src",
-    "src_port",
-    "dst",
-    "dst_port",
+    ...APP_BASE_COLUMNS,
     "transport",
     "id",
     "response",

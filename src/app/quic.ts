@@ -1,27 +1,181 @@
-// QUIC Initial packets (AK_QUIC_INITIAL): version and connection ids, and the client Initial
-// decrypted (RFC 9001 section 5) so its ClientHello reaches the TLS parser (to be completed).
+// QUIC Initial packets (AK_QUIC_INITIAL): the client's Initials are decrypted (quic_crypto.ts),
+// their CRYPTO frames put back in order, and the ClientHello handed back to the decoder, which
+// sends it out as a TLS event (F_TLS_QUIC = 1) through the normal path. The QUIC section reports
+// the Initials and, from those TLS events, the names, ALPN and JA4 of QUIC connections.
 import * as abi from "../decoder/abi.ts";
 import type { AppEvent } from "../decoder/app_event.ts";
 import type { Decoder } from "../decoder/decoder.ts";
-import type { Style } from "../report/format.ts";
-import type { FlowNames, Section } from "./section.ts";
+import { count, counted, type Style, table } from "../report/format.ts";
+import { Counter, RecentMap } from "./counter.ts";
+import {
+  cryptoFrames,
+  decryptInitial,
+  type InitialKeys,
+  initialKeys,
+  longPackets,
+  QUIC_V1,
+  QUIC_V2,
+} from "./quic_crypto.ts";
+import type { Section } from "./section.ts";
+import { hex } from "./tls_names.ts";
 
-export type QuicReport = Record<string, never>;
+/** Connections whose ClientHello is being put together at once (the oldest is dropped). */
+const MAX_PENDING = 4096;
+/** CRYPTO bytes kept per connection: a ClientHello longer than this is not read. */
+const MAX_CRYPTO = 64 * 1024;
+/** Flows remembered as done, so that resent Initials do not start over. */
+const MAX_DONE = 65536;
+
+interface Pending {
+  keys: InitialKeys;
+  /** CRYPTO frame data by offset. */
+  chunks: Map<number, Uint8Array>;
+  bytes: number;
+}
+
+/** Decrypts client Initials and hands their ClientHello back to the decoder. */
+export class QuicDecryptor {
+  readonly #pending = new Map<number, Pending>();
+  readonly #done = new RecentMap<true>(MAX_DONE);
+
+  handle(e: AppEvent, decoder: Decoder): void {
+    const id = e.flowId;
+    const d = e.bytes(abi.F_QUIC_PACKET);
+    if (!d || this.#done.get(String(id))) return;
+    for (const p of longPackets(d)) {
+      if (!p.initial) continue;
+      // Keys come from the client's first Initial; after a Retry (or on a new connection over
+      // the same ports) they come from the packet's own destination id.
+      let s = this.#pending.get(id);
+      let plain = s && decryptInitial(d, p, s.keys);
+      if (!s || !plain) {
+        // New keys: a new connection attempt, whose CRYPTO stream starts over.
+        const keys = initialKeys(p.version, p.dcid);
+        plain = keys && decryptInitial(d, p, keys);
+        if (!keys || !plain) continue;
+        s = this.#start(id, keys);
+      }
+      for (const f of cryptoFrames(plain) ?? []) add(s, f.offset, f.data);
+      const hello = helloOf(s);
+      if (hello === undefined) continue;
+      this.#pending.delete(id);
+      this.#done.set(String(id), true);
+      if (hello) decoder.quicClientHello(e, hello);
+      return;
+    }
+  }
+
+  #start(id: number, keys: InitialKeys): Pending {
+    this.#pending.delete(id);
+    if (this.#pending.size >= MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value!);
+    const s = { keys, chunks: new Map(), bytes: 0 };
+    this.#pending.set(id, s);
+    return s;
+  }
+}
+
+/** Keeps a CRYPTO frame's data (the longest one at each offset), within MAX_CRYPTO. */
+function add(s: Pending, offset: number, data: Uint8Array): void {
+  const kept = data.subarray(0, Math.max(0, Math.min(data.length, MAX_CRYPTO - offset)));
+  const old = s.chunks.get(offset)?.length ?? 0;
+  if (kept.length <= old || s.bytes - old + kept.length > MAX_CRYPTO) return;
+  s.chunks.set(offset, kept.slice());
+  s.bytes += kept.length - old;
+}
+
+/**
+ * The first handshake message once its bytes are all in; null when it cannot be a ClientHello
+ * we read (give up), undefined while bytes are missing.
+ */
+function helloOf(s: Pending): Uint8Array | null | undefined {
+  const chunks = [...s.chunks].sort((a, b) => a[0] - b[0]);
+  let end = 0;
+  for (const [offset, data] of chunks) {
+    if (offset > end) break;
+    end = Math.max(end, offset + data.length);
+  }
+  const buf = new Uint8Array(end);
+  for (const [offset, data] of chunks) if (offset < end) buf.set(data, offset);
+  if (end >= 1 && buf[0] !== 1) return null;
+  if (end < 4) return undefined;
+  const len = 4 + ((buf[1] << 16) | (buf[2] << 8) | buf[3]);
+  if (len > MAX_CRYPTO) return null;
+  return end >= len ? buf.slice(0, len) : undefined;
+}
+
+/**
+ * What the TLS section saw of ClientHellos that came over QUIC: they are TLS events (TlsSection
+ * takes them) but QuicSection reports them, so the summary hands both the same QuicHellos.
+ */
+export class QuicHellos {
+  hellos = 0;
+  readonly snis = new Counter();
+  readonly alpn = new Counter(1000);
+  readonly ja4 = new Counter();
+
+  add(sni: string | null, alpn: string[], ja4: string): void {
+    this.hellos++;
+    if (sni !== null) this.snis.add(sni);
+    for (const a of alpn) this.alpn.add(a);
+    this.ja4.add(ja4);
+  }
+}
+
+export function quicVersionName(v: number): string {
+  return v === QUIC_V1 ? "v1" : v === QUIC_V2 ? "v2" : hex(v);
+}
+
+export interface QuicReport {
+  /** Client Initial packets seen (the first few of each connection). */
+  initials: number;
+  versions: Record<string, number>;
+  /** ClientHellos decrypted from them. */
+  client_hellos: number;
+  top_sni: { sni: string; count: number }[];
+  alpn: Record<string, number>;
+  top_ja4: { ja4: string; count: number }[];
+}
 
 export class QuicSection implements Section<QuicReport> {
   readonly key = "quic";
   readonly kinds = [abi.AK_QUIC_INITIAL];
-  constructor(private readonly flowNames: FlowNames) {}
-  add(_e: AppEvent): void {}
-  report(_top: number): QuicReport | null {
-    return null;
-  }
-  text(_r: QuicReport, _st: Style): string[] {
-    return [];
-  }
-}
+  #initials = 0;
+  readonly #versions = new Counter(100);
 
-/** Decrypts client Initials and hands their ClientHello back to the decoder's TLS parser. */
-export class QuicDecryptor {
-  handle(_e: AppEvent, _decoder: Decoder): void {}
+  constructor(private readonly hellos: QuicHellos) {}
+
+  add(e: AppEvent): void {
+    this.#initials++;
+    this.#versions.add(quicVersionName(e.num(abi.F_QUIC_VERSION) ?? 0));
+  }
+
+  report(top: number): QuicReport | null {
+    const h = this.hellos;
+    if (this.#initials === 0 && h.hellos === 0) return null;
+    return {
+      initials: this.#initials,
+      versions: Object.fromEntries(this.#versions.top(100)),
+      client_hellos: h.hellos,
+      top_sni: h.snis.top(top).map(([sni, count]) => ({ sni, count })),
+      alpn: Object.fromEntries(h.alpn.top(top)),
+      top_ja4: h.ja4.top(top).map(([ja4, count]) => ({ ja4, count })),
+    };
+  }
+
+  text(r: QuicReport, st: Style): string[] {
+    const list = (o: Record<string, number>) =>
+      Object.entries(o).map(([k, n]) => `${k} ${count(n)}`).join(", ");
+    const out = [
+      st.heading("QUIC"),
+      `  ${counted(r.initials, "client Initial")} (${list(r.versions)}), ${
+        counted(r.client_hellos, "ClientHello")
+      } decrypted`,
+    ];
+    if (r.top_sni.length) {
+      out.push(table(["Server name", "Hellos"], r.top_sni.map((s) => [s.sni, count(s.count)])));
+    }
+    if (Object.keys(r.alpn).length) out.push(`  ALPN: ${list(r.alpn)}`);
+    if (r.top_ja4.length) out.push(table(["JA4", "Hellos"], r.top_ja4.map((j) => [j.ja4, count(j.count)])));
+    return out;
+  }
 }

@@ -6,7 +6,7 @@ import type { Style } from "../report/format.ts";
 import { type DnsReport, DnsSection } from "./dns.ts";
 import { type HttpReport, HttpSection } from "./http.ts";
 import { type OtherReport, OtherSection } from "./other.ts";
-import { type QuicReport, QuicSection } from "./quic.ts";
+import { QuicHellos, type QuicReport, QuicSection } from "./quic.ts";
 import type { Section } from "./section.ts";
 import { FlowNames } from "./section.ts";
 import { type SshReport, SshSection } from "./ssh.ts";
@@ -25,11 +25,12 @@ export class AppSummary {
   /** Names flows learned from their own payload (SNI, Host), until their records go out. */
   readonly flowNames = new FlowNames();
   readonly dns = new DnsSection();
+  readonly #quicHellos = new QuicHellos();
   readonly #sections: Section<unknown>[] = [
     this.dns,
     new HttpSection(this.flowNames),
-    new TlsSection(this.flowNames),
-    new QuicSection(this.flowNames),
+    new TlsSection(this.flowNames, this.#quicHellos),
+    new QuicSection(this.#quicHellos),
     new SshSection(),
     new OtherSection(),
   ];

@@ -5,10 +5,11 @@ import { AppSummary } from "../app/summary.ts";
 import { dnsMessage } from "../app/dns.ts";
 import { appName } from "../app/names.ts";
 import * as abi from "../decoder/abi.ts";
+import { linktypeName } from "../decoder/names.ts";
 import type { EventHandlers } from "../decoder/records.ts";
 import { type PipelineResult, pipelineSteps } from "../pipeline/pipeline.ts";
 import type { ProcessInfo } from "../proc/linux.ts";
-import { FlowOwners, localAddresses } from "../proc/owners.ts";
+import { FlowOwners, localAddresses, type PacketOwner } from "../proc/owners.ts";
 import { colorWanted, style } from "../report/format.ts";
 import { LiveView } from "../report/live.ts";
 import { buildReport } from "../report/report.ts";
@@ -177,6 +178,11 @@ export async function captureCommand(argv: string[]): Promise<number> {
     throw e;
   }
   for (const w of capture.warnings) console.error(`wiresight: warning: ${w}`);
+  // As tcpdump does: say where capture runs (scripts wait for this line).
+  console.error(
+    `wiresight: capturing on ${device}, link type ${linktypeName(capture.linktype)}, snapshot length ` +
+      `${capture.snaplen} bytes (Ctrl+C to stop)`,
+  );
 
   const st = style(colorWanted(Deno.stdout, Boolean(v["no-color"])));
   const printer = v.quiet ? null : new PacketPrinter({
@@ -197,7 +203,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   /** The latest application message per flow, shown on the packet that carried it. */
   const labels = new Map<number, { frame: number; text: string; app: string }>();
   /** Frames kept (shown) in the current batch, with their process, for --write. */
-  const kept = new Map<number, ProcessInfo | null>();
+  const kept = new Map<number, PacketOwner | null>();
   let frame = 0;
   let shown = 0;
   const lines: string[] = [];
@@ -213,18 +219,18 @@ export async function captureCommand(argv: string[]): Promise<number> {
       const dir = owners.direction(p);
       const owner = owners.owner(p);
       if (direction && dir !== direction) return;
-      if (owned && !owned(owner ?? owners.of(p.flowId) ?? null)) return;
+      if (owned && !owned(owner?.process ?? owners.of(p.flowId) ?? null)) return;
       shown++;
       const label = labels.get(p.flowId);
       const app = label ? (label.frame === p.frame ? label.text : label.app) : null;
       live.add(p, dir, owner, app?.split(" ")[0] ?? null);
-      printer && lines.push(printer.format(p, dir, owner, app));
-      exporter?.packet(p);
+      printer && lines.push(printer.format(p, dir, owner?.process, app));
+      if (exp?.type === "packets") exporter?.packet(p);
       kept.set(p.frame, owner);
       if (count !== undefined && shown >= count) stopAll();
     },
     flow: (f) => {
-      if (exp?.type === "flows") exporter?.flow(f, apps.flowName(f));
+      if (exp?.type === "flows") exporter?.flow(f, apps.flowName(f), owners.of(f.id) ?? null);
       owners.forget(f.id);
       labels.delete(f.id);
       live.endFlow(f.id);
@@ -269,7 +275,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
             capture.nanoseconds ? frac : frac * 1000,
             view.getUint32(off + 12, true),
             records.subarray(off + 16, off + 16 + caplen),
-            owner ? processComment(owner) : undefined,
+            owner ? processComment(owner.process, owner.sent) : undefined,
           );
         }
         off += 16 + caplen;
@@ -309,7 +315,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
 
   const report = {
     ...buildReport(result, apps, top),
-    processes: live.processes(top),
+    processes: live.processes.top(top),
     capture: { interface: device, ...result.capture },
   };
   const out = exp?.path === "-" ? writeErr : writeOut;

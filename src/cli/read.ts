@@ -3,6 +3,7 @@ import { DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from "../decoder/decoder.ts";
 import type { EventHandlers } from "../decoder/records.ts";
 import { runPipeline } from "../pipeline/pipeline.ts";
 import { AppSummary } from "../app/summary.ts";
+import { ProcessTable } from "../report/processes.ts";
 import { buildReport } from "../report/report.ts";
 import { renderText } from "../report/text.ts";
 import { colorWanted, style } from "../report/format.ts";
@@ -108,7 +109,9 @@ export async function readCommand(argv: string[]): Promise<number> {
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
   const apps = new AppSummary();
   apps.flowNames.enabled = exportType === "flows";
+  const processes = new ProcessTable();
   const handlers: EventHandlers = {
+    comment: (c) => processes.addComment(c),
     flow: exportType === "flows" && exporter ? (f) => exporter.flow(f, apps.flowName(f)) : undefined,
     packet: exportType === "packets" && exporter ? (p) => exporter.packet(p) : undefined,
     app: decoder.appDecoding === false ? undefined : exporter?.wantsApp
@@ -149,6 +152,7 @@ export async function readCommand(argv: string[]): Promise<number> {
     if (f.problem) console.error(`wiresight: ${f.problem.fatal ? "error" : "warning"}: ${f.problem.message}`);
   }
   const report = buildReport(result, apps, top);
+  if (processes.size) report.processes = processes.top(top);
   // report.warnings starts with those file problems; print the rest.
   for (const w of report.warnings.slice(result.files.filter((f) => f.problem).length)) {
     console.error(`wiresight: warning: ${w}`);

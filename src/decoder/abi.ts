@@ -31,6 +31,7 @@ export const EV_TOP = 4;
 export const EV_NAME = 5;
 export const EV_IFSTATS = 6;
 export const EV_APP = 7;
+export const EV_COMMENT = 8;
 
 // PACKET event (EV_PACKET)
 export const PKT_TS_SEC = 8;
@@ -182,6 +183,14 @@ export const IS_SIZE = 40;
 export const IS_HAS_RECV = 1;
 export const IS_HAS_DROP = 2;
 export const IS_HAS_OSDROP = 4;
+
+// COMMENT event (EV_COMMENT)
+export const CM_FRAME = 8;
+export const CM_FLOW_ID = 16;
+export const CM_WIRELEN = 24;
+export const CM_FROM_RESPONDER = 28;
+export const CM_TEXT_LEN = 30;
+export const CM_TEXT = 32;
 
 // TOP event (EV_TOP)
 export const TOP_TABLE = 8;

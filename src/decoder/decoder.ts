@@ -2,6 +2,7 @@
 // statistics. No per-packet work happens here unless packet records were asked for.
 import * as abi from "./abi.ts";
 import { parseCidr } from "./address.ts";
+import type { AppEvent } from "./app_event.ts";
 import { dispatchEvents, type EventHandlers, type TopEntry } from "./records.ts";
 import { KNOWN_PORTS } from "../flows/services.ts";
 import { type DecoderExports, instantiateDecoder } from "./wasm.ts";
@@ -48,6 +49,8 @@ export class Decoder {
   #buffer: ArrayBufferLike | null = null;
   #u8: Uint8Array = new Uint8Array(0);
   #dv: DataView = new DataView(new ArrayBuffer(0));
+  /** Event header + ClientHello of each hello from `quicClientHello` not yet written. */
+  readonly #hellos: Uint8Array[] = [];
 
   private constructor(ex: DecoderExports, h: number) {
     this.#ex = ex;
@@ -140,14 +143,56 @@ export class Decoder {
     return this.#ex.ws_set_bpf(this.#h, linktype, insns.length / 8) === 0;
   }
 
-  /** Hands every waiting event to its handler and empties the buffer. */
+  /**
+   * Hands every waiting event to its handler and empties the buffer; then the ClientHellos
+   * handed over during it (`quicClientHello`) go in and out the same way.
+   */
   drain(handlers: EventHandlers): void {
-    const len = this.#ex.ws_out_len(this.#h);
-    if (len === 0) return;
-    this.#mem();
-    const ptr = this.#ex.ws_out_ptr(this.#h);
-    dispatchEvents(this.#u8, this.#dv, ptr, ptr + len, handlers);
-    this.#ex.ws_out_clear(this.#h);
+    do {
+      const len = this.#ex.ws_out_len(this.#h);
+      if (len === 0) continue;
+      this.#mem();
+      const ptr = this.#ex.ws_out_ptr(this.#h);
+      dispatchEvents(this.#u8, this.#dv, ptr, ptr + len, handlers);
+      this.#ex.ws_out_clear(this.#h);
+    } while (this.#writeHellos());
+  }
+
+  /**
+   * A ClientHello decrypted from QUIC Initials, to come back as an AK_TLS_CLIENT_HELLO event
+   * (F_TLS_QUIC = 1) of the Initial `e` with the next drain. Queued: this is called while a drain
+   * walks the event buffer, which a decoder call must not change.
+   */
+  quicClientHello(e: AppEvent, hello: Uint8Array): void {
+    const addr = (a: string) => parseCidr(a)?.bytes ?? new Uint8Array(16);
+    const m = new Uint8Array(abi.AP_DATA + hello.length);
+    const dv = new DataView(m.buffer);
+    dv.setFloat64(abi.AP_FLOW_ID, e.flowId, true);
+    dv.setFloat64(abi.AP_TS_SEC, e.tsSec, true);
+    dv.setUint32(abi.AP_TS_NSEC, e.tsNsec, true);
+    dv.setFloat64(abi.AP_FRAME, e.frame, true);
+    m[abi.AP_IPVER] = e.ipVersion === 6 ? abi.L3_IPV6 : abi.L3_IPV4;
+    dv.setUint16(abi.AP_SPORT, e.srcPort, true);
+    dv.setUint16(abi.AP_DPORT, e.dstPort, true);
+    m.set(addr(e.src), abi.AP_SRC);
+    m.set(addr(e.dst), abi.AP_DST);
+    m.set(hello, abi.AP_DATA);
+    if (m.length <= abi.SCRATCH_BYTES) this.#hellos.push(m);
+  }
+
+  /** Writes queued ClientHellos into the event buffer; true if any went in. */
+  #writeHellos(): boolean {
+    let wrote = false;
+    while (this.#hellos.length) {
+      const m = this.#hellos[0];
+      this.#mem().set(m, this.#ex.ws_scratch_ptr(this.#h));
+      // 1: the buffer is full; the rest waits for the dispatch this makes happen.
+      const r = this.#ex.ws_quic_client_hello(this.#h, m.length - abi.AP_DATA);
+      if (r === 1) return wrote;
+      this.#hellos.shift();
+      wrote ||= r === 0;
+    }
+    return wrote;
   }
 
   /** Emits every flow still open (end of input), draining as the buffer fills. */

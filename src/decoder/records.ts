@@ -107,6 +107,15 @@ export interface NameRecord {
   name: string;
 }
 
+/** A packet's pcapng comment (wiresight's own captures note the owning process there). */
+export interface CommentRecord {
+  frame: number;
+  flowId: number;
+  wirelen: number;
+  fromResponder: boolean;
+  text: string;
+}
+
 /** A pcapng interface statistics block: what the capturing interface counted. */
 export interface InterfaceStatsRecord {
   iface: number;
@@ -133,6 +142,7 @@ export interface EventHandlers {
   ifaceStats?(s: InterfaceStatsRecord): void;
   /** Application-layer metadata; the event is only valid during the call. */
   app?(e: AppEvent): void;
+  comment?(c: CommentRecord): void;
 }
 
 const L3_NAMES: Record<number, string> = {
@@ -280,6 +290,17 @@ export function parseName(u8: Uint8Array, dv: DataView, o: number): NameRecord {
   };
 }
 
+export function parseComment(u8: Uint8Array, dv: DataView, o: number): CommentRecord {
+  const len = dv.getUint16(o + abi.CM_TEXT_LEN, true);
+  return {
+    frame: dv.getFloat64(o + abi.CM_FRAME, true),
+    flowId: dv.getFloat64(o + abi.CM_FLOW_ID, true),
+    wirelen: dv.getUint32(o + abi.CM_WIRELEN, true),
+    fromResponder: u8[o + abi.CM_FROM_RESPONDER] === 1,
+    text: text.decode(u8.subarray(o + abi.CM_TEXT, o + abi.CM_TEXT + len)),
+  };
+}
+
 export function parseInterfaceStats(_u8: Uint8Array, dv: DataView, o: number): InterfaceStatsRecord {
   const has = dv.getUint32(o + abi.IS_HAS, true);
   const counter = (bit: number, at: number) => has & bit ? dv.getFloat64(o + at, true) : null;
@@ -310,6 +331,7 @@ export function dispatchEvents(
     else if (type === abi.EV_NAME) h.name?.(parseName(u8, dv, o));
     else if (type === abi.EV_IFSTATS) h.ifaceStats?.(parseInterfaceStats(u8, dv, o));
     else if (type === abi.EV_APP) h.app?.(new AppEvent(u8, dv, o));
+    else if (type === abi.EV_COMMENT) h.comment?.(parseComment(u8, dv, o));
     o += len;
   }
 }

@@ -37,6 +37,7 @@ export interface DecoderExports {
   ws_set_known_port(h: number, proto: number, port: number): void;
   ws_top(h: number, table: number, n: number): number;
   ws_set_app_decoding(h: number, on: number): void;
+  ws_quic_client_hello(h: number, len: number): number;
 }
 
 let compiled: Promise<WebAssembly.Module> | undefined;

@@ -1,5 +1,7 @@
-// Well-known ports (IANA service names) used to name a flow's service and to tell which side
-// of a flow is the server.
+// Well-known ports (IANA service names, or the usual name where IANA's is obscure, like "smb"
+// for microsoft-ds) used to name a flow's service and to tell which side of a flow is the
+// server. A name from the port is a guess: the report marks it so, and a protocol found in the
+// payload (APP_*) wins over it.
 
 const TCP_AND_UDP: Record<number, string> = {
   7: "echo",
@@ -18,8 +20,10 @@ const TCP_AND_UDP: Record<number, string> = {
   500: "isakmp",
   514: "syslog",
   636: "ldaps",
+  749: "kerberos-adm",
   853: "dns-over-tls",
   1194: "openvpn",
+  1434: "ms-sql-monitor",
   1701: "l2tp",
   1812: "radius",
   1813: "radius-acct",
@@ -50,7 +54,7 @@ const TCP_ONLY: Record<number, string> = {
   119: "nntp",
   143: "imap",
   179: "bgp",
-  445: "microsoft-ds",
+  445: "smb",
   465: "smtps",
   502: "modbus",
   513: "rlogin",
@@ -59,6 +63,7 @@ const TCP_ONLY: Record<number, string> = {
   548: "afp",
   554: "rtsp",
   587: "submission",
+  601: "syslog-conn",
   631: "ipp",
   873: "rsync",
   990: "ftps",
@@ -75,6 +80,7 @@ const TCP_ONLY: Record<number, string> = {
   2376: "docker-tls",
   3128: "http-proxy",
   3268: "ldap-gc",
+  3269: "ldap-gc-ssl",
   3306: "mysql",
   3389: "rdp",
   3690: "svn",
@@ -86,8 +92,11 @@ const TCP_ONLY: Record<number, string> = {
   5672: "amqp",
   5900: "vnc",
   5984: "couchdb",
+  5985: "winrm",
+  5986: "winrm-https",
   6379: "redis",
   6443: "kubernetes-api",
+  6514: "syslog-tls",
   6667: "irc",
   8000: "http-alt",
   8008: "http-alt",
@@ -97,6 +106,7 @@ const TCP_ONLY: Record<number, string> = {
   9000: "http-alt",
   9042: "cassandra",
   9092: "kafka",
+  9100: "jetdirect",
   9200: "elasticsearch",
   9418: "git",
   11211: "memcached",

@@ -67,6 +67,7 @@ export async function* pipelineSteps(
   const h: EventHandlers = {
     packet: handlers.packet,
     flow: handlers.flow,
+    comment: handlers.comment,
     // QUIC client Initials are decrypted here and their ClientHello goes back to the decoder's
     // TLS parser; the resulting TLS event arrives with the next drain.
     app: handlers.app && ((e) => {

@@ -19,6 +19,8 @@ export interface ProcessInfo {
 
 /** A socket-holding process is rescanned for a new socket at most this often. */
 const HOLDER_RESCAN_MS = 20;
+/** Processes younger than this are rescanned at every miss: they are the likely new clients. */
+const YOUNG_MS = 2000;
 
 export interface Endpoint {
   address: string;
@@ -107,10 +109,12 @@ function sameAddress(a: string, b: string): boolean {
 export class ProcessResolver {
   /** socket inode -> pid, from the last scans. */
   readonly #inodes = new Map<number, number>();
-  /** pid -> what we know of it (kept after it exits: flows keep their owner). */
+  /** pid -> what we know of it, while it lives (flows keep their own copy). */
   readonly #processes = new Map<number, ProcessInfo>();
   /** Processes whose descriptors were scanned, and when. */
   readonly #scanned = new Map<number, number>();
+  /** Live processes, and when each was first listed. */
+  #firstSeen = new Map<number, number>();
   /** Processes that held sockets at their last scan (servers accept new ones): rescanned first. */
   readonly #holders = new Set<number>();
   #users: Map<number, string> | undefined;
@@ -169,7 +173,7 @@ export class ProcessResolver {
     const pids = this.#pids().sort((a, b) => b - a);
     const now = performance.now();
     const full = now - this.#lastFullScan > this.fullScanIntervalMs;
-    if (full) this.#lastFullScan = now;
+    if (full) this.#startFullScan(now);
     const found = (pid: number) => {
       this.#scanFds(pid);
       if (this.#inodes.get(inode) !== pid) return false;
@@ -177,7 +181,11 @@ export class ProcessResolver {
       this.#remember(pid);
       return true;
     };
-    for (const pid of pids) if ((full || !this.#scanned.has(pid)) && found(pid)) return pid;
+    // A young process may have been scanned before it opened its socket (a client started next
+    // to another one), so young ones are scanned again.
+    const due = (pid: number) =>
+      full || !this.#scanned.has(pid) || now - (this.#firstSeen.get(pid) ?? now) < YOUNG_MS;
+    for (const pid of pids) if (due(pid) && found(pid)) return pid;
     // Then processes known to hold sockets (a server's freshly accepted connection), if not just scanned.
     for (const pid of [...this.#holders].sort((a, b) => b - a)) {
       if (now - (this.#scanned.get(pid) ?? 0) > HOLDER_RESCAN_MS && found(pid)) return pid;
@@ -185,17 +193,48 @@ export class ProcessResolver {
     return undefined;
   }
 
-  /** Maps every socket of every process once, so later lookups only scan new processes. */
-  warmUp(): void {
-    this.#lastFullScan = performance.now();
-    for (const pid of this.#pids()) this.#scanFds(pid);
+  /** Why processes cannot be read here (Deno guards /proc unless --allow-all), or null. */
+  static unavailable(): string | null {
+    try {
+      Deno.readDirSync(`/proc/${Deno.pid}/fd`);
+      return null;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+        return "process attribution is off: reading /proc needs --allow-all (deno task wiresight grants it)";
+      }
+      return Deno.build.os === "linux" ? `process attribution is off: ${(e as Error).message}` : null;
+    }
   }
 
+  /** Maps every socket of every process once, so later lookups only scan new processes. */
+  warmUp(): void {
+    const pids = this.#pids();
+    this.#startFullScan(performance.now());
+    for (const pid of pids) this.#scanFds(pid);
+  }
+
+  /** Forgets sockets that may be closed; the scan that follows maps the open ones again. */
+  #startFullScan(now: number): void {
+    this.#lastFullScan = now;
+    this.#inodes.clear();
+  }
+
+  /** The live processes; what was kept about exited ones is dropped, so memory stays bounded. */
   #pids(): number[] {
     const pids: number[] = [];
     try {
       for (const e of Deno.readDirSync("/proc")) if (/^\d+$/.test(e.name)) pids.push(Number(e.name));
     } catch { /* no /proc */ }
+    const now = performance.now();
+    const firstSeen = new Map<number, number>();
+    for (const pid of pids) firstSeen.set(pid, this.#firstSeen.get(pid) ?? now);
+    for (const pid of this.#firstSeen.keys()) {
+      if (firstSeen.has(pid)) continue;
+      this.#scanned.delete(pid);
+      this.#holders.delete(pid);
+      this.#processes.delete(pid);
+    }
+    this.#firstSeen = firstSeen;
     return pids;
   }
 

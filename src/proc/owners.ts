@@ -9,6 +9,12 @@ import type { OwnerHint } from "./first_packets.ts";
 
 export type Direction = "in" | "out" | "local" | "fwd";
 
+/** The process behind a packet, and whether it sent the packet (else it received it). */
+export interface PacketOwner {
+  process: ProcessInfo;
+  sent: boolean;
+}
+
 /** The machine's own addresses (loopback included). */
 export function localAddresses(): Set<string> {
   const out = new Set(["127.0.0.1", "::1"]);
@@ -68,7 +74,7 @@ export class FlowOwners {
   }
 
   /** The process behind a packet: its local sender, else its local receiver. */
-  owner(p: PacketRecord): ProcessInfo | null {
+  owner(p: PacketRecord): PacketOwner | null {
     if (!p.flowId || p.srcPort === null || p.dstPort === null) return null;
     const proto = p.ipProto === 6 ? "tcp" : p.ipProto === 17 ? "udp" : null;
     if (!proto) return null;
@@ -94,7 +100,10 @@ export class FlowOwners {
       }
       return s;
     };
-    return side(src, dst)?.owner ?? side(dst, src)?.owner ?? null;
+    const sender = side(src, dst)?.owner;
+    if (sender) return { process: sender, sent: true };
+    const receiver = side(dst, src)?.owner;
+    return receiver ? { process: receiver, sent: false } : null;
   }
 
   /** The flow's process: its initiator's when local, else its responder's (undefined: unseen). */

@@ -5,6 +5,11 @@ export function count(n: number): string {
 }
 
 /** Decimal units, as network tools count bytes (1 kB = 1000 B). */
+/** "1 request", "3 requests": a count and its noun (plural by -s unless given). */
+export function counted(n: number, noun: string, plural = `${noun}s`): string {
+  return `${count(n)} ${n === 1 ? noun : plural}`;
+}
+
 export function bytesText(n: number): string {
   const units = ["B", "kB", "MB", "GB", "TB"];
   let v = n, u = 0;
@@ -29,8 +34,22 @@ export function percent(x: number): string {
   return `${x.toFixed(1)}%`;
 }
 
-/** Left-aligns the first column and right-aligns the others, under a header row. */
-export function table(header: string[], rows: string[][], indent = "  "): string {
+/**
+ * Text from the wire for the terminal: control characters escaped so that they cannot drive it,
+ * values longer than `max` cut.
+ */
+export function printable(s: string, max = 120): string {
+  // deno-lint-ignore no-control-regex
+  const t = s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return t.length > max ? `${t.slice(0, max - 3)}...` : t;
+}
+
+/**
+ * Left-aligns the first column and right-aligns the others, under a header row. Cells are made
+ * printable: most of them come from the wire.
+ */
+export function table(header: string[], cells: string[][], indent = "  "): string {
+  const rows = cells.map((r) => r.map((c) => printable(c, Infinity)));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) =>
     indent +

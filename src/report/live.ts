@@ -6,7 +6,8 @@ import type { PacketRecord } from "../decoder/records.ts";
 import type { DnsMessage } from "../app/dns.ts";
 import { Counter } from "../app/counter.ts";
 import type { ProcessInfo } from "../proc/linux.ts";
-import type { Direction } from "../proc/owners.ts";
+import type { Direction, PacketOwner } from "../proc/owners.ts";
+import { ProcessTable } from "./processes.ts";
 import { bitsPerSecond, bytesText, count, type Style, table } from "./format.ts";
 import { processLabel } from "../sinks/terminal.ts";
 
@@ -20,17 +21,6 @@ interface Socket {
   packets: number;
 }
 
-export interface ProcessTotals {
-  pid: number;
-  name: string;
-  exe: string | null;
-  user: string | null;
-  packets: number;
-  bytes_in: number;
-  bytes_out: number;
-  flows: number;
-}
-
 const MAX_SOCKETS = 100_000;
 
 export class LiveView {
@@ -40,12 +30,13 @@ export class LiveView {
   #protocols = new Counter(100);
   #intervalProcesses = new Counter(10_000);
   readonly #sockets = new Map<number, Socket>();
-  readonly #processes = new Map<string, ProcessTotals>();
+  readonly processes = new ProcessTable();
   readonly #dns: string[] = [];
 
   constructor(private readonly dnsKept = 10) {}
 
-  add(p: PacketRecord, dir: Direction, owner: ProcessInfo | null, app: string | null): void {
+  add(p: PacketRecord, dir: Direction, packetOwner: PacketOwner | null, app: string | null): void {
+    const owner = packetOwner?.process ?? null;
     const inbound = dir === "in";
     const i = this.#interval;
     i.packets++;
@@ -76,27 +67,7 @@ export class LiveView {
       if (inbound) s.bytesIn += p.wirelen;
       else s.bytesOut += p.wirelen;
     }
-    if (owner) {
-      const key = `${owner.pid}`;
-      let t = this.#processes.get(key);
-      if (!t) {
-        t = {
-          pid: owner.pid,
-          name: owner.name,
-          exe: owner.exe,
-          user: owner.user,
-          packets: 0,
-          bytes_in: 0,
-          bytes_out: 0,
-          flows: 0,
-        };
-        this.#processes.set(key, t);
-      }
-      if (s && s.packets === 1) t.flows++;
-      t.packets++;
-      if (inbound) t.bytes_in += p.wirelen;
-      else t.bytes_out += p.wirelen;
-    }
+    if (packetOwner) this.processes.add(packetOwner.process, p.flowId, p.wirelen, packetOwner.sent);
   }
 
   /** A flow ended: its socket leaves the active table. */
@@ -173,11 +144,5 @@ export class LiveView {
     }
     if (this.#dns.length) out.push("  Recent DNS:", ...this.#dns.map((d) => `    ${d}`));
     return out.join("\n");
-  }
-
-  /** Per-process totals for the final report, most bytes first. */
-  processes(top: number): ProcessTotals[] {
-    return [...this.#processes.values()].sort((a, b) => b.bytes_in + b.bytes_out - a.bytes_in - a.bytes_out)
-      .slice(0, top);
   }
 }

@@ -6,6 +6,7 @@ import { isoTime } from "../decoder/records.ts";
 import { serviceName } from "../flows/services.ts";
 import type { AppReport, AppSummary } from "../app/summary.ts";
 import { appName } from "../app/names.ts";
+import type { ProcessTotals } from "./processes.ts";
 import type { PipelineResult } from "../pipeline/pipeline.ts";
 import { VERSION } from "../version.ts";
 
@@ -87,6 +88,10 @@ export interface Report extends AppReport {
   /** True when a bounded table had to fold its smallest entries (top lists stay exact at the top). */
   approximate: boolean;
   warnings: string[];
+  /** Traffic per process: a live capture's owners, or those a wiresight pcapng noted per packet. */
+  processes?: ProcessTotals[];
+  /** A live capture's interface and libpcap counters. */
+  capture?: { interface: string; received?: number; dropped?: number; ifDropped?: number; error?: string };
 }
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;

@@ -2,12 +2,21 @@
 import { bitsPerSecond, bytesText, count, percent, type Style, table } from "./format.ts";
 import type { Report } from "./report.ts";
 import type { AppSummary } from "../app/summary.ts";
+import { processesText } from "./processes.ts";
 import { MALFORMED_REASONS } from "../decoder/names.ts";
 
 export function renderText(r: Report, st: Style, apps?: AppSummary): string {
   const out: string[] = [];
-  const files = r.files.map((f) => f.path).join(", ");
+  const files = r.capture ? `live capture on ${r.capture.interface}` : r.files.map((f) => f.path).join(", ");
   out.push(st.heading(`wiresight report: ${files}`));
+  if (r.capture?.received !== undefined) {
+    out.push(
+      `  Captured   ${count(r.capture.received)} received by the filter, ${
+        count(r.capture.dropped ?? 0)
+      } dropped ` +
+        `(buffer), ${count(r.capture.ifDropped ?? 0)} dropped by the interface`,
+    );
+  }
   const span = r.start
     ? `${r.start.replace("T", " ").replace(/\d{6}Z$/, "")} -> ${r.end?.slice(11, 23)} UTC`
     : "no packets";
@@ -96,6 +105,7 @@ export function renderText(r: Report, st: Style, apps?: AppSummary): string {
   if (r.top_ports.some((p) => p.detected_by === "port")) {
     out.push(st.dim("  (? = named by port number only; other names come from the payload)"));
   }
+  if (r.processes?.length) out.push("", ...processesText(r.processes, st));
   if (apps) out.push(...apps.text(r, st));
   out.push("", st.heading("Malformed"));
   if (r.malformed.total === 0) out.push("  none");

@@ -4,7 +4,7 @@
 import { stringify } from "csv-stringify/sync";
 import type { FlowRecord, PacketRecord } from "../decoder/records.ts";
 import type { AppEvent } from "../decoder/app_event.ts";
-import { FLOW_COLUMNS, flowRow, PACKET_COLUMNS, packetRow, type Row } from "./rows.ts";
+import { FLOW_COLUMNS, type FlowProcess, flowRow, PACKET_COLUMNS, packetRow, type Row } from "./rows.ts";
 import type { AppExport } from "../app/section.ts";
 import { DNS_EXPORT } from "../app/dns.ts";
 import { HTTP_EXPORT } from "../app/http.ts";
@@ -88,8 +88,8 @@ export class Exporter {
     this.#row(packetRow(p));
   }
 
-  flow(f: FlowRecord, serverName: string | null = null): void {
-    this.#row(flowRow(f, serverName));
+  flow(f: FlowRecord, serverName: string | null = null, owner: FlowProcess | null = null): void {
+    this.#row(flowRow(f, serverName, owner));
   }
 
   /** An application-layer event, when this export's type takes its kind. */

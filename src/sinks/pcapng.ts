@@ -5,24 +5,41 @@ import type { ProcessInfo } from "../proc/linux.ts";
 
 const enc = new TextEncoder();
 
-/** The comment marking a packet's process: "wiresight process pid=… name=… exe=… user=…". */
+/**
+ * The comment noting a packet's process:
+ * "wiresight process role=sent|received pid=… name=… exe=… user=…".
+ */
 export const PROCESS_COMMENT = "wiresight process";
 
-export function processComment(p: ProcessInfo): string {
-  const parts = [`pid=${p.pid}`, `name=${p.name}`];
+export function processComment(p: ProcessInfo, sent: boolean): string {
+  const parts = [`role=${sent ? "sent" : "received"}`, `pid=${p.pid}`, `name=${p.name}`];
   if (p.exe) parts.push(`exe=${p.exe}`);
   if (p.user) parts.push(`user=${p.user}`);
   return `${PROCESS_COMMENT} ${parts.join(" ")}`;
 }
 
-/** The process a comment names, or null (values may hold spaces: keys mark the fields). */
-export function parseProcessComment(comment: string): Omit<ProcessInfo, "cmdline" | "uid"> | null {
+export interface NotedProcess {
+  pid: number;
+  name: string;
+  exe: string | null;
+  user: string | null;
+  sent: boolean;
+}
+
+/** The process a comment notes, or null (values may hold spaces: the keys mark the fields). */
+export function parseProcessComment(comment: string): NotedProcess | null {
   if (!comment.startsWith(PROCESS_COMMENT + " ")) return null;
   const fields: Record<string, string> = {};
-  const re = /(pid|name|exe|user)=(.*?)(?= (?:pid|name|exe|user)=|$)/g;
+  const re = /(role|pid|name|exe|user)=(.*?)(?= (?:role|pid|name|exe|user)=|$)/g;
   for (const m of comment.slice(PROCESS_COMMENT.length + 1).matchAll(re)) fields[m[1]] = m[2];
   if (!fields.pid || !fields.name) return null;
-  return { pid: Number(fields.pid), name: fields.name, exe: fields.exe ?? null, user: fields.user ?? null };
+  return {
+    pid: Number(fields.pid),
+    name: fields.name,
+    exe: fields.exe ?? null,
+    user: fields.user ?? null,
+    sent: fields.role !== "received",
+  };
 }
 
 function pad4(n: number): number {

@@ -69,7 +69,19 @@ export const FLOW_COLUMNS = [
   "fragments",
   "app",
   "server_name",
+  "pid",
+  "process",
+  "exe",
+  "user",
 ] as const;
+
+/** The process a flow belongs to, when known (live capture, or a pcapng that noted it). */
+export interface FlowProcess {
+  pid: number;
+  name: string;
+  exe: string | null;
+  user: string | null;
+}
 
 /** Epoch seconds with nanoseconds, as a decimal string (a number would lose the nanoseconds). */
 export function epochText(sec: number, nsec: number): string {
@@ -119,7 +131,11 @@ export function packetRow(p: PacketRecord): Row {
 }
 
 /** A flow record as a row; `serverName` is what the flow is known by (SNI, Host, DNS), if any. */
-export function flowRow(f: FlowRecord, serverName: string | null = null): Row {
+export function flowRow(
+  f: FlowRecord,
+  serverName: string | null = null,
+  owner: FlowProcess | null = null,
+): Row {
   const start = f.firstSec + f.firstNsec / 1e9;
   const end = f.lastSec + f.lastNsec / 1e9;
   const ports = f.srcPort !== 0 || f.dstPort !== 0;
@@ -151,10 +167,17 @@ export function flowRow(f: FlowRecord, serverName: string | null = null): Row {
     fragments: f.fragments,
     app: appName(f.app),
     server_name: serverName,
+    pid: owner?.pid ?? null,
+    process: owner?.name ?? null,
+    exe: owner?.exe ?? null,
+    user: owner?.user ?? null,
   };
 }
 
 /** The fields every application-layer row starts with: when, which flow, between whom. */
+/** The columns every application-layer export starts with (filled by appRowBase). */
+export const APP_BASE_COLUMNS = ["time", "flow_id", "frame", "src", "src_port", "dst", "dst_port"] as const;
+
 export function appRowBase(e: AppEvent): Row {
   return {
     time: isoTime(e.tsSec, e.tsNsec),

@@ -47,7 +47,7 @@ scope.onmessage = (ev) => {
       linktype: handle.linktype,
       snaplen: handle.snaplen,
       nanoseconds: handle.nanoseconds,
-      warnings: handle.warnings,
+      warnings: [...handle.warnings, ...processWarnings(req)],
     });
     const first = req.localAddresses
       ? new FirstPackets(warmResolver(req.refreshMs ?? 1000), new Set(req.localAddresses))
@@ -63,6 +63,11 @@ scope.onmessage = (ev) => {
     scope.close();
   }
 };
+
+function processWarnings(req: WorkerRequest): string[] {
+  const why = req.localAddresses ? ProcessResolver.unavailable() : null;
+  return why ? [why] : [];
+}
 
 function warmResolver(refreshMs: number): ProcessResolver {
   const r = new ProcessResolver(refreshMs);

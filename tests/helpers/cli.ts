@@ -55,6 +55,11 @@ export async function run(
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
+/** The command line of `wiresight ...args` (for running it elsewhere, e.g. in a namespace). */
+export function wiresightArgs(args: string[]): [string, string[]] {
+  return [Deno.execPath(), ["run", ...taskFlags(), MAIN, ...args]];
+}
+
 /** `deno run <task flags> src/cli/main.ts ...args` with the deno running the tests. */
 export function wiresight(args: string[], options: { cwd?: string } = {}): Promise<Run> {
   // NO_COLOR pins the plain report whatever the environment of the test run says.

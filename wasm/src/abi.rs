@@ -43,6 +43,16 @@ abi_consts!(EVENTS: u16 {
     EV_NAME = 5,
     EV_IFSTATS = 6,
     EV_APP = 7,
+    EV_COMMENT = 8,
+});
+
+abi_consts!(COMMENT_FIELDS: usize {
+    CM_FRAME = 8,
+    CM_FLOW_ID = 16,
+    CM_WIRELEN = 24,
+    CM_FROM_RESPONDER = 28,
+    CM_TEXT_LEN = 30,
+    CM_TEXT = 32,
 });
 
 abi_consts!(NAME_FIELDS: usize {
@@ -485,7 +495,7 @@ mod abi_doc {
         let tables: &[&[(&str, i64)]] = &[
             VERSION, SIZES, STATUS, ERRORS, EVENTS, PACKET_FIELDS, PACKET_FLAGS, L3_KINDS, MALFORMED,
             FLOW_FIELDS, END_REASONS, TCP_STATES, INTERFACE_FIELDS, TOP_FIELDS, TOP_TABLES, NAME_FIELDS,
-            IFSTATS_FIELDS, IFSTATS_BITS, APP_FIELDS, APP_LIMITS, APP_PROTOCOLS, APP_KINDS, APP_FIELD_IDS,
+            IFSTATS_FIELDS, IFSTATS_BITS, COMMENT_FIELDS, APP_FIELDS, APP_LIMITS, APP_PROTOCOLS, APP_KINDS, APP_FIELD_IDS,
             DNS_ERRORS, PROTO_BITS, STATS, LINKTYPES,
         ];
         let mut ours = BTreeMap::new();

@@ -48,7 +48,12 @@ pub struct Record {
     /// Index into `Container::ifaces`.
     pub iface: usize,
     pub ts_ns: u64,
+    /// Offset (in the buffer) and length of the packet's pcapng comment, if it has one.
+    pub comment: Option<(usize, usize)>,
 }
+
+/// Longest packet comment passed on (wiresight's own process notes are far shorter).
+pub const MAX_COMMENT: usize = 1024;
 
 #[derive(Debug)]
 pub enum Step {
@@ -218,7 +223,7 @@ impl Container {
             return self.end(eof, true);
         }
         let ns = sec.saturating_mul(1_000_000_000).saturating_add(if nano { frac } else { frac.saturating_mul(1000) });
-        Step::Packet(Record { consumed: 16 + caplen, data: 16, caplen, wirelen, iface: 0, ts_ns: ns })
+        Step::Packet(Record { consumed: 16 + caplen, data: 16, caplen, wirelen, iface: 0, ts_ns: ns, comment: None })
     }
 
     fn pcapng_block(&mut self, buf: &[u8], eof: bool, order: Order) -> Step {
@@ -293,7 +298,7 @@ impl Container {
         let mut log10 = 6u32;
         let mut offset_s = 0i64;
         let mut name = Vec::new();
-        for (code, value) in Options::new(&body[8..], order) {
+        for (code, _, value) in Options::new(&body[8..], order) {
             match code {
                 2 => name = value.iter().copied().take_while(|&b| b != 0).take(256).collect(),
                 9 if !value.is_empty() => {
@@ -348,7 +353,15 @@ impl Container {
         }
         let ts_ns = self.timestamp(iface, raw);
         self.last_ts = ts_ns;
-        Step::Packet(Record { consumed: len, data: 8 + 20, caplen, wirelen, iface, ts_ns })
+        // Options follow the padded packet data; opt_comment (1) is the one passed on. Offsets
+        // are in the buffer: the block header takes 8 bytes before the body.
+        let opts_at = 20 + ((caplen + 3) & !3);
+        let comment = body.get(opts_at..).and_then(|opts| {
+            Options::new(opts, order)
+                .find(|(code, _, _)| *code == 1)
+                .map(|(_, at, v)| (8 + opts_at + at, v.len().min(MAX_COMMENT)))
+        });
+        Step::Packet(Record { consumed: len, data: 8 + 20, caplen, wirelen, iface, ts_ns, comment })
     }
 
     fn obsolete_packet(&mut self, body: &[u8], order: Order, len: usize) -> Step {
@@ -364,7 +377,7 @@ impl Container {
         }
         let ts_ns = self.timestamp(iface, raw);
         self.last_ts = ts_ns;
-        Step::Packet(Record { consumed: len, data: 8 + 20, caplen, wirelen, iface, ts_ns })
+        Step::Packet(Record { consumed: len, data: 8 + 20, caplen, wirelen, iface, ts_ns, comment: None })
     }
 
     /// The next IPv4/IPv6 record of a name resolution block (first name of each), then the block.
@@ -404,7 +417,7 @@ impl Container {
             return Step::Invalid(len);
         }
         let (mut recv, mut drop, mut osdrop) = (None, None, None);
-        for (code, value) in Options::new(&body[12..], order) {
+        for (code, _, value) in Options::new(&body[12..], order) {
             let v = order.u64(value, 0);
             match code {
                 4 => recv = v,
@@ -427,11 +440,11 @@ impl Container {
         if snap > 0 {
             caplen = caplen.min(snap);
         }
-        Step::Packet(Record { consumed: len, data: 8 + 4, caplen, wirelen, iface: 0, ts_ns: self.last_ts })
+        Step::Packet(Record { consumed: len, data: 8 + 4, caplen, wirelen, iface: 0, ts_ns: self.last_ts, comment: None })
     }
 }
 
-/// pcapng options: (code, value) until opt_endofopt or the end of the bytes.
+/// pcapng options: (code, offset of the value in the bytes, value) until opt_endofopt or the end.
 struct Options<'a> {
     d: &'a [u8],
     pos: usize,
@@ -445,8 +458,8 @@ impl<'a> Options<'a> {
 }
 
 impl<'a> Iterator for Options<'a> {
-    type Item = (u16, &'a [u8]);
-    fn next(&mut self) -> Option<(u16, &'a [u8])> {
+    type Item = (u16, usize, &'a [u8]);
+    fn next(&mut self) -> Option<(u16, usize, &'a [u8])> {
         let code = self.order.u16(self.d, self.pos)?;
         let len = self.order.u16(self.d, self.pos + 2)? as usize;
         if code == 0 {
@@ -455,7 +468,7 @@ impl<'a> Iterator for Options<'a> {
         let start = self.pos + 4;
         let value = self.d.get(start..start + len)?;
         self.pos = start + ((len + 3) & !3);
-        Some((code, value))
+        Some((code, start, value))
     }
 }
 
@@ -543,6 +556,6 @@ mod tests {
         assert_eq!(Options::new(&d, Order::Little).count(), 0);
         let d = [2u8, 0, 2, 0, b'a', b'b', 0, 0, 0, 0, 0, 0];
         let all: Vec<_> = Options::new(&d, Order::Little).collect();
-        assert_eq!(all, vec![(2u16, &b"ab"[..])]);
+        assert_eq!(all, vec![(2u16, 4, &b"ab"[..])]);
     }
 }

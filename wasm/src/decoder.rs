@@ -163,7 +163,8 @@ impl Decoder {
                         break;
                     }
                     let at = pos + r.data;
-                    e.packet(&window[at..at + r.caplen], &r, iface);
+                    let comment = r.comment.map(|(off, len)| &window[pos + off..pos + off + len]);
+                    e.packet(&window[at..at + r.caplen], &r, iface, comment);
                     pos += r.consumed;
                 }
                 Step::Error(code) => {
@@ -204,8 +205,9 @@ impl Engine {
     fn reserve(&self) -> usize {
         let pkt = if self.emit_packets { PKT_PAYLOAD + self.payload_max + 8 } else { 0 };
         let app = if self.apps.enabled { APP_EVENTS_PER_PACKET * APP_EVENT_MAX } else { 0 };
+        let comment = CM_TEXT + crate::capture::MAX_COMMENT + 8;
         // A name event (at most 255 bytes of name) also fits in this.
-        (pkt + app + 4 * FL_SIZE).max(NM_NAME + 256)
+        (pkt + app + comment + 4 * FL_SIZE).max(NM_NAME + 256)
     }
 
     fn interface(&mut self, i: &Iface, pcapng: bool) {
@@ -245,7 +247,7 @@ impl Engine {
         }
     }
 
-    fn packet(&mut self, data: &[u8], r: &Record, iface: &Iface) {
+    fn packet(&mut self, data: &[u8], r: &Record, iface: &Iface, comment: Option<&[u8]>) {
         self.stats.v[ST_RECORDS] += 1.0;
         self.frame += 1;
         if self.bpf_on {
@@ -291,10 +293,25 @@ impl Engine {
         if self.emit_packets {
             write_packet(&mut self.out, &self.pkt, data, self.payload_max);
         }
+        if let Some(text) = comment {
+            write_comment(&mut self.out, &self.pkt, text);
+        }
         self.flows.expire(&mut self.out, &mut self.stats);
         for slot in self.flows.released.drain(..) {
             self.apps.release_slot(slot);
         }
+    }
+}
+
+/// Writes one EV_COMMENT event for a packet that carries a pcapng comment.
+fn write_comment(out: &mut Out, p: &Packet, text: &[u8]) {
+    if let Some(e) = out.event(EV_COMMENT, CM_TEXT + text.len()) {
+        put_f64(e, CM_FRAME, p.frame as f64);
+        put_f64(e, CM_FLOW_ID, p.flow_id as f64);
+        put_u32(e, CM_WIRELEN, p.wirelen);
+        e[CM_FROM_RESPONDER] = (p.flags & PF_FROM_RESPONDER != 0) as u8;
+        put_u16(e, CM_TEXT_LEN, text.len() as u16);
+        e[CM_TEXT..CM_TEXT + text.len()].copy_from_slice(text);
     }
 }
 

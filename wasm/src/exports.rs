@@ -186,3 +186,21 @@ pub unsafe extern "C" fn ws_top(h: *mut Decoder, table: u32, n: u32) -> u32 {
 pub unsafe extern "C" fn ws_set_app_decoding(h: *mut Decoder, on: u32) {
     unsafe { dec(h) }.eng.apps.enabled = on != 0;
 }
+
+/// A ClientHello decrypted from a client's QUIC Initials (src/app/quic.ts): scratch holds the
+/// Initial's event header, then the `len`-byte handshake message at AP_DATA.
+#[no_mangle]
+pub unsafe extern "C" fn ws_quic_client_hello(h: *mut Decoder, len: u32) -> u32 {
+    use crate::app::quic::{client_hello, HelloResult};
+    // SAFETY: ws_* functions are called with live handles only (see `dec`).
+    let d = unsafe { dec(h) };
+    let e = match d.scratch.get(..AP_DATA + len as usize) {
+        Some(e) => e,
+        None => return 2,
+    };
+    match client_hello(&mut d.eng.out, &mut d.eng.stats, e) {
+        HelloResult::Written => 0,
+        HelloResult::NoRoom => 1,
+        HelloResult::Rejected => 2,
+    }
+}

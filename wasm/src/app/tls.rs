@@ -1,13 +1,566 @@
-//! TLS handshake: ClientHello, ServerHello, Certificate (parser to be completed).
+//! TLS handshakes in both directions: ClientHello, ServerHello and (TLS <= 1.2) the server's
+//! Certificate. Handshake messages may span records and records may span segments: whole records
+//! stay in the stream (its memory counts against the shared budget) until every handshake message
+//! they carry has been handled. A direction ends at its first record that is not a handshake
+//! (ChangeCipherSpec, alert, application data: what follows is encrypted) or that is not TLS.
 
-use super::event::Ctx;
+use super::event::{Ctx, Fields};
 use super::{Parsed, StreamParser};
+use crate::abi::*;
+use crate::bytes::{be16, u8_at};
+
+const CT_CCS: u8 = 20;
+const CT_HANDSHAKE: u8 = 22;
+const HS_CLIENT_HELLO: u8 = 1;
+const HS_SERVER_HELLO: u8 = 2;
+const HS_CERTIFICATE: u8 = 11;
+const HS_SERVER_HELLO_DONE: u8 = 14;
+/// Longest record fragment TLS allows (RFC 5246 6.2.3); a longer one is not TLS.
+const MAX_RECORD: usize = (1 << 14) + 2048;
+/// Longest handshake message read: with its record headers it must fit in the stream.
+const MAX_MESSAGE: usize = APP_STREAM_MAX - 16 * 1024;
+/// Records one message may be spread over (each new one re-joins the buffered ones).
+const MAX_RECORDS: usize = 64;
+/// ServerHello.random of a HelloRetryRequest (RFC 8446 4.1.3).
+const HRR_RANDOM: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11,
+    0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+/// Bounds-checked reads through a message; every read fails past the end.
+struct Cur<'a> {
+    d: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cur<'a> {
+    fn new(d: &'a [u8]) -> Cur<'a> {
+        Cur { d, pos: 0 }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pos >= self.d.len()
+    }
+
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.d.get(self.pos..self.pos.checked_add(n)?)?;
+        self.pos += n;
+        Some(s)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    fn u24(&mut self) -> Option<usize> {
+        self.take(3).map(|b| (b[0] as usize) << 16 | (b[1] as usize) << 8 | b[2] as usize)
+    }
+
+    /// A vector with a one-, two- or three-byte length prefix.
+    fn vec8(&mut self) -> Option<&'a [u8]> {
+        let n = self.u8()? as usize;
+        self.take(n)
+    }
+
+    fn vec16(&mut self) -> Option<&'a [u8]> {
+        let n = self.u16()? as usize;
+        self.take(n)
+    }
+
+    fn vec24(&mut self) -> Option<&'a [u8]> {
+        let n = self.u24()?;
+        self.take(n)
+    }
+}
+
+/// The body of a handshake message of type `ty` (`msg` holds the 4-byte header and the body).
+fn body(msg: &[u8], ty: u8) -> Option<&[u8]> {
+    let mut c = Cur::new(msg);
+    if c.u8()? != ty {
+        return None;
+    }
+    c.vec24()
+}
+
+/// Adds the ClientHello fields (ABI.md, F_TLS_*) of one handshake message with its header.
+/// False, with every field cleared, when it is not a well-formed ClientHello.
+pub fn client_hello_fields(f: &mut Fields, msg: &[u8]) -> bool {
+    let ok = body(msg, HS_CLIENT_HELLO).and_then(|b| client_hello(f, b)).is_some();
+    if !ok {
+        f.clear();
+    }
+    ok
+}
+
+fn client_hello(f: &mut Fields, b: &[u8]) -> Option<()> {
+    let mut c = Cur::new(b);
+    f.u16(F_TLS_VERSION, c.u16()?);
+    c.take(32)?;
+    c.vec8()?;
+    f.u16_list_be(F_TLS_CIPHERS, c.vec16()?);
+    c.vec8()?;
+    // Hellos without extensions (SSL 3.0 era) end here; bytes after the extensions are ignored.
+    if c.is_empty() {
+        return Some(());
+    }
+    extensions(f, c.vec16()?, true).map(|_| ())
+}
+
+/// What a ServerHello says about the rest of the handshake.
+struct ServerHello {
+    retry: bool,
+    /// TLS 1.3 (or a draft of it): everything after the ServerHello is encrypted.
+    tls13: bool,
+}
+
+fn server_hello(f: &mut Fields, b: &[u8]) -> Option<ServerHello> {
+    let mut c = Cur::new(b);
+    f.u16(F_TLS_VERSION, c.u16()?);
+    let random = c.take(32)?;
+    c.vec8()?;
+    f.u16_list_be(F_TLS_CIPHERS, c.take(2)?);
+    c.u8()?;
+    let selected = if c.is_empty() { None } else { extensions(f, c.vec16()?, false)? };
+    // 0x7fXX: TLS 1.3 drafts, which also encrypt the rest of the handshake.
+    let tls13 = selected.map_or(false, |v| v >= 0x0304 || v >> 8 == 0x7f);
+    Some(ServerHello { retry: random == HRR_RANDOM, tls13 })
+}
+
+/// The extension types as one field, then the fields of those we read. Returns the server's
+/// selected version (supported_versions), if any. A malformed extension list fails; a malformed
+/// extension body is skipped.
+fn extensions(f: &mut Fields, list: &[u8], client: bool) -> Option<Option<u16>> {
+    let mut types = Vec::with_capacity(list.len() / 4 * 2);
+    let mut c = Cur::new(list);
+    while !c.is_empty() {
+        types.extend_from_slice(c.take(2)?);
+        c.vec16()?;
+    }
+    f.u16_list_be(F_TLS_EXTENSIONS, &types);
+    let mut selected = None;
+    let mut c = Cur::new(list);
+    while !c.is_empty() {
+        let (ty, data) = (c.u16()?, c.vec16()?);
+        if ty == 43 && !client {
+            selected = be16(data, 0);
+        }
+        extension(f, ty, data, client);
+    }
+    Some(selected)
+}
+
+fn extension(f: &mut Fields, ty: u16, data: &[u8], client: bool) -> Option<()> {
+    let mut c = Cur::new(data);
+    match ty {
+        0 if client => {
+            let mut names = Cur::new(c.vec16()?);
+            while !names.is_empty() {
+                let (kind, name) = (names.u8()?, names.vec16()?);
+                if kind == 0 {
+                    f.bytes(F_TLS_SNI, name);
+                    break;
+                }
+            }
+        }
+        16 => {
+            let mut protos = Cur::new(c.vec16()?);
+            while !protos.is_empty() {
+                f.bytes(F_TLS_ALPN, protos.vec8()?);
+            }
+        }
+        43 if client => f.u16_list_be(F_TLS_SUPPORTED_VERSIONS, c.vec8()?),
+        43 => f.u16(F_TLS_SUPPORTED_VERSIONS, c.u16()?),
+        10 => f.u16_list_be(F_TLS_GROUPS, c.vec16()?),
+        11 => f.bytes(F_TLS_EC_POINT_FORMATS, c.vec8()?),
+        13 => f.u16_list_be(F_TLS_SIG_ALGS, c.vec16()?),
+        _ => {}
+    }
+    Some(())
+}
+
+/// Certificate (TLS <= 1.2): the count, then the leaf when it fits in the event. A malformed
+/// list gives the certificates read before the fault.
+fn certificate(f: &mut Fields, b: &[u8]) {
+    let mut c = Cur::new(b);
+    let mut list = Cur::new(c.vec24().unwrap_or(&[]));
+    let mut leaf = None;
+    let mut count = 0u16;
+    while let Some(der) = list.vec24() {
+        leaf = leaf.or(Some(der));
+        count = count.saturating_add(1);
+    }
+    f.u16(F_TLS_CERT_COUNT, count);
+    if let Some(der) = leaf.filter(|d| f.fits(d.len())) {
+        f.bytes(F_TLS_CERT, der);
+    }
+}
+
+/// A record's header at `pos`: (content type, version, fragment length).
+fn record_header(d: &[u8], pos: usize) -> Option<(u8, u16, usize)> {
+    Some((u8_at(d, pos)?, be16(d, pos + 1)?, be16(d, pos + 3)? as usize))
+}
 
 #[derive(Default)]
-pub struct Tls;
+pub struct Tls {
+    /// Per direction: bytes of handshake data at the front of the stream already handled.
+    handled: [usize; 2],
+    /// Per direction: stream bytes of whole records seen by the last call (nothing new below).
+    seen: [usize; 2],
+    /// Per direction: a message waits for room in the event buffer.
+    waiting: [bool; 2],
+    ended: [bool; 2],
+    /// The direction that sent a ServerHello.
+    server: Option<usize>,
+    client_hello: bool,
+    /// A HelloRetryRequest was seen: compatibility-mode ChangeCipherSpec records do not end.
+    retry: bool,
+}
+
+impl Tls {
+    /// Nothing more to learn: the server said all it says in the clear after a ClientHello,
+    /// or both directions ended.
+    fn finished(&self) -> bool {
+        let server_ended = self.server.map_or(false, |d| self.ended[d]);
+        (server_ended && self.client_hello) || (self.ended[0] && self.ended[1])
+    }
+
+    /// Ends a direction: its stream is dropped and the rest of it discarded as it arrives.
+    fn end(&mut self, dir: usize, len: usize) -> Parsed {
+        self.ended[dir] = true;
+        Parsed { consumed: len, skip: u64::MAX, done: self.finished() }
+    }
+
+    /// Handles one whole handshake message.
+    fn message(&mut self, ctx: &mut Ctx, dir: usize, msg: &[u8], record_version: u16) {
+        let f = &mut *ctx.fields;
+        f.clear();
+        match msg[0] {
+            HS_CLIENT_HELLO => {
+                f.u16(F_TLS_RECORD_VERSION, record_version);
+                if client_hello_fields(f, msg) {
+                    self.client_hello = true;
+                    ctx.emit(AK_TLS_CLIENT_HELLO);
+                }
+            }
+            HS_SERVER_HELLO => {
+                f.u16(F_TLS_RECORD_VERSION, record_version);
+                match body(msg, HS_SERVER_HELLO).and_then(|b| server_hello(f, b)) {
+                    Some(sh) => {
+                        ctx.emit(AK_TLS_SERVER_HELLO);
+                        self.server = Some(dir);
+                        self.retry |= sh.retry;
+                        self.ended[dir] = sh.tls13 && !sh.retry;
+                    }
+                    None => self.ended[dir] = true,
+                }
+            }
+            HS_CERTIFICATE => {
+                certificate(f, body(msg, HS_CERTIFICATE).unwrap_or(&[]));
+                ctx.emit(AK_TLS_CERTIFICATE);
+                self.ended[dir] = true;
+            }
+            HS_SERVER_HELLO_DONE => self.ended[dir] = true,
+            _ => {}
+        }
+        ctx.fields.clear();
+    }
+}
 
 impl StreamParser for Tls {
-    fn parse(&mut self, _ctx: &mut Ctx, _dir: usize, _data: &[u8]) -> Parsed {
-        Parsed { done: true, ..Parsed::default() }
+    fn parse(&mut self, ctx: &mut Ctx, dir: usize, data: &[u8]) -> Parsed {
+        if self.ended[dir] {
+            return self.end(dir, data.len());
+        }
+        // Nothing to do unless a new record is whole (or is not TLS) or a message waits for room.
+        let fresh = match record_header(data, self.seen[dir]) {
+            Some((_, version, len)) => data.len() >= self.seen[dir] + 5 + len || version >> 8 != 3 || len > MAX_RECORD,
+            None => false,
+        };
+        if !fresh && !self.waiting[dir] {
+            return Parsed::default();
+        }
+        // Whole records from the front: their handshake bytes joined, and where each one ends
+        // (stream offset, handshake bytes up to there, record version).
+        let mut hs = Vec::new();
+        let mut ends: Vec<(usize, usize, u16)> = Vec::new();
+        let mut pos = 0;
+        // The content type of the record that stopped the walk (0: not TLS).
+        let mut stop = None;
+        while let Some((ct, version, len)) = record_header(data, pos) {
+            if version >> 8 != 3 || len > MAX_RECORD || ends.len() >= MAX_RECORDS {
+                stop = Some(0);
+                break;
+            }
+            let fragment = match data.get(pos + 5..pos + 5 + len) {
+                Some(b) => b,
+                None => break,
+            };
+            match ct {
+                CT_HANDSHAKE => hs.extend_from_slice(fragment),
+                CT_CCS if self.retry => {}
+                _ => {
+                    stop = Some(ct);
+                    break;
+                }
+            }
+            pos += 5 + len;
+            ends.push((pos, hs.len(), version));
+        }
+        self.seen[dir] = pos;
+        // Messages not handled yet, in order.
+        let mut off = self.handled[dir];
+        self.waiting[dir] = false;
+        while !self.ended[dir] {
+            let len = match Cur::new(hs.get(off + 1..).unwrap_or(&[])).u24() {
+                Some(n) => n,
+                None => break,
+            };
+            if len + 4 > MAX_MESSAGE {
+                stop = Some(0);
+                break;
+            }
+            let msg = match hs.get(off..off + 4 + len) {
+                Some(m) => m,
+                None => break,
+            };
+            if !ctx.can_emit() {
+                ctx.defer();
+                self.waiting[dir] = true;
+                break;
+            }
+            let record_version = ends.iter().find(|e| e.1 > off).map_or(0, |e| e.2);
+            self.message(ctx, dir, msg, record_version);
+            off += 4 + len;
+        }
+        // A retry request handled just now lets the walk go past the ChangeCipherSpec next time.
+        let retried = stop == Some(CT_CCS) && self.retry;
+        if self.ended[dir] || (stop.is_some() && !retried && !self.waiting[dir]) {
+            return self.end(dir, data.len());
+        }
+        // Drop the records whose handshake bytes have all been handled.
+        let (consumed, base) = ends.iter().rev().find(|e| e.1 <= off).map_or((0, 0), |e| (e.0, e.1));
+        self.handled[dir] = off - base;
+        self.seen[dir] -= consumed;
+        // A hello that arrives after the server ended (segments captured out of order) finishes.
+        Parsed { consumed, skip: 0, done: self.finished() }
+    }
+}
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+    use crate::app::testing::{run, values, Seg};
+    use crate::net::IPPROTO_TCP;
+
+    fn vec16(b: &[u8]) -> Vec<u8> {
+        [&(b.len() as u16).to_be_bytes()[..], b].concat()
+    }
+
+    fn ext(ty: u16, data: &[u8]) -> Vec<u8> {
+        [&ty.to_be_bytes()[..], &vec16(data)].concat()
+    }
+
+    /// A handshake message: type, 24-bit length, body.
+    pub fn handshake(ty: u8, body: &[u8]) -> Vec<u8> {
+        let n = body.len();
+        [&[ty, (n >> 16) as u8, (n >> 8) as u8, n as u8][..], body].concat()
+    }
+
+    /// A ClientHello (with its handshake header) from wire-order values.
+    pub fn client_hello_msg(version: u16, ciphers: &[u16], exts: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut b = version.to_be_bytes().to_vec();
+        b.extend_from_slice(&[7; 32]);
+        b.push(0);
+        let cs: Vec<u8> = ciphers.iter().flat_map(|c| c.to_be_bytes()).collect();
+        b.extend(vec16(&cs));
+        b.extend_from_slice(&[1, 0]);
+        let e: Vec<u8> = exts.iter().flat_map(|(t, d)| ext(*t, d)).collect();
+        b.extend(vec16(&e));
+        handshake(HS_CLIENT_HELLO, &b)
+    }
+
+    pub fn sni(name: &str) -> (u16, Vec<u8>) {
+        (0, vec16(&[&[0u8][..], &vec16(name.as_bytes())].concat()))
+    }
+
+    pub fn alpn(protos: &[&str]) -> (u16, Vec<u8>) {
+        let l: Vec<u8> = protos.iter().flat_map(|p| [&[p.len() as u8][..], p.as_bytes()].concat()).collect();
+        (16, vec16(&l))
+    }
+
+    fn server_hello_msg(random: [u8; 32], cipher: u16, exts: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut b = vec![3, 3];
+        b.extend_from_slice(&random);
+        b.push(0);
+        b.extend_from_slice(&cipher.to_be_bytes());
+        b.push(0);
+        let e: Vec<u8> = exts.iter().flat_map(|(t, d)| ext(*t, d)).collect();
+        b.extend(vec16(&e));
+        handshake(HS_SERVER_HELLO, &b)
+    }
+
+    fn record(ct: u8, body: &[u8]) -> Vec<u8> {
+        [&[ct, 3, 1][..], &vec16(body)].concat()
+    }
+
+    /// A flow: (direction, bytes) pieces, each direction's sequence numbers following on.
+    fn flow(parts: &[(u8, &[u8])]) -> (bool, Vec<(u8, Vec<(u16, Vec<u8>)>)>) {
+        let mut seq = [1000u32, 5000u32];
+        let segs: Vec<Seg> = parts
+            .iter()
+            .map(|(dir, p)| {
+                let s = seq[*dir as usize];
+                seq[*dir as usize] += p.len() as u32;
+                let (sport, dport) = if *dir == 0 { (40000, 443) } else { (443, 40000) };
+                Seg { dir: *dir, proto: IPPROTO_TCP, sport, dport, seq: s, tcp_flags: 0x18, payload: p }
+            })
+            .collect();
+        let (fa, ev) = run(&segs);
+        (fa.done, ev)
+    }
+
+    fn hello() -> Vec<u8> {
+        client_hello_msg(
+            0x0303,
+            &[0x0a0a, 0x1301, 0xc02f],
+            &[
+                sni("example.com"),
+                alpn(&["h2", "http/1.1"]),
+                (43, vec![4, 0x03, 0x04, 0x03, 0x03]),
+                (10, vec16(&[0, 29, 0, 23])),
+                (11, vec![1, 0]),
+                (13, vec16(&[4, 3, 8, 4])),
+            ],
+        )
+    }
+
+    #[test]
+    fn client_hello_across_records_and_segments() {
+        let ch = hello();
+        // The hello in two records, the second cut across two segments.
+        let mut wire = record(CT_HANDSHAKE, &ch[..10]);
+        wire.extend(record(CT_HANDSHAKE, &ch[10..]));
+        let cert = [0x30u8, 0x03, 1, 2, 3];
+        let chain: Vec<u8> = [&[0, 0, 5][..], &cert, &[0, 0, 2, 0x30, 0]].concat();
+        let certs = handshake(HS_CERTIFICATE, &[&[0, 0, chain.len() as u8][..], &chain].concat());
+        let flight =
+            [server_hello_msg([1; 32], 0xc02f, &[alpn(&["h2"])]), certs, handshake(HS_SERVER_HELLO_DONE, &[])].concat();
+        let server = record(CT_HANDSHAKE, &flight);
+        let (done, ev) = flow(&[(0, &wire[..20]), (0, &wire[20..]), (1, &server)]);
+        assert!(done);
+        let kinds: Vec<u8> = ev.iter().map(|e| e.0).collect();
+        assert_eq!(kinds, [AK_TLS_CLIENT_HELLO, AK_TLS_SERVER_HELLO, AK_TLS_CERTIFICATE]);
+        let f = &ev[0].1;
+        assert_eq!(values(f, F_TLS_RECORD_VERSION), [vec![1, 3]]);
+        assert_eq!(values(f, F_TLS_VERSION), [vec![3, 3]]);
+        assert_eq!(values(f, F_TLS_CIPHERS), [vec![0x0a, 0x0a, 0x01, 0x13, 0x2f, 0xc0]]);
+        assert_eq!(values(f, F_TLS_EXTENSIONS), [vec![0, 0, 16, 0, 43, 0, 10, 0, 11, 0, 13, 0]]);
+        assert_eq!(values(f, F_TLS_SNI), [b"example.com".to_vec()]);
+        assert_eq!(values(f, F_TLS_ALPN), [b"h2".to_vec(), b"http/1.1".to_vec()]);
+        assert_eq!(values(f, F_TLS_SUPPORTED_VERSIONS), [vec![4, 3, 3, 3]]);
+        assert_eq!(values(f, F_TLS_GROUPS), [vec![29, 0, 23, 0]]);
+        assert_eq!(values(f, F_TLS_EC_POINT_FORMATS), [vec![0]]);
+        assert_eq!(values(f, F_TLS_SIG_ALGS), [vec![3, 4, 4, 8]]);
+        assert_eq!(values(&ev[1].1, F_TLS_CIPHERS), [vec![0x2f, 0xc0]]);
+        assert_eq!(values(&ev[1].1, F_TLS_ALPN), [b"h2".to_vec()]);
+        assert_eq!(values(&ev[2].1, F_TLS_CERT_COUNT), [vec![2, 0]]);
+        assert_eq!(values(&ev[2].1, F_TLS_CERT), [cert.to_vec()]);
+    }
+
+    #[test]
+    fn tls13_and_hello_retry() {
+        let ch = record(CT_HANDSHAKE, &hello());
+        let sv13 = (43u16, vec![3, 4]);
+        let hrr = record(CT_HANDSHAKE, &server_hello_msg(HRR_RANDOM, 0x1301, &[sv13.clone()]));
+        let sh = record(CT_HANDSHAKE, &server_hello_msg([2; 32], 0x1301, &[sv13.clone()]));
+        let ccs = record(CT_CCS, &[1]);
+        let app = record(23, &[9; 40]);
+        // Compatibility mode: a ChangeCipherSpec after the retry request on both sides.
+        let (done, ev) = flow(&[
+            (0, &ch),
+            (1, &[hrr.clone(), ccs.clone()].concat()),
+            (0, &[ccs.clone(), ch.clone()].concat()),
+            (1, &[sh.clone(), ccs.clone(), app.clone()].concat()),
+        ]);
+        let kinds: Vec<u8> = ev.iter().map(|e| e.0).collect();
+        assert_eq!(kinds, [AK_TLS_CLIENT_HELLO, AK_TLS_SERVER_HELLO, AK_TLS_CLIENT_HELLO, AK_TLS_SERVER_HELLO]);
+        assert_eq!(values(&ev[3].1, F_TLS_SUPPORTED_VERSIONS), [vec![4, 3]]);
+        assert!(done);
+        // Without a retry, the TLS 1.3 ServerHello is the last thing in the clear.
+        let (done, ev) = flow(&[(0, &ch), (1, &sh)]);
+        assert_eq!(ev.len(), 2);
+        assert!(done);
+    }
+
+    #[test]
+    fn garbage_and_hostile_lengths_end_the_flow() {
+        let (done, ev) = flow(&[(0, b"\x16\x03\x01\x00\x05hello"), (1, b"SSH-2.0-x\r\n")]);
+        assert!(done);
+        assert!(ev.is_empty());
+        // A message longer than anything the stream can hold ends its direction at once.
+        let (done, ev) =
+            flow(&[(0, &record(CT_HANDSHAKE, &[1, 0xff, 0xff, 0xff, 3, 3])), (1, &[21, 3, 3, 0, 2, 2, 40])]);
+        assert!(done);
+        assert!(ev.is_empty());
+        // Truncated hellos at every length give no event and no panic.
+        let ch = hello();
+        for n in 0..ch.len() {
+            let mut m = ch[..n].to_vec();
+            if n >= 4 {
+                let len = n - 4;
+                m[1..4].copy_from_slice(&[(len >> 16) as u8, (len >> 8) as u8, len as u8]);
+            }
+            let mut f = Fields::new();
+            // Cuts that end at the end of an extension still make a whole hello.
+            let _ = client_hello_fields(&mut f, &m);
+        }
+        let mut f = Fields::new();
+        assert!(client_hello_fields(&mut f, &ch));
+        assert!(!client_hello_fields(&mut f, &ch[..ch.len() - 1]));
+        assert!(f.is_empty());
+    }
+
+    #[test]
+    fn handled_messages_are_not_repeated() {
+        // The hello shares its record with the start of the next message, which ends in the next
+        // record: the first record stays in the stream, and the hello must not come out twice.
+        let flight = [hello(), handshake(16, &[0; 10])].concat();
+        let cut = flight.len() - 6;
+        let wire = [record(CT_HANDSHAKE, &flight[..cut]), record(CT_HANDSHAKE, &flight[cut..]), record(CT_CCS, &[1])];
+        let (_, ev) = flow(&[(0, &wire[0]), (0, &wire[1]), (0, &wire[2])]);
+        assert_eq!(ev.len(), 1);
+    }
+
+    #[test]
+    fn mutated_handshakes_in_random_segments_never_panic() {
+        let ch = [record(CT_HANDSHAKE, &hello()[..50]), record(CT_HANDSHAKE, &hello()[50..])].concat();
+        let certs = handshake(HS_CERTIFICATE, &[0, 0, 8, 0, 0, 5, 0x30, 3, 1, 2, 3]);
+        let sh = record(CT_HANDSHAKE, &[server_hello_msg([1; 32], 0xc02f, &[alpn(&["h2"])]), certs].concat());
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..3000 {
+            let mut wire = [ch.clone(), sh.clone()];
+            for w in wire.iter_mut() {
+                for _ in 0..next() % 4 {
+                    let at = next() as usize % w.len();
+                    w[at] = next() as u8;
+                }
+                let cut = next() as usize % w.len();
+                w.truncate(w.len() - cut / 8);
+            }
+            let (a, b) = (next() as usize % wire[0].len(), next() as usize % wire[1].len());
+            let parts: [(u8, &[u8]); 4] =
+                [(0, &wire[0][..a]), (1, &wire[1][..b]), (0, &wire[0][a..]), (1, &wire[1][b..])];
+            flow(&parts);
+        }
     }
 }
