@@ -1,6 +1,6 @@
 // DNS messages from the decoder's AK_DNS events.
 import * as abi from "../decoder/abi.ts";
-import type { AppEvent } from "../decoder/app_event.ts";
+import { type AppEvent, utf8 } from "../decoder/app_event.ts";
 import { dnsRcodeName, dnsTypeName } from "./names.ts";
 import { Counter, RecentMap } from "./counter.ts";
 import type { AppExport, Section } from "./section.ts";
@@ -46,8 +46,6 @@ const ERRORS: Record<number, string> = {
   [abi.DNS_ERR_POINTER_LOOP]: "compression_loop",
 };
 
-const text = new TextDecoder();
-
 export function dnsMessage(e: AppEvent): DnsMessage {
   const flags = e.num(abi.F_DNS_FLAGS) ?? 0;
   const msg: DnsMessage = {
@@ -77,7 +75,7 @@ export function dnsMessage(e: AppEvent): DnsMessage {
   for (const [id, v] of e.fields()) {
     switch (id) {
       case abi.F_DNS_QNAME:
-        msg.questions.push({ name: text.decode(v), type: "", class: 0 });
+        msg.questions.push({ name: utf8(v, 0, v.length), type: "", class: 0 });
         break;
       case abi.F_DNS_QTYPE:
         if (msg.questions.length) msg.questions[msg.questions.length - 1].type = dnsTypeName(u(v));
@@ -86,7 +84,7 @@ export function dnsMessage(e: AppEvent): DnsMessage {
         if (msg.questions.length) msg.questions[msg.questions.length - 1].class = u(v);
         break;
       case abi.F_DNS_RR_NAME:
-        rr = { name: text.decode(v), type: "", ttl: 0, section: "", data: [] };
+        rr = { name: utf8(v, 0, v.length), type: "", ttl: 0, section: "", data: [] };
         msg.records.push(rr);
         break;
       case abi.F_DNS_RR_TYPE:
@@ -99,7 +97,7 @@ export function dnsMessage(e: AppEvent): DnsMessage {
         if (rr) rr.section = SECTIONS[v[0]] ?? "";
         break;
       case abi.F_DNS_RR_DATA:
-        rr?.data.push(text.decode(v));
+        rr?.data.push(utf8(v, 0, v.length));
         break;
       case abi.F_DNS_ERROR:
         msg.error = ERRORS[v[0]] ?? `error_${v[0]}`;

@@ -42,10 +42,6 @@ export function ja3sString(version: number, cipher: number, extensions: number[]
   return [version, cipher, extensions.filter(notGrease).join("-")].join(",");
 }
 
-export function ja3s(version: number, cipher: number, extensions: number[]): string {
-  return md5(ja3sString(version, cipher, extensions));
-}
-
 const JA4_VERSIONS: Record<number, string> = {
   0x0304: "13",
   0x0303: "12",
@@ -106,4 +102,41 @@ export function ja4(h: HelloParams): string {
 export function ja4r(h: HelloParams): string {
   const [a, ciphers, exts, sigs] = ja4Parts(h);
   return `${a}_${ciphers}_${join(exts, sigs)}`;
+}
+
+export interface ClientFingerprints {
+  ja3String: string;
+  ja3: string;
+  ja4: string;
+  ja4r: string;
+}
+
+/** Bounded memo: a client sends the same hello parameters on every connection. */
+const MEMO_MAX = 4096;
+const clientMemo = new Map<string, ClientFingerprints>();
+const serverMemo = new Map<string, string>();
+
+function remember<V>(memo: Map<string, V>, key: string, make: () => V): V {
+  let v = memo.get(key);
+  if (v === undefined) {
+    if (memo.size >= MEMO_MAX) memo.clear();
+    memo.set(key, v = make());
+  }
+  return v;
+}
+
+/** JA3 and JA4 of a hello, computed once per distinct set of parameters. */
+export function clientFingerprints(h: HelloParams): ClientFingerprints {
+  // Everything either fingerprint reads: the JA3 string, then what only JA4 looks at.
+  const ja3s = ja3String(h);
+  const sniKind = h.sni !== null && !IP_LITERAL.test(h.sni) ? "d" : "i";
+  const alpn = h.alpn[0] ? [...h.alpn[0]].join(".") : "";
+  const key = `${ja3s}|${h.quic ? "q" : "t"}${sniKind}|${h.supportedVersions.join("-")}|` +
+    `${h.sigAlgs.join("-")}|${alpn}`;
+  return remember(clientMemo, key, () => ({ ja3String: ja3s, ja3: md5(ja3s), ja4: ja4(h), ja4r: ja4r(h) }));
+}
+
+/** JA3S, computed once per distinct string. */
+export function serverFingerprint(ja3sText: string): string {
+  return remember(serverMemo, ja3sText, () => md5(ja3sText));
 }

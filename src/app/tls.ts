@@ -7,7 +7,13 @@ import type { AppEvent } from "../decoder/app_event.ts";
 import { count, counted, type Style, table } from "../report/format.ts";
 import { APP_BASE_COLUMNS, appRowBase } from "../sinks/rows.ts";
 import { Counter, RecentMap } from "./counter.ts";
-import { type HelloParams, isGrease, ja3, ja3s, ja3sString, ja3String, ja4, ja4r } from "./fingerprint.ts";
+import {
+  clientFingerprints,
+  type HelloParams,
+  isGrease,
+  ja3sString,
+  serverFingerprint,
+} from "./fingerprint.ts";
 import type { QuicHellos } from "./quic.ts";
 import type { AppExport, FlowNames, Section } from "./section.ts";
 import { cipherName, tlsVersionName } from "./tls_names.ts";
@@ -147,17 +153,18 @@ export function tlsRecord(e: AppEvent): TlsRecord {
     r.version = tlsVersionName(highestVersion(h));
     r.sni = h.sni;
     r.alpn = h.alpn.map((a) => text.decode(a));
-    r.ja3_string = ja3String(h);
-    r.ja3 = ja3(h);
-    r.ja4 = ja4(h);
-    r.ja4_r = ja4r(h);
+    const f = clientFingerprints(h);
+    r.ja3_string = f.ja3String;
+    r.ja3 = f.ja3;
+    r.ja4 = f.ja4;
+    r.ja4_r = f.ja4r;
   } else if (e.kind === abi.AK_TLS_SERVER_HELLO) {
     const s = serverChoice(e);
     r.kind = "server_hello";
     r.version = tlsVersionName(s.negotiated);
     r.alpn = s.alpn === null ? [] : [s.alpn];
     r.ja3s_string = ja3sString(s.version, s.cipher, s.extensions);
-    r.ja3s = ja3s(s.version, s.cipher, s.extensions);
+    r.ja3s = serverFingerprint(r.ja3s_string);
     r.cipher = cipherName(s.cipher);
   } else {
     r.kind = "certificate";

@@ -5,6 +5,21 @@ import { formatAddress } from "./address.ts";
 
 const text = new TextDecoder();
 
+/**
+ * UTF-8 text of `u8[start, end)`. Most values from the wire (names, headers) are short ASCII,
+ * which is built here without the cost of a TextDecoder call.
+ */
+export function utf8(u8: Uint8Array, start: number, end: number): string {
+  if (end - start > 64) return text.decode(u8.subarray(start, end));
+  let s = "";
+  for (let i = start; i < end; i++) {
+    const c = u8[i];
+    if (c >= 0x80) return text.decode(u8.subarray(start, end));
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
 export class AppEvent {
   readonly kind: number;
   /** 0 from the flow's initiator, 1 from its responder. */
@@ -16,14 +31,15 @@ export class AppEvent {
   readonly frame: number;
   /** The packet that carried (or completed) the message. */
   readonly ipVersion: 4 | 6;
-  readonly src: string;
-  readonly dst: string;
   readonly srcPort: number;
   readonly dstPort: number;
   /** [id, offset, length] of each field, in order. */
   readonly #index: number[] = [];
 
+  readonly #at: number;
+
   constructor(private readonly u8: Uint8Array, private readonly dv: DataView, o: number) {
+    this.#at = o;
     this.kind = u8[o + abi.AP_KIND];
     this.dir = u8[o + abi.AP_DIR];
     this.app = u8[o + abi.AP_APP];
@@ -32,8 +48,6 @@ export class AppEvent {
     this.tsNsec = dv.getUint32(o + abi.AP_TS_NSEC, true);
     this.frame = dv.getFloat64(o + abi.AP_FRAME, true);
     this.ipVersion = u8[o + abi.AP_IPVER] === abi.L3_IPV6 ? 6 : 4;
-    this.src = formatAddress(this.ipVersion, u8, o + abi.AP_SRC);
-    this.dst = formatAddress(this.ipVersion, u8, o + abi.AP_DST);
     this.srcPort = dv.getUint16(o + abi.AP_SPORT, true);
     this.dstPort = dv.getUint16(o + abi.AP_DPORT, true);
     const end = o + abi.AP_DATA + dv.getUint32(o + abi.AP_FIELDS_LEN, true);
@@ -42,6 +56,15 @@ export class AppEvent {
       this.#index.push(dv.getUint16(p, true), p + 4, len);
       p += 4 + len;
     }
+  }
+
+  // Addresses are formatted on demand: most sections never look at them.
+  get src(): string {
+    return formatAddress(this.ipVersion, this.u8, this.#at + abi.AP_SRC);
+  }
+
+  get dst(): string {
+    return formatAddress(this.ipVersion, this.u8, this.#at + abi.AP_DST);
   }
 
   /** Every field in order as [id, bytes] (the bytes are a view: copy to keep them). */
@@ -67,9 +90,7 @@ export class AppEvent {
 
   str(id: number): string | undefined {
     const i = this.#find(id);
-    return i < 0
-      ? undefined
-      : text.decode(this.u8.subarray(this.#index[i + 1], this.#index[i + 1] + this.#index[i + 2]));
+    return i < 0 ? undefined : utf8(this.u8, this.#index[i + 1], this.#index[i + 1] + this.#index[i + 2]);
   }
 
   /** Every value of a repeated string field. */
@@ -77,7 +98,7 @@ export class AppEvent {
     const out: string[] = [];
     for (let i = 0; i < this.#index.length; i += 3) {
       if (this.#index[i] === id) {
-        out.push(text.decode(this.u8.subarray(this.#index[i + 1], this.#index[i + 1] + this.#index[i + 2])));
+        out.push(utf8(this.u8, this.#index[i + 1], this.#index[i + 1] + this.#index[i + 2]));
       }
     }
     return out;

@@ -1,11 +1,12 @@
 // Live capture for real (root): wiresight captures in a client namespace while real clients
 // (curl, dig, nc) talk to real servers in a second namespace; flows must name the client's pid
-// and executable. Also: the written pcapng reads back in tshark and in wiresight, and errors
-// (no permission, unknown interface, bad filter, missing libpcap) are clear.
+// and executable, and the written pcapng reads back in tshark and in wiresight. Tests in
+// tests/live/ run after the others, alone: attribution races short-lived processes, and a
+// machine busy with the parallel tshark sweeps would measure the load, not wiresight.
 import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } from "node:assert/strict";
-import { run } from "./helpers/capture.ts";
-import { type NetPair, spawnIn, withNetPair } from "./helpers/netns.ts";
-import { wiresightArgs } from "./helpers/cli.ts";
+import { run } from "../helpers/capture.ts";
+import { type NetPair, spawnIn, withNetPair } from "../helpers/netns.ts";
+import { wiresightArgs } from "../helpers/cli.ts";
 
 const HTTP_SERVER = `
 import http.server, socketserver, sys, time
