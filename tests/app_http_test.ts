@@ -153,8 +153,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function splitRequest(port: number): Promise<{ pieces: string[]; clientPort: number; reply: string }> {
   const request = `GET /a.txt?split=1 HTTP/1.1\r\nHost: split.example\r\nUser-Agent: ${TINY_UA}\r\n` +
     "Connection: close\r\n\r\n";
-  // The first segment carries the method, which is how the flow is recognised as HTTP.
-  const cuts = [4, 8, 20, ...Array.from({ length: 10 }, (_, i) => 21 + i), 45, 70, request.length];
+  // One byte per segment at first: no segment alone says HTTP, the stream does.
+  const cuts = [1, 2, 3, 4, 8, 20, ...Array.from({ length: 10 }, (_, i) => 21 + i), 45, 70, request.length];
   const pieces = cuts.map((end, i) => request.slice(i ? cuts[i - 1] : 0, end));
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {

@@ -564,11 +564,9 @@ Referer: http://a/\r\nAuthorization: Basic dXNlcjpwYXNz\r\nAccept: */*\r\n\r\n";
         for _ in 0..3 {
             resp.extend_from_slice(RESP);
         }
-        // Detection needs the method in the first segment; everything after comes byte by byte.
-        let mut parts: Vec<(u8, &[u8])> = vec![(0, &wire[..4])];
-        parts.extend(wire[4..].chunks(1).map(|c| (0u8, c)));
-        parts.push((1, &resp[..3]));
-        parts.extend(resp[3..].chunks(1).map(|c| (1u8, c)));
+        // Everything byte by byte, from the first: detection waits for enough of the stream.
+        let mut parts: Vec<(u8, &[u8])> = wire.chunks(1).map(|c| (0u8, c)).collect();
+        parts.extend(resp.chunks(1).map(|c| (1u8, c)));
         let (fa, ev) = conn(&parts);
         assert_eq!(summary(&ev), ["GET /index.html", "POST /form", "GET /index.html", "200", "200", "200"]);
         assert_eq!(str_of(&ev[1], F_HTTP_CONTENT_LENGTH), "11");

@@ -27,6 +27,11 @@ use stream::Stream;
 const NIL: u32 = u32::MAX;
 /// Payload packets a flow gets to show what it is before detection gives up.
 const DETECT_TRIES: u8 = 4;
+/// A first TCP payload shorter than this may be a request sent a byte at a time ("G", "E" ...):
+/// such a flow's stream is kept and detection runs again on it as it grows.
+const TOO_SHORT_TO_TELL: usize = 16;
+/// Segments an undecided stream gets before detection gives up on it.
+const UNDECIDED_TRIES: u8 = 16;
 
 /// A flow's application-layer state, kept in its flow record.
 #[derive(Clone, Copy, Debug)]
@@ -64,6 +69,8 @@ pub trait StreamParser {
 }
 
 enum Parser {
+    /// Not known yet: the stream's first bytes wait for detection (see TOO_SHORT_TO_TELL).
+    Undecided,
     Dns(dns::TcpDns),
     Http(http::Http),
     Tls(tls::Tls),
@@ -90,6 +97,7 @@ impl Parser {
             Parser::Tls(p) => p.parse(ctx, dir, data),
             Parser::Ssh(p) => p.parse(ctx, dir, data),
             Parser::Banner(p) => p.parse(ctx, dir, data),
+            Parser::Undecided => Parsed::default(),
         }
     }
 }
@@ -143,12 +151,13 @@ impl AppTable {
             }
             return;
         }
-        if fa.proto == APP_UNKNOWN {
+        if fa.proto == APP_UNKNOWN && fa.slot == NIL {
             match detect::detect(p, payload) {
                 Some(app) => {
                     fa.proto = app;
                     fa.source = APP_SRC_PAYLOAD;
                 }
+                None if p.ip_proto == IPPROTO_TCP && payload.len() < TOO_SHORT_TO_TELL => {}
                 None => {
                     fa.count += 1;
                     fa.done = fa.count >= DETECT_TRIES;
@@ -166,6 +175,11 @@ impl AppTable {
             }
             (IPPROTO_UDP, APP_DHCP) => dhcp::datagram(&mut ctx, payload),
             (IPPROTO_UDP, APP_NTP) => ntp::datagram(&mut ctx, payload),
+            (IPPROTO_TCP, APP_UNKNOWN) => {
+                let (states, free, held) = (&mut self.states, &mut self.free, &mut self.held);
+                let syn = p.tcp_flags & 0x02 != 0;
+                stream_packet(states, free, held, fa, Parser::Undecided, &mut ctx, dir, p.tcp_seq, syn, payload);
+            }
             (IPPROTO_TCP, app) => match Parser::for_app(app) {
                 Some(parser) => {
                     let syn = p.tcp_flags & 0x02 != 0;
@@ -235,8 +249,35 @@ fn stream_packet(
     };
     let before = state.held();
     state.streams[dir].push(seq, syn, payload);
-    drive(state, fa, ctx, dir);
+    if decided(state, fa, ctx, dir) {
+        drive(state, fa, ctx, dir);
+    }
     *held = *held + state.held() - before;
+}
+
+/// For an undecided stream: detection on the bytes gathered so far; true once a parser has them.
+fn decided(state: &mut State, fa: &mut FlowApp, ctx: &mut Ctx, dir: usize) -> bool {
+    if !matches!(state.parser, Parser::Undecided) {
+        return true;
+    }
+    let data = state.streams[dir].data();
+    match detect::detect(ctx.packet, data) {
+        Some(app) => {
+            fa.proto = app;
+            fa.source = APP_SRC_PAYLOAD;
+            fa.count = 0;
+            ctx.app = app;
+            match Parser::for_app(app) {
+                Some(parser) => state.parser = parser,
+                None => fa.done = true,
+            }
+        }
+        None => {
+            fa.count += 1;
+            fa.done = data.len() >= TOO_SHORT_TO_TELL || fa.count >= UNDECIDED_TRIES;
+        }
+    }
+    !fa.done && !matches!(state.parser, Parser::Undecided)
 }
 
 /// Hands one direction's in-order bytes to the parser until it needs more.

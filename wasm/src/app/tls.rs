@@ -472,6 +472,24 @@ pub mod tests {
     }
 
     #[test]
+    fn handshake_one_byte_per_segment_from_the_first() {
+        // An evasion classic: nothing in any one segment says TLS, the stream does.
+        let ch = record(CT_HANDSHAKE, &hello());
+        let sh = record(CT_HANDSHAKE, &server_hello_msg([2; 32], 0x1301, &[(43, vec![3, 4])]));
+        let mut parts: Vec<(u8, &[u8])> = ch.chunks(1).map(|c| (0u8, c)).collect();
+        parts.extend(sh.chunks(1).map(|c| (1u8, c)));
+        let (done, ev) = flow(&parts);
+        let kinds: Vec<u8> = ev.iter().map(|e| e.0).collect();
+        assert_eq!(kinds, [AK_TLS_CLIENT_HELLO, AK_TLS_SERVER_HELLO]);
+        assert_eq!(values(&ev[0].1, F_TLS_SNI), [b"example.com".to_vec()]);
+        assert!(done);
+        // Bytes that never become anything known give up after a bounded look.
+        let junk = [0x42u8; 64];
+        let (done, ev) = flow(&junk.chunks(1).map(|c| (0u8, c)).collect::<Vec<_>>());
+        assert!(done && ev.is_empty());
+    }
+
+    #[test]
     fn tls13_and_hello_retry() {
         let ch = record(CT_HANDSHAKE, &hello());
         let sv13 = (43u16, vec![3, 4]);
