@@ -49,8 +49,8 @@ const HELP = `Usage: deno task bench [--runs N] [--file PCAP | --flow-heavy] [--
   --runs N      timed runs per tool after one untimed warm-up run (default 5)
   --file PCAP   the capture (default $WIRESIGHT_BENCH_FILE, else ${DEFAULT_FILE}, built when missing)
   --flow-heavy  use ${FLOW_HEAVY_FILE} instead: 1,000,000 two-packet UDP flows (built when missing)
-  --only LIST   comma-separated subset of: wiresight, wiresight-l4, native, tcpdump, ndpi, tshark,
-                tshark-fields
+  --only LIST   comma-separated subset of: wiresight, wiresight-l4, wiresight-detect, native, tcpdump,
+                ndpi, tshark, tshark-fields
 `;
 
 interface Tool {
@@ -184,6 +184,15 @@ function selectTools(file: string, only: string[] | undefined): Tool[] {
       name: "wiresight-l4",
       label: "wiresight --no-app",
       cmd: [...wiresightCommand(file), "--no-app"],
+      needs: Deno.execPath(),
+      pkg: "",
+      check: wiresightCounts,
+    },
+    {
+      // Every detector on (alerts on stderr): the cost of detection, against the plain read above.
+      name: "wiresight-detect",
+      label: "wiresight --detect",
+      cmd: [...wiresightCommand(file), "--detect"],
       needs: Deno.execPath(),
       pkg: "",
       check: wiresightCounts,

@@ -1,13 +1,18 @@
 // libpcap through Deno FFI. Loaded lazily: wiresight reads files without libpcap unless a BPF
 // filter or live capture needs it.
+import { formatIPv6 } from "../src/decoder/address.ts";
 
 /** libpcap is not installed or could not be loaded. */
 export class LibpcapMissingError extends Error {
-  constructor(detail: string) {
+  constructor(detail: string, override?: string) {
     super(
-      `libpcap is not available (${detail}). Install it: Debian/Ubuntu 'apt-get install libpcap0.8', ` +
-        `Fedora/RHEL 'dnf install libpcap', Alpine 'apk add libpcap', Windows: install Npcap. ` +
-        `Or set WIRESIGHT_LIBPCAP to the library's path.`,
+      override
+        ? `libpcap is not available (WIRESIGHT_LIBPCAP=${detail}). Install libpcap (Debian/Ubuntu ` +
+          `'apt-get install libpcap0.8') and unset WIRESIGHT_LIBPCAP, or point it at the library ` +
+          `(libpcap.so.0.8).`
+        : `libpcap is not available (${detail}). Install it: Debian/Ubuntu 'apt-get install libpcap0.8', ` +
+          `Fedora/RHEL 'dnf install libpcap', Alpine 'apk add libpcap', Windows: install Npcap. ` +
+          `Or set WIRESIGHT_LIBPCAP to the library's path.`,
     );
   }
 }
@@ -63,10 +68,18 @@ export function libpcap(): Libpcap {
       loaded = Deno.dlopen(name, SYMBOLS).symbols;
       return loaded;
     } catch (e) {
-      failures.push(`${name}: ${(e as Error).message.split("\n")[0]}`);
+      failures.push(loadFailure(name, (e as Error).message));
     }
   }
-  throw new LibpcapMissingError(failures.join("; "));
+  throw new LibpcapMissingError(failures.join("; "), override);
+}
+
+/** Deno's dlopen message, shortened: "NAME: cannot open ..." or "NAME: no symbol pcap_x". */
+function loadFailure(name: string, message: string): string {
+  const symbol = message.match(/symbol (\w+)/)?.[1];
+  if (symbol) return `${name}: it has no ${symbol}`;
+  const why = message.split("\n")[0].replace(/^(Could not open library: )+/, "");
+  return why.startsWith(`${name}: `) ? why : `${name}: ${why}`;
 }
 
 export function libpcapVersion(): string {
@@ -161,7 +174,7 @@ export function listInterfaces(): CaptureInterface[] {
   const head = new BigUint64Array(1);
   const errbuf = new Uint8Array(PCAP_ERRBUF_SIZE);
   if (lib.pcap_findalldevs(new Uint8Array(head.buffer), errbuf) !== 0) {
-    throw new Error(`cannot list interfaces: ${cstr(errbuf)}`);
+    throw new CaptureError(`cannot list interfaces: ${cstr(errbuf)}`);
   }
   const out: CaptureInterface[] = [];
   try {
@@ -201,17 +214,12 @@ function addresses(p: Deno.PointerValue): string[] {
       if (family === AF_INET6) {
         const b = new Uint8Array(16);
         s.copyInto(b, 8);
-        out.push(ipv6Text(b));
+        out.push(formatIPv6(b));
       }
     }
     p = v.getPointer(0);
   }
   return out;
-}
-
-function ipv6Text(b: Uint8Array): string {
-  const groups = [...Array(8)].map((_, i) => ((b[2 * i] << 8) | b[2 * i + 1]).toString(16));
-  return groups.join(":").replace(/(^|:)0(:0)+(:|$)/, "::").replace(/:{3,}/, "::");
 }
 
 function cstr(b: Uint8Array): string {
@@ -234,6 +242,8 @@ export interface LiveOptions {
   promiscuous?: boolean;
   /** Deliver packets as they arrive (low latency, for process attribution) rather than in blocks. */
   immediate?: boolean;
+  /** Without immediate delivery: the longest a packet waits for its block to fill (default 100 ms). */
+  timeoutMs?: number;
   bufferBytes?: number;
   filter?: string;
 }
@@ -266,7 +276,7 @@ export class LiveHandle {
     lib.pcap_set_promisc(p, o.promiscuous ? 1 : 0);
     lib.pcap_set_immediate_mode(p, o.immediate === false ? 0 : 1);
     lib.pcap_set_buffer_size(p, o.bufferBytes ?? 8 << 20);
-    lib.pcap_set_timeout(p, 100);
+    lib.pcap_set_timeout(p, o.timeoutMs ?? 100);
     lib.pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
     const rc = lib.pcap_activate(p);
     if (rc < 0) {
@@ -357,8 +367,9 @@ function activationError(rc: number, device: string, detail: string): CaptureErr
     case PCAP_ERROR_PERM_DENIED:
     case PCAP_ERROR_PROMISC_PERM_DENIED:
       return new CaptureError(
-        `no permission to capture on ${device} (${detail}): run as root, or grant the capabilities once with ` +
-          `'sudo setcap cap_net_raw,cap_net_admin=eip <the wiresight binary>'`,
+        `no permission to capture on ${device} (${detail}): run wiresight as root (sudo), or give it the ` +
+          `capabilities CAP_NET_RAW and CAP_NET_ADMIN ('sudo setcap cap_net_raw,cap_net_admin=eip ` +
+          `dist/wiresight' for the compiled binary)`,
       );
     case PCAP_ERROR_NO_SUCH_DEVICE:
       return new CaptureError(`no such interface: ${device} ('wiresight interfaces' lists them)`, true);

@@ -1,12 +1,11 @@
 // `wiresight capture`: live traffic, packet by packet, with the program behind each connection.
-import { listInterfaces } from "../../ffi/libpcap.ts";
-import { CaptureError } from "../../ffi/libpcap.ts";
+import { CaptureError, listInterfaces } from "../../ffi/libpcap.ts";
 import { AppSummary } from "../app/summary.ts";
 import { dnsMessage } from "../app/dns.ts";
 import { appName } from "../app/names.ts";
 import * as abi from "../decoder/abi.ts";
 import { linktypeName } from "../decoder/names.ts";
-import type { EventHandlers } from "../decoder/records.ts";
+import type { EventHandlers, PacketRecord } from "../decoder/records.ts";
 import { type PipelineResult, pipelineSteps } from "../pipeline/pipeline.ts";
 import type { ProcessInfo } from "../proc/linux.ts";
 import { FlowOwners, localAddresses, type PacketOwner } from "../proc/owners.ts";
@@ -16,12 +15,15 @@ import { buildReport } from "../report/report.ts";
 import { renderText } from "../report/text.ts";
 import { Exporter } from "../sinks/export.ts";
 import { PcapngWriter, processComment } from "../sinks/pcapng.ts";
-import { PacketPrinter } from "../sinks/terminal.ts";
+import { appLabel, PacketPrinter } from "../sinks/terminal.ts";
 import { LiveCapture } from "../source/live.ts";
 import { choice, intOption, type Options, parse, secondsOption } from "./args.ts";
+import { type Attribution, PacketSelector, processMatcher } from "./capture_select.ts";
 import { decoderConfigFrom, EXPORT_OPTIONS, exportFrom, FILTER_OPTIONS, FLOW_OPTIONS } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { writeErr, writeOut } from "./output.ts";
+import { DETECT_HELP, DETECT_OPTIONS, detectFrom, DetectSession } from "./detect.ts";
+import { captureServeCommand, SERVE_OPTIONS } from "./serve.ts";
 
 export const CAPTURE_HELP = `Usage: wiresight capture [options]
 
@@ -31,7 +33,7 @@ Needs root, or the capabilities CAP_NET_RAW and CAP_NET_ADMIN.
 
 Capture:
   -i, --interface IFACE        device to capture on (default: the first up, non-loopback interface
-                               with an address, else 'any'; 'wiresight interfaces' lists them)
+                               'wiresight interfaces' lists, else 'any', as tcpdump picks it)
   -c, --count N                stop after N packets
   -t, --duration S             stop after S seconds
   -s, --snaplen N              bytes kept per packet (default 262144)
@@ -72,6 +74,12 @@ Output:
 
 Flows: --tcp-timeout S, --udp-timeout S, --active-timeout S, --max-flows N, --no-app (as for read)
 
+Web view:
+      --serve                  show the capture live in the web view, kept in its history (see
+                               'wiresight serve --help': --listen, --token, --db, --retain ...)
+
+${DETECT_HELP}
+
 Examples:
   sudo wiresight capture -i eth0 --compact
   sudo wiresight capture -q --stats --report-interval 10 -g
@@ -107,22 +115,28 @@ export const CAPTURE_OPTIONS: Options = {
   ...EXPORT_OPTIONS,
   ...FILTER_OPTIONS,
   ...FLOW_OPTIONS,
+  ...DETECT_OPTIONS,
+  serve: { type: "boolean" },
+  ...SERVE_OPTIONS,
 };
 
-/** The default device: first up, non-loopback, with an address; else "any". */
+/**
+ * The default device, as tcpdump picks it: the first up, non-loopback one in libpcap's order
+ * (which lists working interfaces first, then "any", then loopback and those that are down).
+ */
 export function defaultInterface(): string {
-  const candidate = listInterfaces().find((i) => i.up && !i.loopback && i.addresses.length > 0);
-  return candidate?.name ?? "any";
+  return listInterfaces().find((i) => i.up && !i.loopback)?.name ?? "any";
 }
 
-/** Whether a process matches --process (an executable, or a directory of them) and --process-name. */
-function processFilter(paths: string[], names: string[]): ((p: ProcessInfo | null) => boolean) | null {
-  if (!paths.length && !names.length) return null;
-  const dirs = paths.map((p) => p.replace(/\/+$/, "") + "/");
-  return (p) =>
-    p !== null &&
-    (!names.length || names.includes(p.name)) &&
-    (!paths.length || (p.exe !== null && (paths.includes(p.exe) || dirs.some((d) => p.exe!.startsWith(d)))));
+/** --process paths, absolute and with symlinks resolved (/proc gives the real executable). */
+function processPaths(paths: string[]): string[] {
+  return paths.map((p) => {
+    try {
+      return Deno.realPathSync(p);
+    } catch {
+      throw new UsageError(`--process: no such file or directory: '${p}'`);
+    }
+  });
 }
 
 export async function captureCommand(argv: string[]): Promise<number> {
@@ -132,6 +146,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   if (positionals.length) throw new UsageError(`capture takes no file arguments (did you mean 'read'?)`);
+  if (v.serve) return await captureServeCommand(v, (v.interface as string | undefined) ?? defaultInterface());
   const count = intOption(v.count as string | undefined, "count", 1, Number.MAX_SAFE_INTEGER);
   const duration = secondsOption(v.duration as string | undefined, "duration");
   const top = intOption(v.top as string | undefined, "top", 1, 1000) ?? 10;
@@ -145,8 +160,8 @@ export async function captureCommand(argv: string[]): Promise<number> {
     ? 0
     : intOption(v["max-payload"] as string | undefined, "max-payload", 0, 65535) ?? 64;
   const refresh = secondsOption(v.refresh as string | undefined, "refresh") ?? 1;
-  const owned = processFilter(
-    (v.process as string[] | undefined) ?? [],
+  const processRule = processMatcher(
+    processPaths((v.process as string[] | undefined) ?? []),
     (v["process-name"] as string[] | undefined) ?? [],
   );
   const decoder = decoderConfigFrom(v);
@@ -157,6 +172,17 @@ export async function captureCommand(argv: string[]): Promise<number> {
     ),
   };
   const exp = exportFrom(v);
+  // Detection: its config is checked before capture starts; alert lines go out with the packet lines.
+  const alertLines: string[] = [];
+  const detectChoice = detectFrom(v);
+  const detect = detectChoice
+    ? await DetectSession.open(
+      detectChoice,
+      (line) => alertLines.push(line),
+      colorWanted(Deno.stdout, Boolean(v["no-color"])),
+    )
+    : undefined;
+  detect?.configure(decoder);
   const device = (v.interface as string | undefined) ?? defaultInterface();
 
   const local = localAddresses();
@@ -184,9 +210,10 @@ export async function captureCommand(argv: string[]): Promise<number> {
       `${capture.snaplen} bytes (Ctrl+C to stop)`,
   );
 
-  const st = style(colorWanted(Deno.stdout, Boolean(v["no-color"])));
+  const color = colorWanted(Deno.stdout, Boolean(v["no-color"]));
+  const st = style(color);
   const printer = v.quiet ? null : new PacketPrinter({
-    color: colorWanted(Deno.stdout, Boolean(v["no-color"])),
+    color,
     compact: Boolean(v.compact),
     verbose: Boolean(v.verbose),
     payload: maxPayload,
@@ -197,65 +224,66 @@ export async function captureCommand(argv: string[]): Promise<number> {
     : undefined;
   const owners = new FlowOwners(refresh * 1000, local);
   capture.onOwners = (hints) => owners.hint(hints);
+  const stopAll = () => capture.stop();
+  // Direction, process and count need the decoded packet: a classifier picks the packets first.
+  const selector = direction || processRule || count !== undefined
+    ? await PacketSelector.create(decoder, capture.fileHeader(), owners, {
+      direction,
+      process: processRule,
+      count,
+    }, stopAll)
+    : undefined;
+  capture.select = selector?.select;
+  const attribute = (p: PacketRecord): Attribution =>
+    selector?.attribution(p.frame) ?? (selector ? UNATTRIBUTED : {
+      packet: owners.owner(p),
+      flow: owners.of(p.flowId) ?? null,
+    });
   const apps = new AppSummary();
   apps.flowNames.enabled = exp?.type === "flows";
   const live = new LiveView(intOption(v["dns-count"] as string | undefined, "dns-count", 0, 1000) ?? 10);
   /** The latest application message per flow, shown on the packet that carried it. */
   const labels = new Map<number, { frame: number; text: string; app: string }>();
-  /** Frames kept (shown) in the current batch, with their process, for --write. */
+  /** Each open flow's process, for its flow record. */
+  const flowProcess = new Map<number, ProcessInfo | null>();
+  /** Frames of the current batch the decoder showed, with their process, for --write. */
   const kept = new Map<number, PacketOwner | null>();
   let frame = 0;
-  let shown = 0;
+  let ended = false;
   const lines: string[] = [];
+  /** Panels drawn when capture ends, before the flows still open are closed. */
+  const finalPanels: string[] = [];
 
-  const stopAll = () => capture.stop();
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, stopAll);
   const timer = duration ? setTimeout(stopAll, duration * 1000) : undefined;
 
   const handlers: EventHandlers = {
     packet: (p) => {
-      if (count !== undefined && shown >= count) return;
       const dir = owners.direction(p);
-      const owner = owners.owner(p);
-      if (direction && dir !== direction) return;
-      if (owned && !owned(owner?.process ?? owners.of(p.flowId) ?? null)) return;
-      shown++;
+      const who = attribute(p);
+      if (p.flowId) flowProcess.set(p.flowId, who.flow);
       const label = labels.get(p.flowId);
       const app = label ? (label.frame === p.frame ? label.text : label.app) : null;
-      live.add(p, dir, owner, app?.split(" ")[0] ?? null);
-      printer && lines.push(printer.format(p, dir, owner?.process, app));
+      live.add(p, dir, who.packet, label?.app ?? null);
+      printer && lines.push(printer.format(p, dir, who.packet?.process, app));
       if (exp?.type === "packets") exporter?.packet(p);
-      kept.set(p.frame, owner);
-      if (count !== undefined && shown >= count) stopAll();
+      kept.set(p.frame, who.packet);
     },
     flow: (f) => {
-      if (exp?.type === "flows") exporter?.flow(f, apps.flowName(f), owners.of(f.id) ?? null);
-      owners.forget(f.id);
+      if (exp?.type === "flows") exporter?.flow(f, apps.flowName(f), flowProcess.get(f.id) ?? null);
+      flowProcess.delete(f.id);
+      if (!selector) owners.forget(f.id);
       labels.delete(f.id);
-      live.endFlow(f.id);
+      // Flows still open when capture ends stay in the final socket report.
+      if (!ended) live.endFlow(f.id);
     },
     app: (e) => {
       apps.add(e);
       exporter?.app(e);
-      const name = appName(e.app)?.toUpperCase() ?? "";
-      let text = name;
-      if (e.kind === abi.AK_DNS) {
-        const m = dnsMessage(e);
-        live.dns(m);
-        const q = m.questions[0];
-        text = `DNS ${m.response ? `${m.rcode} ` : ""}${q ? `${q.type}? ${q.name}` : ""}`.trim();
-      } else if (e.kind === abi.AK_HTTP_REQUEST) {
-        text = `HTTP ${e.str(abi.F_HTTP_METHOD) ?? ""} ${e.str(abi.F_HTTP_HOST) ?? ""}${
-          e.str(abi.F_HTTP_URI) ?? ""
-        }`;
-      } else if (e.kind === abi.AK_HTTP_RESPONSE) {
-        text = `HTTP ${e.num(abi.F_HTTP_STATUS) ?? ""}`;
-      } else if (e.kind === abi.AK_TLS_CLIENT_HELLO) {
-        text = `TLS ClientHello ${e.str(abi.F_TLS_SNI) ?? ""}`.trim();
-      }
+      if (e.kind === abi.AK_DNS) live.dns(dnsMessage(e));
       if (labels.size < 100_000 || labels.has(e.flowId)) {
-        labels.set(e.flowId, { frame: e.frame, text, app: name });
+        labels.set(e.flowId, { frame: e.frame, text: appLabel(e), app: appName(e.app)?.toUpperCase() ?? "" });
       }
     },
   };
@@ -284,26 +312,35 @@ export async function captureCommand(argv: string[]): Promise<number> {
     }
     : () => kept.clear();
 
+  capture.onEnd = () => {
+    ended = true;
+    // The last stretch's panel (so the panels add up to the whole capture), the last socket table.
+    if (statsEvery && live.pending) finalPanels.push(live.panel(st, top));
+    if (socketsEvery) finalPanels.push(live.socketsReport(st, top, Boolean(v["group-by-process"])));
+  };
+  // Panels and flushes keep their rhythm when no packet comes.
+  capture.tickMs = TICK_MS;
+  const stats = new Every(statsEvery);
+  const sockets = new Every(socketsEvery);
+  const flushes = new Every(FLUSH_S);
   let result: PipelineResult;
-  let nextStats = performance.now() + statsEvery * 1000;
-  let nextSockets = performance.now() + socketsEvery * 1000;
   try {
-    const steps = pipelineSteps({ files: [], live: capture, decoder, onBatch }, handlers);
+    const piped = detect ? detect.handlers(handlers) : handlers;
+    const steps = pipelineSteps({ files: [], live: capture, decoder, onBatch }, piped);
     for (;;) {
       const step = await steps.next();
       if (lines.length) await writeOut(lines.splice(0).join("\n") + "\n");
-      const now = performance.now();
-      if (statsEvery && now >= nextStats) {
-        await writeOut(live.panel(st, top) + "\n");
-        nextStats = now + statsEvery * 1000;
-      }
-      if (socketsEvery && now >= nextSockets) {
-        await writeOut(live.socketsReport(st, top, Boolean(v["group-by-process"])) + "\n");
-        nextSockets = now + socketsEvery * 1000;
-      }
+      if (alertLines.length) await writeOut(alertLines.splice(0).join("\n") + "\n");
       if (step.done) {
         result = step.value;
         break;
+      }
+      if (stats.due()) await writeOut(live.panel(st, top) + "\n");
+      if (sockets.due()) await writeOut(live.socketsReport(st, top, Boolean(v["group-by-process"])) + "\n");
+      // Exports and the pcapng stream: what was captured is on disk within a second.
+      if (flushes.due()) {
+        exporter?.flush();
+        writer?.flush();
       }
     }
   } finally {
@@ -311,19 +348,48 @@ export async function captureCommand(argv: string[]): Promise<number> {
     for (const s of signals) Deno.removeSignalListener(s, stopAll);
     exporter?.close();
     writer?.close();
+    selector?.free();
+    detect?.finish();
   }
+  if (alertLines.length) await writeOut(alertLines.splice(0).join("\n") + "\n");
+  if (finalPanels.length) await writeOut(finalPanels.join("\n") + "\n");
 
   const report = {
     ...buildReport(result, apps, top),
     processes: live.processes.top(top),
     capture: { interface: device, ...result.capture },
   };
+  detect?.decoderStats(result.stats);
+  await detect?.writeOutdir(report);
   const out = exp?.path === "-" ? writeErr : writeOut;
-  if (reportFormat === "json") await out(JSON.stringify(report, null, 2) + "\n");
-  else if (reportFormat === "text") await out("\n" + renderText(report, st, apps));
+  if (reportFormat === "json") {
+    await out(JSON.stringify(detect ? detect.report(report) : report, null, 2) + "\n");
+  } else if (reportFormat === "text") {
+    await out("\n" + renderText(report, st, apps) + (detect ? "\n" + detect.summaryText(st, top) : ""));
+  }
   if (result.capture?.error) {
     console.error(`wiresight: error: ${result.capture.error}`);
     return EXIT_RUNTIME;
   }
   return EXIT_OK;
+}
+
+const TICK_MS = 100;
+const FLUSH_S = 1;
+const UNATTRIBUTED: Attribution = { packet: null, flow: null };
+
+/** A wall-clock rhythm: `due()` is true once per period (never with period 0), without drift. */
+class Every {
+  #next: number;
+  constructor(private readonly seconds: number) {
+    this.#next = performance.now() + seconds * 1000;
+  }
+
+  due(): boolean {
+    if (!this.seconds || performance.now() < this.#next) return false;
+    this.#next += this.seconds * 1000;
+    // After a stall, start again from now rather than firing once per missed period.
+    if (this.#next <= performance.now()) this.#next = performance.now() + this.seconds * 1000;
+    return true;
+  }
 }

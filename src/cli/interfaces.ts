@@ -1,14 +1,14 @@
 // `wiresight interfaces`: the devices libpcap can capture on.
 import { listInterfaces } from "../../ffi/libpcap.ts";
-import { table } from "../report/format.ts";
+import { printable } from "../report/format.ts";
 import { type Options, parse } from "./args.ts";
 import { EXIT_OK, UsageError } from "./errors.ts";
 import { writeOut } from "./output.ts";
 
 export const INTERFACES_HELP = `Usage: wiresight interfaces [--json]
 
-List the interfaces live capture can use: name, state, addresses and description.
-'wiresight capture' uses the first one that is up, not loopback and has an address, else 'any'.
+List the interfaces live capture can use, in libpcap's order: name, state, addresses and
+description. 'wiresight capture' uses the first one that is up and not loopback, else 'any'.
 
       --json     one JSON array instead of a table
   -h, --help     this help
@@ -36,12 +36,18 @@ export async function interfacesCommand(argv: string[]): Promise<number> {
       i.wireless ? "wireless" : "",
     ]
       .filter((s) => s).join(",");
-  await writeOut(
-    table(
-      ["Name", "State", "Addresses", "Description"],
-      all.map((i) => [i.name, state(i), i.addresses.join(" "), i.description]),
-    ) +
-      "\n",
-  );
+  // A device name may hold control characters: escape them like text from the wire.
+  const rows = [
+    ["Name", "State", "Addresses", "Description"],
+    ...all.map((i) => [
+      printable(i.name, Infinity),
+      state(i),
+      i.addresses.join(" ") || "-",
+      printable(i.description, Infinity),
+    ]),
+  ];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const text = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd());
+  await writeOut(text.join("\n") + "\n");
   return EXIT_OK;
 }

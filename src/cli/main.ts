@@ -8,6 +8,7 @@ import { writeOut } from "./output.ts";
 import { readCommand } from "./read.ts";
 import { captureCommand } from "./capture.ts";
 import { interfacesCommand } from "./interfaces.ts";
+import { serveCommand } from "./serve.ts";
 import { CaptureError } from "../../ffi/libpcap.ts";
 
 const HELP = `wiresight ${VERSION}: network traffic analyzer
@@ -18,6 +19,7 @@ Commands:
   read FILE...     analyse pcap/pcapng captures: report, flows, exports
   capture          capture live traffic: which program talks to whom (root)
   interfaces       list the interfaces capture can use
+  serve [FILE...]  the local web view and history: dashboard, flows, uploads, live capture
 
 Options:
   -h, --help       this help (and 'wiresight COMMAND --help' for a command's options)
@@ -30,6 +32,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   read: readCommand,
   capture: captureCommand,
   interfaces: interfacesCommand,
+  serve: serveCommand,
 };
 
 export async function main(args: string[]): Promise<number> {

@@ -22,6 +22,7 @@ import {
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { ProgressBar } from "./progress.ts";
 import { writeErr, writeOut } from "./output.ts";
+import { DETECT_HELP, DETECT_OPTIONS, detectFrom, DetectSession } from "./detect.ts";
 
 export const READ_HELP = `Usage: wiresight read FILE... [options]
 
@@ -34,7 +35,7 @@ Several files are read in order as one capture.
 Report:
       --report text|json|none  report format on stdout (default text)
       --top N                  entries in each top list (default 10)
-  -q, --quiet                  no report (same as --report none)
+  -q, --quiet                  no report (same as --report none), no alert lines
       --no-progress            no progress bar (it is drawn only when stderr is a terminal)
       --no-color               no colour (also: NO_COLOR=1)
 
@@ -62,10 +63,13 @@ Flows:
 Application layer:
       --no-app                 skip application-layer decoding (DNS, HTTP, TLS, QUIC ...): L2-L4 only
 
+${DETECT_HELP}
+
 Examples:
   wiresight read capture.pcapng
   wiresight read a.pcap b.pcap --report json | jq .top_talkers
   wiresight read big.pcap -f 'tcp port 443' --export flows.csv --export-type flows
+  wiresight read capture.pcap --detect --alerts eve.ndjson --config detect.toml
 `;
 
 export const READ_OPTIONS: Options = {
@@ -78,6 +82,7 @@ export const READ_OPTIONS: Options = {
   ...EXPORT_OPTIONS,
   ...FILTER_OPTIONS,
   ...FLOW_OPTIONS,
+  ...DETECT_OPTIONS,
 };
 
 export async function readCommand(argv: string[]): Promise<number> {
@@ -98,6 +103,10 @@ export async function readCommand(argv: string[]): Promise<number> {
   if (exp?.type === "packets") decoder.packets = { payloadMax: exp.payloadMax };
   const bpf = v.filter as string | undefined;
   if (bpf !== undefined) checkBpf(bpf);
+  const detectChoice = detectFrom(v);
+  if (detectChoice?.alertsPath === "-" && exportPath === "-") {
+    throw new UsageError("--alerts - and --export - cannot both write to stdout");
+  }
 
   let total = 0;
   for (const f of files) {
@@ -106,11 +115,24 @@ export async function readCommand(argv: string[]): Promise<number> {
     total += size;
   }
 
+  // Alert lines go to stdout, unless stdout carries JSON (a JSON report, an export or EVE).
+  const stdoutTaken = reportFormat === "json" || exportPath === "-" || detectChoice?.alertsPath === "-";
+  const alertStream = stdoutTaken ? Deno.stderr : Deno.stdout;
+  const enc = new TextEncoder();
+  const detect = detectChoice
+    ? await DetectSession.open(
+      detectChoice,
+      // -q: no report and no alert lines (--alerts and --outdir still get everything).
+      (line) => v.quiet || alertStream.writeSync(enc.encode(line + "\n")),
+      colorWanted(alertStream, Boolean(v["no-color"])),
+    )
+    : undefined;
+  detect?.configure(decoder);
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
   const apps = new AppSummary();
   apps.flowNames.enabled = exportType === "flows";
   const processes = new ProcessTable();
-  const handlers: EventHandlers = {
+  const plain: EventHandlers = {
     comment: (c) => processes.addComment(c),
     flow: exportType === "flows" && exporter ? (f) => exporter.flow(f, apps.flowName(f)) : undefined,
     packet: exportType === "packets" && exporter ? (p) => exporter.packet(p) : undefined,
@@ -121,6 +143,7 @@ export async function readCommand(argv: string[]): Promise<number> {
       }
       : (e) => apps.add(e),
   };
+  const handlers = detect ? detect.handlers(plain) : plain;
   const bar = new ProgressBar(total, !v["no-progress"] && Deno.stderr.isTerminal());
   let before = 0;
   const sizes: number[] = [];
@@ -144,6 +167,7 @@ export async function readCommand(argv: string[]): Promise<number> {
     } finally {
       bar.done();
       exporter?.close();
+      detect?.finish();
     }
   })();
 
@@ -153,6 +177,9 @@ export async function readCommand(argv: string[]): Promise<number> {
   }
   const report = buildReport(result, apps, top);
   if (processes.size) report.processes = processes.top(top);
+  detect?.decoderStats(result.stats);
+  const written = await detect?.writeOutdir(report);
+  if (written) console.error(`wiresight: report written to ${written}`);
   // report.warnings starts with those file problems; print the rest.
   for (const w of report.warnings.slice(result.files.filter((f) => f.problem).length)) {
     console.error(`wiresight: warning: ${w}`);
@@ -163,9 +190,11 @@ export async function readCommand(argv: string[]): Promise<number> {
     // With the export on stdout, the report (if asked for) goes to stderr.
     const out = exportPath === "-" ? writeErr : writeOut;
     const stream = exportPath === "-" ? Deno.stderr : Deno.stdout;
-    if (reportFormat === "json") await out(JSON.stringify(report, null, 2) + "\n");
-    else if (reportFormat === "text") {
-      await out(renderText(report, style(colorWanted(stream, Boolean(v["no-color"]))), apps));
+    const st = style(colorWanted(stream, Boolean(v["no-color"])));
+    if (reportFormat === "json") {
+      await out(JSON.stringify(detect ? detect.report(report) : report, null, 2) + "\n");
+    } else if (reportFormat === "text") {
+      await out(renderText(report, st, apps) + (detect ? "\n" + detect.summaryText(st, top) : ""));
     }
   }
   return failed ? EXIT_RUNTIME : EXIT_OK;

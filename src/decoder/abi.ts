@@ -2,7 +2,7 @@
 // when a name or value here differs from it.
 
 // Version
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 // Sizes and status codes
 export const SCRATCH_BYTES = 65536;
@@ -32,6 +32,35 @@ export const EV_NAME = 5;
 export const EV_IFSTATS = 6;
 export const EV_APP = 7;
 export const EV_COMMENT = 8;
+export const EV_FLOW_START = 9;
+export const EV_HOST_RATE = 10;
+
+// FLOW_START event (EV_FLOW_START)
+export const FS_ID = 8;
+export const FS_TS_SEC = 16;
+export const FS_TS_NSEC = 24;
+export const FS_TCP_FLAGS = 28;
+export const FS_IPVER = 30;
+export const FS_PROTO = 31;
+export const FS_ADDR_A = 32;
+export const FS_ADDR_B = 48;
+export const FS_PORT_A = 64;
+export const FS_PORT_B = 66;
+export const FS_WIRELEN = 68;
+export const FS_SIZE = 72;
+
+// HOST_RATE event (EV_HOST_RATE)
+export const HR_TS_SEC = 8;
+export const HR_TS_NSEC = 16;
+export const HR_WINDOW_MS = 20;
+export const HR_IPVER = 24;
+export const HR_ADDR = 32;
+export const HR_PACKETS = 48;
+export const HR_BYTES = 56;
+export const HR_SYNS = 64;
+export const HR_SIZE = 72;
+export const HR_HOSTS = 4096;
+export const HR_EVENTS_PER_WINDOW = 64;
 
 // PACKET event (EV_PACKET)
 export const PKT_TS_SEC = 8;
@@ -389,6 +418,8 @@ export const ST_APP_EVENTS = 36;
 export const ST_APP_BUDGET_STOPS = 37;
 export const ST_APP_STREAM_GAPS = 38;
 export const ST_APP_DEFERRED = 39;
+export const ST_HOST_RATE_OVERFLOW = 40;
+export const ST_HOST_RATE_UNREPORTED = 41;
 export const ST_PROTO_BASE = 64;
 export const ST_MALFORMED_BASE = 576;
 export const ST_LINKTYPE_BASE = 640;

@@ -35,6 +35,10 @@ export interface DecoderConfig {
   flowEvents?: boolean;
   /** Decode application-layer metadata (default true). */
   appDecoding?: boolean;
+  /** Emit a flow-start record as each flow is created (the detection engine's live signal). */
+  flowStarts?: boolean;
+  /** Per-host packet counts per window; hosts over a threshold get a host-rate record. */
+  hostRates?: { windowMs: number; minPackets: number; minSyns: number };
 }
 
 /** The decoder's buffers and flow table do not fit in memory. */
@@ -94,6 +98,11 @@ export class Decoder {
     if (cfg.bpf) ex.ws_filter_bpf_enable(h, 1);
     ex.ws_set_flow_output(h, cfg.flowEvents === false ? 0 : 1);
     ex.ws_set_app_decoding(h, cfg.appDecoding === false ? 0 : 1);
+    ex.ws_set_flow_start_output(h, cfg.flowStarts ? 1 : 0);
+    if (cfg.hostRates) {
+      const r = cfg.hostRates;
+      ex.ws_set_host_rates(h, r.windowMs, r.minPackets, r.minSyns);
+    }
     for (const [proto, port] of KNOWN_PORTS) ex.ws_set_known_port(h, proto, port);
   }
 

@@ -80,6 +80,35 @@ export interface FlowRecord {
   app: number;
 }
 
+/** A flow's first packet, as the decoder creates the flow (wasm/ABI.md, "FLOW_START event"). */
+export interface FlowStartRecord {
+  id: number;
+  tsSec: number;
+  tsNsec: number;
+  ipVersion: 4 | 6;
+  ipProto: number;
+  /** The initiator. */
+  src: string;
+  srcPort: number;
+  dst: string;
+  dstPort: number;
+  /** TCP flags of the first packet (0 when not TCP). */
+  tcpFlags: number;
+  wirelen: number;
+}
+
+/** What one source host sent in one window, when it crossed a threshold ("HOST_RATE event"). */
+export interface HostRateRecord {
+  tsSec: number;
+  tsNsec: number;
+  windowMs: number;
+  address: string;
+  packets: number;
+  bytes: number;
+  /** Bare SYNs (SYN without ACK). */
+  syns: number;
+}
+
 /** One entry of the decoder's report tables (wasm/ABI.md, "TOP event"). */
 export interface TopEntry {
   table: number;
@@ -143,6 +172,8 @@ export interface EventHandlers {
   /** Application-layer metadata; the event is only valid during the call. */
   app?(e: AppEvent): void;
   comment?(c: CommentRecord): void;
+  flowStart?(f: FlowStartRecord): void;
+  hostRate?(r: HostRateRecord): void;
 }
 
 const L3_NAMES: Record<number, string> = {
@@ -312,6 +343,36 @@ export function parseInterfaceStats(_u8: Uint8Array, dv: DataView, o: number): I
   };
 }
 
+export function parseFlowStart(u8: Uint8Array, dv: DataView, o: number): FlowStartRecord {
+  const ipVersion = u8[o + abi.FS_IPVER] === abi.L3_IPV6 ? 6 : 4;
+  return {
+    id: dv.getFloat64(o + abi.FS_ID, true),
+    tsSec: dv.getFloat64(o + abi.FS_TS_SEC, true),
+    tsNsec: dv.getUint32(o + abi.FS_TS_NSEC, true),
+    ipVersion,
+    ipProto: u8[o + abi.FS_PROTO],
+    src: formatAddress(ipVersion, u8, o + abi.FS_ADDR_A),
+    srcPort: dv.getUint16(o + abi.FS_PORT_A, true),
+    dst: formatAddress(ipVersion, u8, o + abi.FS_ADDR_B),
+    dstPort: dv.getUint16(o + abi.FS_PORT_B, true),
+    tcpFlags: dv.getUint16(o + abi.FS_TCP_FLAGS, true),
+    wirelen: dv.getUint32(o + abi.FS_WIRELEN, true),
+  };
+}
+
+export function parseHostRate(u8: Uint8Array, dv: DataView, o: number): HostRateRecord {
+  const ipVersion = u8[o + abi.HR_IPVER] === abi.L3_IPV6 ? 6 : 4;
+  return {
+    tsSec: dv.getFloat64(o + abi.HR_TS_SEC, true),
+    tsNsec: dv.getUint32(o + abi.HR_TS_NSEC, true),
+    windowMs: dv.getUint32(o + abi.HR_WINDOW_MS, true),
+    address: formatAddress(ipVersion, u8, o + abi.HR_ADDR),
+    packets: dv.getFloat64(o + abi.HR_PACKETS, true),
+    bytes: dv.getFloat64(o + abi.HR_BYTES, true),
+    syns: dv.getFloat64(o + abi.HR_SYNS, true),
+  };
+}
+
 /** Walks the events in `u8[start, end)` and hands each to its handler. */
 export function dispatchEvents(
   u8: Uint8Array,
@@ -332,6 +393,8 @@ export function dispatchEvents(
     else if (type === abi.EV_IFSTATS) h.ifaceStats?.(parseInterfaceStats(u8, dv, o));
     else if (type === abi.EV_APP) h.app?.(new AppEvent(u8, dv, o));
     else if (type === abi.EV_COMMENT) h.comment?.(parseComment(u8, dv, o));
+    else if (type === abi.EV_FLOW_START) h.flowStart?.(parseFlowStart(u8, dv, o));
+    else if (type === abi.EV_HOST_RATE) h.hostRate?.(parseHostRate(u8, dv, o));
     o += len;
   }
 }

@@ -38,6 +38,8 @@ export interface DecoderExports {
   ws_top(h: number, table: number, n: number): number;
   ws_set_app_decoding(h: number, on: number): void;
   ws_quic_client_hello(h: number, len: number): number;
+  ws_set_flow_start_output(h: number, on: number): void;
+  ws_set_host_rates(h: number, windowMs: number, minPackets: number, minSyns: number): void;
 }
 
 let compiled: Promise<WebAssembly.Module> | undefined;

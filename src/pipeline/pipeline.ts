@@ -68,6 +68,8 @@ export async function* pipelineSteps(
     packet: handlers.packet,
     flow: handlers.flow,
     comment: handlers.comment,
+    flowStart: handlers.flowStart,
+    hostRate: handlers.hostRate,
     // QUIC client Initials are decrypted here and their ClientHello goes back to the decoder's
     // TLS parser; the resulting TLS event arrives with the next drain.
     app: handlers.app && ((e) => {

@@ -144,23 +144,21 @@ export class ProcessResolver {
     return null;
   }
 
-  /** The socket from sock_diag; an IPv4 flow may belong to a dual-stack IPv6 socket. */
+  /**
+   * The socket from sock_diag. One question is enough: for IPv4 endpoints the kernel's lookup
+   * also finds dual-stack IPv6 sockets (and answers the same for v4-mapped addresses).
+   */
   #diag(proto: "tcp" | "udp", local: Endpoint, remote: Endpoint) {
     const l = parseCidr(local.address), r = parseCidr(remote.address);
-    if (!l || !r) return null;
-    const n = proto === "tcp" ? 6 : 17;
+    if (!l || !r || l.ipVersion !== r.ipVersion) return null;
     const size = l.ipVersion === 4 ? 4 : 16;
-    const found = lookupSocket(
-      n,
+    return lookupSocket(
+      proto === "tcp" ? 6 : 17,
       l.bytes.subarray(0, size),
       local.port,
       r.bytes.subarray(0, size),
       remote.port,
     );
-    if (found || l.ipVersion !== 4) return found;
-    const mapped = (b: Uint8Array) =>
-      Uint8Array.from([...new Array(10).fill(0), 0xff, 0xff, ...b.subarray(0, 4)]);
-    return lookupSocket(n, mapped(l.bytes), local.port, mapped(r.bytes), remote.port);
   }
 
   #pidOf(inode: number): number | undefined {

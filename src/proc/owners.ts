@@ -75,35 +75,48 @@ export class FlowOwners {
 
   /** The process behind a packet: its local sender, else its local receiver. */
   owner(p: PacketRecord): PacketOwner | null {
+    const sender = this.#side(p, true)?.owner;
+    if (sender) return { process: sender, sent: true };
+    const receiver = this.#side(p, false)?.owner;
+    return receiver ? { process: receiver, sent: false } : null;
+  }
+
+  /** The processes at the packet's local ends: its sender's and its receiver's (both on loopback). */
+  ends(p: PacketRecord): ProcessInfo[] {
+    const out: ProcessInfo[] = [];
+    for (const sent of [true, false]) {
+      const owner = this.#side(p, sent)?.owner;
+      if (owner) out.push(owner);
+    }
+    return out;
+  }
+
+  /** The packet's local sender (or receiver) endpoint, looked up on its first packets. */
+  #side(p: PacketRecord, sender: boolean): Side | null {
     if (!p.flowId || p.srcPort === null || p.dstPort === null) return null;
     const proto = p.ipProto === 6 ? "tcp" : p.ipProto === 17 ? "udp" : null;
     if (!proto) return null;
     const src = { address: p.src, port: p.srcPort }, dst = { address: p.dst, port: p.dstPort };
+    const [local, remote] = sender ? [src, dst] : [dst, src];
+    if (!this.isLocal(local.address)) return null;
     let f = this.#flows.get(p.flowId);
     if (!f) {
       f = { sides: new Map(), initiator: `${p.src} ${p.srcPort}` };
       this.#flows.set(p.flowId, f);
     }
-    const side = (local: typeof src, remote: typeof src): Side | null => {
-      if (!this.isLocal(local.address)) return null;
-      const key = `${local.address} ${local.port}`;
-      let s = f!.sides.get(key);
-      if (!s) f!.sides.set(key, s = { owner: null, tries: 0, settled: false });
-      if (!s.settled) {
-        const hintKey = `${proto === "tcp" ? 6 : 17} ${key}`;
-        const hinted = this.#hints.get(hintKey);
-        this.#hints.delete(hintKey);
-        s.tries++;
-        if (!hinted) this.lookups++;
-        s.owner = hinted ?? this.#resolver.lookup(proto, local, remote);
-        s.settled = s.owner !== null || s.tries >= TRIES;
-      }
-      return s;
-    };
-    const sender = side(src, dst)?.owner;
-    if (sender) return { process: sender, sent: true };
-    const receiver = side(dst, src)?.owner;
-    return receiver ? { process: receiver, sent: false } : null;
+    const key = `${local.address} ${local.port}`;
+    let s = f.sides.get(key);
+    if (!s) f.sides.set(key, s = { owner: null, tries: 0, settled: false });
+    if (!s.settled) {
+      const hintKey = `${proto === "tcp" ? 6 : 17} ${key}`;
+      const hinted = this.#hints.get(hintKey);
+      this.#hints.delete(hintKey);
+      s.tries++;
+      if (!hinted) this.lookups++;
+      s.owner = hinted ?? this.#resolver.lookup(proto, local, remote);
+      s.settled = s.owner !== null || s.tries >= TRIES;
+    }
+    return s;
   }
 
   /** The flow's process: its initiator's when local, else its responder's (undefined: unseen). */

@@ -8,8 +8,8 @@ import { Counter } from "../app/counter.ts";
 import type { ProcessInfo } from "../proc/linux.ts";
 import type { Direction, PacketOwner } from "../proc/owners.ts";
 import { ProcessTable } from "./processes.ts";
-import { bitsPerSecond, bytesText, count, type Style, table } from "./format.ts";
-import { processLabel } from "../sinks/terminal.ts";
+import { bitsPerSecond, bytesText, count, percent, printable, type Style, table } from "./format.ts";
+import { endpoint, processLabel } from "../sinks/terminal.ts";
 
 interface Socket {
   protocol: string;
@@ -23,37 +23,45 @@ interface Socket {
 
 const MAX_SOCKETS = 100_000;
 
+/** Traffic since the last panel, by direction as seen from this machine. */
+class Interval {
+  readonly start = performance.now();
+  packets = 0;
+  readonly bytes: Record<Direction, number> = { in: 0, out: 0, local: 0, fwd: 0 };
+  readonly talkers = new Counter(10_000);
+  readonly protocols = new Counter(100);
+  readonly apps = new Counter(100);
+  readonly processes = new Counter(10_000);
+}
+
 export class LiveView {
-  // Since the last panel.
-  #interval = { start: performance.now(), bytesIn: 0, bytesOut: 0, packets: 0 };
-  #talkers = new Counter(10_000);
-  #protocols = new Counter(100);
-  #intervalProcesses = new Counter(10_000);
+  #interval = new Interval();
   readonly #sockets = new Map<number, Socket>();
   readonly processes = new ProcessTable();
   readonly #dns: string[] = [];
 
   constructor(private readonly dnsKept = 10) {}
 
+  /** A packet shown; `app` is its flow's application protocol when one was found. */
   add(p: PacketRecord, dir: Direction, packetOwner: PacketOwner | null, app: string | null): void {
     const owner = packetOwner?.process ?? null;
     const inbound = dir === "in";
     const i = this.#interval;
     i.packets++;
-    if (inbound) i.bytesIn += p.wirelen;
-    else i.bytesOut += p.wirelen;
-    this.#talkers.add(inbound ? p.src : p.dst, p.wirelen);
-    this.#protocols.add(app ?? p.protocol);
-    if (owner) this.#intervalProcesses.add(processLabel(owner), p.wirelen);
+    i.bytes[dir] += p.wirelen;
+    // The other end: the source of what comes in, else the destination.
+    i.talkers.add(inbound ? p.src : p.dst, p.wirelen);
+    i.protocols.add(p.protocol);
+    if (app) i.apps.add(app);
+    if (owner) i.processes.add(processLabel(owner), p.wirelen);
     if (!p.flowId) return;
     let s = this.#sockets.get(p.flowId);
     if (!s && this.#sockets.size < MAX_SOCKETS) {
-      const local = dir === "in" ? [p.dst, p.dstPort] : [p.src, p.srcPort];
-      const remote = dir === "in" ? [p.src, p.srcPort] : [p.dst, p.dstPort];
+      const src = endpoint(p.src, p.srcPort), dst = endpoint(p.dst, p.dstPort);
       s = {
         protocol: p.protocol,
-        local: `${local[0]}:${local[1] ?? ""}`,
-        remote: `${remote[0]}:${remote[1] ?? ""}`,
+        local: inbound ? dst : src,
+        remote: inbound ? src : dst,
         owner,
         bytesIn: 0,
         bytesOut: 0,
@@ -79,38 +87,46 @@ export class LiveView {
     if (!m.response || !m.questions.length) return;
     const answers = m.records.filter((r) => r.section === "answer").map((r) => r.data.join(" "));
     const q = m.questions[0];
-    this.#dns.push(
+    // Names and answers come from the wire.
+    this.#dns.push(printable(
       `${q.name} ${q.type} -> ${m.rcode === "NOERROR" ? answers.join(", ") || "(no answer)" : m.rcode}`,
-    );
+      300,
+    ));
     if (this.#dns.length > this.dnsKept) this.#dns.shift();
+  }
+
+  /** Packets since the last panel. */
+  get pending(): number {
+    return this.#interval.packets;
   }
 
   /** The stats panel for the time since the last one, then starts a new interval. */
   panel(st: Style, top: number): string {
     const i = this.#interval;
+    this.#interval = new Interval();
     const secs = Math.max(0.001, (performance.now() - i.start) / 1000);
+    const total = i.bytes.in + i.bytes.out + i.bytes.local + i.bytes.fwd;
     const list = (c: Counter, fmt: (n: number) => string) =>
       c.top(top).map(([k, n]) => `${k} ${fmt(n)}`).join(", ") || "-";
-    const lines = [
-      st.heading(`-- ${new Date().toISOString().slice(11, 19)} -- last ${secs.toFixed(1)} s`),
-      `  Bandwidth  in ${bitsPerSecond((8 * i.bytesIn) / secs)}  out ${
-        bitsPerSecond((8 * i.bytesOut) / secs)
-      }  ` +
-      `${count(i.packets / secs)} pkt/s`,
-      `  Talkers    ${list(this.#talkers, bytesText)}`,
-      `  Processes  ${list(this.#intervalProcesses, bytesText)}`,
-      `  Protocols  ${list(this.#protocols, count)}`,
-    ];
-    this.#interval = { start: performance.now(), bytesIn: 0, bytesOut: 0, packets: 0 };
-    this.#talkers = new Counter(10_000);
-    this.#protocols = new Counter(100);
-    this.#intervalProcesses = new Counter(10_000);
-    return lines.join("\n");
+    const share = (n: number) => `${count(n)} (${percent((100 * n) / i.packets)})`;
+    const rate = (dir: Direction) =>
+      `${dir} ${bitsPerSecond((8 * i.bytes[dir]) / secs)} (${count(i.bytes[dir])} B)`;
+    const dirs: Direction[] = ["in", "out", ...(["local", "fwd"] as const).filter((d) => i.bytes[d] > 0)];
+    return [
+      st.heading(
+        `-- ${clock()} -- last ${secs.toFixed(1)} s: ${count(i.packets)} packets, ${count(total)} bytes`,
+      ),
+      `  Bandwidth  ${dirs.map(rate).join("  ")}  ${count(i.packets / secs)} pkt/s`,
+      `  Talkers    ${list(i.talkers, bytesText)}`,
+      `  Processes  ${list(i.processes, bytesText)}`,
+      `  Protocols  ${list(i.protocols, share)}`,
+      `  Apps       ${list(i.apps, count)}`,
+    ].join("\n");
   }
 
   /** Active sockets by bytes (or processes, grouped), and the latest DNS answers. */
   socketsReport(st: Style, top: number, byProcess: boolean): string {
-    const out = [st.heading(`-- active sockets at ${new Date().toISOString().slice(11, 19)}`)];
+    const out = [st.heading(`-- active sockets at ${clock()}`)];
     const all = [...this.#sockets.values()];
     if (byProcess) {
       const groups = new Map<string, { sockets: number; in: number; out: number; packets: number }>();
@@ -145,4 +161,9 @@ export class LiveView {
     if (this.#dns.length) out.push("  Recent DNS:", ...this.#dns.map((d) => `    ${d}`));
     return out.join("\n");
   }
+}
+
+/** The local time of day, HH:MM:SS. */
+function clock(): string {
+  return new Date().toTimeString().slice(0, 8);
 }

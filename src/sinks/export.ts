@@ -34,12 +34,12 @@ const FLUSH_BYTES = 1 << 20;
 const CSV_BATCH = 2048;
 
 /** Where export bytes go: a file, or standard output for PATH "-". */
-interface Sink {
+export interface Sink {
   writeSync(p: Uint8Array): number;
   close?(): void;
 }
 
-class BufferedWriter {
+export class BufferedWriter {
   #parts: string[] = [];
   #size = 0;
   readonly #enc = new TextEncoder();
@@ -127,6 +127,12 @@ export class Exporter {
       stringify(rows, { header, columns: [...this.#columns], cast: { boolean: (b) => String(b) } }),
     );
     this.#csvBatch = [];
+  }
+
+  /** Writes out the rows buffered so far (a live capture streams them as it goes). */
+  flush(): void {
+    if (this.format === "csv" && this.#csvBatch.length) this.#flushCsv();
+    this.#out.flush();
   }
 
   close(): void {

@@ -1,10 +1,15 @@
 // Packet lines for the terminal, in ProcShark's columns:
 //   Time  Dir  Proto  Flags  Source  Destination  Size  Service  Process  Application
 // with a colour per protocol, a compact one-line form, and the payload as hex and ASCII.
+import { dnsMessage } from "../app/dns.ts";
+import { appName } from "../app/names.ts";
+import * as abi from "../decoder/abi.ts";
+import type { AppEvent } from "../decoder/app_event.ts";
 import type { PacketRecord } from "../decoder/records.ts";
 import { tcpFlagLetters } from "../decoder/names.ts";
 import { serviceName } from "../flows/services.ts";
 import type { ProcessInfo } from "../proc/linux.ts";
+import { printable } from "../report/format.ts";
 
 export interface PrinterOptions {
   color: boolean;
@@ -26,19 +31,50 @@ const COLORS: Record<string, string> = {
   HTTP: "94",
 };
 
+/** Local time of day with microseconds, as tcpdump prints it. */
 function time(sec: number, nsec: number): string {
   const d = new Date(sec * 1000);
-  const hms = d.toISOString().slice(11, 19);
-  return `${hms}.${String(Math.floor(nsec / 1000)).padStart(6, "0")}`;
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.` +
+    String(Math.floor(nsec / 1000)).padStart(6, "0");
 }
 
-function endpoint(addr: string, port: number | null): string {
+/** "address:port", with IPv6 addresses in brackets. */
+export function endpoint(addr: string, port: number | null): string {
   if (port === null) return addr || "-";
   return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
+/** "name(pid)", escaped: a process can give itself any name. */
 export function processLabel(p: ProcessInfo | null | undefined): string {
-  return p ? `${p.name}(${p.pid})` : "-";
+  return p ? `${printable(p.name, 32)}(${p.pid})` : "-";
+}
+
+/** What an application message says, in a few words ("DNS A? example.com", "HTTP 200"). */
+export function appLabel(e: AppEvent): string {
+  const name = appName(e.app)?.toUpperCase() ?? "";
+  let text = name;
+  if (e.kind === abi.AK_DNS) {
+    const m = dnsMessage(e);
+    const q = m.questions[0];
+    text = `DNS ${m.response ? `${m.rcode} ` : ""}${q ? `${q.type}? ${q.name}` : ""}`.trim();
+  } else if (e.kind === abi.AK_HTTP_REQUEST) {
+    text = `HTTP ${e.str(abi.F_HTTP_METHOD) ?? ""} ${e.str(abi.F_HTTP_HOST) ?? ""}${
+      e.str(abi.F_HTTP_URI) ?? ""
+    }`;
+  } else if (e.kind === abi.AK_HTTP_RESPONSE) {
+    text = `HTTP ${e.num(abi.F_HTTP_STATUS) ?? ""}`;
+  } else if (e.kind === abi.AK_TLS_CLIENT_HELLO) {
+    text = `TLS ClientHello ${e.str(abi.F_TLS_SNI) ?? ""}`.trim();
+  }
+  // Names, hosts and URIs come from the wire: nothing in them may drive the terminal.
+  return printable(text);
+}
+
+/** The service a packet's ports name: the lower port's when both name one (servers have low ports). */
+function portService(ipProto: number, a: number, b: number): string {
+  const [low, high] = a < b ? [a, b] : [b, a];
+  return serviceName(ipProto, low) ?? serviceName(ipProto, high) ?? "-";
 }
 
 export class PacketPrinter {
@@ -53,18 +89,22 @@ export class PacketPrinter {
     const proto = app?.split(" ")[0] && COLORS[app.split(" ")[0]] ? app.split(" ")[0] : p.protocol;
     const color = COLORS[proto] ?? COLORS[p.protocol];
     const src = endpoint(p.src, p.srcPort), dst = endpoint(p.dst, p.dstPort);
+    const flags = p.ipProto === 6 && p.srcPort !== null ? `[${tcpFlagLetters(p.tcpFlags)}]` : "";
+    const service = p.srcPort === null ? "-" : portService(p.ipProto, p.srcPort, p.dstPort!);
     if (this.o.compact) {
-      const line =
-        `${time(p.tsSec, p.tsNsec).slice(0, 12)} ${dir.toUpperCase()} ${p.protocol} ${src} > ${dst} ` +
-        `${p.wirelen} ${processLabel(owner)}${app ? ` ${app}` : ""}`;
+      const line = [
+        time(p.tsSec, p.tsNsec).slice(0, 12),
+        dir.toUpperCase(),
+        p.protocol,
+        flags,
+        `${src} > ${dst}`,
+        String(p.wirelen),
+        service,
+        processLabel(owner),
+        app ?? "",
+      ].filter((c) => c !== "").join(" ");
       return this.#paint(color, line) + this.#payload(p);
     }
-    const flags = p.ipProto === 6 && p.srcPort !== null ? `[${tcpFlagLetters(p.tcpFlags)}]` : "";
-    const port = p.srcPort === null ? null : Math.min(p.srcPort, p.dstPort ?? p.srcPort);
-    const service = port === null
-      ? "-"
-      : serviceName(p.ipProto, p.dstPort!) ?? serviceName(p.ipProto, p.srcPort!) ??
-        serviceName(p.ipProto, port) ?? "-";
     const cols = [
       time(p.tsSec, p.tsNsec),
       dir.toUpperCase().padEnd(5),
@@ -81,8 +121,8 @@ export class PacketPrinter {
     if (this.o.verbose) {
       const extra = [`flow ${p.flowId}`, `ttl ${p.ttl}`, `len ${p.ipLength}`, `payload ${p.payloadLength}`];
       if (p.ipProto === 6) extra.push(`seq ${p.tcpSeq}`, `ack ${p.tcpAck}`, `win ${p.tcpWindow}`);
-      if (owner?.exe) extra.push(`exe ${owner.exe}`);
-      if (owner?.user) extra.push(`user ${owner.user}`);
+      if (owner?.exe) extra.push(`exe ${printable(owner.exe, 200)}`);
+      if (owner?.user) extra.push(`user ${printable(owner.user)}`);
       if (p.malformed) extra.push(`malformed ${p.malformed}`);
       line += `\n    ${extra.join("  ")}`;
     }

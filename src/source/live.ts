@@ -8,6 +8,7 @@ import { CaptureError, type LiveOptions } from "../../ffi/libpcap.ts";
 import { feedWindow } from "./file.ts";
 import type { WorkerMessage, WorkerRequest } from "./live_worker.ts";
 import type { OwnerHint } from "../proc/first_packets.ts";
+import { BatchRing } from "./batch_ring.ts";
 
 export interface CaptureStats {
   /** Packets the kernel handed to the capture (pcap_stats ps_recv). */
@@ -17,9 +18,27 @@ export interface CaptureStats {
   ifDropped: number;
 }
 
+/** Decodes pcap records (a batch, or the file header first) in one go; they must all be whole. */
+export function feedRecords(
+  decoder: Decoder,
+  bytes: Uint8Array,
+  eof: boolean,
+  handlers: EventHandlers,
+): void {
+  // Past the first quarter of the input buffer: the carry area stays out of the way.
+  const start = decoder.input().length / 4;
+  decoder.input().set(bytes, start);
+  const r = feedWindow(decoder, start, bytes.length, eof, handlers);
+  if (r.status === abi.STATUS_ERROR || r.consumed !== bytes.length) {
+    throw new Error(`decoder rejected live records (status ${r.status})`);
+  }
+}
+
 export class LiveCapture {
   readonly #worker: Worker;
   readonly #stop = new SharedArrayBuffer(4);
+  /** The batches the worker fills; a slot is freed once its records are decoded and written. */
+  readonly #ring = new BatchRing();
   readonly #queue: WorkerMessage[] = [];
   #wake: (() => void) | null = null;
   stats: CaptureStats = { received: 0, dropped: 0, ifDropped: 0 };
@@ -48,6 +67,18 @@ export class LiveCapture {
   onOwners?: (hints: OwnerHint[]) => void;
 
   /**
+   * Picks the records of a batch the decoder gets (filters that need more than libpcap and the
+   * decoder know); returns them as pcap records. Without it, every record goes on.
+   */
+  select?: (records: Uint8Array) => Uint8Array;
+
+  /** Called once when capture has ended, before the decoder ends the flows still open. */
+  onEnd?: () => void;
+
+  /** With no packets, `decode` still yields this often (ms), so live panels keep their rhythm. */
+  tickMs = Infinity;
+
+  /**
    * Opens the device; throws CaptureError with an actionable message when it cannot. With
    * `localAddresses`, the worker looks up the process of each new connection's local sender.
    */
@@ -57,9 +88,17 @@ export class LiveCapture {
     owners?: { localAddresses: string[]; refreshMs: number },
   ): Promise<LiveCapture> {
     const c = new LiveCapture(options.device);
-    const req: WorkerRequest = { type: "start", options, stop: c.#stop, maxPackets, ...owners };
+    const req: WorkerRequest = {
+      type: "start",
+      options,
+      stop: c.#stop,
+      ring: c.#ring.memory,
+      maxPackets,
+      ...owners,
+    };
     c.#worker.postMessage(req);
-    const first = await c.#next();
+    let first: WorkerMessage | null;
+    while (!(first = await c.#next()));
     if (first.type === "error") {
       c.#worker.terminate();
       throw new CaptureError(first.message, first.usage);
@@ -77,14 +116,22 @@ export class LiveCapture {
     Atomics.store(new Int32Array(this.#stop), 0, 1);
   }
 
-  async #next(): Promise<WorkerMessage> {
-    while (this.#queue.length === 0) await new Promise<void>((r) => (this.#wake = r));
+  /** The next message from the worker, or null when `timeoutMs` passed without one. */
+  async #next(timeoutMs = Infinity): Promise<WorkerMessage | null> {
+    if (this.#queue.length === 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((r) => {
+        this.#wake = r;
+        if (timeoutMs !== Infinity) timer = setTimeout(r, timeoutMs);
+      });
+      clearTimeout(timer);
+    }
     this.#wake = null;
-    return this.#queue.shift()!;
+    return this.#queue.shift() ?? null;
   }
 
   /** The pcap file header the records follow (nanosecond magic when libpcap gives ns). */
-  #fileHeader(): Uint8Array {
+  fileHeader(): Uint8Array {
     const h = new DataView(new ArrayBuffer(24));
     h.setUint32(0, this.nanoseconds ? 0xa1b23c4d : 0xa1b2c3d4, true);
     h.setUint16(4, 2, true);
@@ -104,29 +151,28 @@ export class LiveCapture {
     handlers: EventHandlers,
     onBatch?: (records: Uint8Array) => void,
   ): AsyncGenerator<void, { error?: string }> {
-    const start = decoder.input().length / 4;
-    const feed = (bytes: Uint8Array, eof: boolean) => {
-      decoder.input().set(bytes, start);
-      const r = feedWindow(decoder, start, bytes.length, eof, handlers);
-      if (r.status === abi.STATUS_ERROR || r.consumed !== bytes.length) {
-        throw new Error(`decoder rejected live records (status ${r.status})`);
-      }
-    };
+    const feed = (bytes: Uint8Array, eof: boolean) => feedRecords(decoder, bytes, eof, handlers);
     decoder.beginFile();
-    feed(this.#fileHeader(), false);
+    feed(this.fileHeader(), false);
     try {
       for (;;) {
-        const m = await this.#next();
-        if (m.type === "batch") {
+        const m = await this.#next(this.tickMs);
+        if (m === null) yield;
+        else if (m.type === "batch") {
           if (m.owners.length) this.onOwners?.(m.owners);
-          const records = new Uint8Array(m.bytes, 0, m.length);
+          const all = this.#ring.slot(m.slot, m.length);
+          const records = this.select ? this.select(all) : all;
           feed(records, false);
           // After the decoder's events went out, so the batch's packets are known by then.
           onBatch?.(records);
+          this.#ring.free(m.slot);
           yield;
-        } else if (m.type === "error") return { error: m.message };
-        else if (m.type === "done") break;
+        } else if (m.type === "error") {
+          this.onEnd?.();
+          return { error: m.message };
+        } else if (m.type === "done") break;
       }
+      this.onEnd?.();
       feed(new Uint8Array(0), true);
       return {};
     } finally {

@@ -1,16 +1,19 @@
 // The capture loop, in a worker so it never stalls the main thread: reads packets with libpcap,
-// frames them as pcap records (the decoder's input format) and posts them in batches. A batch
-// goes out when it is large or when no packet is waiting, so packets reach the decoder within
-// milliseconds (process attribution needs them while the process is alive).
+// frames them as pcap records (the decoder's input format) in the shared slots of a BatchRing
+// and posts each slot's index. A batch goes out when its slot is full or when no packet is
+// waiting, so packets reach an idle decoder within milliseconds; while the decoder is still on
+// earlier batches, a batch keeps filling for up to HOLD_MS (fewer, fuller slots absorb more).
 import { CaptureError, LiveHandle, type LiveOptions } from "../../ffi/libpcap.ts";
-import { addressOf, libc, waitReadable } from "../../ffi/libc.ts";
+import { foreignBytes, waitReadable } from "../../ffi/libc.ts";
 import { FirstPackets, type OwnerHint } from "../proc/first_packets.ts";
 import { ProcessResolver } from "../proc/linux.ts";
+import { BatchRing, type RingMemory, SLOT_BYTES } from "./batch_ring.ts";
 
 export type WorkerRequest = {
   type: "start";
   options: LiveOptions;
   stop: SharedArrayBuffer;
+  ring: RingMemory;
   maxPackets: number;
   /** The machine's addresses: when set, connections' local processes are looked up here. */
   localAddresses?: string[];
@@ -19,14 +22,25 @@ export type WorkerRequest = {
 
 export type WorkerMessage =
   | { type: "ready"; linktype: number; snaplen: number; nanoseconds: boolean; warnings: string[] }
-  | { type: "batch"; bytes: ArrayBuffer; length: number; packets: number; owners: OwnerHint[] }
+  | { type: "batch"; slot: number; length: number; packets: number; owners: OwnerHint[] }
   | { type: "stats"; received: number; dropped: number; ifDropped: number }
   | { type: "error"; message: string; usage: boolean }
   | { type: "done" };
 
-const BATCH_BYTES = 1 << 20;
 const POLL_MS = 50;
-/** struct pcap_pkthdr on 64-bit Linux/macOS: timeval (2 x 8 bytes), caplen, len. */
+const STATS_MS = 1000;
+const HOLD_MS = 50;
+const HELD_POLL_MS = 5;
+/**
+ * Packets come in blocks that the kernel hands over when full or after this long. Immediate
+ * mode would deliver each at once, but Linux then gives every packet a fixed frame sized for
+ * 64 KiB (with segmentation offloads on, as on most interfaces), so an 8 MiB buffer holds only
+ * ~128 packets and drops at once under load; blocks pack packets by their size. 1 ms is the
+ * kernel's least: the sooner a connection's first packet is seen, the likelier its short-lived
+ * process still holds the socket.
+ */
+const BLOCK_TIMEOUT_MS = 1;
+/** struct pcap_pkthdr on 64-bit Linux/macOS: timeval (2 x 8 bytes), caplen at 16, len at 20. */
 const PKTHDR = 24;
 
 /** This file runs as a worker: its global scope is the worker's. */
@@ -35,13 +49,18 @@ const scope = self as unknown as {
   onmessage: ((ev: MessageEvent<WorkerRequest>) => void) | null;
   close(): void;
 };
-const post = (m: WorkerMessage, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
+const post = (m: WorkerMessage) => scope.postMessage(m);
 
 scope.onmessage = (ev) => {
   const req = ev.data;
   let handle: LiveHandle | undefined;
   try {
-    handle = new LiveHandle(req.options);
+    handle = new LiveHandle({ immediate: false, timeoutMs: BLOCK_TIMEOUT_MS, ...req.options });
+    // Sockets are mapped before "ready" (capture has begun: packets wait in the kernel buffer),
+    // so connections opened as soon as capture is announced are attributed too.
+    const first = req.localAddresses
+      ? new FirstPackets(warmResolver(req.refreshMs ?? 1000), req.localAddresses)
+      : null;
     post({
       type: "ready",
       linktype: handle.linktype,
@@ -49,10 +68,7 @@ scope.onmessage = (ev) => {
       nanoseconds: handle.nanoseconds,
       warnings: [...handle.warnings, ...processWarnings(req)],
     });
-    const first = req.localAddresses
-      ? new FirstPackets(warmResolver(req.refreshMs ?? 1000), new Set(req.localAddresses))
-      : null;
-    loop(handle, new Int32Array(req.stop), req.maxPackets, first);
+    new CaptureLoop(handle, new BatchRing(req.ring), new Int32Array(req.stop), first).run(req.maxPackets);
     post({ type: "stats", ...handle.stats() });
     post({ type: "done" });
   } catch (e) {
@@ -75,53 +91,130 @@ function warmResolver(refreshMs: number): ProcessResolver {
   return r;
 }
 
-function loop(h: LiveHandle, stop: Int32Array, maxPackets: number, first: FirstPackets | null): void {
-  const { memcpy } = libc();
-  const hdr = new Uint8Array(PKTHDR);
-  const hdrView = new DataView(hdr.buffer);
-  const hdrAt = addressOf(hdr);
-  let batch = new Uint8Array(BATCH_BYTES);
-  let view = new DataView(batch.buffer);
-  let base = addressOf(batch);
-  let used = 0, packets = 0, total = 0;
-  let owners: OwnerHint[] = [];
-  const flush = () => {
-    if (used === 0) return;
-    post({ type: "batch", bytes: batch.buffer, length: used, packets, owners }, [batch.buffer]);
-    owners = [];
-    batch = new Uint8Array(BATCH_BYTES);
-    view = new DataView(batch.buffer);
-    base = addressOf(batch);
-    used = packets = 0;
-  };
-  let lastStats = performance.now();
-  while (Atomics.load(stop, 0) === 0 && total < maxPackets) {
-    if (!h.next()) {
-      flush();
-      if (performance.now() - lastStats > 1000) {
-        post({ type: "stats", ...h.stats() });
-        lastStats = performance.now();
-      }
-      waitReadable(h.fd, POLL_MS);
-      continue;
-    }
-    memcpy(hdrAt, h.header, BigInt(PKTHDR));
-    const caplen = hdrView.getUint32(16, true);
-    const len = hdrView.getUint32(20, true);
-    if (used + 16 + caplen > BATCH_BYTES) flush();
-    // A pcap record: seconds, fraction (us or ns as libpcap gives them), caplen, len.
-    view.setUint32(used, Number(hdrView.getBigInt64(0, true)) >>> 0, true);
-    view.setUint32(used + 4, Number(hdrView.getBigInt64(8, true)), true);
-    view.setUint32(used + 8, caplen, true);
-    view.setUint32(used + 12, len, true);
-    memcpy(base + BigInt(used + 16), h.data, BigInt(caplen));
-    if (first) {
-      const hint = first.see(h.linktype, batch.subarray(used + 16, used + 16 + caplen));
-      if (hint) owners.push(hint);
-    }
-    used += 16 + caplen;
-    packets++;
-    total++;
+class CaptureLoop {
+  #slot = 0;
+  /** Whether the current slot is ours to write (it was free when we took it). */
+  #held = false;
+  #bytes: Uint8Array;
+  #view: DataView;
+  #used = 0;
+  #packets = 0;
+  #owners: OwnerHint[] = [];
+  #lastStats = performance.now();
+  /** When the current batch got its first packet. */
+  #openedAt = 0;
+  /** libpcap's packet header and buffer, viewed in place (their addresses rarely change). */
+  #hdrAt = 0n;
+  #hdr = new DataView(new ArrayBuffer(PKTHDR));
+  #dataAt = 0n;
+  #data = new Uint8Array(0);
+
+  constructor(
+    private readonly h: LiveHandle,
+    private readonly ring: BatchRing,
+    private readonly stop: Int32Array,
+    private readonly first: FirstPackets | null,
+  ) {
+    this.#bytes = ring.slot(0);
+    this.#view = new DataView(this.#bytes.buffer, this.#bytes.byteOffset, SLOT_BYTES);
   }
-  flush();
+
+  run(maxPackets: number): void {
+    const h = this.h;
+    for (let total = 0; total < maxPackets && !this.#stopped();) {
+      if (!h.next()) {
+        if (this.#decoderIdle() || performance.now() - this.#openedAt >= HOLD_MS) this.#flush();
+        this.#maybeStats();
+        // A batch held back is looked at again soon: the decoder may be free by then.
+        waitReadable(h.fd, this.#used ? HELD_POLL_MS : POLL_MS);
+        continue;
+      }
+      const hdr = this.#header();
+      const caplen = hdr.getUint32(16, true);
+      if (this.#used + 16 + caplen > SLOT_BYTES) this.#flush();
+      // Only once a slot is free: while the decoder is behind, the kernel buffers (and drops).
+      if (!this.#held && !this.#take()) break;
+      const at = this.#used, view = this.#view;
+      if (at === 0) this.#openedAt = performance.now();
+      // A pcap record: seconds, fraction (us or ns as libpcap gives them), caplen, len. The
+      // timeval's fields are 64-bit little-endian; their low 32 bits are what pcap keeps.
+      view.setUint32(at, hdr.getUint32(0, true), true);
+      view.setUint32(at + 4, hdr.getUint32(8, true), true);
+      view.setUint32(at + 8, caplen, true);
+      view.setUint32(at + 12, hdr.getUint32(20, true), true);
+      this.#bytes.set(this.#packet(caplen), at + 16);
+      if (this.first) {
+        const hint = this.first.see(h.linktype, this.#bytes, view, at + 16, caplen);
+        if (hint) this.#owners.push(hint);
+      }
+      this.#used += 16 + caplen;
+      this.#packets++;
+      total++;
+    }
+    this.#flush();
+  }
+
+  /** Whether the decoder is done with the batch before this one (so it waits for this one). */
+  #decoderIdle(): boolean {
+    return this.ring.isFree((this.#slot + this.ring.slots - 1) % this.ring.slots);
+  }
+
+  #stopped(): boolean {
+    return Atomics.load(this.stop, 0) !== 0;
+  }
+
+  /** The last packet's pcap_pkthdr. */
+  #header(): DataView {
+    const at = this.h.header;
+    if (at !== this.#hdrAt) {
+      this.#hdrAt = at;
+      this.#hdr = new DataView(foreignBytes(at, PKTHDR).buffer);
+    }
+    return this.#hdr;
+  }
+
+  /** The last packet's bytes. */
+  #packet(caplen: number): Uint8Array {
+    const at = this.h.data;
+    if (at !== this.#dataAt || caplen > this.#data.length) {
+      this.#dataAt = at;
+      this.#data = foreignBytes(at, Math.max(caplen, this.h.snaplen));
+    }
+    return this.#data.subarray(0, caplen);
+  }
+
+  /** Posts the current slot if it holds records; the next slot is taken when needed. */
+  #flush(): void {
+    if (this.#used === 0) return;
+    this.ring.queue(this.#slot);
+    post({
+      type: "batch",
+      slot: this.#slot,
+      length: this.#used,
+      packets: this.#packets,
+      owners: this.#owners,
+    });
+    this.#owners = [];
+    this.#used = this.#packets = 0;
+    this.#held = false;
+    this.#slot = (this.#slot + 1) % this.ring.slots;
+    this.#bytes = this.ring.slot(this.#slot);
+    this.#view = new DataView(this.#bytes.buffer, this.#bytes.byteOffset, SLOT_BYTES);
+  }
+
+  /** Waits until the current slot is free (false: asked to stop first). */
+  #take(): boolean {
+    while (!this.ring.waitFree(this.#slot, POLL_MS)) {
+      if (this.#stopped()) return false;
+      this.#maybeStats();
+    }
+    this.#held = true;
+    return true;
+  }
+
+  #maybeStats(): void {
+    if (performance.now() - this.#lastStats < STATS_MS) return;
+    post({ type: "stats", ...this.h.stats() });
+    this.#lastStats = performance.now();
+  }
 }

@@ -15,8 +15,17 @@ export async function appEvents<T>(path: string, kinds: number[], take: (e: AppE
   return out;
 }
 
-/** tshark -T fields rows (all occurrences, joined by "|") for frames matching `filter`. */
-export async function tsharkFields(path: string, filter: string, fields: string[], prefs: string[] = []) {
+/**
+ * tshark -T fields rows (all occurrences, joined by "|") for frames matching `filter`; `env` for
+ * tshark's environment (TZ for local times).
+ */
+export async function tsharkFields(
+  path: string,
+  filter: string,
+  fields: string[],
+  prefs: string[] = [],
+  env: Record<string, string> = {},
+) {
   const args = [
     "-n",
     "-r",
@@ -32,7 +41,7 @@ export async function tsharkFields(path: string, filter: string, fields: string[
   ];
   args.push("-E", "aggregator=|", "-E", "separator=\t");
   for (const f of ["frame.number", ...fields]) args.push("-e", f);
-  const out = await new Deno.Command("tshark", { args, stdout: "piped", stderr: "null" }).output();
+  const out = await new Deno.Command("tshark", { args, env, stdout: "piped", stderr: "null" }).output();
   return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l).map((l) => {
     const cells = l.split("\t");
     return { frame: Number(cells[0]), values: cells.slice(1).map((c) => (c === "" ? [] : c.split("|"))) };

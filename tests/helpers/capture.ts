@@ -27,23 +27,31 @@ export async function withNetns<T>(fn: (netns: string) => Promise<T>): Promise<T
   }
 }
 
-/** Starts `tcpdump -i lo -w DIR/NAME 'FILTER'` (in `netns` if given) and waits until it listens. */
+/**
+ * Starts `tcpdump -i lo -w DIR/NAME 'FILTER'` (in `netns` if given; on `iface` instead of lo if
+ * given) and waits until it listens.
+ */
 export async function captureLoopback(
   dir: string,
   name: string,
   filter: string,
   netns?: string,
+  iface = "lo",
+  snaplen = 0,
 ): Promise<Capture> {
   const path = `${dir}/${name}`;
   const [cmd, args] = inNetns(netns, "tcpdump", [
     "-i",
-    "lo",
+    iface,
     "--immediate-mode",
     "-U",
     "-Z",
     "root",
     "-s",
-    "0",
+    String(snaplen),
+    // A 16 MiB kernel buffer: bursts (scans, floods) must not be dropped.
+    "-B",
+    "16384",
     "-w",
     path,
     filter,

@@ -9,7 +9,7 @@ macro_rules! abi_consts {
     };
 }
 
-abi_consts!(VERSION: u32 { ABI_VERSION = 1, });
+abi_consts!(VERSION: u32 { ABI_VERSION = 2, });
 
 abi_consts!(SIZES: usize {
     SCRATCH_BYTES = 65536,
@@ -44,6 +44,37 @@ abi_consts!(EVENTS: u16 {
     EV_IFSTATS = 6,
     EV_APP = 7,
     EV_COMMENT = 8,
+    EV_FLOW_START = 9,
+    EV_HOST_RATE = 10,
+});
+
+abi_consts!(FLOW_START_FIELDS: usize {
+    FS_ID = 8,
+    FS_TS_SEC = 16,
+    FS_TS_NSEC = 24,
+    FS_TCP_FLAGS = 28,
+    FS_IPVER = 30,
+    FS_PROTO = 31,
+    FS_ADDR_A = 32,
+    FS_ADDR_B = 48,
+    FS_PORT_A = 64,
+    FS_PORT_B = 66,
+    FS_WIRELEN = 68,
+    FS_SIZE = 72,
+});
+
+abi_consts!(HOST_RATE_FIELDS: usize {
+    HR_TS_SEC = 8,
+    HR_TS_NSEC = 16,
+    HR_WINDOW_MS = 20,
+    HR_IPVER = 24,
+    HR_ADDR = 32,
+    HR_PACKETS = 48,
+    HR_BYTES = 56,
+    HR_SYNS = 64,
+    HR_SIZE = 72,
+    HR_HOSTS = 4096,
+    HR_EVENTS_PER_WINDOW = 64,
 });
 
 abi_consts!(COMMENT_FIELDS: usize {
@@ -437,6 +468,8 @@ abi_consts!(STATS: usize {
     ST_APP_BUDGET_STOPS = 37,
     ST_APP_STREAM_GAPS = 38,
     ST_APP_DEFERRED = 39,
+    ST_HOST_RATE_OVERFLOW = 40,
+    ST_HOST_RATE_UNREPORTED = 41,
     ST_PROTO_BASE = 64,
     ST_MALFORMED_BASE = 576,
     ST_LINKTYPE_BASE = 640,
@@ -495,7 +528,7 @@ mod abi_doc {
         let tables: &[&[(&str, i64)]] = &[
             VERSION, SIZES, STATUS, ERRORS, EVENTS, PACKET_FIELDS, PACKET_FLAGS, L3_KINDS, MALFORMED,
             FLOW_FIELDS, END_REASONS, TCP_STATES, INTERFACE_FIELDS, TOP_FIELDS, TOP_TABLES, NAME_FIELDS,
-            IFSTATS_FIELDS, IFSTATS_BITS, COMMENT_FIELDS, APP_FIELDS, APP_LIMITS, APP_PROTOCOLS, APP_KINDS, APP_FIELD_IDS,
+            IFSTATS_FIELDS, IFSTATS_BITS, COMMENT_FIELDS, FLOW_START_FIELDS, HOST_RATE_FIELDS, APP_FIELDS, APP_LIMITS, APP_PROTOCOLS, APP_KINDS, APP_FIELD_IDS,
             DNS_ERRORS, PROTO_BITS, STATS, LINKTYPES,
         ];
         let mut ours = BTreeMap::new();
@@ -512,6 +545,8 @@ mod abi_doc {
         assert_eq!(PKT_PAYLOAD % 8, 0);
         assert_eq!(FL_SIZE % 8, 0);
         assert_eq!(TOP_SIZE % 8, 0);
+        assert_eq!(FS_SIZE % 8, 0);
+        assert_eq!(HR_SIZE % 8, 0);
         assert!(ST_PROTO_BASE + 512 <= ST_MALFORMED_BASE);
         assert!(ST_MALFORMED_BASE + MAL_COUNT as usize <= ST_LINKTYPE_BASE);
         assert!(ST_LINKTYPE_BASE + 3 * LINKTYPE_SLOTS <= ST_ETHERTYPE_BASE);

@@ -12,6 +12,7 @@ use crate::link::{self, Net};
 use crate::net;
 use crate::out::Out;
 use crate::packet::{Packet, PF_ROUTED};
+use crate::rate::HostRates;
 use crate::stats::Stats;
 use crate::transport;
 
@@ -34,6 +35,7 @@ pub struct Engine {
     pub flows: FlowTable,
     pub filter: Filter,
     pub apps: AppTable,
+    pub rates: HostRates,
     bpf_on: bool,
     bpf: Vec<(u32, Vec<Insn>)>,
     pkt: Packet,
@@ -70,6 +72,7 @@ impl Decoder {
                 flows: FlowTable::new(max_flows),
                 filter: Filter::default(),
                 apps: AppTable::default(),
+                rates: HostRates::default(),
                 bpf_on: false,
                 bpf: Vec::new(),
                 pkt: Packet::new(),
@@ -191,6 +194,10 @@ impl Decoder {
     /// Emits every flow still in the table; true while more remain (drain the events first).
     pub fn finish(&mut self) -> bool {
         let e = &mut self.eng;
+        if e.out.room() < e.rates.room_needed() {
+            return true;
+        }
+        e.rates.flush(&mut e.out, &mut e.stats);
         let more = e.flows.drain(&mut e.out, &mut e.stats);
         for slot in e.flows.released.drain(..) {
             e.apps.release_slot(slot);
@@ -206,8 +213,9 @@ impl Engine {
         let pkt = if self.emit_packets { PKT_PAYLOAD + self.payload_max + 8 } else { 0 };
         let app = if self.apps.enabled { APP_EVENTS_PER_PACKET * APP_EVENT_MAX } else { 0 };
         let comment = CM_TEXT + crate::capture::MAX_COMMENT + 8;
+        let start = if self.flows.start_events { FS_SIZE } else { 0 };
         // A name event (at most 255 bytes of name) also fits in this.
-        (pkt + app + comment + 4 * FL_SIZE).max(NM_NAME + 256)
+        (pkt + app + comment + 4 * FL_SIZE + start + self.rates.room_needed()).max(NM_NAME + 256)
     }
 
     fn interface(&mut self, i: &Iface, pcapng: bool) {
@@ -278,6 +286,7 @@ impl Engine {
             return;
         }
         self.stats.count(p);
+        self.rates.add(p, &mut self.out, &mut self.stats);
         if p.flags & PF_L4 != 0 || fragment_of.is_some() {
             // Packets that reached the upper layer belong to a flow, and non-first fragments whose
             // first fragment was seen; packets whose IP header was unusable do not.

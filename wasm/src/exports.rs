@@ -172,6 +172,16 @@ pub unsafe extern "C" fn ws_set_flow_output(h: *mut Decoder, on: u32) {
 }
 
 #[no_mangle]
+pub unsafe extern "C" fn ws_set_flow_start_output(h: *mut Decoder, on: u32) {
+    unsafe { dec(h) }.eng.flows.start_events = on != 0;
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ws_set_host_rates(h: *mut Decoder, window_ms: u32, min_packets: u32, min_syns: u32) {
+    unsafe { dec(h) }.eng.rates.configure(window_ms, min_packets, min_syns);
+}
+
+#[no_mangle]
 pub unsafe extern "C" fn ws_set_known_port(h: *mut Decoder, proto: u32, port: u32) {
     unsafe { dec(h) }.eng.flows.agg.set_known_port(proto as u8, port as u16);
 }

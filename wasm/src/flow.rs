@@ -147,6 +147,8 @@ pub struct FlowTable {
     pub agg: Aggregates,
     /// Emit EV_FLOW events (TS turns them off when it only wants the report).
     pub flow_events: bool,
+    /// Emit EV_FLOW_START when a flow is created (the detection engine's first sight of it).
+    pub start_events: bool,
     /// App-layer state slots of flows that ended, for the app table to free.
     pub released: Vec<u32>,
 }
@@ -188,6 +190,7 @@ impl FlowTable {
             },
             agg: Aggregates::default(),
             flow_events: true,
+            start_events: false,
             released: Vec::new(),
         }
     }
@@ -377,6 +380,9 @@ impl FlowTable {
             }
         };
         self.index_insert(hash, idx);
+        if self.start_events {
+            write_flow_start(out, &self.flows[idx as usize], p);
+        }
         let class = if p.ip_proto == IPPROTO_TCP { CLASS_TCP } else { CLASS_OTHER };
         self.push_tail(idx, class);
         self.age_push(idx);
@@ -643,10 +649,18 @@ impl FlowTable {
 }
 
 impl Flow {
-    fn totals(&self) -> FlowTotals {
-        let (a, b) = if self.a_is_lo { (self.key.lo, self.key.hi) } else { (self.key.hi, self.key.lo) };
+    /// Initiator address, responder address, initiator port, responder port.
+    fn sides(&self) -> (u128, u128, u16, u16) {
         let (lo_port, hi_port) = ((self.key.ports >> 16) as u16, self.key.ports as u16);
-        let (port_a, port_b) = if self.a_is_lo { (lo_port, hi_port) } else { (hi_port, lo_port) };
+        if self.a_is_lo {
+            (self.key.lo, self.key.hi, lo_port, hi_port)
+        } else {
+            (self.key.hi, self.key.lo, hi_port, lo_port)
+        }
+    }
+
+    fn totals(&self) -> FlowTotals {
+        let (a, b, port_a, port_b) = self.sides();
         FlowTotals {
             ipver: (self.key.meta >> 16) as u8,
             proto: self.key.proto(),
@@ -688,15 +702,33 @@ fn tcp_transition(f: &mut Flow, dir: usize, flags: u16) {
     }
 }
 
+/// Writes one EV_FLOW_START event for a flow `p` just created (the caller made sure there is room).
+fn write_flow_start(out: &mut Out, f: &Flow, p: &Packet) {
+    let e = match out.event(EV_FLOW_START, FS_SIZE) {
+        Some(e) => e,
+        None => return,
+    };
+    let (a, b, pa, pb) = f.sides();
+    put_f64(e, FS_ID, f.id as f64);
+    put_f64(e, FS_TS_SEC, (f.first_ns / 1_000_000_000) as f64);
+    put_u32(e, FS_TS_NSEC, (f.first_ns % 1_000_000_000) as u32);
+    put_u16(e, FS_TCP_FLAGS, if p.flags & PF_L4 != 0 { p.tcp_flags } else { 0 });
+    e[FS_IPVER] = (f.key.meta >> 16) as u8;
+    e[FS_PROTO] = f.key.proto();
+    e[FS_ADDR_A..FS_ADDR_A + 16].copy_from_slice(&a.to_be_bytes());
+    e[FS_ADDR_B..FS_ADDR_B + 16].copy_from_slice(&b.to_be_bytes());
+    put_u16(e, FS_PORT_A, pa);
+    put_u16(e, FS_PORT_B, pb);
+    put_u32(e, FS_WIRELEN, p.wirelen);
+}
+
 /// Writes one EV_FLOW event (the caller made sure there is room).
 pub fn write_flow(out: &mut Out, f: &Flow, reason: u8, service_port: u16) {
     let e = match out.event(EV_FLOW, FL_SIZE) {
         Some(e) => e,
         None => return,
     };
-    let (lo_port, hi_port) = ((f.key.ports >> 16) as u16, f.key.ports as u16);
-    let (a, b, pa, pb) =
-        if f.a_is_lo { (f.key.lo, f.key.hi, lo_port, hi_port) } else { (f.key.hi, f.key.lo, hi_port, lo_port) };
+    let (a, b, pa, pb) = f.sides();
     put_f64(e, FL_ID, f.id as f64);
     put_f64(e, FL_FIRST_SEC, (f.first_ns / 1_000_000_000) as f64);
     put_u32(e, FL_FIRST_NSEC, (f.first_ns % 1_000_000_000) as u32);
@@ -771,6 +803,29 @@ mod tests {
         assert!(!b.has(PF_FROM_RESPONDER));
         assert!(!t.drain(&mut out, &mut st));
         assert_eq!(flows_in(&out), vec![(1.0, END_EOF, 1.0, 1.0)]);
+    }
+
+    #[test]
+    fn a_new_flow_announces_its_initiator_once() {
+        let mut t = FlowTable::new(64);
+        t.start_events = true;
+        t.flow_events = false;
+        let (mut out, mut st) = (Out::new(1 << 16), Stats::new());
+        // A SYN-ACK seen first: the flow's initiator is the other side.
+        let mut a = pkt(2, 1, 80, 5000, IPPROTO_TCP, TCP_SYN | TCP_ACK, 1_500_000_000);
+        t.update(&mut a, None, &mut out, &mut st);
+        let mut b = pkt(1, 2, 5000, 80, IPPROTO_TCP, TCP_ACK, 1_600_000_000);
+        t.update(&mut b, None, &mut out, &mut st);
+        assert_eq!(out.len, FS_SIZE);
+        let e = &out.buf[..FS_SIZE];
+        assert_eq!(u16::from_le_bytes([e[0], e[1]]), EV_FLOW_START);
+        assert_eq!(f64::from_le_bytes(e[FS_ID..FS_ID + 8].try_into().unwrap()), 1.0);
+        assert_eq!(f64::from_le_bytes(e[FS_TS_SEC..FS_TS_SEC + 8].try_into().unwrap()), 1.0);
+        assert_eq!(u32::from_le_bytes(e[FS_TS_NSEC..FS_TS_NSEC + 4].try_into().unwrap()), 500_000_000);
+        assert_eq!(&e[FS_ADDR_A..FS_ADDR_A + 4], &[10, 0, 0, 1]);
+        assert_eq!(u16::from_le_bytes([e[FS_PORT_B], e[FS_PORT_B + 1]]), 80);
+        assert_eq!(u16::from_le_bytes([e[FS_TCP_FLAGS], e[FS_TCP_FLAGS + 1]]), TCP_SYN | TCP_ACK);
+        assert_eq!(e[FS_PROTO], IPPROTO_TCP);
     }
 
     #[test]

@@ -16,5 +16,6 @@ pub mod link;
 pub mod net;
 pub mod out;
 pub mod packet;
+pub mod rate;
 pub mod stats;
 pub mod transport;

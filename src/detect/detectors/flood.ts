@@ -1,0 +1,116 @@
+// Floods. SYN flood: bare SYNs towards one host (counted at each new flow, so spoofed random
+// sources add up) or from one host (the decoder's per-host window counts, which also catch a
+// flood that keeps one 5-tuple). Connection flood: TCP connections opened from one host to
+// another. Packet rate: a host sending more packets per second than the threshold.
+import type { DetectConfig } from "../config.ts";
+import { type Detector, type Raise, seconds, TCP, TCP_ACK, TCP_SYN } from "../detector.ts";
+import { BoundedTable, WindowedCount, WindowedSet } from "../table.ts";
+
+const SAMPLE = 10;
+
+function isBareSyn(proto: number, flags: number): boolean {
+  return proto === TCP && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
+}
+
+export function synFlood(cfg: DetectConfig["syn_flood"], raise: Raise, maxEntries: number): Detector {
+  const victims = new BoundedTable<{ syns: WindowedCount; sources: WindowedSet }>("syn_flood", maxEntries);
+  return {
+    tables: [victims],
+    flowStart(f) {
+      if (!isBareSyn(f.ipProto, f.tcpFlags) || cfg.syns === 0) return;
+      const ts = seconds(f.tsSec, f.tsNsec);
+      const v = victims.upsert(
+        f.dst,
+        () => ({ syns: new WindowedCount(ts), sources: new WindowedSet(ts, 1000) }),
+      );
+      const n = v.syns.add(ts, cfg.window_s);
+      const sources = v.sources.add(f.src, ts, cfg.window_s);
+      if (n < cfg.syns) return;
+      const few = [...v.sources.values].slice(0, SAMPLE) as string[];
+      raise({
+        type: "syn_flood",
+        severity: n >= 10 * cfg.syns ? "critical" : "high",
+        key: `to ${f.dst}`,
+        ts,
+        flowId: f.id,
+        src: sources === 1 ? f.src : null,
+        dst: f.dst,
+        dstPort: f.dstPort,
+        proto: TCP,
+        hosts: [...few, f.dst],
+        message:
+          `${n} connection attempts (SYN) to ${f.dst} from ${sources} source(s) within ${cfg.window_s} s`,
+        evidence: { syns: n, threshold: cfg.syns, window_s: cfg.window_s, sources, sources_sample: few },
+      });
+    },
+    hostRate(r) {
+      const perS = r.syns / (r.windowMs / 1000);
+      if (cfg.syns === 0 || perS < cfg.syns / cfg.window_s) return;
+      const ts = seconds(r.tsSec, r.tsNsec);
+      raise({
+        type: "syn_flood",
+        severity: perS >= 10 * cfg.syns / cfg.window_s ? "critical" : "high",
+        key: `from ${r.address}`,
+        ts,
+        src: r.address,
+        proto: TCP,
+        message: `${r.address} sent ${r.syns} SYNs in ${r.windowMs} ms`,
+        evidence: { syns: r.syns, window_ms: r.windowMs, syns_per_s: Math.round(perS), threshold: cfg.syns },
+      });
+    },
+  };
+}
+
+export function connectionFlood(
+  cfg: DetectConfig["connection_flood"],
+  raise: Raise,
+  maxEntries: number,
+): Detector {
+  const pairs = new BoundedTable<WindowedCount>("connection_flood", maxEntries);
+  return {
+    tables: [pairs],
+    flowStart(f) {
+      if (!isBareSyn(f.ipProto, f.tcpFlags) || cfg.connections === 0) return;
+      const ts = seconds(f.tsSec, f.tsNsec);
+      const key = `${f.src}>${f.dst}`;
+      const n = pairs.upsert(key, () => new WindowedCount(ts)).add(ts, cfg.window_s);
+      if (n < cfg.connections) return;
+      raise({
+        type: "connection_flood",
+        severity: n >= 10 * cfg.connections ? "high" : "medium",
+        key,
+        ts,
+        flowId: f.id,
+        src: f.src,
+        dst: f.dst,
+        proto: TCP,
+        message: `${f.src} opened ${n} TCP connections to ${f.dst} within ${cfg.window_s} s`,
+        evidence: { connections: n, threshold: cfg.connections, window_s: cfg.window_s },
+      });
+    },
+  };
+}
+
+export function packetRate(cfg: DetectConfig["packet_rate"], raise: Raise): Detector {
+  return {
+    hostRate(r) {
+      const perS = r.packets / (r.windowMs / 1000);
+      if (cfg.packets === 0 || perS < cfg.packets) return;
+      raise({
+        type: "packet_rate",
+        severity: perS >= 10 * cfg.packets ? "high" : "medium",
+        key: r.address,
+        ts: seconds(r.tsSec, r.tsNsec),
+        src: r.address,
+        message: `${r.address} sent ${Math.round(perS)} packets/s (${r.packets} in ${r.windowMs} ms)`,
+        evidence: {
+          packets: r.packets,
+          bytes: r.bytes,
+          window_ms: r.windowMs,
+          packets_per_s: Math.round(perS),
+          threshold_per_s: cfg.packets,
+        },
+      });
+    },
+  };
+}

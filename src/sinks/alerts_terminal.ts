@@ -1,0 +1,65 @@
+// Alerts in the terminal: one line per new alert as it is raised, and a summary at the end.
+// Alert text carries strings from the wire (URIs, names, banners): it is escaped first.
+import type { Alert, Severity } from "../detect/alert.ts";
+import { SEVERITIES, severityRank } from "../detect/alert.ts";
+import type { DetectionSummary } from "../detect/engine.ts";
+import { count, printable, type Style, table } from "../report/format.ts";
+import { eveTime } from "./alerts_eve.ts";
+
+const COLORS: Record<Severity, string> = { low: "36", medium: "33", high: "31", critical: "1;31" };
+
+/** "[high] 2024-05-01T10:00:00.123456+0000 port_scan.vertical 10.0.0.1 -> 10.0.0.2: ... (id 1a2b...)" */
+export function alertLine(a: Alert, color: boolean): string {
+  const sev = color ? `\x1b[${COLORS[a.severity]}m${a.severity}\x1b[0m` : a.severity;
+  const sec = Math.floor(a.firstSeen);
+  const who = [a.src, a.dst].filter(Boolean).join(" -> ");
+  return `[${sev}] ${eveTime(sec, Math.round((a.firstSeen - sec) * 1e9))} ${a.type} ${who ? `${who}: ` : ""}${
+    printable(a.message, 300)
+  } (id ${a.id})`;
+}
+
+/** The end-of-run summary: counts by severity and type, then the alerts most severe first. */
+export function alertSummary(alerts: Alert[], summary: DetectionSummary, st: Style, top: number): string {
+  const lines = [st.heading("Alerts")];
+  if (!alerts.length) {
+    lines.push(`  none (detectors: ${summary.detectors.join(", ")})`);
+    return lines.join("\n") + "\n";
+  }
+  lines.push(
+    "  " +
+      [...SEVERITIES].reverse().filter((s) => summary.by_severity[s]).map((s) =>
+        `${s} ${count(summary.by_severity[s])}`
+      ).join(", ") + (summary.alerts_dropped ? ` (${count(summary.alerts_dropped)} more not kept)` : ""),
+  );
+  lines.push(
+    table(
+      ["Type", "Alerts"],
+      Object.entries(summary.by_type).sort((a, b) => b[1] - a[1]).map(([t, n]) => [t, count(n)]),
+    ),
+  );
+  const sorted = [...alerts].sort((a, b) =>
+    severityRank(b.severity) - severityRank(a.severity) || a.firstSeen - b.firstSeen
+  );
+  lines.push(
+    "",
+    table(
+      ["Severity", "Type", "Source", "Destination", "Seen", "Message"],
+      sorted.slice(0, top).map((a) => [
+        a.severity,
+        a.type,
+        a.src ?? "",
+        a.dst ? `${a.dst}${a.dstPort !== null ? `:${a.dstPort}` : ""}` : "",
+        count(a.count),
+        a.message,
+      ]),
+    ),
+  );
+  if (sorted.length > top) {
+    lines.push(st.dim(`  ... ${count(sorted.length - top)} more (see --report json or --alerts)`));
+  }
+  const evicted = Object.entries(summary.evictions).filter(([, n]) => n > 0);
+  if (evicted.length) {
+    lines.push(st.dim(`  table evictions: ${evicted.map(([t, n]) => `${t} ${count(n)}`).join(", ")}`));
+  }
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,120 @@
+// Turns one analysis or capture into a stored session: flow, DNS/HTTP/TLS and (a bounded number
+// of) packet rows are collected as the pipeline hands them out and written in batches between
+// pipeline steps, so memory holds at most one step's rows whatever the capture's size.
+import type { AppEvent } from "../decoder/app_event.ts";
+import type { PacketRecord } from "../decoder/records.ts";
+import type { AppExport } from "../app/section.ts";
+import { DNS_EXPORT } from "../app/dns.ts";
+import { HTTP_EXPORT } from "../app/http.ts";
+import { TLS_EXPORT } from "../app/tls.ts";
+import { packetRow, type Row } from "../sinks/rows.ts";
+import type { Report } from "../report/report.ts";
+import { Timeline } from "./timeline.ts";
+import type { AlertRow, RecordKind, SessionStatus, SessionStore } from "./types.ts";
+
+export interface StoreLimits {
+  /** Packets kept per session (0: none). */
+  packets: number;
+  /** Flow records kept per session. */
+  flows: number;
+  /** DNS, HTTP and TLS records kept per session, each. */
+  records: number;
+}
+
+export const DEFAULT_LIMITS: StoreLimits = { packets: 10_000, flows: 1_000_000, records: 200_000 };
+
+const RECORD_EXPORTS: Record<RecordKind, AppExport> = { dns: DNS_EXPORT, http: HTTP_EXPORT, tls: TLS_EXPORT };
+const KIND_OF_EVENT = new Map<number, RecordKind>(
+  Object.entries(RECORD_EXPORTS).flatMap(([kind, x]) => x.kinds.map((k) => [k, kind as RecordKind])),
+);
+
+/** Rows waiting for the next flush beyond which the pipeline should stop and write. */
+export const FLUSH_ROWS = 5000;
+
+export class SessionRecorder {
+  readonly timeline = new Timeline();
+  #flows: Row[] = [];
+  #packets: Row[] = [];
+  /** The alerts to store at the next flush (they replace those stored). */
+  #alerts: AlertRow[] | null = null;
+  readonly #records = new Map<RecordKind, Row[]>();
+  /** Rows stored or pending, per list, and those left out by the limits. */
+  readonly kept = { flows: 0, packets: 0, dns: 0, http: 0, tls: 0, alerts: 0 };
+  readonly dropped = { flows: 0, packets: 0, dns: 0, http: 0, tls: 0 };
+
+  constructor(
+    private readonly store: SessionStore,
+    readonly sessionId: number,
+    private readonly limits: StoreLimits = DEFAULT_LIMITS,
+  ) {}
+
+  packet(p: PacketRecord): void {
+    this.timeline.add(p.tsSec + p.tsNsec / 1e9, p.wirelen);
+    if (this.kept.packets < this.limits.packets) {
+      this.kept.packets++;
+      this.#packets.push(packetRow(p));
+    } else this.dropped.packets++;
+  }
+
+  flow(row: Row): void {
+    if (this.kept.flows < this.limits.flows) {
+      this.kept.flows++;
+      this.#flows.push(row);
+    } else this.dropped.flows++;
+  }
+
+  app(e: AppEvent): void {
+    const kind = KIND_OF_EVENT.get(e.kind);
+    if (!kind) return;
+    if (this.kept[kind] >= this.limits.records) {
+      this.dropped[kind]++;
+      return;
+    }
+    this.kept[kind]++;
+    let list = this.#records.get(kind);
+    if (!list) this.#records.set(kind, list = []);
+    list.push(RECORD_EXPORTS[kind].row(e));
+  }
+
+  /** The session's alerts now (a detector updates an alert as it goes on). */
+  alerts(rows: AlertRow[]): void {
+    this.kept.alerts = rows.length;
+    this.#alerts = rows;
+  }
+
+  get pending(): number {
+    let n = this.#flows.length + this.#packets.length + (this.#alerts?.length ?? 0);
+    for (const rows of this.#records.values()) n += rows.length;
+    return n;
+  }
+
+  /** Writes what is pending. */
+  async flush(): Promise<void> {
+    const [flows, packets, alerts] = [this.#flows, this.#packets, this.#alerts];
+    const records = [...this.#records];
+    this.#flows = [];
+    this.#packets = [];
+    this.#alerts = null;
+    this.#records.clear();
+    await this.store.addFlows(this.sessionId, flows);
+    await this.store.addPackets(this.sessionId, packets);
+    if (alerts) await this.store.setAlerts(this.sessionId, alerts);
+    for (const [kind, rows] of records) await this.store.addRecords(this.sessionId, kind, rows);
+  }
+
+  /** Writes the rest and closes the session with its report. */
+  async finish(report: Report, status: SessionStatus = "done", error: string | null = null): Promise<void> {
+    await this.flush();
+    await this.store.updateSession(this.sessionId, {
+      status,
+      error,
+      packets: report.packets,
+      bytes: report.bytes,
+      flows: report.flows,
+      start_epoch: report.start_epoch,
+      end_epoch: report.end_epoch,
+      report: { ...report, stored: { kept: this.kept, dropped: this.dropped } },
+      timeline: this.timeline.points(),
+    });
+  }
+}

@@ -1,0 +1,111 @@
+// What the history holds: one session per analysis or capture, with its flows, application
+// records (DNS, HTTP, TLS), alerts, a bounded sample of packets, its report and its timeline.
+import type { Row } from "../sinks/rows.ts";
+
+export type SessionKind = "upload" | "file" | "capture";
+export type SessionStatus = "running" | "done" | "failed";
+
+export interface SessionInfo {
+  id: number;
+  kind: SessionKind;
+  /** The file name, or "capture on IFACE". */
+  name: string;
+  /** The host that analysed or captured it (several sensors may share one PostgreSQL store). */
+  sensor: string;
+  status: SessionStatus;
+  error: string | null;
+  created_ms: number;
+  updated_ms: number;
+  packets: number;
+  bytes: number;
+  flows: number;
+  start_epoch: number | null;
+  end_epoch: number | null;
+}
+
+/** A session with its report (the `read --report json` object) and its traffic over time. */
+export interface SessionDetail extends SessionInfo {
+  report: Record<string, unknown> | null;
+  timeline: TimelinePoint[];
+}
+
+/** Traffic in one bucket of `width_s` seconds starting at `t` (Unix seconds). */
+export interface TimelinePoint {
+  t: number;
+  width_s: number;
+  packets: number;
+  bytes: number;
+}
+
+/** An alert as detectors raise it. */
+export interface AlertRow {
+  id: string;
+  type: string;
+  severity: "low" | "medium" | "high" | "critical" | string;
+  first_seen: string;
+  last_seen: string;
+  src: string | null;
+  dst: string | null;
+  evidence: Record<string, unknown>;
+}
+
+/** Application records kept per session. */
+export type RecordKind = "dns" | "http" | "tls";
+export const RECORD_KINDS: readonly RecordKind[] = ["dns", "http", "tls"];
+
+export interface Page<T = Row> {
+  total: number;
+  rows: T[];
+}
+
+/** Paging and sorting every list takes; `sort` must be one of the list's sortable columns. */
+export interface ListQuery {
+  limit: number;
+  offset: number;
+  sort?: string;
+  order?: "asc" | "desc";
+  /** Case-insensitive substring over the list's text columns. */
+  q?: string;
+  /** Column = value filters (only the list's filterable columns). */
+  where?: Record<string, string | number>;
+  /** An address on either side. */
+  host?: string;
+  /** A port on either side. */
+  port?: number;
+}
+
+export interface SessionUpdate {
+  status?: SessionStatus;
+  error?: string | null;
+  packets?: number;
+  bytes?: number;
+  flows?: number;
+  start_epoch?: number | null;
+  end_epoch?: number | null;
+  report?: Record<string, unknown>;
+  timeline?: TimelinePoint[];
+}
+
+export interface SessionStore {
+  /** "sqlite" or "postgres". */
+  readonly kind: string;
+  /** Where it is (file path, or the database URL without its password). */
+  readonly location: string;
+  createSession(s: { kind: SessionKind; name: string; sensor: string }): Promise<number>;
+  updateSession(id: number, u: SessionUpdate): Promise<void>;
+  addFlows(id: number, rows: Row[]): Promise<void>;
+  addRecords(id: number, kind: RecordKind, rows: Row[]): Promise<void>;
+  addPackets(id: number, rows: Row[]): Promise<void>;
+  /** The session's alerts as they stand now (replaces those stored before: alerts update). */
+  setAlerts(id: number, rows: AlertRow[]): Promise<void>;
+  sessions(limit?: number): Promise<SessionInfo[]>;
+  session(id: number): Promise<SessionDetail | null>;
+  flows(id: number, q: ListQuery): Promise<Page>;
+  records(id: number, kind: RecordKind, q: ListQuery): Promise<Page>;
+  packets(id: number, q: ListQuery): Promise<Page>;
+  alerts(id: number, q: ListQuery): Promise<Page<AlertRow>>;
+  deleteSession(id: number): Promise<boolean>;
+  /** Deletes the sessions created before `beforeMs`; returns how many. */
+  deleteBefore(beforeMs: number): Promise<number>;
+  close(): Promise<void>;
+}

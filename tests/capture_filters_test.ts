@@ -1,0 +1,107 @@
+// The filters of `wiresight capture` keep exactly the packets they should (root). Several captures
+// run side by side on `any` in a client namespace, each with one filter, while tcpdump captures
+// everything; real clients make TCP (curl, to the server side and to a server on loopback), UDP
+// (dig), ICMP (an echo request) and ARP traffic. Each capture's pcapng must hold exactly the
+// packets tshark's matching display filter picks from tcpdump's capture, and its report count them.
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { captureLoopback, run } from "./helpers/capture.ts";
+import { type NetPair, spawnIn } from "./helpers/netns.ts";
+import { client, curl, dig, LiveWiresight, packetKeys, sleep, withLab } from "./helpers/live.ts";
+
+/** The client side's own addresses, as tshark display-filter clauses for one field family. */
+function isLocal(side: "src" | "dst", clientAddr: string): string {
+  return `(ip.${side} == 127.0.0.0/8 or ip.${side} == ${clientAddr} or arp.${side}.proto_ipv4 == ${clientAddr})`;
+}
+
+interface FilterCase {
+  args: string[];
+  /** The tshark display filter that picks the same packets from the unfiltered capture. */
+  expect: (net: NetPair) => string;
+}
+
+const CASES: FilterCase[] = [
+  {
+    args: ["--direction", "in"],
+    expect: (n) => `${isLocal("dst", n.clientAddr)} and not ${isLocal("src", n.clientAddr)}`,
+  },
+  {
+    args: ["--direction", "out"],
+    expect: (n) => `${isLocal("src", n.clientAddr)} and not ${isLocal("dst", n.clientAddr)}`,
+  },
+  { args: ["-p", "udp"], expect: () => "udp" },
+  { args: ["-p", "icmp,arp"], expect: () => "icmp or arp" },
+  { args: ["--exclude-protocol", "tcp,arp"], expect: () => "not tcp and not arp" },
+  { args: ["--no-loopback"], expect: () => "not ip.addr == 127.0.0.0/8" },
+  { args: ["-f", "tcp port 8080"], expect: () => "tcp.port == 8080" },
+  {
+    args: ["--direction", "out", "-p", "tcp", "--no-loopback"],
+    expect: (n) => `${isLocal("src", n.clientAddr)} and not ${isLocal("dst", n.clientAddr)} and tcp`,
+  },
+];
+
+/** An ICMP echo request to `to` from a raw socket (the server's kernel answers it). */
+const PING = `import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.sendto(bytes([8, 0, 0xf7, 0xff, 0, 0, 0, 0]), (sys.argv[1], 0))`;
+
+Deno.test("capture filters keep exactly the packets tshark's equivalent display filters pick", () =>
+  withLab("wiresight_filters_", async (net, dir) => {
+    // A server on the client side's loopback: traffic that is local both ways.
+    const loopback = spawnIn(net.client, "python3", [
+      "-m",
+      "http.server",
+      "--bind",
+      "127.0.0.1",
+      "8090",
+      "-d",
+      dir,
+    ]);
+    try {
+      await Deno.writeTextFile(`${dir}/ping.py`, PING);
+      await sleep(300);
+      const reference = await captureLoopback(dir, "all.pcap", "", net.client, "any");
+      const runs = await Promise.all(CASES.map(async (c, i) => ({
+        c,
+        path: `${dir}/${i}.pcapng`,
+        ws: await LiveWiresight.start(net.client, [
+          "-i",
+          "any",
+          "-q",
+          "--report",
+          "json",
+          "--write",
+          `${dir}/${i}.pcapng`,
+          ...c.args,
+        ]),
+      })));
+      // Forget the server's address, so ARP asks for it again.
+      await run("ip", ["-n", net.client, "neigh", "flush", "dev", net.clientIf]);
+      for (let i = 0; i < 2; i++) {
+        await curl(net, 45000 + i);
+        await dig(net, 45100 + i, "app.lab.test");
+        await client(net, "curl", ["-s", "-o", "/dev/null", "-m", "5", "http://127.0.0.1:8090/"]);
+        await client(net, "python3", [`${dir}/ping.py`, net.serverAddr]);
+      }
+      await sleep(500);
+      const results = [];
+      for (const r of runs) results.push({ ...r, out: await r.ws.stop() });
+      await reference.stop();
+      const all = await packetKeys(`${dir}/all.pcap`);
+      for (const proto of ["tcp", "udp", "icmp", "arp"]) {
+        assert((await packetKeys(`${dir}/all.pcap`, proto)).length > 0, `no ${proto} in the traffic`);
+      }
+      for (const { c, path, out } of results) {
+        const what = c.args.join(" ");
+        assertEquals(out.code, 0, `${what}: ${out.stderr}`);
+        const expected = await packetKeys(`${dir}/all.pcap`, c.expect(net));
+        assert(
+          expected.length > 0 && expected.length < all.length,
+          `${what}: ${expected.length} of ${all.length}`,
+        );
+        assertEquals(await packetKeys(path), expected, what);
+        assertEquals(JSON.parse(out.stdout).packets, expected.length, `${what}: the report`);
+      }
+    } finally {
+      await loopback.stop();
+    }
+  }, { ipv4Only: true }));

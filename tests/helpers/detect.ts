@@ -1,0 +1,56 @@
+// Helpers of the detection tests: `read --detect --report json` and its alerts, flattened; the
+// client and server of a `withNetPair`.
+import { wiresight } from "./cli.ts";
+import { inNetns, run } from "./capture.ts";
+import type { NetPair } from "./netns.ts";
+
+export const CLIENT = "10.77.0.1", SERVER = "10.77.0.2";
+
+/** Runs a command in the client namespace to completion. */
+export const inClient = (net: NetPair, cmd: string, args: string[], timeoutMs = 15000) =>
+  run(...inNetns(net.client, cmd, args), timeoutMs);
+
+/** Waits until a TCP port of the server namespace accepts connections. */
+export async function waitPort(net: NetPair, port: number): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    try {
+      await inClient(net, "nc", ["-z", "-w", "1", SERVER, String(port)]);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`nothing listens on ${SERVER}:${port}`);
+}
+
+export interface FlatAlert {
+  id: string;
+  type: string;
+  severity: string;
+  message: string;
+  hosts: string[];
+  evidence: Record<string, unknown>;
+  flow: { src_ip: string | null; dest_ip: string | null; dest_port: number | null };
+}
+
+export interface DetectRun {
+  // deno-lint-ignore no-explicit-any
+  report: any;
+  alerts: FlatAlert[];
+  stderr: string;
+}
+
+/** `wiresight read FILE --detect --report json [...extra]`; fails on a non-zero exit. */
+export async function readDetect(path: string, extra: string[] = []): Promise<DetectRun> {
+  const r = await wiresight(["read", path, "--detect", "--report", "json", "--no-progress", ...extra]);
+  if (r.code !== 0) throw new Error(`wiresight read --detect ${path} exited ${r.code}: ${r.stderr}`);
+  const report = JSON.parse(r.stdout);
+  const alerts: FlatAlert[] = [];
+  for (const g of report.alerts) for (const a of g.alerts) alerts.push({ ...a, flow: g.flow });
+  return { report, alerts, stderr: r.stderr };
+}
+
+/** The alerts of one type (a prefix: "http." takes every HTTP alert). */
+export function ofType(alerts: FlatAlert[], type: string): FlatAlert[] {
+  return alerts.filter((a) => type.endsWith(".") ? a.type.startsWith(type) : a.type === type);
+}

@@ -1,0 +1,315 @@
+// A small lab for live-capture tests, inside the two namespaces of `withNetPair`: real servers
+// on the server side (python's http.server, dnsmasq), `wiresight capture` and real clients on the
+// client side, and tshark's view of what was captured.
+import { run } from "./capture.ts";
+import { type NetPair, spawnIn, withNetPair } from "./netns.ts";
+import { wiresightArgs } from "./cli.ts";
+import { tsharkFields } from "./app.ts";
+
+// Each answer waits 30 ms, as a real server over a real network would: the clients live long
+// enough for their sockets to be seen (README, "Process attribution"). DNS is relayed to dnsmasq.
+const SERVERS = `
+import http.server, socket, sys, threading, time
+addr = sys.argv[1]
+class Slow(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self):
+        time.sleep(0.03)
+        super().do_GET()
+    def log_message(self, *a): pass
+def relay_dns():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, 53))
+    def answer(q, peer):
+        time.sleep(0.03)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(2)
+        u.sendto(q, ("127.0.0.1", 5353))
+        s.sendto(u.recv(4096), peer)
+    while True:
+        q, peer = s.recvfrom(4096)
+        threading.Thread(target=answer, args=(q, peer), daemon=True).start()
+def echo():
+    t = socket.socket()
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind((addr, 9000))
+    t.listen()
+    def serve(c):
+        with c:
+            q = c.recv(4096)
+            time.sleep(0.03)
+            c.sendall(q)
+    while True:
+        threading.Thread(target=serve, args=(t.accept()[0],), daemon=True).start()
+threading.Thread(target=relay_dns, daemon=True).start()
+threading.Thread(target=echo, daemon=True).start()
+http.server.ThreadingHTTPServer((addr, 8080), Slow).serve_forever()
+`;
+
+/** Names dnsmasq answers for (and nothing else: it never asks upstream). */
+export const LAB_NAMES: Record<string, string> = {
+  "app.lab.test": "10.77.0.2",
+  "www.lab.test": "10.77.0.10",
+  "db.lab.test": "10.77.0.11",
+  "api.lab.test": "10.77.0.12",
+};
+
+/**
+ * Starts, on the server side: HTTP on 8080 (serving `dir`), DNS on 53 (relayed to dnsmasq) and a
+ * TCP echo on 9000, each answering after 30 ms. Returns a function that stops them.
+ */
+export async function startServers(net: NetPair, dir: string): Promise<() => Promise<void>> {
+  await Deno.writeTextFile(`${dir}/servers.py`, SERVERS);
+  await Deno.writeTextFile(`${dir}/index.html`, "hello from the lab server\n".repeat(20));
+  const dnsmasq = spawnIn(net.server, "dnsmasq", [
+    "-k",
+    "-p5353",
+    "--listen-address=127.0.0.1",
+    "--bind-interfaces",
+    "--no-resolv",
+    "--no-hosts",
+    `--pid-file=${dir}/dnsmasq.pid`,
+    "--user=root",
+    "--local=/lab.test/",
+    ...Object.entries(LAB_NAMES).map(([name, a]) => `--host-record=${name},${a}`),
+  ]);
+  const servers = spawnIn(net.server, "sh", ["-c", `cd ${dir} && exec python3 servers.py ${net.serverAddr}`]);
+  const ready = Date.now() + 10000;
+  while (!(await httpUp(net)) && Date.now() < ready) await sleep(100);
+  return async () => {
+    for (const s of [servers, dnsmasq]) await s.stop();
+  };
+}
+
+async function httpUp(net: NetPair): Promise<boolean> {
+  const out = await new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      net.client,
+      "curl",
+      "-s",
+      "-o",
+      "/dev/null",
+      "-m",
+      "1",
+      `http://${net.serverAddr}:8080/`,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  return out.success;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs `fn` in a fresh namespace pair with the lab's servers up and a temporary directory (both
+ * gone afterwards). With `ipv4Only`, IPv6 is off on both sides first: no router solicitations or
+ * neighbour discovery arriving at random times.
+ */
+export function withLab(
+  prefix: string,
+  fn: (net: NetPair, dir: string) => Promise<void>,
+  options: { ipv4Only?: boolean } = {},
+): Promise<void> {
+  return withNetPair(async (net) => {
+    if (options.ipv4Only) {
+      for (const ns of [net.client, net.server]) {
+        for (const scope of ["all", "default"]) {
+          await run("ip", ["netns", "exec", ns, "sysctl", "-qw", `net.ipv6.conf.${scope}.disable_ipv6=1`]);
+        }
+      }
+    }
+    const dir = await Deno.makeTempDir({ prefix });
+    const stopServers = await startServers(net, dir);
+    try {
+      await fn(net, dir);
+    } finally {
+      await stopServers();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+/** The client side's own addresses, as `ip addr` lists them. */
+export async function clientAddresses(net: NetPair): Promise<Set<string>> {
+  const links = JSON.parse(await run("ip", ["-n", net.client, "-j", "addr"]));
+  return new Set(links.flatMap((l: { addr_info: { local: string }[] }) => l.addr_info.map((a) => a.local)));
+}
+
+/** A client run in the client namespace; `ip netns exec` execs it, so `pid` is the client's. */
+export async function client(
+  net: NetPair,
+  cmd: string,
+  args: string[],
+): Promise<{ pid: number; stdout: string }> {
+  const c = new Deno.Command("ip", {
+    args: ["netns", "exec", net.client, cmd, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(15000),
+  }).spawn();
+  const out = await c.output();
+  const dec = new TextDecoder();
+  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed: ${dec.decode(out.stderr)}`);
+  return { pid: c.pid, stdout: dec.decode(out.stdout) };
+}
+
+/**
+ * curl (or `program`, a copy of it) from the client side, from local port `port`: its packets are
+ * known without asking wiresight.
+ */
+export function curl(net: NetPair, port: number, path = "/index.html", program = "curl") {
+  return client(net, program, [
+    "-s",
+    "-o",
+    "/dev/null",
+    "-m",
+    "5",
+    "--local-port",
+    String(port),
+    `http://${net.serverAddr}:8080${path}`,
+  ]);
+}
+
+/** dig from the client side, from local port `port`; `stdout` holds its short answer. */
+export function dig(net: NetPair, port: number, name: string, type = "A") {
+  return client(net, "dig", [
+    "+short",
+    "+tries=1",
+    "-b",
+    `${net.clientAddr}#${port}`,
+    `@${net.serverAddr}`,
+    name,
+    type,
+  ]);
+}
+
+export interface WiresightResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `wiresight capture ...` running in the client namespace, its output collected as it comes. */
+export class LiveWiresight {
+  #stdout = "";
+  #stderr = "";
+  readonly #done: Promise<WiresightResult>;
+
+  private constructor(readonly proc: Deno.ChildProcess) {
+    const collect = async (stream: ReadableStream<Uint8Array>, add: (s: string) => void) => {
+      const dec = new TextDecoder();
+      for await (const chunk of stream) add(dec.decode(chunk, { stream: true }));
+    };
+    this.#done = Promise.all([
+      collect(proc.stdout, (s) => (this.#stdout += s)),
+      collect(proc.stderr, (s) => (this.#stderr += s)),
+      proc.status,
+    ]).then(([, , st]) => ({ code: st.code, stdout: this.#stdout, stderr: this.#stderr }));
+  }
+
+  /**
+   * Starts `wiresight capture ARGS` in namespace `ns` and waits until it captures (the
+   * "capturing on" line), or until it exits early (then `exited` says how).
+   */
+  static async start(
+    ns: string,
+    args: string[],
+    env: Record<string, string> = { NO_COLOR: "1" },
+  ): Promise<LiveWiresight> {
+    const [cmd, wargs] = wiresightArgs(["capture", ...args]);
+    const proc = new Deno.Command("ip", {
+      args: ["netns", "exec", ns, cmd, ...wargs],
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = new LiveWiresight(proc);
+    const deadline = Date.now() + 20000;
+    let exited = false;
+    w.#done.then(() => (exited = true));
+    while (!w.#stderr.includes("capturing on") && !exited) {
+      if (Date.now() > deadline) {
+        await w.stop("SIGKILL");
+        throw new Error(`wiresight did not start: ${w.#stderr}`);
+      }
+      await sleep(20);
+    }
+    return w;
+  }
+
+  get stdout(): string {
+    return this.#stdout;
+  }
+
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  /** Waits for the end (bounded: killed after `ms`). */
+  async exited(ms = 20000): Promise<WiresightResult> {
+    const timer = setTimeout(() => this.proc.kill("SIGKILL"), ms);
+    try {
+      return await this.#done;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Sends `signal` (Ctrl+C by default) and waits for the end. */
+  async stop(signal: Deno.Signal = "SIGINT"): Promise<WiresightResult> {
+    try {
+      this.proc.kill(signal);
+    } catch { /* already gone */ }
+    return await this.exited();
+  }
+}
+
+/** Packets as comparable keys, from tshark (a multiset: sorted). */
+export async function packetKeys(path: string, filter = "frame"): Promise<string[]> {
+  const rows = await tsharkFields(path, filter, KEY_FIELDS);
+  return rows.map((r) => r.values.map((v) => v.join("|")).join(" ")).sort();
+}
+
+/**
+ * What tells two copies of a packet from two captures apart from every other packet, whatever
+ * the link type each capture used (Ethernet, or Linux cooked on "any").
+ */
+const KEY_FIELDS = [
+  "ip.len",
+  "ip.src",
+  "ip.dst",
+  "ip.id",
+  "ipv6.src",
+  "ipv6.dst",
+  "ipv6.plen",
+  "tcp.srcport",
+  "tcp.dstport",
+  "tcp.seq_raw",
+  "tcp.ack_raw",
+  "tcp.flags",
+  "udp.srcport",
+  "udp.dstport",
+  "udp.checksum",
+  "icmpv6.type",
+  "icmpv6.checksum",
+  "arp.opcode",
+  "arp.src.proto_ipv4",
+  "arp.dst.proto_ipv4",
+];
+
+/** capinfos' packet count, and whether tshark reads the file without a word on stderr. */
+export async function readBack(path: string): Promise<{ packets: number; tsharkErrors: string }> {
+  const info = await run("capinfos", ["-c", "-M", path]);
+  const out = await new Deno.Command("tshark", { args: ["-n", "-r", path], stdout: "null", stderr: "piped" })
+    .output();
+  const errors = new TextDecoder().decode(out.stderr).split("\n")
+    .filter((l) => l && !l.startsWith("Running as user")).join("\n");
+  return {
+    packets: Number(info.match(/Number of packets:\s+(\d+)/)![1]),
+    tsharkErrors: out.success ? errors : `tshark exited ${out.code}: ${errors}`,
+  };
+}

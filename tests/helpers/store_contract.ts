@@ -1,0 +1,227 @@
+// What every session store must do, run against SQLite and PostgreSQL alike: sessions analysed
+// from real corpus captures, lists sorted, filtered and paged, hostile filter strings kept as
+// values, migrations, retention.
+import assert from "node:assert/strict";
+import { analyzeIntoSession } from "../../src/server/analysis.ts";
+import { type Db, migrate, SqlStore, StoreVersionError } from "../../src/store/sql_store.ts";
+import { MIGRATIONS } from "../../src/store/schema.ts";
+import type { Row } from "../../src/sinks/rows.ts";
+import { corpusFile } from "./corpus.ts";
+import { run } from "./cli.ts";
+
+/** A fresh, empty database each call. */
+export type FreshDb = () => Promise<Db>;
+
+const HOSTILE = [
+  "'; DROP TABLE flows; --",
+  '" OR 1=1 --',
+  "' OR '1'='1",
+  "%",
+  "_",
+  "\\",
+  "x'); DELETE FROM sessions; --",
+  "１２７",
+];
+
+async function tsharkCount(file: string, filter: string): Promise<number> {
+  const r = await run("tshark", ["-n", "-r", file, "-Y", filter, "-T", "fields", "-e", "frame.number"]);
+  if (r.code !== 0) throw new Error(`tshark failed: ${r.stderr}`);
+  return r.stdout.split("\n").filter((l) => l.trim()).length;
+}
+
+async function withStore<T>(fresh: FreshDb, fn: (store: SqlStore, db: Db) => Promise<T>): Promise<T> {
+  const db = await fresh();
+  await migrate(db);
+  const store = new SqlStore(db, "test");
+  try {
+    return await fn(store, db);
+  } finally {
+    await store.close();
+  }
+}
+
+const ALL = { limit: 1000, offset: 0 };
+
+export function storeContract(t: Deno.TestContext, fresh: FreshDb) {
+  return {
+    async sessionsFromCorpus() {
+      await t.step(
+        "a corpus capture analysed into a session: counts match tshark",
+        () =>
+          withStore(fresh, async (store) => {
+            const file = corpusFile("dns_udp.pcap");
+            const id = await store.createSession({ kind: "file", name: "dns_udp.pcap", sensor: "test" });
+            const report = await analyzeIntoSession(store, id, [file]);
+            const s = (await store.session(id))!;
+            assert.equal(s.status, "done");
+            assert.equal(s.packets, await tsharkCount(file, "frame"));
+            assert.equal(s.packets, report.packets);
+            assert.equal(s.bytes, report.bytes);
+            assert.equal(s.flows, report.flows);
+            assert.deepEqual((s.report as Record<string, unknown>).top_talkers, report.top_talkers);
+            const packets = await store.packets(id, ALL);
+            assert.equal(packets.total, s.packets);
+            const dns = await store.records(id, "dns", ALL);
+            assert.equal(dns.total, await tsharkCount(file, "dns"));
+            const flows = await store.flows(id, ALL);
+            assert.equal(flows.total, report.flow_table.records);
+            assert.equal(flows.rows.reduce((n, f) => n + Number(f.packets), 0), report.packets);
+            assert.equal(s.timeline.reduce((n, p) => n + p.packets, 0), report.packets);
+          }),
+      );
+    },
+
+    async listsQueries() {
+      await t.step(
+        "flows sort, filter, search and page on the server",
+        () =>
+          withStore(fresh, async (store) => {
+            const id = await store.createSession({ kind: "file", name: "sample", sensor: "test" });
+            await analyzeIntoSession(store, id, [
+              new URL("../../samples/sample.pcapng", import.meta.url).pathname,
+            ]);
+            const all = await store.flows(id, ALL);
+            assert.equal(all.total, 26);
+            const sorted = await store.flows(id, { ...ALL, sort: "bytes", order: "desc" });
+            const bytes = sorted.rows.map((r) => Number(r.bytes));
+            assert.deepEqual(bytes, [...bytes].sort((a, b) => b - a));
+            const udp = await store.flows(id, { ...ALL, where: { protocol: "UDP" } });
+            assert.equal(udp.total, all.rows.filter((r) => r.protocol === "UDP").length);
+            assert.ok(udp.total > 0 && udp.rows.every((r) => r.protocol === "UDP"));
+            const port = await store.flows(id, { ...ALL, port: 8080 });
+            assert.equal(
+              port.total,
+              all.rows.filter((r) => r.src_port === 8080 || r.dst_port === 8080).length,
+            );
+            const http = await store.flows(id, { ...ALL, q: "HTTP" });
+            assert.ok(http.total > 0);
+            assert.ok(
+              http.rows.every((r) => [r.app, r.server_name, r.service].some((v) => /http/i.test(String(v)))),
+            );
+            const pages: Row[] = [];
+            for (let offset = 0; offset < all.total; offset += 7) {
+              pages.push(...(await store.flows(id, { limit: 7, offset, sort: "flow_id" })).rows);
+            }
+            assert.deepEqual(
+              pages.map((r) => r.flow_id),
+              all.rows.map((r) => r.flow_id).sort((a, b) => Number(a) - Number(b)),
+            );
+            await assert.rejects(
+              () => store.flows(id, { ...ALL, sort: "bytes; DROP TABLE flows" }),
+              RangeError,
+            );
+            await assert.rejects(
+              () => store.flows(id, { ...ALL, where: { "1=1 OR protocol": "x" } }),
+              RangeError,
+            );
+          }),
+      );
+    },
+
+    async hostileStrings() {
+      await t.step("hostile strings are values, never SQL", () =>
+        withStore(fresh, async (store) => {
+          const id = await store.createSession({ kind: "upload", name: HOSTILE[0], sensor: HOSTILE[6] });
+          await analyzeIntoSession(store, id, [
+            new URL("../../samples/sample.pcapng", import.meta.url).pathname,
+          ]);
+          for (const s of HOSTILE) {
+            const byText = await store.flows(id, { ...ALL, q: s });
+            // Only the literal characters match: '%' and '_' appear in no address or name here.
+            assert.equal(byText.total, 0, `search ${JSON.stringify(s)}`);
+            assert.equal((await store.flows(id, { ...ALL, where: { protocol: s } })).total, 0);
+            assert.equal((await store.flows(id, { ...ALL, host: s })).total, 0);
+            assert.equal((await store.records(id, "dns", { ...ALL, q: s })).total, 0);
+          }
+          assert.equal((await store.flows(id, ALL)).total, 26, "flows intact");
+          const s = (await store.session(id))!;
+          assert.equal(s.name, HOSTILE[0]);
+          assert.equal(s.sensor, HOSTILE[6]);
+          const alerts = HOSTILE.map((h, i) => ({
+            id: `a${i}`,
+            type: h,
+            severity: "high",
+            first_seen: "2024-01-01T00:00:00Z",
+            last_seen: "2024-01-01T00:00:01Z",
+            src: h,
+            dst: null,
+            evidence: { note: h, n: i },
+          }));
+          await store.setAlerts(id, alerts.slice(0, 2));
+          await store.setAlerts(id, alerts);
+          const back = await store.alerts(id, { ...ALL, sort: "first_seen" });
+          assert.deepEqual(
+            back.rows.sort((a, b) => a.id.localeCompare(b.id)),
+            alerts.sort((a, b) => a.id.localeCompare(b.id)),
+          );
+          assert.equal((await store.alerts(id, { ...ALL, where: { type: HOSTILE[2] } })).total, 1);
+          assert.equal((await store.alerts(id, { ...ALL, q: "%" })).total, 1, "'%' matches itself only");
+        }));
+    },
+
+    async deletionAndRetention() {
+      await t.step(
+        "deleting a session and retention remove its rows",
+        () =>
+          withStore(fresh, async (store, db) => {
+            const sample = new URL("../../samples/sample.pcapng", import.meta.url).pathname;
+            const old = await store.createSession({ kind: "file", name: "old", sensor: "test" });
+            await analyzeIntoSession(store, old, [sample]);
+            const running = await store.createSession({ kind: "capture", name: "running", sensor: "test" });
+            await new Promise((r) => setTimeout(r, 20));
+            const cut = Date.now();
+            await new Promise((r) => setTimeout(r, 20));
+            const recent = await store.createSession({ kind: "file", name: "recent", sensor: "test" });
+            await analyzeIntoSession(store, recent, [sample]);
+            assert.equal(await store.deleteBefore(cut), 1);
+            assert.deepEqual((await store.sessions()).map((s) => s.id).sort(), [running, recent].sort());
+            for (const table of ["flows", "records", "packets"]) {
+              const left = await db.all(`SELECT COUNT(*) AS n FROM ${table} WHERE session_id = ?`, [old]);
+              assert.equal(Number(left[0].n), 0, `${table} of the old session`);
+            }
+            assert.equal((await store.flows(recent, ALL)).total, 26);
+            assert.equal(await store.deleteSession(recent), true);
+            assert.equal(await store.deleteSession(recent), false);
+            assert.equal(await store.session(recent), null);
+            const left = await db.all("SELECT COUNT(*) AS n FROM flows", []);
+            assert.equal(Number(left[0].n), 0);
+          }),
+      );
+    },
+
+    async migrations() {
+      await t.step("migrations: applied once, in order, atomically; a newer schema is refused", async () => {
+        const db = await fresh();
+        try {
+          assert.deepEqual(await migrate(db), MIGRATIONS.map((m) => m.version));
+          assert.deepEqual(await migrate(db), []);
+          const store = new SqlStore(db, "test");
+          const id = await store.createSession({ kind: "file", name: "kept", sensor: "test" });
+          const v2 = {
+            version: 2,
+            description: "test: a column added later",
+            statements: () => ["ALTER TABLE sessions ADD COLUMN note TEXT"],
+          };
+          assert.deepEqual(await migrate(db, [...MIGRATIONS, v2]), [2]);
+          assert.equal((await store.session(id))!.name, "kept");
+          const broken = {
+            version: 3,
+            description: "test: fails half way",
+            statements: () => ["CREATE TABLE half_done (x INTEGER)", "THIS IS NOT SQL"],
+          };
+          await assert.rejects(() => migrate(db, [...MIGRATIONS, v2, broken]));
+          const versions = await db.all("SELECT version FROM schema_migrations ORDER BY version", []);
+          assert.deepEqual(versions.map((r) => Number(r.version)), [1, 2]);
+          await assert.rejects(
+            () => db.all("SELECT * FROM half_done", []),
+            "the failed migration left nothing",
+          );
+          // This wiresight knows only migration 1: the store is ahead of it.
+          await assert.rejects(() => migrate(db), StoreVersionError);
+        } finally {
+          await db.close();
+        }
+      });
+    },
+  };
+}
