@@ -46,9 +46,14 @@ function pad4(n: number): number {
   return (n + 3) & ~3;
 }
 
+/** Blocks gather here and go to the file in one write when this much is waiting. */
+const FLUSH_BYTES = 1 << 20;
+
 export class PcapngWriter {
-  #parts: Uint8Array[] = [];
-  #size = 0;
+  /** Blocks not yet written, back to back (one write per flush, not one per packet). */
+  #buf = new Uint8Array(FLUSH_BYTES + 64 * 1024);
+  #view = new DataView(this.#buf.buffer);
+  #used = 0;
   readonly #file: Deno.FsFile;
   packets = 0;
 
@@ -94,46 +99,48 @@ export class PcapngWriter {
 
   /** One block: `fill` writes the body and returns its length; lengths and trailer added here. */
   #block(type: number, fill: (v: DataView, b: Uint8Array) => number, maxBody: number): void {
-    const b = new Uint8Array(12 + pad4(maxBody) + 8);
-    const body = b.subarray(8);
-    const bodyLen = pad4(fill(new DataView(body.buffer, body.byteOffset), body));
-    const total = 12 + bodyLen;
-    const v = new DataView(b.buffer);
-    v.setUint32(0, type, true);
-    v.setUint32(4, total, true);
-    v.setUint32(total - 4, total, true);
-    this.#push(b.subarray(0, total));
+    const room = 12 + pad4(maxBody);
+    if (this.#used + room > this.#buf.length) this.flush();
+    if (room > this.#buf.length) {
+      this.#buf = new Uint8Array(room);
+      this.#view = new DataView(this.#buf.buffer);
+    }
+    const at = this.#used;
+    const body = this.#buf.subarray(at + 8, at + room);
+    // The buffer is reused: reserved fields, padding and opt_endofopt must read as zeros.
+    body.fill(0);
+    const total = 12 + pad4(fill(new DataView(body.buffer, body.byteOffset, body.length), body));
+    const v = this.#view;
+    v.setUint32(at, type, true);
+    v.setUint32(at + 4, total, true);
+    v.setUint32(at + total - 4, total, true);
+    this.#used += total;
+    if (this.#used >= FLUSH_BYTES) this.flush();
   }
 
   /** An enhanced packet block; the time is whole seconds and nanoseconds. */
   packet(sec: number, nsec: number, len: number, data: Uint8Array, comment?: string): void {
     const note = comment ? enc.encode(comment) : undefined;
-    const ts = BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+    // Nanoseconds since 1970 pass 2^53: the high and low words come from exact integer parts.
+    const ns = BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+    const high = Number(ns >> 32n), low = Number(ns & 0xffffffffn);
     this.#block(6, (v, b) => {
       v.setUint32(0, 0, true);
-      v.setUint32(4, Number(ts >> 32n), true);
-      v.setUint32(8, Number(ts & 0xffffffffn), true);
+      v.setUint32(4, high, true);
+      v.setUint32(8, low, true);
       v.setUint32(12, data.length, true);
       v.setUint32(16, len, true);
       b.set(data, 20);
       const at = 20 + pad4(data.length);
       return at + (note ? this.#options(b, at, [[1, note]]) : 0);
-    }, 20 + data.length + (note ? note.length + 12 : 0));
+    }, 20 + data.length + (note ? pad4(note.length) + 8 : 0));
     this.packets++;
   }
 
-  #push(b: Uint8Array): void {
-    this.#parts.push(b.slice());
-    this.#size += b.length;
-    if (this.#size >= 1 << 20) this.flush();
-  }
-
   flush(): void {
-    for (const p of this.#parts) {
-      for (let off = 0; off < p.length;) off += this.#file.writeSync(p.subarray(off));
-    }
-    this.#parts = [];
-    this.#size = 0;
+    const bytes = this.#buf.subarray(0, this.#used);
+    for (let off = 0; off < bytes.length;) off += this.#file.writeSync(bytes.subarray(off));
+    this.#used = 0;
   }
 
   close(): void {
