@@ -9,6 +9,7 @@ import { entropy, splitDomain } from "../src/detect/detectors/dns_tunnel.ts";
 import { nameMatches } from "../src/detect/detectors/tls_anomaly.ts";
 import { assertIncludes, SAMPLE, wiresight } from "./helpers/cli.ts";
 import { corpusFile } from "./helpers/corpus.ts";
+import { BoundedTable } from "../src/detect/table.ts";
 
 Deno.test("TOML and JSON configs merge over the defaults", async () => {
   const dir = await Deno.makeTempDir();
@@ -132,4 +133,23 @@ Deno.test("--outdir writes a timestamped report and EVE file; an unwritable --al
   assertEquals(bad.code, 2);
   assertIncludes(bad.stderr, "cannot write --alerts");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("detector tables evict the least recently used entry and count it", () => {
+  const t = new BoundedTable<number>("t", 3);
+  for (const k of ["a", "b", "c"]) t.upsert(k, () => k.charCodeAt(0));
+  assertEquals(t.get("a"), 97); // a is now the most recent: b goes first.
+  t.upsert("d", () => 100);
+  assertEquals([...t.entries()], [["c", 99], ["a", 97], ["d", 100]]);
+  assertEquals(t.evictions, 1);
+  t.delete("a");
+  assertEquals([...t.values()], [99, 100]);
+  const big = new BoundedTable<number>("big", 1000);
+  for (let i = 0; i < 100_000; i++) big.upsert(`k${i}`, () => i);
+  assertEquals([big.size, big.evictions, big.get("k99999"), big.get("k98999")], [
+    1000,
+    99_000,
+    99_999,
+    undefined,
+  ]);
 });
