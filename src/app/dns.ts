@@ -46,7 +46,12 @@ const ERRORS: Record<number, string> = {
   [abi.DNS_ERR_POINTER_LOOP]: "compression_loop",
 };
 
+/** The DNS message of an AppEvent (parsed once per event, shared by whoever asks). */
 export function dnsMessage(e: AppEvent): DnsMessage {
+  return e.parsed(parseDnsMessage);
+}
+
+function parseDnsMessage(e: AppEvent): DnsMessage {
   const flags = e.num(abi.F_DNS_FLAGS) ?? 0;
   const msg: DnsMessage = {
     id: e.num(abi.F_DNS_ID) ?? 0,

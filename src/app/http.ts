@@ -27,7 +27,12 @@ export interface HttpMessage {
   truncated: boolean;
 }
 
+/** The HTTP message of an AppEvent (parsed once per event, shared by whoever asks). */
 export function httpMessage(e: AppEvent): HttpMessage {
+  return e.parsed(parseHttpMessage);
+}
+
+function parseHttpMessage(e: AppEvent): HttpMessage {
   const s = (id: number) => e.str(id) ?? null;
   return {
     kind: e.kind === abi.AK_HTTP_REQUEST ? "request" : "response",

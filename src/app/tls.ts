@@ -130,7 +130,12 @@ export interface TlsRecord {
 /** Certificates parsed, by the SHA-256 of their DER (servers send the same one again and again). */
 const certCache = new RecentMap<CertInfo>(1024);
 
+/** The TLS record of an AppEvent (parsed once per event, shared by whoever asks). */
 export function tlsRecord(e: AppEvent): TlsRecord {
+  return e.parsed(parseTlsRecord);
+}
+
+function parseTlsRecord(e: AppEvent): TlsRecord {
   const r: TlsRecord = {
     kind: "client_hello",
     transport: e.num(abi.F_TLS_QUIC) === 1 ? "quic" : "tcp",

@@ -37,6 +37,8 @@ export class AppEvent {
   readonly #index: number[] = [];
 
   readonly #at: number;
+  #parsedBy: ((e: AppEvent) => unknown) | null = null;
+  #parsed: unknown;
 
   constructor(private readonly u8: Uint8Array, private readonly dv: DataView, o: number) {
     this.#at = o;
@@ -56,6 +58,18 @@ export class AppEvent {
       this.#index.push(dv.getUint16(p, true), p + 4, len);
       p += 4 + len;
     }
+  }
+
+  /**
+   * What `parse` makes of this event, made once: the report, the detectors and the sinks each ask
+   * for the same message, and share it (so they must not change it).
+   */
+  parsed<T>(parse: (e: AppEvent) => T): T {
+    if (this.#parsedBy !== parse) {
+      this.#parsed = parse(this);
+      this.#parsedBy = parse;
+    }
+    return this.#parsed as T;
   }
 
   // Addresses are formatted on demand: most sections never look at them.
