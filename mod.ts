@@ -22,7 +22,7 @@ import { AppSummary } from "./src/app/summary.ts";
 
 export type { FlowRecord, InterfaceRecord, PacketRecord } from "./src/decoder/records.ts";
 export type { AppEvent } from "./src/decoder/app_event.ts";
-export { type DnsMessage, dnsMessage } from "./src/app/dns.ts";
+export { type DnsMessage, dnsMessage } from "./src/app/dns/message.ts";
 export type { DecoderConfig, FlowTimeouts } from "./src/decoder/decoder.ts";
 export type { Report } from "./src/report/report.ts";
 export { DEFAULT_TIMEOUTS } from "./src/decoder/decoder.ts";

@@ -1,6 +1,6 @@
 // libpcap through Deno FFI. Loaded lazily: wiresight reads files without libpcap unless a BPF
 // filter or live capture needs it.
-import { formatIPv6 } from "../src/decoder/address.ts";
+import { formatIPv6 } from "../src/base/address.ts";
 
 /** libpcap is not installed or could not be loaded. */
 export class LibpcapMissingError extends Error {

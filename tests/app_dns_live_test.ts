@@ -2,7 +2,7 @@
 // TCP while tcpdump captures loopback; wiresight's DNS records must say what dig was told.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import * as abi from "../src/decoder/abi.ts";
-import { dnsMessage } from "../src/app/dns.ts";
+import { dnsMessage } from "../src/app/dns/message.ts";
 import { analyze } from "../mod.ts";
 import { appEvents } from "./helpers/app.ts";
 import { captureLoopback, inNetns, run, withNetns } from "./helpers/capture.ts";

@@ -2,7 +2,7 @@
 // the question names and types, response flag, response code and A/AAAA answers.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import * as abi from "../src/decoder/abi.ts";
-import { type DnsMessage, dnsMessage } from "../src/app/dns.ts";
+import { type DnsMessage, dnsMessage } from "../src/app/dns/message.ts";
 import { DNS_TYPES } from "../src/app/names.ts";
 import { corpusFiles } from "./helpers/corpus.ts";
 import { appEvents, tsharkFields } from "./helpers/app.ts";

@@ -3,7 +3,7 @@
 // TCP segments) talking to a local server on loopback while tcpdump captures.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import * as abi from "../src/decoder/abi.ts";
-import { type HttpMessage, httpMessage } from "../src/app/http.ts";
+import { type HttpMessage, httpMessage } from "../src/app/http/message.ts";
 import { corpusFile, corpusFiles, corpusRoot } from "./helpers/corpus.ts";
 import { appEvents, tsharkFields } from "./helpers/app.ts";
 import { type Capture, captureLoopback, freePort, run } from "./helpers/capture.ts";

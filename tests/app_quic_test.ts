@@ -8,7 +8,7 @@ import { createCipheriv } from "node:crypto";
 import * as abi from "../src/decoder/abi.ts";
 import type { AppEvent } from "../src/decoder/app_event.ts";
 import type { Decoder } from "../src/decoder/decoder.ts";
-import { QuicDecryptor } from "../src/app/quic.ts";
+import { QuicDecryptor } from "../src/app/quic/decrypt.ts";
 import {
   cryptoFrames,
   decryptInitial,
@@ -17,8 +17,8 @@ import {
   longPackets,
   QUIC_V1,
   QUIC_V2,
-} from "../src/app/quic_crypto.ts";
-import { type TlsRecord, tlsRecord } from "../src/app/tls.ts";
+} from "../src/app/quic/crypto.ts";
+import { type TlsRecord, tlsRecord } from "../src/app/tls/message.ts";
 import { analyze } from "../mod.ts";
 import { corpusFiles } from "./helpers/corpus.ts";
 import { appEvents, tsharkFields } from "./helpers/app.ts";

@@ -9,7 +9,7 @@ import { entropy, splitDomain } from "../src/detect/detectors/dns_tunnel.ts";
 import { nameMatches } from "../src/detect/detectors/tls_anomaly.ts";
 import { assertIncludes, SAMPLE, wiresight } from "./helpers/cli.ts";
 import { corpusFile } from "./helpers/corpus.ts";
-import { BoundedTable } from "../src/detect/table.ts";
+import { BoundedTable } from "../src/base/bounded_table.ts";
 
 Deno.test("TOML and JSON configs merge over the defaults", async () => {
   const dir = await Deno.makeTempDir();

@@ -2,15 +2,15 @@
 // events of its kinds and reports its own totals (bounded counters only).
 import type { AppEvent } from "../decoder/app_event.ts";
 import type { FlowRecord } from "../decoder/records.ts";
-import type { Style } from "../report/format.ts";
-import { type DnsReport, DnsSection } from "./dns.ts";
-import { type HttpReport, HttpSection } from "./http.ts";
-import { type OtherReport, OtherSection } from "./other.ts";
-import { QuicHellos, type QuicReport, QuicSection } from "./quic.ts";
-import type { Section } from "./section.ts";
-import { FlowNames } from "./section.ts";
-import { type SshReport, SshSection } from "./ssh.ts";
-import { type TlsReport, TlsSection } from "./tls.ts";
+import type { Style } from "../base/format.ts";
+import { type DnsReport, DnsSection } from "./dns/section.ts";
+import { type HttpReport, HttpSection } from "./http/section.ts";
+import { type OtherReport, OtherSection } from "./other/section.ts";
+import { QuicHellos, type QuicReport, QuicSection } from "./quic/section.ts";
+import type { Section } from "./protocol.ts";
+import { FlowNames } from "./protocol.ts";
+import { type SshReport, SshSection } from "./ssh/section.ts";
+import { type TlsReport, TlsSection } from "./tls/section.ts";
 
 export interface AppReport {
   dns: DnsReport | null;

@@ -1,20 +1,21 @@
 // `wiresight capture`: live traffic, packet by packet, with the program behind each connection.
 import { CaptureError, listInterfaces } from "../../ffi/libpcap.ts";
 import { AppSummary } from "../app/summary.ts";
-import { dnsMessage } from "../app/dns.ts";
+import { dnsMessage } from "../app/dns/message.ts";
 import { appName } from "../app/names.ts";
 import * as abi from "../decoder/abi.ts";
 import { linktypeName } from "../decoder/names.ts";
 import type { EventHandlers, PacketRecord } from "../decoder/records.ts";
 import { type PipelineResult, pipelineSteps } from "../pipeline/pipeline.ts";
-import type { ProcessInfo } from "../proc/linux.ts";
+import type { ProcessInfo } from "../proc/process.ts";
 import { FlowOwners, localAddresses, type PacketOwner } from "../proc/owners.ts";
-import { colorWanted, style } from "../report/format.ts";
+import { colorWanted, style } from "../base/format.ts";
 import { LiveView } from "../report/live.ts";
 import { buildReport } from "../report/report.ts";
 import { renderText } from "../report/text.ts";
 import { Exporter } from "../sinks/export.ts";
-import { PcapngWriter, processComment } from "../sinks/pcapng.ts";
+import { PcapngWriter } from "../sinks/pcapng.ts";
+import { processComment } from "../proc/comment.ts";
 import { appLabel, PacketPrinter } from "../sinks/terminal.ts";
 import { LiveCapture } from "../source/live.ts";
 import { choice, intOption, type Options, parse, secondsOption } from "./args.ts";

@@ -5,7 +5,7 @@
 // hold exactly the same packets.
 import { Decoder, type DecoderConfig } from "../decoder/decoder.ts";
 import type { PacketRecord } from "../decoder/records.ts";
-import type { ProcessInfo } from "../proc/linux.ts";
+import type { ProcessInfo } from "../proc/process.ts";
 import type { Direction, FlowOwners, PacketOwner } from "../proc/owners.ts";
 import { feedRecords } from "../source/live.ts";
 

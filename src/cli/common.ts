@@ -1,7 +1,7 @@
 // Options `read` and `capture` share: filters, flow settings, exports.
 import * as abi from "../decoder/abi.ts";
 import { type DecoderConfig, DEFAULT_TIMEOUTS } from "../decoder/decoder.ts";
-import { parseCidr } from "../decoder/address.ts";
+import { parseCidr } from "../base/address.ts";
 import {
   EXPORT_FORMATS,
   EXPORT_TYPES,

@@ -14,7 +14,7 @@ import { EveWriter } from "../sinks/alerts_eve.ts";
 import { alertLine, alertSummary } from "../sinks/alerts_terminal.ts";
 import { detectionReport } from "../report/alerts.ts";
 import type { Report } from "../report/report.ts";
-import type { Style } from "../report/format.ts";
+import type { Style } from "../base/format.ts";
 
 export const DETECT_OPTIONS: Options = {
   detect: { type: "boolean" },

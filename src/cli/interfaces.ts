@@ -1,6 +1,6 @@
 // `wiresight interfaces`: the devices libpcap can capture on.
 import { listInterfaces } from "../../ffi/libpcap.ts";
-import { printable } from "../report/format.ts";
+import { printable } from "../base/format.ts";
 import { type Options, parse } from "./args.ts";
 import { EXIT_OK, UsageError } from "./errors.ts";
 import { writeOut } from "./output.ts";

@@ -6,7 +6,7 @@ import { AppSummary } from "../app/summary.ts";
 import { ProcessTable } from "../report/processes.ts";
 import { buildReport } from "../report/report.ts";
 import { renderText } from "../report/text.ts";
-import { colorWanted, style } from "../report/format.ts";
+import { colorWanted, style } from "../base/format.ts";
 import { Exporter } from "../sinks/export.ts";
 import { openCapture } from "../source/file.ts";
 import { BpfCompileError } from "../../ffi/libpcap.ts";

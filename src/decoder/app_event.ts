@@ -1,7 +1,7 @@
 // EV_APP events (wasm/ABI.md, "APP event"): a view over the decoder's buffer, valid only during
 // the handler call that receives it (take what you need; nothing is copied up front).
 import * as abi from "./abi.ts";
-import { formatAddress } from "./address.ts";
+import { formatAddress } from "../base/address.ts";
 
 const text = new TextDecoder();
 

@@ -1,7 +1,7 @@
 // TypeScript face of one WASM decoder instance: configure, hand it input, read its events and
 // statistics. No per-packet work happens here unless packet records were asked for.
 import * as abi from "./abi.ts";
-import { parseCidr } from "./address.ts";
+import { parseCidr } from "../base/address.ts";
 import type { AppEvent } from "./app_event.ts";
 import { dispatchEvents, type EventHandlers, type TopEntry } from "./records.ts";
 import { KNOWN_PORTS } from "../flows/services.ts";

@@ -1,7 +1,7 @@
 // The records the decoder produces, parsed from its event buffer (layouts in wasm/ABI.md).
 import * as abi from "./abi.ts";
 import { AppEvent } from "./app_event.ts";
-import { formatAddress, formatMac } from "./address.ts";
+import { formatAddress, formatMac } from "../base/address.ts";
 import { END_REASON_NAMES, ipProtocolName, MALFORMED_REASONS, TCP_STATE_NAMES } from "./names.ts";
 
 /** One decoded packet (only produced when packet output is requested). */

@@ -3,11 +3,11 @@
 // the bounded tables it keeps (for the report's eviction counts), and a final pass.
 import type { FlowRecord, FlowStartRecord, HostRateRecord } from "../decoder/records.ts";
 import type { AppEvent } from "../decoder/app_event.ts";
-import type { DnsMessage } from "../app/dns.ts";
-import type { HttpMessage } from "../app/http.ts";
-import type { TlsRecord } from "../app/tls.ts";
+import type { DnsMessage } from "../app/dns/message.ts";
+import type { HttpMessage } from "../app/http/message.ts";
+import type { TlsRecord } from "../app/tls/message.ts";
 import type { AlertInput, AlertSubject } from "./alert.ts";
-import type { BoundedTable } from "./table.ts";
+import type { BoundedTable } from "../base/bounded_table.ts";
 
 export const TCP = 6;
 export const UDP = 17;

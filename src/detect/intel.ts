@@ -1,6 +1,6 @@
 // User-supplied intel: IP addresses, CIDRs and domains to alert on. Lookups cost one set probe
 // per distinct prefix length (addresses) or per label (domains), whatever the list's size.
-import { parseCidr } from "../decoder/address.ts";
+import { parseCidr } from "../base/address.ts";
 import { ConfigError } from "./config.ts";
 
 /** An address (or network) as a bit string, for prefix matching. */

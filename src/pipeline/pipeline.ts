@@ -6,7 +6,7 @@ import * as abi from "../decoder/abi.ts";
 import { decodeFileSteps, type FileOutcome } from "../source/file.ts";
 import type { CaptureStats, LiveCapture } from "../source/live.ts";
 import { compileBpf } from "../../ffi/libpcap.ts";
-import { QuicDecryptor } from "../app/quic.ts";
+import { QuicDecryptor } from "../app/quic/decrypt.ts";
 
 export interface PipelineOptions {
   files: string[];

@@ -2,9 +2,10 @@
 // 4-tuple not seen lately) and look up the local sender's process at once, before a short-lived
 // client can exit. Every packet passes through here, so the checks read the frame's bytes in
 // place (bounds-checked) and text is only made for the few packets that need a lookup.
-import { formatAddress, parseCidr } from "../decoder/address.ts";
+import { formatAddress, parseCidr } from "../base/address.ts";
 import * as abi from "../decoder/abi.ts";
-import type { ProcessInfo, ProcessResolver } from "./linux.ts";
+import type { ProcessResolver } from "./linux.ts";
+import type { ProcessInfo } from "./process.ts";
 
 export interface OwnerHint {
   /** "proto address port" of the local endpoint that sent the packet. */

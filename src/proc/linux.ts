@@ -4,28 +4,13 @@
 // scan processes newest first, so a short-lived client is found while it still holds its socket;
 // full rescans are rate-limited.
 import { lookupSocket, sockDiagAvailable } from "../../ffi/sock_diag.ts";
-import { parseCidr } from "../decoder/address.ts";
-
-export interface ProcessInfo {
-  pid: number;
-  /** /proc/<pid>/comm: the short name (at most 15 characters). */
-  name: string;
-  /** The executable's path, when it can be read. */
-  exe: string | null;
-  cmdline: string;
-  uid: number | null;
-  user: string | null;
-}
+import { formatIPv6, parseCidr } from "../base/address.ts";
+import type { Endpoint, ProcessInfo } from "./process.ts";
 
 /** A socket-holding process is rescanned for a new socket at most this often. */
 const HOLDER_RESCAN_MS = 20;
 /** Processes younger than this are rescanned at every miss: they are the likely new clients. */
 const YOUNG_MS = 2000;
-
-export interface Endpoint {
-  address: string;
-  port: number;
-}
 
 const dec = new TextDecoder();
 
@@ -54,25 +39,10 @@ export function parseProcAddress(hex: string): Endpoint {
     // Each 32-bit word is printed in host (little-endian) order.
     for (let i = 3; i >= 0; i--) bytes.push(parseInt(word.slice(i * 2, i * 2 + 2), 16));
   }
-  return { address: bytes.length === 4 ? bytes.join(".") : ipv6(bytes), port: parseInt(port, 16) };
-}
-
-function ipv6(b: number[]): string {
-  const g = [...Array(8)].map((_, i) => (b[2 * i] << 8) | b[2 * i + 1]);
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `::ffff:${b.slice(12).join(".")}`;
-  let best = -1, bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(":");
-  return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  return {
+    address: bytes.length === 4 ? bytes.join(".") : formatIPv6(Uint8Array.from(bytes)),
+    port: parseInt(port, 16),
+  };
 }
 
 /** A socket of /proc/net: its endpoints, owner uid and inode. */

@@ -4,7 +4,8 @@
 // flow belongs to its initiator's process when that one is local.
 import { networkInterfaces } from "node:os";
 import type { PacketRecord } from "../decoder/records.ts";
-import { type ProcessInfo, ProcessResolver } from "./linux.ts";
+import { ProcessResolver } from "./linux.ts";
+import type { ProcessInfo } from "./process.ts";
 import type { OwnerHint } from "./first_packets.ts";
 
 export type Direction = "in" | "out" | "local" | "fwd";

@@ -3,7 +3,7 @@
 // every existing report key, plus the engine's own figures under `detection`.
 import type { Alert, Severity } from "../detect/alert.ts";
 import type { DetectionSummary } from "../detect/engine.ts";
-import { eveProto, eveTime } from "../sinks/alerts_eve.ts";
+import { eveProto, eveTime } from "../app/eve.ts";
 import type { Report } from "./report.ts";
 
 /** The flow an alert group is about; host-level alerts (scans, floods) have no flow id or ports. */

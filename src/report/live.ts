@@ -3,12 +3,12 @@
 // per-process totals of the final report. Everything is bounded: sockets leave when their flow
 // ends, counters fold their smallest entries.
 import type { PacketRecord } from "../decoder/records.ts";
-import type { DnsMessage } from "../app/dns.ts";
-import { Counter } from "../app/counter.ts";
-import type { ProcessInfo } from "../proc/linux.ts";
+import type { DnsMessage } from "../app/dns/message.ts";
+import { Counter } from "../base/counter.ts";
+import type { ProcessInfo } from "../proc/process.ts";
 import type { Direction, PacketOwner } from "../proc/owners.ts";
 import { ProcessTable } from "./processes.ts";
-import { bitsPerSecond, bytesText, count, percent, printable, type Style, table } from "./format.ts";
+import { bitsPerSecond, bytesText, count, percent, printable, type Style, table } from "../base/format.ts";
 import { endpoint, processLabel } from "../sinks/terminal.ts";
 
 interface Socket {

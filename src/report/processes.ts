@@ -2,8 +2,8 @@
 // (capture) or from the process notes in a wiresight pcapng's packet comments (read). A packet
 // counts for the process that sent it, or else for the local one that received it.
 import type { CommentRecord } from "../decoder/records.ts";
-import { parseProcessComment } from "../sinks/pcapng.ts";
-import { bytesText, count, type Style, table } from "./format.ts";
+import { parseProcessComment } from "../proc/comment.ts";
+import { bytesText, count, type Style, table } from "../base/format.ts";
 
 export interface ProcessTotals {
   pid: number;

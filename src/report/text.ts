@@ -1,5 +1,5 @@
 // The human report printed by `wiresight read`.
-import { bitsPerSecond, bytesText, count, percent, type Style, table } from "./format.ts";
+import { bitsPerSecond, bytesText, count, percent, type Style, table } from "../base/format.ts";
 import type { Report } from "./report.ts";
 import type { AppSummary } from "../app/summary.ts";
 import { processesText } from "./processes.ts";

@@ -5,7 +5,7 @@ import { pipelineSteps } from "../pipeline/pipeline.ts";
 import { AppSummary } from "../app/summary.ts";
 import { ProcessTable } from "../report/processes.ts";
 import { buildReport, type Report } from "../report/report.ts";
-import { parseProcessComment } from "../sinks/pcapng.ts";
+import { parseProcessComment } from "../proc/comment.ts";
 import { type FlowProcess, flowRow } from "../sinks/rows.ts";
 import { DEFAULT_LIMITS, FLUSH_ROWS, SessionRecorder, type StoreLimits } from "../store/recorder.ts";
 import type { SessionStore } from "../store/types.ts";

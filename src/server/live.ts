@@ -2,13 +2,13 @@
 // process attribution as `wiresight capture`; the server aggregates them (totals, protocols, top
 // talkers, ports, processes, per-interval rates) and pushes a snapshot a few times a second,
 // whatever the packet rate, while the session's rows go to the store.
-import { Counter } from "../app/counter.ts";
+import { Counter } from "../base/counter.ts";
 import { AppSummary } from "../app/summary.ts";
 import type { DecoderConfig } from "../decoder/decoder.ts";
 import type { EventHandlers, PacketRecord } from "../decoder/records.ts";
 import { serviceName } from "../flows/services.ts";
 import { pipelineSteps } from "../pipeline/pipeline.ts";
-import type { ProcessInfo } from "../proc/linux.ts";
+import type { ProcessInfo } from "../proc/process.ts";
 import { FlowOwners, localAddresses, type PacketOwner } from "../proc/owners.ts";
 import { ProcessTable, type ProcessTotals } from "../report/processes.ts";
 import { buildReport, type ProtocolShare, type Report } from "../report/report.ts";

@@ -3,8 +3,8 @@
 import type { Alert, Severity } from "../detect/alert.ts";
 import { SEVERITIES, severityRank } from "../detect/alert.ts";
 import type { DetectionSummary } from "../detect/engine.ts";
-import { count, printable, type Style, table } from "../report/format.ts";
-import { eveTime } from "./alerts_eve.ts";
+import { count, printable, type Style, table } from "../base/format.ts";
+import { eveTime } from "../app/eve.ts";
 
 const COLORS: Record<Severity, string> = { low: "36", medium: "33", high: "31", critical: "1;31" };
 

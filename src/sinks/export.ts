@@ -4,17 +4,11 @@
 import { stringify } from "csv-stringify/sync";
 import type { FlowRecord, PacketRecord } from "../decoder/records.ts";
 import type { AppEvent } from "../decoder/app_event.ts";
-import { FLOW_COLUMNS, type FlowProcess, flowRow, PACKET_COLUMNS, packetRow, type Row } from "./rows.ts";
-import type { AppExport } from "../app/section.ts";
-import { DNS_EXPORT } from "../app/dns.ts";
-import { HTTP_EXPORT } from "../app/http.ts";
-import { TLS_EXPORT } from "../app/tls.ts";
+import type { Row } from "../base/columns.ts";
+import { FLOW_COLUMNS, type FlowProcess, flowRow, PACKET_COLUMNS, packetRow } from "./rows.ts";
+import { APP_EXPORTS } from "../app/registry.ts";
 
 export type ExportFormat = "json" | "ndjson" | "csv";
-/** Exports made of application-layer records, by type name. */
-const APP_EXPORTS: Record<string, AppExport> = Object.fromEntries(
-  [DNS_EXPORT, HTTP_EXPORT, TLS_EXPORT].map((x) => [x.type, x]),
-);
 
 /** "packets", "flows", or the type of an application-layer export ("dns", "http", "tls"). */
 export type ExportType = string;

@@ -1,12 +1,10 @@
 // Flat rows for exports: the same columns in JSON, NDJSON and CSV.
+import { epochText, type Row } from "../base/columns.ts";
 import type { FlowRecord, PacketRecord } from "../decoder/records.ts";
-import type { AppEvent } from "../decoder/app_event.ts";
 import { appName } from "../app/names.ts";
 import { isoTime } from "../decoder/records.ts";
 import { tcpFlagLetters } from "../decoder/names.ts";
 import { serviceName } from "../flows/services.ts";
-
-export type Row = Record<string, string | number | boolean | null>;
 
 export const PACKET_COLUMNS = [
   "frame",
@@ -81,11 +79,6 @@ export interface FlowProcess {
   name: string;
   exe: string | null;
   user: string | null;
-}
-
-/** Epoch seconds with nanoseconds, as a decimal string (a number would lose the nanoseconds). */
-export function epochText(sec: number, nsec: number): string {
-  return `${sec}.${String(nsec).padStart(9, "0")}`;
 }
 
 function hex(bytes: Uint8Array): string {
@@ -171,21 +164,5 @@ export function flowRow(
     process: owner?.name ?? null,
     exe: owner?.exe ?? null,
     user: owner?.user ?? null,
-  };
-}
-
-/** The fields every application-layer row starts with: when, which flow, between whom. */
-/** The columns every application-layer export starts with (filled by appRowBase). */
-export const APP_BASE_COLUMNS = ["time", "flow_id", "frame", "src", "src_port", "dst", "dst_port"] as const;
-
-export function appRowBase(e: AppEvent): Row {
-  return {
-    time: isoTime(e.tsSec, e.tsNsec),
-    flow_id: e.flowId,
-    frame: e.frame,
-    src: e.src,
-    src_port: e.srcPort,
-    dst: e.dst,
-    dst_port: e.dstPort,
   };
 }

@@ -1,15 +1,15 @@
 // Packet lines for the terminal, in ProcShark's columns:
 //   Time  Dir  Proto  Flags  Source  Destination  Size  Service  Process  Application
 // with a colour per protocol, a compact one-line form, and the payload as hex and ASCII.
-import { dnsMessage } from "../app/dns.ts";
+import { dnsMessage } from "../app/dns/message.ts";
 import { appName } from "../app/names.ts";
 import * as abi from "../decoder/abi.ts";
 import type { AppEvent } from "../decoder/app_event.ts";
 import type { PacketRecord } from "../decoder/records.ts";
 import { tcpFlagLetters } from "../decoder/names.ts";
 import { serviceName } from "../flows/services.ts";
-import type { ProcessInfo } from "../proc/linux.ts";
-import { printable } from "../report/format.ts";
+import type { ProcessInfo } from "../proc/process.ts";
+import { printable } from "../base/format.ts";
 
 export interface PrinterOptions {
   color: boolean;

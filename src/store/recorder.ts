@@ -3,11 +3,10 @@
 // pipeline steps, so memory holds at most one step's rows whatever the capture's size.
 import type { AppEvent } from "../decoder/app_event.ts";
 import type { PacketRecord } from "../decoder/records.ts";
-import type { AppExport } from "../app/section.ts";
-import { DNS_EXPORT } from "../app/dns.ts";
-import { HTTP_EXPORT } from "../app/http.ts";
-import { TLS_EXPORT } from "../app/tls.ts";
-import { packetRow, type Row } from "../sinks/rows.ts";
+import type { AppExport } from "../app/protocol.ts";
+import { APP_EXPORTS } from "../app/registry.ts";
+import type { Row } from "../base/columns.ts";
+import { packetRow } from "../sinks/rows.ts";
 import type { Report } from "../report/report.ts";
 import { Timeline } from "./timeline.ts";
 import type { AlertRow, RecordKind, SessionStatus, SessionStore } from "./types.ts";
@@ -23,7 +22,8 @@ export interface StoreLimits {
 
 export const DEFAULT_LIMITS: StoreLimits = { packets: 10_000, flows: 1_000_000, records: 200_000 };
 
-const RECORD_EXPORTS: Record<RecordKind, AppExport> = { dns: DNS_EXPORT, http: HTTP_EXPORT, tls: TLS_EXPORT };
+/** The stored record kinds are the application exports. */
+const RECORD_EXPORTS = APP_EXPORTS as Record<RecordKind, AppExport>;
 const KIND_OF_EVENT = new Map<number, RecordKind>(
   Object.entries(RECORD_EXPORTS).flatMap(([kind, x]) => x.kinds.map((k) => [k, kind as RecordKind])),
 );

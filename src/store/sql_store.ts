@@ -1,7 +1,7 @@
 // The session store over any SQL database: every query is written once here with `?`
 // placeholders and values passed apart from the text (never spliced in); the SQLite and
 // PostgreSQL adapters only run statements. Sort columns and filters come from fixed lists.
-import type { Row } from "../sinks/rows.ts";
+import type { Row } from "../base/columns.ts";
 import {
   type Dialect,
   FLOW_TABLE_COLUMNS,

@@ -1,6 +1,6 @@
 // What the history holds: one session per analysis or capture, with its flows, application
 // records (DNS, HTTP, TLS), alerts, a bounded sample of packets, its report and its timeline.
-import type { Row } from "../sinks/rows.ts";
+import type { Row } from "../base/columns.ts";
 
 export type SessionKind = "upload" | "file" | "capture";
 export type SessionStatus = "running" | "done" | "failed";

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { analyzeIntoSession } from "../../src/server/analysis.ts";
 import { type Db, migrate, SqlStore, StoreVersionError } from "../../src/store/sql_store.ts";
 import { MIGRATIONS } from "../../src/store/schema.ts";
-import type { Row } from "../../src/sinks/rows.ts";
+import type { Row } from "../../src/base/columns.ts";
 import { corpusFile } from "./corpus.ts";
 import { run } from "./cli.ts";
 

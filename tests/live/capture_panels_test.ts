@@ -4,7 +4,7 @@
 // http.server, dnsmasq) in a second namespace; every number a panel shows is checked against
 // tshark's reading of the pcapng the same run wrote, and the DNS lines against dig's answers.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { bytesText } from "../../src/report/format.ts";
+import { bytesText } from "../../src/base/format.ts";
 import { tsharkFields } from "../helpers/app.ts";
 import type { NetPair } from "../helpers/netns.ts";
 import {

@@ -6,7 +6,7 @@
 // score does not depend on the beacon's period (RITA's legacy score used absolute seconds).
 import type { DetectConfig } from "../config.ts";
 import { type Detector, protoName, type Raise, seconds, TCP, UDP } from "../detector.ts";
-import { BoundedTable } from "../table.ts";
+import { BoundedTable } from "../../base/bounded_table.ts";
 
 interface Series {
   times: number[];

@@ -1,10 +1,10 @@
 // DNS tunnelling and exfiltration: per registered domain, the distinct subdomains queried, how
 // many of them carry long or high-entropy labels (encoded data), and the volume of TXT/NULL
 // queries (the usual return channel). RITA flags C2 over DNS from 100 subdomains on.
-import type { DnsMessage } from "../../app/dns.ts";
+import type { DnsMessage } from "../../app/dns/message.ts";
 import type { DetectConfig } from "../config.ts";
 import type { AppContext, Detector, Raise } from "../detector.ts";
-import { BoundedTable } from "../table.ts";
+import { BoundedTable } from "../../base/bounded_table.ts";
 
 interface Domain {
   /** Hashes of the distinct subdomains (numbers: a bounded set stays small). */

@@ -4,7 +4,8 @@
 // another. Packet rate: a host sending more packets per second than the threshold.
 import type { DetectConfig } from "../config.ts";
 import { type Detector, type Raise, seconds, TCP, TCP_ACK, TCP_SYN } from "../detector.ts";
-import { BoundedTable, WindowedCount, WindowedSet } from "../table.ts";
+import { BoundedTable } from "../../base/bounded_table.ts";
+import { WindowedCount, WindowedSet } from "../windows.ts";
 
 const SAMPLE = 10;
 

@@ -1,7 +1,7 @@
 // Web attacks in HTTP requests: SQL injection, cross-site scripting, command injection and path
 // traversal in the URI (percent-decoded twice, as double encoding is a classic evasion),
 // scanners' or missing user agents, and URIs that carry long base64 or heavily encoded data.
-import type { HttpMessage } from "../../app/http.ts";
+import type { HttpMessage } from "../../app/http/message.ts";
 import type { DetectConfig } from "../config.ts";
 import { type AppContext, appSubject, type Detector, type Raise } from "../detector.ts";
 

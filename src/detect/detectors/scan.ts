@@ -3,7 +3,8 @@
 // time, so a file and a live capture give the same alerts.
 import type { DetectConfig } from "../config.ts";
 import { type Detector, protoName, type Raise, seconds, TCP, TCP_ACK, TCP_SYN, UDP } from "../detector.ts";
-import { BoundedTable, WindowedSet } from "../table.ts";
+import { BoundedTable } from "../../base/bounded_table.ts";
+import { WindowedSet } from "../windows.ts";
 
 const SAMPLE = 20;
 

@@ -1,25 +1,10 @@
 // TLS anomalies: a self-signed or expired server certificate, a certificate that does not name
 // the server the client asked for (SNI), and client fingerprints (JA3, JA4) on a known-bad list.
 // Certificates are visible up to TLS 1.2 only (TLS 1.3 encrypts them).
-import { X509Certificate } from "node:crypto";
-import * as abi from "../../decoder/abi.ts";
-import type { TlsRecord } from "../../app/tls.ts";
+import type { TlsRecord } from "../../app/tls/message.ts";
 import type { DetectConfig } from "../config.ts";
 import { type AppContext, appSubject, type Detector, type Raise } from "../detector.ts";
-import { BoundedTable } from "../table.ts";
-
-/** The DNS names (and addresses) a certificate is valid for: its SANs, else its subject CN. */
-export function certNames(der: Uint8Array, subject: string | null): string[] {
-  try {
-    const san = new X509Certificate(der).subjectAltName;
-    if (san) {
-      return san.split(/,\s*/).map((e) => e.replace(/^(DNS|IP Address):/, "")).filter((e) => !e.includes(":"))
-        .map((e) => e.toLowerCase());
-    }
-  } catch { /* unparsable: fall back to the CN */ }
-  const cn = subject?.match(/(?:^|, )CN=([^,]+)/)?.[1];
-  return cn ? [cn.toLowerCase()] : [];
-}
+import { BoundedTable } from "../../base/bounded_table.ts";
 
 /** RFC 6125 matching: exact, or a wildcard standing for exactly the leftmost label. */
 export function nameMatches(sni: string, names: string[]): boolean {
@@ -32,15 +17,13 @@ export function nameMatches(sni: string, names: string[]): boolean {
 
 export function tlsAnomaly(cfg: DetectConfig["tls"], raise: Raise, maxEntries: number): Detector {
   const sniByFlow = new BoundedTable<string>("tls_sni", maxEntries);
-  /** Names per certificate (by SHA-256): servers send the same one again and again. */
-  const namesByCert = new BoundedTable<string[]>("tls_cert_names", 1024);
   /** SNIs each mismatching (client, certificate) asked for, for the evidence. */
   const mismatched = new BoundedTable<Set<string>>("tls_sni_mismatch", maxEntries);
   const badJa3 = new Set(cfg.bad_ja3.map((s) => s.toLowerCase()));
   const badJa4 = new Set(cfg.bad_ja4.map((s) => s.toLowerCase()));
   return {
-    tables: [sniByFlow, namesByCert, mismatched],
-    tls(r: TlsRecord, c: AppContext, e) {
+    tables: [sniByFlow, mismatched],
+    tls(r: TlsRecord, c: AppContext) {
       if (r.kind === "client_hello") {
         if (r.sni) sniByFlow.upsert(String(c.flowId), () => r.sni!);
         const ja3 = r.ja3 && badJa3.has(r.ja3) ? r.ja3 : null;
@@ -97,10 +80,8 @@ export function tlsAnomaly(cfg: DetectConfig["tls"], raise: Raise, maxEntries: n
         });
       }
       const sni = sniByFlow.get(String(c.flowId));
-      const der = cfg.sni_mismatch && sni ? e.bytes(abi.F_TLS_CERT) : undefined;
-      if (cfg.sni_mismatch && sni && der) {
-        const subject = r.cert.subject;
-        const names = namesByCert.upsert(r.cert.sha256, () => certNames(der, subject));
+      if (cfg.sni_mismatch && sni && r.x509) {
+        const names = r.x509.names;
         if (names.length && !nameMatches(sni, names)) {
           // One alert per client and certificate; the names it asked for are collected.
           const k = `${client}|${key}`;

@@ -6,7 +6,7 @@ import { appName } from "../../app/names.ts";
 import { serviceName } from "../../flows/services.ts";
 import type { DetectConfig } from "../config.ts";
 import { type Detector, protoName, type Raise, seconds, TCP, TCP_PSH } from "../detector.ts";
-import { BoundedTable } from "../table.ts";
+import { BoundedTable } from "../../base/bounded_table.ts";
 
 /** The ports each protocol normally uses (IANA, and the common alternatives). */
 const OWN_PORTS: Record<number, number[]> = {

@@ -1,67 +1,10 @@
-// HTTP/1.x requests and responses from AK_HTTP_REQUEST / AK_HTTP_RESPONSE events.
-import * as abi from "../decoder/abi.ts";
-import type { AppEvent } from "../decoder/app_event.ts";
-import { count, counted, printable, type Style, table } from "../report/format.ts";
-import { APP_BASE_COLUMNS, appRowBase } from "../sinks/rows.ts";
-import { Counter } from "./counter.ts";
-import type { AppExport, FlowNames, Section } from "./section.ts";
-
-export interface HttpMessage {
-  kind: "request" | "response";
-  /** "HTTP/1.1"; null for a request line cut by the header limit. */
-  version: string | null;
-  method: string | null;
-  uri: string | null;
-  host: string | null;
-  userAgent: string | null;
-  referer: string | null;
-  /** The Authorization scheme ("Basic", "Bearer" ...); the decoder never passes credentials. */
-  authScheme: string | null;
-  status: number | null;
-  reason: string | null;
-  server: string | null;
-  contentType: string | null;
-  /** The Content-Length header as sent (it may not be a number). */
-  contentLength: string | null;
-  /** The header block was larger than the decoder reads. */
-  truncated: boolean;
-}
-
-/** The HTTP message of an AppEvent (parsed once per event, shared by whoever asks). */
-export function httpMessage(e: AppEvent): HttpMessage {
-  return e.parsed(parseHttpMessage);
-}
-
-function parseHttpMessage(e: AppEvent): HttpMessage {
-  const s = (id: number) => e.str(id) ?? null;
-  return {
-    kind: e.kind === abi.AK_HTTP_REQUEST ? "request" : "response",
-    version: s(abi.F_HTTP_VERSION),
-    method: s(abi.F_HTTP_METHOD),
-    uri: s(abi.F_HTTP_URI),
-    host: s(abi.F_HTTP_HOST),
-    userAgent: s(abi.F_HTTP_USER_AGENT),
-    referer: s(abi.F_HTTP_REFERER),
-    authScheme: s(abi.F_HTTP_AUTH_SCHEME),
-    status: e.num(abi.F_HTTP_STATUS) ?? null,
-    reason: s(abi.F_HTTP_REASON),
-    server: s(abi.F_HTTP_SERVER),
-    contentType: s(abi.F_HTTP_CONTENT_TYPE),
-    contentLength: s(abi.F_HTTP_CONTENT_LENGTH),
-    truncated: e.has(abi.F_HTTP_TRUNCATED),
-  };
-}
-
-/** A Content-Length as a number, or null when it is missing or not a plain decimal. */
-export function contentLength(v: string | null): number | null {
-  if (v === null || !/^\d{1,15}$/.test(v.trim())) return null;
-  return Number(v.trim());
-}
-
-/** The host name of a Host header (without its port), for naming the flow. */
-export function hostName(host: string): string {
-  return host.replace(/:\d*$/, "");
-}
+// The report's HTTP section: methods, status codes, hosts, user agents, URIs.
+import * as abi from "../../decoder/abi.ts";
+import type { AppEvent } from "../../decoder/app_event.ts";
+import { Counter } from "../../base/counter.ts";
+import { count, counted, printable, type Style, table } from "../../base/format.ts";
+import type { FlowNames, Section } from "../protocol.ts";
+import { hostName, httpMessage } from "./message.ts";
 
 export interface HttpReport {
   requests: number;
@@ -163,45 +106,3 @@ export class HttpSection implements Section<HttpReport> {
     return out;
   }
 }
-
-export const HTTP_EXPORT: AppExport = {
-  type: "http",
-  kinds: [abi.AK_HTTP_REQUEST, abi.AK_HTTP_RESPONSE],
-  columns: [
-    ...APP_BASE_COLUMNS,
-    "kind",
-    "version",
-    "method",
-    "uri",
-    "host",
-    "user_agent",
-    "referer",
-    "auth_scheme",
-    "status",
-    "reason",
-    "server",
-    "content_type",
-    "content_length",
-    "truncated",
-  ],
-  row(e) {
-    const m = httpMessage(e);
-    return {
-      ...appRowBase(e),
-      kind: m.kind,
-      version: m.version,
-      method: m.method,
-      uri: m.uri,
-      host: m.host,
-      user_agent: m.userAgent,
-      referer: m.referer,
-      auth_scheme: m.authScheme,
-      status: m.status,
-      reason: m.reason,
-      server: m.server,
-      content_type: m.contentType,
-      content_length: contentLength(m.contentLength),
-      truncated: m.truncated,
-    };
-  },
-};

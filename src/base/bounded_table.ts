@@ -1,4 +1,4 @@
-// Bounded state for detectors: every per-host, per-pair or per-domain table is one of these, so
+// The one bounded map: every per-host, per-pair, per-domain or per-flow table is one of these, so
 // memory stays bounded whatever the traffic. Beyond its capacity the least recently used entry
 // goes (and is counted: the report shows evictions per table).
 
@@ -79,47 +79,5 @@ export class BoundedTable<V> {
     if (e.newer) e.newer.older = e.older;
     else this.#newest = e.older;
     e.older = e.newer = null;
-  }
-}
-
-/**
- * Distinct values seen for one subject within a window of capture time: the window starts at
- * the first value and restarts once it is over. The set stops growing at `cap` (the count the
- * detectors compare with their thresholds is then a lower bound, which is all they need).
- */
-export class WindowedSet {
-  start: number;
-  readonly values = new Set<string | number>();
-
-  constructor(ts: number, private readonly cap: number) {
-    this.start = ts;
-  }
-
-  /** Adds `v` at time `ts`; returns the distinct count in the current window. */
-  add(v: string | number, ts: number, windowS: number): number {
-    if (ts - this.start > windowS) {
-      this.start = ts;
-      this.values.clear();
-    }
-    if (this.values.size < this.cap) this.values.add(v);
-    return this.values.size;
-  }
-}
-
-/** Events counted within a window of capture time (restarting like WindowedSet). */
-export class WindowedCount {
-  start: number;
-  count = 0;
-
-  constructor(ts: number) {
-    this.start = ts;
-  }
-
-  add(ts: number, windowS: number): number {
-    if (ts - this.start > windowS) {
-      this.start = ts;
-      this.count = 0;
-    }
-    return ++this.count;
   }
 }

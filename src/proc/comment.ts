@@ -1,0 +1,40 @@
+// The process noted in a packet comment of a wiresight pcapng: written by capture --write, read
+// back by `read`, the report and the web view.
+import type { ProcessInfo } from "./process.ts";
+
+/**
+ * The comment noting a packet's process:
+ * "wiresight process role=sent|received pid=… name=… exe=… user=…".
+ */
+export const PROCESS_COMMENT = "wiresight process";
+
+export function processComment(p: ProcessInfo, sent: boolean): string {
+  const parts = [`role=${sent ? "sent" : "received"}`, `pid=${p.pid}`, `name=${p.name}`];
+  if (p.exe) parts.push(`exe=${p.exe}`);
+  if (p.user) parts.push(`user=${p.user}`);
+  return `${PROCESS_COMMENT} ${parts.join(" ")}`;
+}
+
+export interface NotedProcess {
+  pid: number;
+  name: string;
+  exe: string | null;
+  user: string | null;
+  sent: boolean;
+}
+
+/** The process a comment notes, or null (values may hold spaces: the keys mark the fields). */
+export function parseProcessComment(comment: string): NotedProcess | null {
+  if (!comment.startsWith(PROCESS_COMMENT + " ")) return null;
+  const fields: Record<string, string> = {};
+  const re = /(role|pid|name|exe|user)=(.*?)(?= (?:role|pid|name|exe|user)=|$)/g;
+  for (const m of comment.slice(PROCESS_COMMENT.length + 1).matchAll(re)) fields[m[1]] = m[2];
+  if (!fields.pid || !fields.name) return null;
+  return {
+    pid: Number(fields.pid),
+    name: fields.name,
+    exe: fields.exe ?? null,
+    user: fields.user ?? null,
+    sent: fields.role !== "received",
+  };
+}
