@@ -272,7 +272,9 @@ export async function captureCommand(argv: string[]): Promise<number> {
       kept.set(p.frame, who.packet);
     },
     flow: (f) => {
-      if (exp?.type === "flows") exporter?.flow(f, apps.flowName(f), flowProcess.get(f.id) ?? null);
+      if (exp?.type === "flows") {
+        exporter?.flow({ record: f, serverName: apps.flowName(f), owner: flowProcess.get(f.id) ?? null });
+      }
       flowProcess.delete(f.id);
       if (!selector) owners.forget(f.id);
       labels.delete(f.id);

@@ -134,7 +134,9 @@ export async function readCommand(argv: string[]): Promise<number> {
   const processes = new ProcessTable();
   const plain: EventHandlers = {
     comment: (c) => processes.addComment(c),
-    flow: exportType === "flows" && exporter ? (f) => exporter.flow(f, apps.flowName(f)) : undefined,
+    flow: exportType === "flows" && exporter
+      ? (f) => exporter.flow({ record: f, serverName: apps.flowName(f), owner: null })
+      : undefined,
     packet: exportType === "packets" && exporter ? (p) => exporter.packet(p) : undefined,
     app: decoder.appDecoding === false ? undefined : exporter?.wantsApp
       ? (e) => {

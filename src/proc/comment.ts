@@ -1,6 +1,6 @@
 // The process noted in a packet comment of a wiresight pcapng: written by capture --write, read
 // back by `read`, the report and the web view.
-import type { ProcessInfo } from "./process.ts";
+import type { ProcessInfo, ProcessNote } from "./process.ts";
 
 /**
  * The comment noting a packet's process:
@@ -15,11 +15,8 @@ export function processComment(p: ProcessInfo, sent: boolean): string {
   return `${PROCESS_COMMENT} ${parts.join(" ")}`;
 }
 
-export interface NotedProcess {
-  pid: number;
-  name: string;
-  exe: string | null;
-  user: string | null;
+export interface NotedProcess extends ProcessNote {
+  /** The process sent the packet (else it received it). */
   sent: boolean;
 }
 

@@ -15,3 +15,6 @@ export interface Endpoint {
   address: string;
   port: number;
 }
+
+/** What a flow record or a pcapng comment notes of a process. */
+export type ProcessNote = Pick<ProcessInfo, "pid" | "name" | "exe" | "user">;

@@ -6,7 +6,8 @@ import { AppSummary } from "../app/summary.ts";
 import { ProcessTable } from "../report/processes.ts";
 import { buildReport, type Report } from "../report/report.ts";
 import { parseProcessComment } from "../proc/comment.ts";
-import { type FlowProcess, flowRow } from "../sinks/rows.ts";
+import { flowRow } from "../sinks/rows.ts";
+import type { ProcessNote } from "../proc/process.ts";
 import { DEFAULT_LIMITS, FLUSH_ROWS, SessionRecorder, type StoreLimits } from "../store/recorder.ts";
 import type { SessionStore } from "../store/types.ts";
 import { alertRow, type EngineFactory } from "./detection.ts";
@@ -24,7 +25,7 @@ export interface AnalysisOptions {
 
 /** Processes noted in a wiresight pcapng's packet comments, by flow, until the flow's record. */
 class CommentOwners {
-  readonly #byFlow = new Map<number, FlowProcess>();
+  readonly #byFlow = new Map<number, ProcessNote>();
 
   note(c: CommentRecord): void {
     const p = parseProcessComment(c.text);
@@ -32,7 +33,7 @@ class CommentOwners {
     this.#byFlow.set(c.flowId, { pid: p.pid, name: p.name, exe: p.exe, user: p.user });
   }
 
-  take(flowId: number): FlowProcess | null {
+  take(flowId: number): ProcessNote | null {
     const p = this.#byFlow.get(flowId) ?? null;
     this.#byFlow.delete(flowId);
     return p;
@@ -60,7 +61,8 @@ export async function analyzeIntoSession(
       processes.addComment(c);
       owners.note(c);
     },
-    flow: (f) => recorder.flow(flowRow(f, apps.flowName(f), owners.take(f.id))),
+    flow: (f) =>
+      recorder.flow(flowRow({ record: f, serverName: apps.flowName(f), owner: owners.take(f.id) })),
     packet: (p) => recorder.packet(p),
     app: (e) => {
       apps.add(e);

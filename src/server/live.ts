@@ -12,7 +12,8 @@ import type { ProcessInfo } from "../proc/process.ts";
 import { FlowOwners, localAddresses, type PacketOwner } from "../proc/owners.ts";
 import { ProcessTable, type ProcessTotals } from "../report/processes.ts";
 import { buildReport, type ProtocolShare, type Report } from "../report/report.ts";
-import { type FlowProcess, flowRow } from "../sinks/rows.ts";
+import { flowRow } from "../sinks/rows.ts";
+import type { ProcessNote } from "../proc/process.ts";
 import { type CaptureStats, LiveCapture } from "../source/live.ts";
 import { DEFAULT_LIMITS, FLUSH_ROWS, SessionRecorder, type StoreLimits } from "../store/recorder.ts";
 import type { SessionStore, TimelinePoint } from "../store/types.ts";
@@ -192,7 +193,7 @@ export interface LiveDeps {
   detection?: EngineFactory;
 }
 
-const flowProcess = (p: ProcessInfo | null | undefined): FlowProcess | null =>
+const flowProcess = (p: ProcessInfo | null | undefined): ProcessNote | null =>
   p ? { pid: p.pid, name: p.name, exe: p.exe, user: p.user } : null;
 
 export class LiveSession {
@@ -275,7 +276,9 @@ export class LiveSession {
         recorder.packet(p);
       },
       flow: (f) => {
-        recorder.flow(flowRow(f, apps.flowName(f), flowProcess(owners.of(f.id))));
+        recorder.flow(
+          flowRow({ record: f, serverName: apps.flowName(f), owner: flowProcess(owners.of(f.id)) }),
+        );
         owners.forget(f.id);
         agg.endFlow(f.id);
       },

@@ -2,10 +2,10 @@
 // Rows are written through a small buffer with synchronous writes, so memory stays flat however
 // large the capture.
 import { stringify } from "csv-stringify/sync";
-import type { FlowRecord, PacketRecord } from "../decoder/records.ts";
+import type { PacketRecord } from "../decoder/records.ts";
 import type { AppEvent } from "../decoder/app_event.ts";
 import type { Row } from "../base/columns.ts";
-import { FLOW_COLUMNS, type FlowProcess, flowRow, PACKET_COLUMNS, packetRow } from "./rows.ts";
+import { FLOW_COLUMNS, flowRow, type FlowView, PACKET_COLUMNS, packetRow } from "./rows.ts";
 import { APP_EXPORTS } from "../app/registry.ts";
 
 export type ExportFormat = "json" | "ndjson" | "csv";
@@ -82,8 +82,8 @@ export class Exporter {
     this.#row(packetRow(p));
   }
 
-  flow(f: FlowRecord, serverName: string | null = null, owner: FlowProcess | null = null): void {
-    this.#row(flowRow(f, serverName, owner));
+  flow(view: FlowView): void {
+    this.#row(flowRow(view));
   }
 
   /** An application-layer event, when this export's type takes its kind. */

@@ -1,5 +1,6 @@
 // Flat rows for exports: the same columns in JSON, NDJSON and CSV.
 import { epochText, type Row } from "../base/columns.ts";
+import type { ProcessNote } from "../proc/process.ts";
 import type { FlowRecord, PacketRecord } from "../decoder/records.ts";
 import { appName } from "../app/names.ts";
 import { isoTime } from "../decoder/records.ts";
@@ -73,12 +74,13 @@ export const FLOW_COLUMNS = [
   "user",
 ] as const;
 
-/** The process a flow belongs to, when known (live capture, or a pcapng that noted it). */
-export interface FlowProcess {
-  pid: number;
-  name: string;
-  exe: string | null;
-  user: string | null;
+/** A flow record with what the session learned about it: the name it is known by, its process. */
+export interface FlowView {
+  record: FlowRecord;
+  /** SNI, HTTP Host, else the DNS name of its responder. */
+  serverName: string | null;
+  /** The process it belongs to, when known (live capture, or a pcapng that noted it). */
+  owner: ProcessNote | null;
 }
 
 function hex(bytes: Uint8Array): string {
@@ -124,11 +126,7 @@ export function packetRow(p: PacketRecord): Row {
 }
 
 /** A flow record as a row; `serverName` is what the flow is known by (SNI, Host, DNS), if any. */
-export function flowRow(
-  f: FlowRecord,
-  serverName: string | null = null,
-  owner: FlowProcess | null = null,
-): Row {
+export function flowRow({ record: f, serverName, owner }: FlowView): Row {
   const start = f.firstSec + f.firstNsec / 1e9;
   const end = f.lastSec + f.lastNsec / 1e9;
   const ports = f.srcPort !== 0 || f.dstPort !== 0;
