@@ -16,15 +16,16 @@
  */
 import type { DecoderConfig } from "./src/decoder/decoder.ts";
 import type { FlowRecord, PacketRecord } from "./src/decoder/records.ts";
-import { pipelineSteps, runPipeline } from "./src/pipeline/pipeline.ts";
-import { buildReport, type Report } from "./src/report/report.ts";
-import { AppSummary } from "./src/app/summary.ts";
+import { Session } from "./src/pipeline/session.ts";
+import type { ProcessNote } from "./src/proc/process.ts";
+import type { Report } from "./src/report/report.ts";
 
 export type { FlowRecord, InterfaceRecord, PacketRecord } from "./src/decoder/records.ts";
 export type { AppEvent } from "./src/decoder/app_event.ts";
 export { type DnsMessage, dnsMessage } from "./src/app/dns/message.ts";
 export type { DecoderConfig, FlowTimeouts } from "./src/decoder/decoder.ts";
 export type { Report } from "./src/report/report.ts";
+export type { ProcessNote } from "./src/proc/process.ts";
 export { DEFAULT_TIMEOUTS } from "./src/decoder/decoder.ts";
 export { CaptureOpenError } from "./src/source/file.ts";
 export { VERSION } from "./src/version.ts";
@@ -48,27 +49,39 @@ export async function* readPackets(
   options: ReadOptions = {},
 ): AsyncGenerator<PacketRecord> {
   const pending: PacketRecord[] = [];
-  const decoder = { ...options.decoder, packets: { payloadMax: options.payloadBytes ?? 0 } };
-  const steps = pipelineSteps({ files: list(files), decoder, bpf: options.filter }, {
-    packet: (p) => pending.push(p),
+  const session = await Session.open({
+    files: list(files),
+    decoder: { ...options.decoder, packets: { payloadMax: options.payloadBytes ?? 0 } },
+    bpf: options.filter,
+    sinks: [{ packet: (p) => pending.push(p) }],
   });
-  yield* drive(steps, pending);
+  yield* drive(session.steps(), pending);
+}
+
+/** A flow record with the name it is known by and its process, as `read --export-type flows` gives them. */
+export interface NamedFlow extends FlowRecord {
+  /** TLS/QUIC SNI or HTTP Host, else the DNS name that resolved the responder. */
+  serverName: string | null;
+  /** The process a wiresight pcapng noted for the flow. */
+  process: ProcessNote | null;
 }
 
 /** Flow records as flows end (FIN/RST, timeouts, end of input). */
 export async function* readFlows(
   files: string | string[],
   options: ReadOptions = {},
-): AsyncGenerator<FlowRecord> {
-  const pending: FlowRecord[] = [];
-  const steps = pipelineSteps(
-    { files: list(files), decoder: options.decoder ?? {}, bpf: options.filter },
-    { flow: (f) => pending.push(f) },
-  );
-  yield* drive(steps, pending);
+): AsyncGenerator<NamedFlow> {
+  const pending: NamedFlow[] = [];
+  const session = await Session.open({
+    files: list(files),
+    decoder: options.decoder ?? {},
+    bpf: options.filter,
+    sinks: [{ flow: (v) => pending.push({ ...v.record, serverName: v.serverName, process: v.owner }) }],
+  });
+  yield* drive(session.steps(), pending);
 }
 
-/** Yields what each pipeline step produced; stopping early ends the pipeline (file closed, decoder freed). */
+/** Yields what each session step produced; stopping early ends the session (file closed, decoder freed). */
 async function* drive<T>(steps: AsyncGenerator<void, unknown>, pending: T[]): AsyncGenerator<T> {
   try {
     for (;;) {
@@ -86,10 +99,11 @@ export async function analyze(
   files: string | string[],
   options: ReadOptions & { top?: number } = {},
 ): Promise<Report> {
-  const apps = new AppSummary();
-  const result = await runPipeline(
-    { files: list(files), decoder: options.decoder ?? {}, bpf: options.filter, top: options.top },
-    { app: (e) => apps.add(e) },
-  );
-  return buildReport(result, apps, options.top ?? 10);
+  const session = await Session.open({
+    files: list(files),
+    decoder: options.decoder ?? {},
+    bpf: options.filter,
+    top: options.top,
+  });
+  return (await session.run()).report;
 }

@@ -11,7 +11,7 @@ import { dhcpMessage } from "../src/app/other/message.ts";
 import type { OtherReport } from "../src/app/other/section.ts";
 import type { SshReport } from "../src/app/ssh/section.ts";
 import { serviceName } from "../src/flows/services.ts";
-import { runPipeline } from "../src/pipeline/pipeline.ts";
+import { runDecode } from "../src/source/decode.ts";
 import { buildReport, type Report } from "../src/report/report.ts";
 import { renderText } from "../src/report/text.ts";
 import { style } from "../src/base/format.ts";
@@ -132,7 +132,7 @@ Deno.test("SSH, DHCP and NTP fields agree with tshark, frame by frame, on every 
 
 async function appReport(path: string, top = 10) {
   const apps = new AppSummary();
-  const result = await runPipeline({ files: [path], decoder: { timeouts: NO_TIMEOUTS }, top }, {
+  const result = await runDecode({ files: [path], decoder: { timeouts: NO_TIMEOUTS }, top }, {
     app: (e) => apps.add(e),
   });
   const report = buildReport(result, apps, top);

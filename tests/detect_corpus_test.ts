@@ -3,7 +3,7 @@
 // with why it stays (most are true by the detector's own definition on traffic that is benign).
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { basename } from "node:path";
-import { runPipeline } from "../src/pipeline/pipeline.ts";
+import { runDecode } from "../src/source/decode.ts";
 import { DEFAULT_CONFIG } from "../src/detect/config.ts";
 import { DetectionEngine } from "../src/detect/engine.ts";
 import { IntelLists } from "../src/detect/intel.ts";
@@ -37,7 +37,7 @@ Deno.test(`the whole corpus with every detector on: ${FALSE_POSITIVES} false pos
   const seen: Record<string, string[]> = {};
   for (const path of corpusFiles()) {
     const engine = new DetectionEngine(structuredClone(DEFAULT_CONFIG), new IntelLists());
-    await runPipeline(
+    await runDecode(
       { files: [path], decoder: engine.decoderSettings() },
       engine.handlers({ app: () => {} }),
     );

@@ -9,7 +9,7 @@ import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:ass
 import * as abi from "../src/decoder/abi.ts";
 import { Decoder, type DecoderConfig, DecoderMemoryError } from "../src/decoder/decoder.ts";
 import { DECODER_ERRORS } from "../src/decoder/names.ts";
-import { runPipeline } from "../src/pipeline/pipeline.ts";
+import { runDecode } from "../src/source/decode.ts";
 import type { FileOutcome } from "../src/source/file.ts";
 import { corpusFiles } from "./helpers/corpus.ts";
 import { BpfCompileError } from "../ffi/libpcap.ts";
@@ -65,13 +65,13 @@ interface JobResult {
 // Packet records are counted per file: the pipeline reports a file's first read (progress) before
 // it decodes any of it, and decodes files strictly one after another.
 const WORKER_SOURCE = `
-import { runPipeline } from ${JSON.stringify(new URL("../src/pipeline/pipeline.ts", import.meta.url).href)};
+import { runDecode } from ${JSON.stringify(new URL("../src/source/decode.ts", import.meta.url).href)};
 self.onmessage = async (e) => {
   const { files, decoder } = e.data;
   let flows = 0, activeSplits = 0, packets = 0, current = 0;
   const perFile = files.map(() => 0);
   try {
-    const r = await runPipeline({ files, decoder, progress: (_path, index) => (current = index) }, {
+    const r = await runDecode({ files, decoder, progress: (_path, index) => (current = index) }, {
       flow: (f) => {
         flows++;
         if (f.endReason === "active_timeout") activeSplits++;
@@ -617,7 +617,7 @@ Deno.test("a BPF filter on a link type libpcap cannot filter: no packet passes, 
     const path = `${dir}/user0.pcap`;
     await Deno.writeFile(path, concat(pcapHeader(147), pcapRecord(udpFrame(1)), pcapRecord(udpFrame(2))));
     try {
-      const r = await runPipeline({ files: [path], decoder: {}, bpf: "tcp" }, {});
+      const r = await runDecode({ files: [path], decoder: {}, bpf: "tcp" }, {});
       assertEquals(r.stats[abi.ST_PACKETS], 0, "no USER0 frame can match 'tcp'");
     } catch (e) {
       assert(e instanceof BpfCompileError, `not a filter error: ${(e as Error).stack}`);

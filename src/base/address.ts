@@ -30,6 +30,12 @@ export function formatAddress(ipVersion: number, b: Uint8Array, off = 0): string
   return ipVersion === 6 ? formatIPv6(b, off) : formatIPv4(b, off);
 }
 
+/** "address:port", with IPv6 addresses in brackets. */
+export function formatEndpoint(addr: string, port: number | null): string {
+  if (port === null) return addr || "-";
+  return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
 export function formatMac(b: Uint8Array, off = 0): string {
   const parts: string[] = [];
   for (let i = 0; i < 6; i++) parts.push(b[off + i].toString(16).padStart(2, "0"));

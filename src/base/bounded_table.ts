@@ -31,6 +31,11 @@ export class BoundedTable<V> {
     return e.value;
   }
 
+  /** The value for `key` without making it the most recently used. */
+  peek(key: string): V | undefined {
+    return this.#map.get(key)?.value;
+  }
+
   /** The entry for `key`, created by `make` when absent (evicting the least recently used when full). */
   upsert(key: string, make: () => V): V {
     const v = this.get(key);
@@ -43,6 +48,16 @@ export class BoundedTable<V> {
     this.#map.set(key, e);
     this.#append(e);
     return e.value;
+  }
+
+  /** Sets `key` to `value`, as the most recently used (evicting the least recently used when full). */
+  set(key: string, value: V): void {
+    const e = this.#map.get(key);
+    if (e === undefined) this.upsert(key, () => value);
+    else {
+      e.value = value;
+      this.get(key);
+    }
   }
 
   delete(key: string): void {

@@ -1,25 +1,18 @@
 // `wiresight capture`: live traffic, packet by packet, with the program behind each connection.
 import { CaptureError, listInterfaces } from "../../ffi/libpcap.ts";
-import { AppSummary } from "../app/summary.ts";
-import { dnsMessage } from "../app/dns/message.ts";
-import { appName } from "../app/names.ts";
-import * as abi from "../decoder/abi.ts";
-import { linktypeName } from "../decoder/names.ts";
-import type { EventHandlers, PacketRecord } from "../decoder/records.ts";
-import { type PipelineResult, pipelineSteps } from "../pipeline/pipeline.ts";
-import type { ProcessInfo } from "../proc/process.ts";
-import { FlowOwners, localAddresses, type PacketOwner } from "../proc/owners.ts";
 import { colorWanted, style } from "../base/format.ts";
-import { LiveView } from "../report/live.ts";
-import { buildReport } from "../report/report.ts";
+import { linktypeName } from "../decoder/names.ts";
+import { Session, type SessionResult } from "../pipeline/session.ts";
+import { processMatcher } from "../pipeline/live_select.ts";
+import { METHOD_TEXT, openProcessLookup } from "../proc/attribution.ts";
+import { FlowOwners, localAddresses } from "../proc/owners.ts";
 import { renderText } from "../report/text.ts";
+import { CaptureTerminal } from "../sinks/capture_terminal.ts";
 import { Exporter } from "../sinks/export.ts";
-import { PcapngWriter } from "../sinks/pcapng.ts";
-import { processComment } from "../proc/comment.ts";
-import { appLabel, PacketPrinter } from "../sinks/terminal.ts";
+import { CaptureWriter, PcapngWriter } from "../sinks/pcapng.ts";
+import { PacketPrinter } from "../sinks/terminal.ts";
 import { LiveCapture } from "../source/live.ts";
 import { choice, intOption, type Options, parse, secondsOption } from "./args.ts";
-import { type Attribution, PacketSelector, processMatcher } from "./capture_select.ts";
 import { decoderConfigFrom, EXPORT_OPTIONS, exportFrom, FILTER_OPTIONS, FLOW_OPTIONS } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { writeErr, writeOut } from "./output.ts";
@@ -183,7 +176,6 @@ export async function captureCommand(argv: string[]): Promise<number> {
       colorWanted(Deno.stdout, Boolean(v["no-color"])),
     )
     : undefined;
-  detect?.configure(decoder);
   const device = (v.interface as string | undefined) ?? defaultInterface();
 
   const local = localAddresses();
@@ -205,10 +197,11 @@ export async function captureCommand(argv: string[]): Promise<number> {
     throw e;
   }
   for (const w of capture.warnings) console.error(`wiresight: warning: ${w}`);
-  // As tcpdump does: say where capture runs (scripts wait for this line).
+  // As tcpdump does: say where capture runs (scripts wait for this line), and how processes are found.
   console.error(
     `wiresight: capturing on ${device}, link type ${linktypeName(capture.linktype)}, snapshot length ` +
-      `${capture.snaplen} bytes (Ctrl+C to stop)`,
+      `${capture.snaplen} bytes, process attribution: ${METHOD_TEXT[capture.attribution ?? "none"]} ` +
+      `(Ctrl+C to stop)`,
   );
 
   const color = colorWanted(Deno.stdout, Boolean(v["no-color"]));
@@ -219,127 +212,68 @@ export async function captureCommand(argv: string[]): Promise<number> {
     verbose: Boolean(v.verbose),
     payload: maxPayload,
   });
+  const terminal = new CaptureTerminal(
+    printer,
+    intOption(v["dns-count"] as string | undefined, "dns-count", 0, 1000) ?? 10,
+  );
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
   const writer = v.write
-    ? await PcapngWriter.create(v.write as string, capture.linktype, capture.snaplen, device)
+    ? new CaptureWriter(
+      await PcapngWriter.create(v.write as string, capture.linktype, capture.snaplen, device),
+      capture.nanoseconds,
+    )
     : undefined;
-  const owners = new FlowOwners(refresh * 1000, local);
-  capture.onOwners = (hints) => owners.hint(hints);
   const stopAll = () => capture.stop();
-  // Direction, process and count need the decoded packet: a classifier picks the packets first.
-  const selector = direction || processRule || count !== undefined
-    ? await PacketSelector.create(decoder, capture.fileHeader(), owners, {
-      direction,
-      process: processRule,
-      count,
-    }, stopAll)
-    : undefined;
-  capture.select = selector?.select;
-  const attribute = (p: PacketRecord): Attribution =>
-    selector?.attribution(p.frame) ?? (selector ? UNATTRIBUTED : {
-      packet: owners.owner(p),
-      flow: owners.of(p.flowId) ?? null,
-    });
-  const apps = new AppSummary();
-  apps.flowNames.enabled = exp?.type === "flows";
-  const live = new LiveView(intOption(v["dns-count"] as string | undefined, "dns-count", 0, 1000) ?? 10);
-  /** The latest application message per flow, shown on the packet that carried it. */
-  const labels = new Map<number, { frame: number; text: string; app: string }>();
-  /** Each open flow's process, for its flow record. */
-  const flowProcess = new Map<number, ProcessInfo | null>();
-  /** Frames of the current batch the decoder showed, with their process, for --write. */
-  const kept = new Map<number, PacketOwner | null>();
-  let frame = 0;
-  let ended = false;
-  const lines: string[] = [];
+  const session = await Session.open({
+    live: {
+      capture,
+      owners: new FlowOwners(openProcessLookup(refresh * 1000), local),
+      // Direction, process and count need the decoded packet: a classifier picks the packets first.
+      select: direction || processRule || count !== undefined
+        ? { direction, process: processRule, count }
+        : undefined,
+    },
+    decoder,
+    top,
+    detection: detect?.engine,
+    sinks: [terminal, ...(exporter ? [exporter.sink()] : []), ...(writer ? [writer] : [])],
+    lateSinks: detect?.eveSinks,
+  });
   /** Panels drawn when capture ends, before the flows still open are closed. */
   const finalPanels: string[] = [];
-
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, stopAll);
   const timer = duration ? setTimeout(stopAll, duration * 1000) : undefined;
 
-  const handlers: EventHandlers = {
-    packet: (p) => {
-      const dir = owners.direction(p);
-      const who = attribute(p);
-      if (p.flowId) flowProcess.set(p.flowId, who.flow);
-      const label = labels.get(p.flowId);
-      const app = label ? (label.frame === p.frame ? label.text : label.app) : null;
-      live.add(p, dir, who.packet, label?.app ?? null);
-      printer && lines.push(printer.format(p, dir, who.packet?.process, app));
-      if (exp?.type === "packets") exporter?.packet(p);
-      kept.set(p.frame, who.packet);
-    },
-    flow: (f) => {
-      if (exp?.type === "flows") {
-        exporter?.flow({ record: f, serverName: apps.flowName(f), owner: flowProcess.get(f.id) ?? null });
-      }
-      flowProcess.delete(f.id);
-      if (!selector) owners.forget(f.id);
-      labels.delete(f.id);
-      // Flows still open when capture ends stay in the final socket report.
-      if (!ended) live.endFlow(f.id);
-    },
-    app: (e) => {
-      apps.add(e);
-      exporter?.app(e);
-      if (e.kind === abi.AK_DNS) live.dns(dnsMessage(e));
-      if (labels.size < 100_000 || labels.has(e.flowId)) {
-        labels.set(e.flowId, { frame: e.frame, text: appLabel(e), app: appName(e.app)?.toUpperCase() ?? "" });
-      }
-    },
-  };
-
-  // Everything the decoder has not yet seen waits in libpcap's buffer; writing happens per batch.
-  const onBatch = writer
-    ? (records: Uint8Array) => {
-      const view = new DataView(records.buffer, records.byteOffset, records.length);
-      for (let off = 0; off + 16 <= records.length;) {
-        const caplen = view.getUint32(off + 8, true);
-        frame++;
-        if (kept.has(frame)) {
-          const owner = kept.get(frame);
-          const frac = view.getUint32(off + 4, true);
-          writer.packet(
-            view.getUint32(off, true),
-            capture.nanoseconds ? frac : frac * 1000,
-            view.getUint32(off + 12, true),
-            records.subarray(off + 16, off + 16 + caplen),
-            owner ? processComment(owner.process, owner.sent) : undefined,
-          );
-        }
-        off += 16 + caplen;
-      }
-      kept.clear();
-    }
-    : () => kept.clear();
-
   capture.onEnd = () => {
-    ended = true;
+    terminal.ended = true;
     // The last stretch's panel (so the panels add up to the whole capture), the last socket table.
-    if (statsEvery && live.pending) finalPanels.push(live.panel(st, top));
-    if (socketsEvery) finalPanels.push(live.socketsReport(st, top, Boolean(v["group-by-process"])));
+    if (statsEvery && terminal.traffic.pending) finalPanels.push(terminal.traffic.panel(st, top));
+    if (socketsEvery) {
+      finalPanels.push(terminal.traffic.socketsReport(st, top, Boolean(v["group-by-process"])));
+    }
   };
   // Panels and flushes keep their rhythm when no packet comes.
   capture.tickMs = TICK_MS;
   const stats = new Every(statsEvery);
   const sockets = new Every(socketsEvery);
   const flushes = new Every(FLUSH_S);
-  let result: PipelineResult;
+  let result: SessionResult;
   try {
-    const piped = detect ? detect.handlers(handlers) : handlers;
-    const steps = pipelineSteps({ files: [], live: capture, decoder, onBatch }, piped);
+    const steps = session.steps();
     for (;;) {
       const step = await steps.next();
-      if (lines.length) await writeOut(lines.splice(0).join("\n") + "\n");
+      const lines = terminal.takeLines();
+      if (lines.length) await writeOut(lines.join("\n") + "\n");
       if (alertLines.length) await writeOut(alertLines.splice(0).join("\n") + "\n");
       if (step.done) {
         result = step.value;
         break;
       }
-      if (stats.due()) await writeOut(live.panel(st, top) + "\n");
-      if (sockets.due()) await writeOut(live.socketsReport(st, top, Boolean(v["group-by-process"])) + "\n");
+      if (stats.due()) await writeOut(terminal.traffic.panel(st, top) + "\n");
+      if (sockets.due()) {
+        await writeOut(terminal.traffic.socketsReport(st, top, Boolean(v["group-by-process"])) + "\n");
+      }
       // Exports and the pcapng stream: what was captured is on disk within a second.
       if (flushes.due()) {
         exporter?.flush();
@@ -349,29 +283,23 @@ export async function captureCommand(argv: string[]): Promise<number> {
   } finally {
     clearTimeout(timer);
     for (const s of signals) Deno.removeSignalListener(s, stopAll);
-    exporter?.close();
-    writer?.close();
-    selector?.free();
-    detect?.finish();
   }
   if (alertLines.length) await writeOut(alertLines.splice(0).join("\n") + "\n");
   if (finalPanels.length) await writeOut(finalPanels.join("\n") + "\n");
 
-  const report = {
-    ...buildReport(result, apps, top),
-    processes: live.processes.top(top),
-    capture: { interface: device, ...result.capture },
-  };
-  detect?.decoderStats(result.stats);
+  const { report, decoded } = result;
+  detect?.decoderStats(decoded.stats);
   await detect?.writeOutdir(report);
   const out = exp?.path === "-" ? writeErr : writeOut;
   if (reportFormat === "json") {
     await out(JSON.stringify(detect ? detect.report(report) : report, null, 2) + "\n");
   } else if (reportFormat === "text") {
-    await out("\n" + renderText(report, st, apps) + (detect ? "\n" + detect.summaryText(st, top) : ""));
+    await out(
+      "\n" + renderText(report, st, session.apps) + (detect ? "\n" + detect.summaryText(st, top) : ""),
+    );
   }
-  if (result.capture?.error) {
-    console.error(`wiresight: error: ${result.capture.error}`);
+  if (decoded.capture?.error) {
+    console.error(`wiresight: error: ${decoded.capture.error}`);
     return EXIT_RUNTIME;
   }
   return EXIT_OK;
@@ -379,7 +307,6 @@ export async function captureCommand(argv: string[]): Promise<number> {
 
 const TICK_MS = 100;
 const FLUSH_S = 1;
-const UNATTRIBUTED: Attribution = { packet: null, flow: null };
 
 /** A wall-clock rhythm: `due()` is true once per period (never with period 0), without drift. */
 class Every {

@@ -4,8 +4,6 @@
 import type { Options } from "./args.ts";
 import { UsageError } from "./errors.ts";
 import * as abi from "../decoder/abi.ts";
-import type { DecoderConfig } from "../decoder/decoder.ts";
-import type { EventHandlers } from "../decoder/records.ts";
 import { ConfigError, DEFAULT_CONFIG, loadConfig } from "../detect/config.ts";
 import { DetectionEngine } from "../detect/engine.ts";
 import { loadIntel } from "../detect/intel.ts";
@@ -113,33 +111,9 @@ export class DetectSession {
     return session;
   }
 
-  /** Switches on what the detectors need from the decoder. */
-  configure(decoder: DecoderConfig): void {
-    Object.assign(decoder, this.engine.decoderSettings());
-  }
-
-  /** `next` with the detectors' and the EVE writers' hooks added. */
-  handlers(next: EventHandlers): EventHandlers {
-    const withEngine = this.engine.handlers(next);
-    if (!this.#eves.length) return withEngine;
-    const eves = this.#eves;
-    return {
-      ...withEngine,
-      flow: (f) => {
-        withEngine.flow?.(f);
-        for (const eve of eves) eve.flow(f);
-      },
-      app: withEngine.app && ((e) => {
-        withEngine.app!(e);
-        for (const eve of eves) eve.app(e);
-      }),
-    };
-  }
-
-  /** End of input: the last detector pass, then the EVE files are completed. */
-  finish(): void {
-    this.engine.finish();
-    for (const eve of this.#eves) eve.close();
+  /** The EVE streams, as sinks that see each event after the detectors. */
+  get eveSinks(): EveWriter[] {
+    return this.#eves;
   }
 
   /** Takes the decoder's counters of its bounded host-rate table (from the pipeline's statistics). */

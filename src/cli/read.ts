@@ -1,10 +1,6 @@
 // `wiresight read FILE...`: analyse captures, print the report, stream exports.
 import { DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from "../decoder/decoder.ts";
-import type { EventHandlers } from "../decoder/records.ts";
-import { runPipeline } from "../pipeline/pipeline.ts";
-import { AppSummary } from "../app/summary.ts";
-import { ProcessTable } from "../report/processes.ts";
-import { buildReport } from "../report/report.ts";
+import { Session } from "../pipeline/session.ts";
 import { renderText } from "../report/text.ts";
 import { colorWanted, style } from "../base/format.ts";
 import { Exporter } from "../sinks/export.ts";
@@ -99,7 +95,6 @@ export async function readCommand(argv: string[]): Promise<number> {
   const decoder = decoderConfigFrom(v);
   const exp = exportFrom(v);
   const exportPath = exp?.path;
-  const exportType = exp?.type ?? "packets";
   if (exp?.type === "packets") decoder.packets = { payloadMax: exp.payloadMax };
   const bpf = v.filter as string | undefined;
   if (bpf !== undefined) checkBpf(bpf);
@@ -127,49 +122,27 @@ export async function readCommand(argv: string[]): Promise<number> {
       colorWanted(alertStream, Boolean(v["no-color"])),
     )
     : undefined;
-  detect?.configure(decoder);
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
-  const apps = new AppSummary();
-  apps.flowNames.enabled = exportType === "flows";
-  const processes = new ProcessTable();
-  const plain: EventHandlers = {
-    comment: (c) => processes.addComment(c),
-    flow: exportType === "flows" && exporter
-      ? (f) => exporter.flow({ record: f, serverName: apps.flowName(f), owner: null })
-      : undefined,
-    packet: exportType === "packets" && exporter ? (p) => exporter.packet(p) : undefined,
-    app: decoder.appDecoding === false ? undefined : exporter?.wantsApp
-      ? (e) => {
-        apps.add(e);
-        exporter.app(e);
-      }
-      : (e) => apps.add(e),
-  };
-  const handlers = detect ? detect.handlers(plain) : plain;
   const bar = new ProgressBar(total, !v["no-progress"] && Deno.stderr.isTerminal());
-  let before = 0;
-  const sizes: number[] = [];
-  const result = await (async () => {
+  const session = await Session.open({
+    files,
+    decoder,
+    bpf,
+    top,
+    detection: detect?.engine,
+    sinks: exporter ? [exporter.sink()] : [],
+    lateSinks: detect?.eveSinks,
+    progress: (done, _total, path) => bar.update(done, path),
+  });
+  const { report, decoded: result } = await (async () => {
     try {
-      return await runPipeline({
-        files,
-        decoder,
-        bpf,
-        top,
-        progress: (path, index, read, size) => {
-          sizes[index] = size;
-          before = sizes.slice(0, index).reduce((a, b) => a + b, 0);
-          bar.update(before + read, path);
-        },
-      }, handlers);
+      return await session.run();
     } catch (e) {
       // An expression valid for Ethernet may not be for a link type met later (vlan on SLL).
       if (e instanceof BpfCompileError) throw new UsageError(e.message);
       throw e;
     } finally {
       bar.done();
-      exporter?.close();
-      detect?.finish();
     }
   })();
 
@@ -177,8 +150,6 @@ export async function readCommand(argv: string[]): Promise<number> {
   for (const f of result.files) {
     if (f.problem) console.error(`wiresight: ${f.problem.fatal ? "error" : "warning"}: ${f.problem.message}`);
   }
-  const report = buildReport(result, apps, top);
-  if (processes.size) report.processes = processes.top(top);
   detect?.decoderStats(result.stats);
   const written = await detect?.writeOutdir(report);
   if (written) console.error(`wiresight: report written to ${written}`);
@@ -196,7 +167,7 @@ export async function readCommand(argv: string[]): Promise<number> {
     if (reportFormat === "json") {
       await out(JSON.stringify(detect ? detect.report(report) : report, null, 2) + "\n");
     } else if (reportFormat === "text") {
-      await out(renderText(report, st, apps) + (detect ? "\n" + detect.summaryText(st, top) : ""));
+      await out(renderText(report, st, session.apps) + (detect ? "\n" + detect.summaryText(st, top) : ""));
     }
   }
   return failed ? EXIT_RUNTIME : EXIT_OK;

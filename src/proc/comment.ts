@@ -1,5 +1,7 @@
 // The process noted in a packet comment of a wiresight pcapng: written by capture --write, read
 // back by `read`, the report and the web view.
+import { BoundedTable } from "../base/bounded_table.ts";
+import type { CommentRecord } from "../decoder/records.ts";
 import type { ProcessInfo, ProcessNote } from "./process.ts";
 
 /**
@@ -34,4 +36,24 @@ export function parseProcessComment(comment: string): NotedProcess | null {
     user: fields.user ?? null,
     sent: fields.role !== "received",
   };
+}
+
+/** Flows whose noted owner waits for the flow's record. */
+const MAX_FLOWS = 65536;
+
+/** The owner a wiresight pcapng noted for each flow (its first commented packet), until the flow's record. */
+export class CommentOwners {
+  readonly #byFlow = new BoundedTable<ProcessNote>("comment_owners", MAX_FLOWS);
+
+  note(c: CommentRecord): void {
+    if (!c.flowId || this.#byFlow.peek(String(c.flowId))) return;
+    const p = parseProcessComment(c.text);
+    if (p) this.#byFlow.set(String(c.flowId), { pid: p.pid, name: p.name, exe: p.exe, user: p.user });
+  }
+
+  take(flowId: number): ProcessNote | null {
+    const p = this.#byFlow.peek(String(flowId)) ?? null;
+    this.#byFlow.delete(String(flowId));
+    return p;
+  }
 }

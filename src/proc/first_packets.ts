@@ -4,8 +4,7 @@
 // place (bounds-checked) and text is only made for the few packets that need a lookup.
 import { formatAddress, parseCidr } from "../base/address.ts";
 import * as abi from "../decoder/abi.ts";
-import type { ProcessResolver } from "./linux.ts";
-import type { ProcessInfo } from "./process.ts";
+import type { ProcessInfo, ProcessLookup } from "./process.ts";
 
 export interface OwnerHint {
   /** "proto address port" of the local endpoint that sent the packet. */
@@ -29,7 +28,7 @@ export class FirstPackets {
   /** Where the IP header starts, set by #network. */
   #ipOff = 0;
 
-  constructor(private readonly resolver: ProcessResolver, local: Iterable<string>) {
+  constructor(private readonly resolver: ProcessLookup, local: Iterable<string>) {
     for (const address of local) {
       const c = parseCidr(address);
       if (c?.ipVersion === 4) this.#local4.add(new DataView(c.bytes.buffer).getUint32(0));

@@ -5,7 +5,7 @@
 // full rescans are rate-limited.
 import { lookupSocket, sockDiagAvailable } from "../../ffi/sock_diag.ts";
 import { formatIPv6, parseCidr } from "../base/address.ts";
-import type { Endpoint, ProcessInfo } from "./process.ts";
+import type { Endpoint, ProcessInfo, ProcessLookup, Transport } from "./process.ts";
 
 /** A socket-holding process is rescanned for a new socket at most this often. */
 const HOLDER_RESCAN_MS = 20;
@@ -76,7 +76,10 @@ function sameAddress(a: string, b: string): boolean {
     (a === "0.0.0.0" || a === "::" || b === "0.0.0.0" || b === "::");
 }
 
-export class ProcessResolver {
+export class ProcessResolver implements ProcessLookup {
+  /** sock_diag netlink for the socket, else /proc/net (netlink refused: some containers). */
+  readonly method = sockDiagAvailable() ? "netlink" : "procfs";
+  readonly warning = null;
   /** socket inode -> pid, from the last scans. */
   readonly #inodes = new Map<number, number>();
   /** pid -> what we know of it, while it lives (flows keep their own copy). */
@@ -96,7 +99,7 @@ export class ProcessResolver {
    * The process owning the socket with this local endpoint (and remote, for connected
    * sockets); null when none is found.
    */
-  lookup(proto: "tcp" | "udp", local: Endpoint, remote: Endpoint): ProcessInfo | null {
+  lookup(proto: Transport, local: Endpoint, remote: Endpoint): ProcessInfo | null {
     if (sockDiagAvailable()) {
       const diag = this.#diag(proto, local, remote);
       const pid = diag && diag.inode !== 0 ? this.#pidOf(diag.inode) : undefined;
@@ -168,9 +171,9 @@ export class ProcessResolver {
       return null;
     } catch (e) {
       if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
-        return "process attribution is off: reading /proc needs --allow-all (deno task wiresight grants it)";
+        return "reading /proc needs --allow-all (deno task wiresight grants it)";
       }
-      return Deno.build.os === "linux" ? `process attribution is off: ${(e as Error).message}` : null;
+      return (e as Error).message;
     }
   }
 

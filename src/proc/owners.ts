@@ -4,9 +4,9 @@
 // flow belongs to its initiator's process when that one is local.
 import { networkInterfaces } from "node:os";
 import type { PacketRecord } from "../decoder/records.ts";
-import { ProcessResolver } from "./linux.ts";
-import type { ProcessInfo } from "./process.ts";
+import { BoundedTable } from "../base/bounded_table.ts";
 import type { OwnerHint } from "./first_packets.ts";
+import type { ProcessInfo, ProcessLookup } from "./process.ts";
 
 export type Direction = "in" | "out" | "local" | "fwd";
 
@@ -14,6 +14,20 @@ export type Direction = "in" | "out" | "local" | "fwd";
 export interface PacketOwner {
   process: ProcessInfo;
   sent: boolean;
+}
+
+/** Who a packet belongs to: the process behind it, and the owner of its flow. */
+export interface Attribution {
+  packet: PacketOwner | null;
+  flow: ProcessInfo | null;
+}
+
+/** What a session asks of live process attribution, packet by packet. */
+export interface Attributor {
+  direction(p: PacketRecord): Direction;
+  attribute(p: PacketRecord): Attribution;
+  /** The flow ended: its owners may be forgotten. */
+  flowEnded(flowId: number): void;
 }
 
 /** The machine's own addresses (loopback included). */
@@ -43,30 +57,21 @@ interface FlowSides {
   initiator: string;
 }
 
-export class FlowOwners {
+export class FlowOwners implements Attributor {
   readonly #flows = new Map<number, FlowSides>();
   /** Owners the capture worker found for connections' first packets, until their flow takes them. */
-  readonly #hints = new Map<string, ProcessInfo>();
-  readonly #resolver: ProcessResolver;
-  readonly #local: Set<string>;
+  readonly #hints = new BoundedTable<ProcessInfo>("owner_hints", 65536);
   lookups = 0;
 
-  constructor(refreshMs = 1000, local = localAddresses()) {
-    this.#resolver = new ProcessResolver(refreshMs);
-    this.#resolver.warmUp();
-    this.#local = local;
-  }
+  constructor(private readonly lookup: ProcessLookup, private readonly local = localAddresses()) {}
 
   /** Owners found by the capture worker ("proto address port" -> process). */
   hint(hints: OwnerHint[]): void {
-    for (const h of hints) {
-      if (this.#hints.size >= 65536) this.#hints.delete(this.#hints.keys().next().value!);
-      this.#hints.set(h.endpoint, h.owner);
-    }
+    for (const h of hints) this.#hints.set(h.endpoint, h.owner);
   }
 
   isLocal(address: string): boolean {
-    return this.#local.has(address) || isLoopback(address);
+    return this.local.has(address) || isLoopback(address);
   }
 
   direction(p: PacketRecord): Direction {
@@ -114,7 +119,7 @@ export class FlowOwners {
       this.#hints.delete(hintKey);
       s.tries++;
       if (!hinted) this.lookups++;
-      s.owner = hinted ?? this.#resolver.lookup(proto, local, remote);
+      s.owner = hinted ?? this.lookup.lookup(proto, local, remote);
       s.settled = s.owner !== null || s.tries >= TRIES;
     }
     return s;
@@ -130,8 +135,12 @@ export class FlowOwners {
     return null;
   }
 
+  attribute(p: PacketRecord): Attribution {
+    return { packet: this.owner(p), flow: this.of(p.flowId) ?? null };
+  }
+
   /** A flow ended: forget it (its owner was reported with its packets and record). */
-  forget(flowId: number): void {
+  flowEnded(flowId: number): void {
     this.#flows.delete(flowId);
   }
 }

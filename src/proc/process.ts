@@ -1,4 +1,5 @@
 // What attribution says about a process and a socket endpoint, whatever the OS and method.
+import { printable } from "../base/format.ts";
 
 export interface ProcessInfo {
   pid: number;
@@ -18,3 +19,27 @@ export interface Endpoint {
 
 /** What a flow record or a pcapng comment notes of a process. */
 export type ProcessNote = Pick<ProcessInfo, "pid" | "name" | "exe" | "user">;
+
+export type Transport = "tcp" | "udp";
+
+/**
+ * The OS seam of process attribution: which process holds the local socket of a connection.
+ * Each OS and method implements it; `noAttribution` says why there is none.
+ */
+export interface ProcessLookup {
+  /** How owners are found, as the capture banner and the report name it ("none" when off). */
+  readonly method: string;
+  /** Why attribution is off or degraded, said once as a warning; null when all is well. */
+  readonly warning: string | null;
+  lookup(proto: Transport, local: Endpoint, remote: Endpoint): ProcessInfo | null;
+}
+
+/** No attribution, and why. */
+export function noAttribution(reason: string): ProcessLookup {
+  return { method: "none", warning: `process attribution is off: ${reason}`, lookup: () => null };
+}
+
+/** "name(pid)" (escaped: a process names itself), or "-" for none. */
+export function processLabel(p: ProcessInfo | null | undefined): string {
+  return p ? `${printable(p.name, 32)}(${p.pid})` : "-";
+}

@@ -1,15 +1,17 @@
-// What a live capture shows as it runs: the stats panel (rates in/out, top talkers, processes,
-// protocols), sockethound's periodic table of active sockets, recent DNS answers, and the
-// per-process totals of the final report. Everything is bounded: sockets leave when their flow
-// ends, counters fold their smallest entries.
-import type { PacketRecord } from "../decoder/records.ts";
-import type { DnsMessage } from "../app/dns/message.ts";
+// What a live capture shows as it runs, for the terminal and the web view alike: running totals
+// (protocols, talkers, ports, flows), the traffic since the last tick (the stats panel, the web
+// view's rate), sockethound's table of active sockets and the recent DNS answers. A talker is
+// counted as the report counts it (each end of a packet, as tshark's endpoints). Everything is
+// bounded: sockets leave when their flow ends, counters fold their smallest entries.
+import { formatEndpoint } from "../base/address.ts";
 import { Counter } from "../base/counter.ts";
-import type { ProcessInfo } from "../proc/process.ts";
-import type { Direction, PacketOwner } from "../proc/owners.ts";
-import { ProcessTable } from "./processes.ts";
 import { bitsPerSecond, bytesText, count, percent, printable, type Style, table } from "../base/format.ts";
-import { endpoint, processLabel } from "../sinks/terminal.ts";
+import type { DnsMessage } from "../app/dns/message.ts";
+import type { PacketRecord } from "../decoder/records.ts";
+import { serviceName } from "../flows/services.ts";
+import type { Direction } from "../proc/owners.ts";
+import { type ProcessInfo, processLabel } from "../proc/process.ts";
+import type { ProtocolShare } from "./report.ts";
 
 interface Socket {
   protocol: string;
@@ -21,43 +23,116 @@ interface Socket {
   packets: number;
 }
 
-const MAX_SOCKETS = 100_000;
-
-/** Traffic since the last panel, by direction as seen from this machine. */
+/** Traffic since the last tick. */
 class Interval {
+  readonly startMs = Date.now();
   readonly start = performance.now();
   packets = 0;
-  readonly bytes: Record<Direction, number> = { in: 0, out: 0, local: 0, fwd: 0 };
-  readonly talkers = new Counter(10_000);
+  readonly bytes: Record<Direction | "all", number> = { in: 0, out: 0, local: 0, fwd: 0, all: 0 };
+  readonly talkers = new Counter(TALKERS_KEPT);
   readonly protocols = new Counter(100);
   readonly apps = new Counter(100);
-  readonly processes = new Counter(10_000);
+  readonly processes = new Counter(TALKERS_KEPT);
 }
 
-export class LiveView {
+/** The totals the web view's dashboard shows of a running capture (the report's keys, so far). */
+export interface LiveTotals {
+  packets: number;
+  bytes: number;
+  flows: number;
+  start_epoch: number | null;
+  end_epoch: number | null;
+  duration_s: number;
+  rates: { packets_per_s: number; bits_per_s: number; avg_packet_bytes: number };
+  /** The last closed interval: its start (Unix seconds), length and traffic. */
+  interval: { t: number; seconds: number; packets: number; bytes: number };
+  protocols: Record<string, ProtocolShare>;
+  top_talkers: { address: string; name: null; packets: number; bytes: number }[];
+  top_ports: { protocol: string; port: number; service: string | null; packets: number; bytes: number }[];
+}
+
+const MAX_SOCKETS = 100_000;
+const TALKERS_KEPT = 10_000;
+const MAX_ACTIVE_FLOWS = 1_000_000;
+
+export class LiveTraffic {
+  packets = 0;
+  bytes = 0;
+  #first: number | null = null;
+  #last: number | null = null;
+  #endedFlows = 0;
+  readonly #activeFlows = new Set<number>();
+  readonly #protocols = new Map<string, { layer: ProtocolShare["layer"]; packets: number; bytes: number }>();
+  readonly #talkerBytes = new Counter(TALKERS_KEPT);
+  readonly #talkerPackets = new Counter(TALKERS_KEPT);
+  readonly #portBytes = new Counter(TALKERS_KEPT);
+  readonly #portPackets = new Counter(TALKERS_KEPT);
   #interval = new Interval();
+  #lastInterval = { t: Date.now() / 1000, seconds: 0, packets: 0, bytes: 0 };
   readonly #sockets = new Map<number, Socket>();
-  readonly processes = new ProcessTable();
   readonly #dns: string[] = [];
 
   constructor(private readonly dnsKept = 10) {}
 
-  /** A packet shown; `app` is its flow's application protocol when one was found. */
-  add(p: PacketRecord, dir: Direction, packetOwner: PacketOwner | null, app: string | null): void {
-    const owner = packetOwner?.process ?? null;
-    const inbound = dir === "in";
+  /** A packet; `app` is its flow's application protocol when one was found. */
+  add(p: PacketRecord, dir: Direction | null, owner: ProcessInfo | null, app: string | null): void {
+    const t = p.tsSec + p.tsNsec / 1e9;
+    this.#first ??= t;
+    this.#last = t;
+    this.packets++;
+    this.bytes += p.wirelen;
     const i = this.#interval;
     i.packets++;
-    i.bytes[dir] += p.wirelen;
-    // The other end: the source of what comes in, else the destination.
-    i.talkers.add(inbound ? p.src : p.dst, p.wirelen);
+    i.bytes.all += p.wirelen;
+    if (dir) i.bytes[dir] += p.wirelen;
     i.protocols.add(p.protocol);
     if (app) i.apps.add(app);
     if (owner) i.processes.add(processLabel(owner), p.wirelen);
+    this.#layers(p);
+    for (const a of p.src === p.dst ? [p.src] : [p.src, p.dst]) {
+      if (!a) continue;
+      this.#talkerBytes.add(a, p.wirelen);
+      this.#talkerPackets.add(a);
+      i.talkers.add(a, p.wirelen);
+    }
+    if (p.srcPort !== null && p.dstPort !== null) {
+      // The responder's port names the service (the initiator's is usually ephemeral).
+      const key = `${p.protocol.toLowerCase()} ${p.fromResponder ? p.srcPort : p.dstPort}`;
+      this.#portBytes.add(key, p.wirelen);
+      this.#portPackets.add(key);
+    }
     if (!p.flowId) return;
+    if (this.#activeFlows.size < MAX_ACTIVE_FLOWS) this.#activeFlows.add(p.flowId);
+    this.#socket(p, dir === "in", owner);
+  }
+
+  #layers(p: PacketRecord): void {
+    const network = p.ipVersion === 4
+      ? "IPv4"
+      : p.ipVersion === 6
+      ? "IPv6"
+      : p.protocol === "ARP"
+      ? "ARP"
+      : null;
+    if (network) this.#protocol(network, "network", p.wirelen);
+    if (p.ipVersion && (p.srcPort !== null || p.icmpType !== null)) {
+      this.#protocol(p.protocol, "transport", p.wirelen);
+    }
+  }
+
+  #protocol(name: string, layer: ProtocolShare["layer"], bytes: number): void {
+    const e = this.#protocols.get(name);
+    if (e) {
+      e.packets++;
+      e.bytes += bytes;
+    } else if (this.#protocols.size < 300) this.#protocols.set(name, { layer, packets: 1, bytes });
+  }
+
+  /** The flow's socket as seen from this machine: what came in, what went out. */
+  #socket(p: PacketRecord, inbound: boolean, owner: ProcessInfo | null): void {
     let s = this.#sockets.get(p.flowId);
     if (!s && this.#sockets.size < MAX_SOCKETS) {
-      const src = endpoint(p.src, p.srcPort), dst = endpoint(p.dst, p.dstPort);
+      const src = formatEndpoint(p.src, p.srcPort), dst = formatEndpoint(p.dst, p.dstPort);
       s = {
         protocol: p.protocol,
         local: inbound ? dst : src,
@@ -69,17 +144,16 @@ export class LiveView {
       };
       this.#sockets.set(p.flowId, s);
     }
-    if (s) {
-      s.owner ??= owner;
-      s.packets++;
-      if (inbound) s.bytesIn += p.wirelen;
-      else s.bytesOut += p.wirelen;
-    }
-    if (packetOwner) this.processes.add(packetOwner.process, p.flowId, p.wirelen, packetOwner.sent);
+    if (!s) return;
+    s.owner ??= owner;
+    s.packets++;
+    if (inbound) s.bytesIn += p.wirelen;
+    else s.bytesOut += p.wirelen;
   }
 
-  /** A flow ended: its socket leaves the active table. */
+  /** A flow ended: it counts as ended and its socket leaves the active table. */
   endFlow(flowId: number): void {
+    if (this.#activeFlows.delete(flowId)) this.#endedFlows++;
     this.#sockets.delete(flowId);
   }
 
@@ -95,17 +169,28 @@ export class LiveView {
     if (this.#dns.length > this.dnsKept) this.#dns.shift();
   }
 
-  /** Packets since the last panel. */
+  /** Packets since the last tick. */
   get pending(): number {
     return this.#interval.packets;
   }
 
-  /** The stats panel for the time since the last one, then starts a new interval. */
-  panel(st: Style, top: number): string {
+  /** Closes the current interval and starts the next one. */
+  tick(): Interval {
     const i = this.#interval;
     this.#interval = new Interval();
+    this.#lastInterval = {
+      t: i.startMs / 1000,
+      seconds: (Date.now() - i.startMs) / 1000,
+      packets: i.packets,
+      bytes: i.bytes.all,
+    };
+    return i;
+  }
+
+  /** The stats panel for the time since the last tick (which it closes). */
+  panel(st: Style, top: number): string {
+    const i = this.tick();
     const secs = Math.max(0.001, (performance.now() - i.start) / 1000);
-    const total = i.bytes.in + i.bytes.out + i.bytes.local + i.bytes.fwd;
     const list = (c: Counter, fmt: (n: number) => string) =>
       c.top(top).map(([k, n]) => `${k} ${fmt(n)}`).join(", ") || "-";
     const share = (n: number) => `${count(n)} (${percent((100 * n) / i.packets)})`;
@@ -114,7 +199,9 @@ export class LiveView {
     const dirs: Direction[] = ["in", "out", ...(["local", "fwd"] as const).filter((d) => i.bytes[d] > 0)];
     return [
       st.heading(
-        `-- ${clock()} -- last ${secs.toFixed(1)} s: ${count(i.packets)} packets, ${count(total)} bytes`,
+        `-- ${clock()} -- last ${secs.toFixed(1)} s: ${count(i.packets)} packets, ${
+          count(i.bytes.all)
+        } bytes`,
       ),
       `  Bandwidth  ${dirs.map(rate).join("  ")}  ${count(i.packets / secs)} pkt/s`,
       `  Talkers    ${list(i.talkers, bytesText)}`,
@@ -160,6 +247,51 @@ export class LiveView {
     }
     if (this.#dns.length) out.push("  Recent DNS:", ...this.#dns.map((d) => `    ${d}`));
     return out.join("\n");
+  }
+
+  /** The running totals, as the web view shows them. */
+  totals(top = 10): LiveTotals {
+    const duration = this.#first !== null && this.#last !== null ? Math.max(0, this.#last - this.#first) : 0;
+    const pct = (n: number, of: number) => (of ? Math.round((10000 * n) / of) / 100 : 0);
+    const protocols: Record<string, ProtocolShare> = {};
+    for (const [name, e] of [...this.#protocols].sort((a, b) => b[1].packets - a[1].packets)) {
+      protocols[name] = {
+        ...e,
+        percent_packets: pct(e.packets, this.packets),
+        percent_bytes: pct(e.bytes, this.bytes),
+      };
+    }
+    return {
+      packets: this.packets,
+      bytes: this.bytes,
+      flows: this.#endedFlows + this.#activeFlows.size,
+      start_epoch: this.#first,
+      end_epoch: this.#last,
+      duration_s: duration,
+      rates: {
+        packets_per_s: duration > 0 ? Math.round((100 * this.packets) / duration) / 100 : 0,
+        bits_per_s: duration > 0 ? Math.round((800 * this.bytes) / duration) / 100 : 0,
+        avg_packet_bytes: this.packets ? Math.round((100 * this.bytes) / this.packets) / 100 : 0,
+      },
+      interval: this.#lastInterval,
+      protocols,
+      top_talkers: this.#talkerBytes.top(top).map(([address, bytes]) => ({
+        address,
+        name: null,
+        packets: this.#talkerPackets.get(address),
+        bytes,
+      })),
+      top_ports: this.#portBytes.top(top).map(([key, bytes]) => {
+        const [protocol, port] = key.split(" ");
+        return {
+          protocol,
+          port: Number(port),
+          service: serviceName(protocol === "tcp" ? 6 : 17, Number(port)) ?? null,
+          packets: this.#portPackets.get(key),
+          bytes,
+        };
+      }),
+    };
   }
 }
 

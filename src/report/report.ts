@@ -7,7 +7,7 @@ import { serviceName } from "../flows/services.ts";
 import type { AppReport, AppSummary } from "../app/summary.ts";
 import { appName } from "../app/names.ts";
 import type { ProcessTotals } from "./processes.ts";
-import type { PipelineResult } from "../pipeline/pipeline.ts";
+import type { DecodeResult } from "../source/decode.ts";
 import { VERSION } from "../version.ts";
 
 export interface ProtocolShare {
@@ -90,13 +90,20 @@ export interface Report extends AppReport {
   warnings: string[];
   /** Traffic per process: a live capture's owners, or those a wiresight pcapng noted per packet. */
   processes?: ProcessTotals[];
-  /** A live capture's interface and libpcap counters. */
-  capture?: { interface: string; received?: number; dropped?: number; ifDropped?: number; error?: string };
+  /** A live capture's interface, libpcap counters and process attribution method. */
+  capture?: {
+    interface: string;
+    received?: number;
+    dropped?: number;
+    ifDropped?: number;
+    error?: string;
+    attribution?: string | null;
+  };
 }
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-export function buildReport(result: PipelineResult, apps?: AppSummary, top = 10): Report {
+export function buildReport(result: DecodeResult, apps?: AppSummary, top = 10): Report {
   const s = result.stats;
   const packets = s[abi.ST_PACKETS], bytes = s[abi.ST_BYTES];
   const hasTime = s[abi.ST_FIRST_SEC] >= 0 && packets > 0;

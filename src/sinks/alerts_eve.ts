@@ -4,6 +4,7 @@
 // Each protocol's events come from its room (app/<proto>/eve.ts); alerts and flows are written here.
 import type { AppEvent } from "../decoder/app_event.ts";
 import type { FlowRecord } from "../decoder/records.ts";
+import type { FlowView } from "./rows.ts";
 import { eveProto, eveTime } from "../app/eve.ts";
 import { appName } from "../app/names.ts";
 import type { EveRecord } from "../app/protocol.ts";
@@ -73,7 +74,7 @@ export class EveWriter {
     this.#out.flush();
   }
 
-  flow(f: FlowRecord): void {
+  flow({ record: f }: FlowView): void {
     for (const log of this.#logs) log.flowEnd(f.id, this.#writeEvent);
     const tcp = f.ipProto === 6;
     const flags = f.tcpFlagsA | f.tcpFlagsB;

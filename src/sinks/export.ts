@@ -7,6 +7,7 @@ import type { AppEvent } from "../decoder/app_event.ts";
 import type { Row } from "../base/columns.ts";
 import { FLOW_COLUMNS, flowRow, type FlowView, PACKET_COLUMNS, packetRow } from "./rows.ts";
 import { APP_EXPORTS } from "../app/registry.ts";
+import type { SessionSink } from "./sink.ts";
 
 export type ExportFormat = "json" | "ndjson" | "csv";
 
@@ -92,9 +93,12 @@ export class Exporter {
     if (x?.kinds.includes(e.kind)) this.#row(x.row(e));
   }
 
-  /** Whether this export needs application-layer events. */
-  get wantsApp(): boolean {
-    return APP_EXPORTS[this.type] !== undefined;
+  /** The session sink of this export: it takes only the records of its type. */
+  sink(): SessionSink {
+    const close = () => this.close();
+    if (this.type === "packets") return { packet: (p) => this.packet(p), close };
+    if (this.type === "flows") return { flow: (v) => this.flow(v), close };
+    return { app: (e) => this.app(e), close };
   }
 
   get rows(): number {

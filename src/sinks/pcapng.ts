@@ -1,6 +1,10 @@
 // Writes a capture as pcapng (one section, one interface, nanosecond timestamps) that tshark and
 // Wireshark read, with the owning process of each packet in its comment (opt_comment, written by
 // proc/comment.ts), as ptcpdump and rustnet do; `wiresight read` of the file shows them again.
+import type { PacketRecord } from "../decoder/records.ts";
+import { processComment } from "../proc/comment.ts";
+import type { PacketOwner } from "../proc/owners.ts";
+import type { PacketContext, SessionSink } from "./sink.ts";
 
 const enc = new TextEncoder();
 
@@ -108,5 +112,51 @@ export class PcapngWriter {
   close(): void {
     this.flush();
     this.#file.close();
+  }
+}
+
+/**
+ * `capture --write`: the packets the decoder showed (those that passed every filter), each with
+ * its process in its comment, written a batch at a time from the live records.
+ */
+export class CaptureWriter implements SessionSink {
+  /** Frame numbers count every record the decoder was given, as its own do. */
+  #frame = 0;
+  /** Frames of the current batch the decoder showed, with their process. */
+  readonly #kept = new Map<number, PacketOwner | null>();
+
+  constructor(private readonly writer: PcapngWriter, private readonly nanoseconds: boolean) {}
+
+  packet(p: PacketRecord, who: PacketContext): void {
+    this.#kept.set(p.frame, who.owner);
+  }
+
+  batch(records: Uint8Array): void {
+    const view = new DataView(records.buffer, records.byteOffset, records.length);
+    for (let off = 0; off + 16 <= records.length;) {
+      const caplen = view.getUint32(off + 8, true);
+      this.#frame++;
+      if (this.#kept.has(this.#frame)) {
+        const owner = this.#kept.get(this.#frame);
+        const frac = view.getUint32(off + 4, true);
+        this.writer.packet(
+          view.getUint32(off, true),
+          this.nanoseconds ? frac : frac * 1000,
+          view.getUint32(off + 12, true),
+          records.subarray(off + 16, off + 16 + caplen),
+          owner ? processComment(owner.process, owner.sent) : undefined,
+        );
+      }
+      off += 16 + caplen;
+    }
+    this.#kept.clear();
+  }
+
+  flush(): void {
+    this.writer.flush();
+  }
+
+  close(): void {
+    this.writer.close();
   }
 }

@@ -8,7 +8,8 @@ import type { AppEvent } from "../decoder/app_event.ts";
 import type { PacketRecord } from "../decoder/records.ts";
 import { tcpFlagLetters } from "../decoder/names.ts";
 import { serviceName } from "../flows/services.ts";
-import type { ProcessInfo } from "../proc/process.ts";
+import { type ProcessInfo, processLabel } from "../proc/process.ts";
+import { formatEndpoint } from "../base/address.ts";
 import { printable } from "../base/format.ts";
 
 export interface PrinterOptions {
@@ -37,17 +38,6 @@ function time(sec: number, nsec: number): string {
   const two = (n: number) => String(n).padStart(2, "0");
   return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.` +
     String(Math.floor(nsec / 1000)).padStart(6, "0");
-}
-
-/** "address:port", with IPv6 addresses in brackets. */
-export function endpoint(addr: string, port: number | null): string {
-  if (port === null) return addr || "-";
-  return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
-}
-
-/** "name(pid)", escaped: a process can give itself any name. */
-export function processLabel(p: ProcessInfo | null | undefined): string {
-  return p ? `${printable(p.name, 32)}(${p.pid})` : "-";
 }
 
 /** What an application message says, in a few words ("DNS A? example.com", "HTTP 200"). */
@@ -88,7 +78,7 @@ export class PacketPrinter {
   format(p: PacketRecord, dir: string, owner: ProcessInfo | null | undefined, app: string | null): string {
     const proto = app?.split(" ")[0] && COLORS[app.split(" ")[0]] ? app.split(" ")[0] : p.protocol;
     const color = COLORS[proto] ?? COLORS[p.protocol];
-    const src = endpoint(p.src, p.srcPort), dst = endpoint(p.dst, p.dstPort);
+    const src = formatEndpoint(p.src, p.srcPort), dst = formatEndpoint(p.dst, p.dstPort);
     const flags = p.ipProto === 6 && p.srcPort !== null ? `[${tcpFlagLetters(p.tcpFlags)}]` : "";
     const service = p.srcPort === null ? "-" : portService(p.ipProto, p.srcPort, p.dstPort!);
     if (this.o.compact) {

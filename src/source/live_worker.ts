@@ -6,7 +6,7 @@
 import { CaptureError, LiveHandle, type LiveOptions } from "../../ffi/libpcap.ts";
 import { foreignBytes, waitReadable } from "../../ffi/libc.ts";
 import { FirstPackets, type OwnerHint } from "../proc/first_packets.ts";
-import { ProcessResolver } from "../proc/linux.ts";
+import { openProcessLookup } from "../proc/attribution.ts";
 import { BatchRing, type RingMemory, SLOT_BYTES } from "./batch_ring.ts";
 
 export type WorkerRequest = {
@@ -21,7 +21,15 @@ export type WorkerRequest = {
 };
 
 export type WorkerMessage =
-  | { type: "ready"; linktype: number; snaplen: number; nanoseconds: boolean; warnings: string[] }
+  | {
+    type: "ready";
+    linktype: number;
+    snaplen: number;
+    nanoseconds: boolean;
+    warnings: string[];
+    /** The process attribution method (ProcessLookup.method), when asked for. */
+    attribution: string | null;
+  }
   | { type: "batch"; slot: number; length: number; packets: number; owners: OwnerHint[] }
   | { type: "stats"; received: number; dropped: number; ifDropped: number }
   | { type: "error"; message: string; usage: boolean }
@@ -58,15 +66,15 @@ scope.onmessage = (ev) => {
     handle = new LiveHandle({ immediate: false, timeoutMs: BLOCK_TIMEOUT_MS, ...req.options });
     // Sockets are mapped before "ready" (capture has begun: packets wait in the kernel buffer),
     // so connections opened as soon as capture is announced are attributed too.
-    const first = req.localAddresses
-      ? new FirstPackets(warmResolver(req.refreshMs ?? 1000), req.localAddresses)
-      : null;
+    const lookup = req.localAddresses ? openProcessLookup(req.refreshMs ?? 1000) : null;
+    const first = lookup && req.localAddresses ? new FirstPackets(lookup, req.localAddresses) : null;
     post({
       type: "ready",
       linktype: handle.linktype,
       snaplen: handle.snaplen,
       nanoseconds: handle.nanoseconds,
-      warnings: [...handle.warnings, ...processWarnings(req)],
+      warnings: lookup?.warning ? [...handle.warnings, lookup.warning] : handle.warnings,
+      attribution: lookup?.method ?? null,
     });
     new CaptureLoop(handle, new BatchRing(req.ring), new Int32Array(req.stop), first).run(req.maxPackets);
     post({ type: "stats", ...handle.stats() });
@@ -79,17 +87,6 @@ scope.onmessage = (ev) => {
     scope.close();
   }
 };
-
-function processWarnings(req: WorkerRequest): string[] {
-  const why = req.localAddresses ? ProcessResolver.unavailable() : null;
-  return why ? [why] : [];
-}
-
-function warmResolver(refreshMs: number): ProcessResolver {
-  const r = new ProcessResolver(refreshMs);
-  r.warmUp();
-  return r;
-}
 
 class CaptureLoop {
   #slot = 0;

@@ -1,13 +1,13 @@
 // Application-layer events of a capture, and tshark's fields for the same frames.
 import type { AppEvent } from "../../src/decoder/app_event.ts";
-import { runPipeline } from "../../src/pipeline/pipeline.ts";
+import { runDecode } from "../../src/source/decode.ts";
 import { NO_TIMEOUTS } from "./corpus.ts";
 import { TSHARK_PREFS } from "./tshark.ts";
 
 /** Runs the pipeline and maps each APP event of the wanted kinds through `take` (events are views). */
 export async function appEvents<T>(path: string, kinds: number[], take: (e: AppEvent) => T): Promise<T[]> {
   const out: T[] = [];
-  await runPipeline({ files: [path], decoder: { timeouts: NO_TIMEOUTS } }, {
+  await runDecode({ files: [path], decoder: { timeouts: NO_TIMEOUTS } }, {
     app: (e) => {
       if (kinds.includes(e.kind)) out.push(take(e));
     },

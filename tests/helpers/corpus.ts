@@ -1,6 +1,6 @@
 // The shared capture corpus and wiresight's view of a capture for comparisons.
 import type { FlowRecord } from "../../src/decoder/records.ts";
-import { type PipelineResult, runPipeline } from "../../src/pipeline/pipeline.ts";
+import { type DecodeResult, runDecode } from "../../src/source/decode.ts";
 
 /**
  * The shared corpus (real captures with their sources): $WIRESIGHT_CORPUS, else ../shared/corpus
@@ -44,9 +44,9 @@ export function corpusFile(name: string): string {
 /** Timeouts off: tshark never splits a conversation by time, so neither may we when comparing. */
 export const NO_TIMEOUTS = { tcpIdle: 0, udpIdle: 0, closedLinger: 0, active: 0 };
 
-export async function analyze(path: string): Promise<PipelineResult & { flows: FlowRecord[] }> {
+export async function analyze(path: string): Promise<DecodeResult & { flows: FlowRecord[] }> {
   const flows: FlowRecord[] = [];
-  const result = await runPipeline({ files: [path], decoder: { timeouts: NO_TIMEOUTS } }, {
+  const result = await runDecode({ files: [path], decoder: { timeouts: NO_TIMEOUTS } }, {
     flow: (f) => flows.push(f),
   });
   return { ...result, flows };

@@ -1,14 +1,15 @@
-// source -> decoder -> sinks. One decoder serves every input file in turn, so flows that cross
-// file boundaries (rotated captures) stay one flow; a live capture goes through the same decoder.
+// Sources -> decoder: one decoder serves every input file in turn, so flows that cross file
+// boundaries (rotated captures) stay one flow; a live capture goes through the same decoder. QUIC
+// client Initials are decrypted on the way and their ClientHello goes back to the decoder.
 import { Decoder, type DecoderConfig } from "../decoder/decoder.ts";
 import type { EventHandlers, InterfaceRecord, InterfaceStatsRecord, TopEntry } from "../decoder/records.ts";
 import * as abi from "../decoder/abi.ts";
-import { decodeFileSteps, type FileOutcome } from "../source/file.ts";
-import type { CaptureStats, LiveCapture } from "../source/live.ts";
+import { decodeFileSteps, type FileOutcome } from "./file.ts";
+import type { CaptureStats, LiveCapture } from "./live.ts";
 import { compileBpf } from "../../ffi/libpcap.ts";
 import { QuicDecryptor } from "../app/quic/decrypt.ts";
 
-export interface PipelineOptions {
+export interface DecodeOptions {
   files: string[];
   /** A live capture instead of files. */
   live?: LiveCapture;
@@ -23,7 +24,7 @@ export interface PipelineOptions {
   progress?(file: string, index: number, bytesRead: number, size: number): void;
 }
 
-export interface PipelineResult {
+export interface DecodeResult {
   stats: Float64Array;
   files: FileOutcome[];
   interfaces: InterfaceRecord[];
@@ -40,19 +41,19 @@ export interface PipelineResult {
 /** Names kept from name resolution blocks (memory stays bounded whatever the file holds). */
 export const MAX_NAMES = 65536;
 
-export async function runPipeline(opts: PipelineOptions, handlers: EventHandlers): Promise<PipelineResult> {
-  const steps = pipelineSteps(opts, handlers);
+export async function runDecode(opts: DecodeOptions, handlers: EventHandlers): Promise<DecodeResult> {
+  const steps = decodeSteps(opts, handlers);
   for (;;) {
     const step = await steps.next();
     if (step.done) return step.value;
   }
 }
 
-/** The pipeline as a generator that yields after each decoded chunk (see `mod.ts`). */
-export async function* pipelineSteps(
-  opts: PipelineOptions,
+/** Decoding as a generator that yields after each decoded chunk or live batch. */
+export async function* decodeSteps(
+  opts: DecodeOptions,
   handlers: EventHandlers,
-): AsyncGenerator<void, PipelineResult> {
+): AsyncGenerator<void, DecodeResult> {
   // Flow records cross into JS only when someone takes them: the report's totals stay in WASM.
   const decoder = await Decoder.create({
     ...opts.decoder,
@@ -92,7 +93,7 @@ export async function* pipelineSteps(
   };
   const files: FileOutcome[] = [];
   try {
-    let capture: PipelineResult["capture"];
+    let capture: DecodeResult["capture"];
     if (opts.live) {
       const { error } = yield* opts.live.decode(decoder, h, opts.onBatch);
       capture = { ...opts.live.stats, error };

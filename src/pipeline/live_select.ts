@@ -6,14 +6,8 @@
 import { Decoder, type DecoderConfig } from "../decoder/decoder.ts";
 import type { PacketRecord } from "../decoder/records.ts";
 import type { ProcessInfo } from "../proc/process.ts";
-import type { Direction, FlowOwners, PacketOwner } from "../proc/owners.ts";
+import type { Attribution, Attributor, Direction, FlowOwners } from "../proc/owners.ts";
 import { feedRecords } from "../source/live.ts";
-
-/** Who a packet belongs to: the process behind it, and the owner of its flow. */
-export interface Attribution {
-  packet: PacketOwner | null;
-  flow: ProcessInfo | null;
-}
 
 export interface SelectRules {
   direction?: Direction;
@@ -22,6 +16,8 @@ export interface SelectRules {
   /** Keep at most this many packets, then call `stop`. */
   count?: number;
 }
+
+const UNATTRIBUTED: Attribution = { packet: null, flow: null };
 
 /** The kernel keeps a process's name (comm) to its first 15 bytes. */
 const COMM_LENGTH = 15;
@@ -39,7 +35,7 @@ export function processMatcher(paths: string[], names: string[]): ((p: ProcessIn
     (!paths.length || (p.exe !== null && (paths.includes(p.exe) || dirs.some((d) => p.exe!.startsWith(d)))));
 }
 
-export class PacketSelector {
+export class PacketSelector implements Attributor {
   /** Attribution of the records kept so far, by their frame number in the main decoder. */
   readonly #kept = new Map<number, Attribution>();
   #keptTotal = 0;
@@ -93,16 +89,23 @@ export class PacketSelector {
     this.#outLength = 0;
     feedRecords(this.decoder, batch, false, {
       packet: (p) => this.#classify(p),
-      flow: (f) => this.owners.forget(f.id),
+      flow: (f) => this.owners.flowEnded(f.id),
     });
     this.#firstFrame += this.#offsets.length;
     return this.#out.subarray(0, this.#outLength);
   };
 
-  /** The attribution of a kept record, by its frame number in the main decoder. */
-  attribution(frame: number): Attribution | undefined {
-    return this.#kept.get(frame);
+  direction(p: PacketRecord): Direction {
+    return this.owners.direction(p);
   }
+
+  /** The attribution the classifier gave the kept record (by its frame number in the main decoder). */
+  attribute(p: PacketRecord): Attribution {
+    return this.#kept.get(p.frame) ?? UNATTRIBUTED;
+  }
+
+  /** The classifier's own decoder ends flows and forgets their owners. */
+  flowEnded(): void {}
 
   #classify(p: PacketRecord): void {
     const r = this.rules;

@@ -1,0 +1,243 @@
+// The one session builder: `read`, `capture`, the web view's analyses and live captures, and the
+// library all run through here. It assembles the source (files or a live capture), the decoder
+// settings, the application layer, process attribution (live owners, or those a wiresight pcapng
+// noted per packet), the detectors and the sinks, and builds the report. Entry points parse their
+// options and pick sinks; what a flow row says comes from here, the same whoever asks.
+import type { DecoderConfig } from "../decoder/decoder.ts";
+import type { EventHandlers, FlowRecord, PacketRecord } from "../decoder/records.ts";
+import { AppSummary } from "../app/summary.ts";
+import type { DetectionEngine } from "../detect/engine.ts";
+import { CommentOwners } from "../proc/comment.ts";
+import type { Attributor, FlowOwners } from "../proc/owners.ts";
+import type { ProcessInfo } from "../proc/process.ts";
+import { ProcessTable } from "../report/processes.ts";
+import { buildReport, type Report } from "../report/report.ts";
+import type { FlowView } from "../sinks/rows.ts";
+import type { PacketContext, SessionSink } from "../sinks/sink.ts";
+import { type DecodeResult, decodeSteps } from "../source/decode.ts";
+import type { LiveCapture } from "../source/live.ts";
+import { PacketSelector, type SelectRules } from "./live_select.ts";
+
+export interface LiveSource {
+  capture: LiveCapture;
+  /** Live process attribution; without it packets carry no owner. */
+  owners?: FlowOwners;
+  /** Filters only a decoded packet can tell (direction, process, count); they need `owners`. */
+  select?: SelectRules;
+}
+
+export interface SessionOptions {
+  /** Capture files, read in order as one capture... */
+  files?: string[];
+  /** ...or a live capture. */
+  live?: LiveSource;
+  decoder: DecoderConfig;
+  /** A tcpdump-style filter expression, compiled by libpcap per link type (files). */
+  bpf?: string;
+  /** Entries in each of the report's top tables (default 10). */
+  top?: number;
+  detection?: DetectionEngine;
+  sinks?: SessionSink[];
+  /**
+   * Sinks that see each event after the detectors did (the EVE stream: an alert is written
+   * before the flow or message that raised it).
+   */
+  lateSinks?: SessionSink[];
+  /** Bytes read of all the files, as they are read. */
+  progress?(done: number, total: number, path: string): void;
+}
+
+export interface SessionResult {
+  report: Report;
+  decoded: DecodeResult;
+}
+
+const NO_CONTEXT: PacketContext = { direction: null, owner: null };
+
+export class Session {
+  readonly apps = new AppSummary();
+  /** Traffic per process: from live owners, or from the owners a wiresight pcapng noted. */
+  readonly processes = new ProcessTable();
+  readonly #comments = new CommentOwners();
+  /** Each open flow's owner as attribution last gave it, until its record goes out. */
+  readonly #flowOwners = new Map<number, ProcessInfo | null>();
+  readonly #sinks: SessionSink[];
+  readonly #late: SessionSink[];
+  #attributor: Attributor | undefined;
+  #selector: PacketSelector | undefined;
+  /** The view of the flow record being handed out (sinks before and after the detectors share it). */
+  #view: FlowView | null = null;
+
+  private constructor(private readonly opts: SessionOptions) {
+    this.#sinks = opts.sinks ?? [];
+    this.#late = opts.lateSinks ?? [];
+  }
+
+  static async open(opts: SessionOptions): Promise<Session> {
+    const s = new Session(opts);
+    const live = opts.live;
+    if (live?.select && live.owners) {
+      s.#selector = await PacketSelector.create(
+        opts.decoder,
+        live.capture.fileHeader(),
+        live.owners,
+        live.select,
+        () => live.capture.stop(),
+      );
+      live.capture.select = s.#selector.select;
+    }
+    s.#attributor = s.#selector ?? live?.owners;
+    if (live?.owners) live.capture.onOwners = (hints) => live.owners!.hint(hints);
+    return s;
+  }
+
+  /** Decodes to the end of input, yielding after each chunk or live batch (for rendering, flushing). */
+  async *steps(): AsyncGenerator<void, SessionResult> {
+    const { opts } = this;
+    const all = [...this.#sinks, ...this.#late];
+    const wantsFlows = all.some((s) => s.flow) || this.#attributor !== undefined;
+    this.apps.flowNames.enabled = all.some((s) => s.flow);
+    const decoder: DecoderConfig = {
+      ...opts.decoder,
+      packets: opts.decoder.packets ??
+        (all.some((s) => s.packet) || this.#attributor ? { payloadMax: 0 } : undefined),
+      ...opts.detection?.decoderSettings(),
+    };
+    const plain = this.#handlers(decoder.appDecoding !== false, wantsFlows);
+    const handlers = this.#withLate(opts.detection ? opts.detection.handlers(plain) : plain);
+    const batchSinks = this.#sinks.filter((s) => s.batch);
+    const sizes = opts.progress ? await fileSizes(opts.files ?? []) : [];
+    const total = sizes.reduce((a, b) => a + b, 0);
+    let decoded: DecodeResult;
+    let decoding: AsyncGenerator<void, DecodeResult> | undefined;
+    try {
+      decoding = decodeSteps({
+        files: opts.files ?? [],
+        live: opts.live?.capture,
+        onBatch: batchSinks.length ? (records) => batchSinks.forEach((s) => s.batch!(records)) : undefined,
+        decoder,
+        bpf: opts.bpf,
+        top: opts.top,
+        progress: opts.progress &&
+          ((path, index, read) =>
+            opts.progress!(sizes.slice(0, index).reduce((a, b) => a + b, 0) + read, total, path)),
+      }, handlers);
+      for (;;) {
+        const step = await decoding.next();
+        if (step.done) {
+          decoded = step.value;
+          break;
+        }
+        yield;
+      }
+      opts.detection?.finish();
+    } finally {
+      // Stopped early (a library caller's break): the file is closed and the decoder freed.
+      await decoding?.return(undefined as never);
+      for (const s of all) s.close?.();
+      this.#selector?.free();
+    }
+    return { report: this.#report(decoded), decoded };
+  }
+
+  async run(): Promise<SessionResult> {
+    const steps = this.steps();
+    for (;;) {
+      const step = await steps.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /** The handlers of the sinks that come before the detectors, with attribution and app layer. */
+  #handlers(app: boolean, wantsFlows: boolean): EventHandlers {
+    const sinks = this.#sinks;
+    const packetSinks = sinks.filter((s) => s.packet);
+    const appSinks = sinks.filter((s) => s.app);
+    const flowSinks = sinks.filter((s) => s.flow);
+    const attributor = this.#attributor;
+    return {
+      comment: (c) => {
+        this.processes.addComment(c);
+        if (wantsFlows) this.#comments.note(c);
+      },
+      packet: packetSinks.length || attributor
+        ? (p) => {
+          const who = attributor ? this.#attribute(attributor, p) : NO_CONTEXT;
+          for (const s of packetSinks) s.packet!(p, who);
+        }
+        : undefined,
+      flow: wantsFlows
+        ? (f) => {
+          const view = this.#viewOf(f);
+          for (const s of flowSinks) s.flow!(view);
+        }
+        : undefined,
+      app: app
+        ? (e) => {
+          this.apps.add(e);
+          for (const s of appSinks) s.app!(e);
+        }
+        : undefined,
+    };
+  }
+
+  #attribute(attributor: Attributor, p: PacketRecord): PacketContext {
+    const who = attributor.attribute(p);
+    if (p.flowId) this.#flowOwners.set(p.flowId, who.flow);
+    if (who.packet) this.processes.add(who.packet.process, p.flowId, p.wirelen, who.packet.sent);
+    return { direction: attributor.direction(p), owner: who.packet };
+  }
+
+  /** A flow record with its name and owner, made once for every sink that takes it. */
+  #viewOf(f: FlowRecord): FlowView {
+    if (this.#view?.record === f) return this.#view;
+    let owner: ProcessInfo | null | undefined = null;
+    if (this.#attributor) {
+      owner = this.#flowOwners.get(f.id);
+      this.#flowOwners.delete(f.id);
+      this.#attributor.flowEnded(f.id);
+    }
+    this.#view = {
+      record: f,
+      serverName: this.apps.flowNames.enabled ? this.apps.flowName(f) : null,
+      owner: owner ?? this.#comments.take(f.id),
+    };
+    return this.#view;
+  }
+
+  /** `inner` followed by the late sinks. */
+  #withLate(inner: EventHandlers): EventHandlers {
+    const late = this.#late;
+    if (!late.length) return inner;
+    const flows = late.filter((s) => s.flow), apps = late.filter((s) => s.app);
+    return {
+      ...inner,
+      flow: inner.flow && ((f) => {
+        inner.flow!(f);
+        const view = this.#viewOf(f);
+        for (const s of flows) s.flow!(view);
+      }),
+      app: inner.app && ((e) => {
+        inner.app!(e);
+        for (const s of apps) s.app!(e);
+      }),
+    };
+  }
+
+  #report(decoded: DecodeResult): Report {
+    const top = this.opts.top ?? 10;
+    const report = buildReport(decoded, this.apps, top);
+    const capture = this.opts.live?.capture;
+    if (capture) {
+      report.processes = this.processes.top(top);
+      report.capture = { interface: capture.device, ...decoded.capture, attribution: capture.attribution };
+    } else if (this.processes.size) report.processes = this.processes.top(top);
+    return report;
+  }
+}
+
+async function fileSizes(files: string[]): Promise<number[]> {
+  const sizes: number[] = [];
+  for (const f of files) sizes.push((await Deno.stat(f)).size);
+  return sizes;
+}
