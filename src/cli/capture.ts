@@ -16,6 +16,7 @@ import { renderText } from "../report/text.ts";
 import { Exporter } from "../sinks/export.ts";
 import { PcapngWriter, processComment } from "../sinks/pcapng.ts";
 import { appLabel, PacketPrinter } from "../sinks/terminal.ts";
+import { Records } from "../source/framing.ts";
 import { LiveCapture } from "../source/live.ts";
 import { choice, intOption, type Options, parse, secondsOption } from "./args.ts";
 import { type Attribution, PacketSelector, processMatcher } from "./capture_select.ts";
@@ -291,22 +292,18 @@ export async function captureCommand(argv: string[]): Promise<number> {
   // Everything the decoder has not yet seen waits in libpcap's buffer; writing happens per batch.
   const onBatch = writer
     ? (records: Uint8Array) => {
-      const view = new DataView(records.buffer, records.byteOffset, records.length);
-      for (let off = 0; off + 16 <= records.length;) {
-        const caplen = view.getUint32(off + 8, true);
+      for (const r = new Records(records); r.next();) {
         frame++;
         if (kept.has(frame)) {
           const owner = kept.get(frame);
-          const frac = view.getUint32(off + 4, true);
           writer.packet(
-            view.getUint32(off, true),
-            capture.nanoseconds ? frac : frac * 1000,
-            view.getUint32(off + 12, true),
-            records.subarray(off + 16, off + 16 + caplen),
+            r.tsSec,
+            capture.nanoseconds ? r.tsFrac : r.tsFrac * 1000,
+            r.wirelen,
+            r.data(),
             owner ? processComment(owner.process, owner.sent) : undefined,
           );
         }
-        off += 16 + caplen;
       }
       kept.clear();
     }
