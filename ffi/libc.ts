@@ -1,17 +1,16 @@
 // What the capture loop needs beyond libpcap: poll() to wait for packets with a timeout, and
 // views of libpcap's own memory, so a packet is copied out with a typed-array copy instead of
 // a foreign call per packet.
+import { LIBC_NAME } from "./platform.ts";
 
 const SYMBOLS = {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
 } as const;
 
-const NAMES: Record<string, string> = { linux: "libc.so.6", darwin: "libSystem.B.dylib" };
-
 let loaded: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | undefined;
 
 function libc(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
-  loaded ??= Deno.dlopen(NAMES[Deno.build.os] ?? "libc.so.6", SYMBOLS).symbols;
+  loaded ??= Deno.dlopen(LIBC_NAME, SYMBOLS).symbols;
   return loaded;
 }
 

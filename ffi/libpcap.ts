@@ -1,6 +1,13 @@
 // libpcap through Deno FFI. Loaded lazily: wiresight reads files without libpcap unless a BPF
 // filter or live capture needs it.
-import { formatIPv6 } from "../src/base/address.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  LIBPCAP_NAMES,
+  PCAP_STAT_BYTES,
+  SOCKADDR_HAS_LEN,
+  WAIT_BY_FD,
+} from "./platform.ts";
 
 /** libpcap is not installed or could not be loaded. */
 export class LibpcapMissingError extends Error {
@@ -19,12 +26,6 @@ export class LibpcapMissingError extends Error {
 
 /** The BPF expression did not compile. */
 export class BpfCompileError extends Error {}
-
-const CANDIDATES: Record<string, string[]> = {
-  linux: ["libpcap.so.1", "libpcap.so.0.8", "libpcap.so"],
-  darwin: ["libpcap.A.dylib", "libpcap.dylib"],
-  windows: ["C:\\Windows\\System32\\Npcap\\wpcap.dll", "wpcap.dll"],
-};
 
 const SYMBOLS = {
   pcap_lib_version: { parameters: [], result: "pointer" },
@@ -51,7 +52,8 @@ const SYMBOLS = {
   pcap_next_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   pcap_stats: { parameters: ["pointer", "buffer"], result: "i32" },
   pcap_setnonblock: { parameters: ["pointer", "i32", "buffer"], result: "i32" },
-  pcap_get_selectable_fd: { parameters: ["pointer"], result: "i32" },
+  // Npcap has none (WAIT_BY_FD).
+  pcap_get_selectable_fd: { parameters: ["pointer"], result: "i32", optional: !WAIT_BY_FD },
 } as const;
 
 type Libpcap = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -61,7 +63,7 @@ let loaded: Libpcap | undefined;
 export function libpcap(): Libpcap {
   if (loaded) return loaded;
   const override = Deno.env.get("WIRESIGHT_LIBPCAP");
-  const names = override ? [override] : CANDIDATES[Deno.build.os] ?? CANDIDATES.linux;
+  const names = override ? [override] : LIBPCAP_NAMES;
   const failures: string[] = [];
   for (const name of names) {
     try {
@@ -94,6 +96,21 @@ const PROGRAM_SIZE = 16;
 
 const cstring = (s: string) => new TextEncoder().encode(s + "\0");
 
+const PCAP_MAGIC = 0xa1b2c3d4;
+/** The magic of savefiles whose timestamps have nanoseconds. */
+const PCAP_MAGIC_NANO = 0xa1b23c4d;
+
+/** A pcap savefile's header (version 2.4): what comes before its records. */
+export function savefileHeader(linktype: number, snaplen: number, nanoseconds = false): Uint8Array {
+  const h = new DataView(new ArrayBuffer(24));
+  h.setUint32(0, nanoseconds ? PCAP_MAGIC_NANO : PCAP_MAGIC, true);
+  h.setUint16(4, 2, true);
+  h.setUint16(6, 4, true);
+  h.setUint32(16, snaplen, true);
+  h.setUint32(20, linktype, true);
+  return new Uint8Array(h.buffer);
+}
+
 /**
  * A libpcap handle reading an empty savefile of this link type. Compiling on a savefile handle,
  * not on pcap_open_dead's, gives tcpdump's code for files: libpcap maps the LINKTYPE to its DLT
@@ -102,13 +119,7 @@ const cstring = (s: string) => new TextEncoder().encode(s + "\0");
 function savefileHandle(lib: Libpcap, linktype: number, snaplen: number): Deno.PointerValue {
   const path = Deno.makeTempFileSync({ prefix: "wiresight-bpf-", suffix: ".pcap" });
   try {
-    const header = new DataView(new ArrayBuffer(24));
-    header.setUint32(0, 0xa1b2c3d4, true);
-    header.setUint16(4, 2, true);
-    header.setUint16(6, 4, true);
-    header.setUint32(16, snaplen, true);
-    header.setUint32(20, linktype, true);
-    Deno.writeFileSync(path, new Uint8Array(header.buffer));
+    Deno.writeFileSync(path, savefileHeader(linktype, snaplen));
     const errbuf = new Uint8Array(PCAP_ERRBUF_SIZE);
     const handle = lib.pcap_open_offline(cstring(path), errbuf);
     if (!handle) {
@@ -151,10 +162,11 @@ export function compileBpf(expression: string, linktype: number, snaplen = 26214
 
 // ---- devices ---------------------------------------------------------------------------------
 
-export interface CaptureInterface {
+export interface PcapInterface {
   name: string;
   description: string;
-  addresses: string[];
+  /** IPv4 (4 bytes) and IPv6 (16 bytes) addresses. */
+  addresses: Uint8Array[];
   up: boolean;
   running: boolean;
   loopback: boolean;
@@ -165,18 +177,16 @@ const PCAP_IF_LOOPBACK = 0x1;
 const PCAP_IF_UP = 0x2;
 const PCAP_IF_RUNNING = 0x4;
 const PCAP_IF_WIRELESS = 0x8;
-const AF_INET = 2;
-const AF_INET6 = Deno.build.os === "linux" ? 10 : Deno.build.os === "darwin" ? 30 : 23;
 
 /** The capture devices libpcap offers, with their addresses and state (pcap_findalldevs). */
-export function listInterfaces(): CaptureInterface[] {
+export function listInterfaces(): PcapInterface[] {
   const lib = libpcap();
   const head = new BigUint64Array(1);
   const errbuf = new Uint8Array(PCAP_ERRBUF_SIZE);
   if (lib.pcap_findalldevs(new Uint8Array(head.buffer), errbuf) !== 0) {
     throw new CaptureError(`cannot list interfaces: ${cstr(errbuf)}`);
   }
-  const out: CaptureInterface[] = [];
+  const out: PcapInterface[] = [];
   try {
     // struct pcap_if { next, name, description, addresses, flags } (pointers, then bpf_u_int32).
     for (let p = Deno.UnsafePointer.create(head[0]); p;) {
@@ -201,21 +211,22 @@ export function listInterfaces(): CaptureInterface[] {
 }
 
 /** The IPv4/IPv6 addresses of a struct pcap_addr list (next, addr, netmask, broadaddr, dstaddr). */
-function addresses(p: Deno.PointerValue): string[] {
-  const out: string[] = [];
+function addresses(p: Deno.PointerValue): Uint8Array[] {
+  const out: Uint8Array[] = [];
   for (; p;) {
     const v = new Deno.UnsafePointerView(p);
     const sa = v.getPointer(8);
     if (sa) {
       const s = new Deno.UnsafePointerView(sa);
-      // sockaddr: Linux has a u16 family; BSDs a u8 length then a u8 family.
-      const family = Deno.build.os === "linux" ? s.getUint16(0) : s.getUint8(1);
-      if (family === AF_INET) out.push([4, 5, 6, 7].map((i) => s.getUint8(i)).join("."));
-      if (family === AF_INET6) {
-        const b = new Uint8Array(16);
-        s.copyInto(b, 8);
-        out.push(formatIPv6(b));
-      }
+      const family = SOCKADDR_HAS_LEN ? s.getUint8(1) : s.getUint16(0);
+      const copy = (length: number, offset: number) => {
+        const b = new Uint8Array(length);
+        s.copyInto(b, offset);
+        return b;
+      };
+      // The address is at 4 in a sockaddr_in, at 8 in a sockaddr_in6.
+      if (family === AF_INET) out.push(copy(4, 4));
+      if (family === AF_INET6) out.push(copy(16, 8));
     }
     p = v.getPointer(0);
   }
@@ -293,9 +304,9 @@ export class LiveHandle {
     lib.pcap_setnonblock(p, 1, errbuf);
   }
 
-  /** The descriptor to poll() for readability (Linux, macOS). */
-  get fd(): number {
-    return this.#lib.pcap_get_selectable_fd(this.#p);
+  /** The descriptor to poll() for readability, or null where there is none (WAIT_BY_FD). */
+  get fd(): number | null {
+    return WAIT_BY_FD ? this.#lib.pcap_get_selectable_fd(this.#p) : null;
   }
 
   #error(): string {
@@ -347,7 +358,7 @@ export class LiveHandle {
 
   /** Packets received and dropped so far (pcap_stats). */
   stats(): { received: number; dropped: number; ifDropped: number } {
-    const st = new Uint32Array(3);
+    const st = new Uint32Array(PCAP_STAT_BYTES / 4);
     this.#lib.pcap_stats(this.#p, new Uint8Array(st.buffer));
     return { received: st[0], dropped: st[1], ifDropped: st[2] };
   }

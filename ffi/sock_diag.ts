@@ -1,6 +1,7 @@
 // NETLINK_SOCK_DIAG through Deno FFI: the owner uid and inode of the socket with exact
 // endpoints, asked of the kernel directly (about 13 us, where reading /proc/net/tcp takes
 // milliseconds). Linux only; `lookupSocket` returns null elsewhere or when netlink is refused.
+import { AF_INET, AF_INET6, HAS_SOCK_DIAG, LIBC_NAME } from "./platform.ts";
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -15,8 +16,6 @@ const NETLINK_SOCK_DIAG = 4;
 const SOCK_DIAG_BY_FAMILY = 20;
 const NLM_F_REQUEST = 1;
 const NLMSG_ERROR = 2;
-const AF_INET = 2;
-const AF_INET6 = 10;
 /** nlmsghdr (16) + inet_diag_req_v2 (56). */
 const REQUEST = 72;
 
@@ -25,8 +24,8 @@ let state: { lib: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"]; fd: number } |
 function open() {
   if (state !== undefined) return state;
   try {
-    if (Deno.build.os !== "linux") return (state = null);
-    const lib = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+    if (!HAS_SOCK_DIAG) return (state = null);
+    const lib = Deno.dlopen(LIBC_NAME, SYMBOLS).symbols;
     const fd = lib.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     state = fd < 0 ? null : { lib, fd };
   } catch {

@@ -1,5 +1,5 @@
 // `wiresight interfaces`: the devices libpcap can capture on.
-import { listInterfaces } from "../../ffi/libpcap.ts";
+import { captureInterfaces } from "../source/live.ts";
 import { printable } from "../base/format.ts";
 import { type Options, parse } from "./args.ts";
 import { EXIT_OK, UsageError } from "./errors.ts";
@@ -23,7 +23,7 @@ export async function interfacesCommand(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   if (positionals.length) throw new UsageError("interfaces takes no arguments");
-  const all = listInterfaces();
+  const all = captureInterfaces();
   if (v.json) {
     await writeOut(JSON.stringify(all, null, 2) + "\n");
     return EXIT_OK;

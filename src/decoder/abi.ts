@@ -1,17 +1,24 @@
 // Constants of the decoder ABI. wasm/ABI.md is the one description; tests/abi_test.ts fails
-// when a name or value here differs from it.
+// when a name, a value or a field's type here differs from it.
+import { field } from "./layout.ts";
 
 // Version
 export const ABI_VERSION = 2;
 
 // Sizes and status codes
 export const SCRATCH_BYTES = 65536;
-export const EVENT_HEADER = 8;
+export const BPF_INSN_BYTES = 8;
 export const STATUS_NEED_INPUT = 0;
 export const STATUS_OUT_FULL = 1;
 export const STATUS_NEED_BPF = 2;
 export const STATUS_ERROR = 3;
 export const STATUS_DONE = 4;
+
+// Event header
+export const EVENT_TYPE = field(0, "u16");
+export const EVENT_RESERVED = field(2, "u16");
+export const EVENT_LEN = field(4, "u32");
+export const EVENT_HEADER = 8;
 
 // Errors (ws_error_code)
 export const ERR_NONE = 0;
@@ -36,68 +43,68 @@ export const EV_FLOW_START = 9;
 export const EV_HOST_RATE = 10;
 
 // FLOW_START event (EV_FLOW_START)
-export const FS_ID = 8;
-export const FS_TS_SEC = 16;
-export const FS_TS_NSEC = 24;
-export const FS_TCP_FLAGS = 28;
-export const FS_IPVER = 30;
-export const FS_PROTO = 31;
-export const FS_ADDR_A = 32;
-export const FS_ADDR_B = 48;
-export const FS_PORT_A = 64;
-export const FS_PORT_B = 66;
-export const FS_WIRELEN = 68;
+export const FS_ID = field(8, "f64");
+export const FS_TS_SEC = field(16, "f64");
+export const FS_TS_NSEC = field(24, "u32");
+export const FS_TCP_FLAGS = field(28, "u16");
+export const FS_IPVER = field(30, "u8");
+export const FS_PROTO = field(31, "u8");
+export const FS_ADDR_A = field(32, "u8[16]");
+export const FS_ADDR_B = field(48, "u8[16]");
+export const FS_PORT_A = field(64, "u16");
+export const FS_PORT_B = field(66, "u16");
+export const FS_WIRELEN = field(68, "u32");
 export const FS_SIZE = 72;
 
 // HOST_RATE event (EV_HOST_RATE)
-export const HR_TS_SEC = 8;
-export const HR_TS_NSEC = 16;
-export const HR_WINDOW_MS = 20;
-export const HR_IPVER = 24;
-export const HR_ADDR = 32;
-export const HR_PACKETS = 48;
-export const HR_BYTES = 56;
-export const HR_SYNS = 64;
+export const HR_TS_SEC = field(8, "f64");
+export const HR_TS_NSEC = field(16, "u32");
+export const HR_WINDOW_MS = field(20, "u32");
+export const HR_IPVER = field(24, "u8");
+export const HR_ADDR = field(32, "u8[16]");
+export const HR_PACKETS = field(48, "f64");
+export const HR_BYTES = field(56, "f64");
+export const HR_SYNS = field(64, "f64");
 export const HR_SIZE = 72;
 export const HR_HOSTS = 4096;
 export const HR_EVENTS_PER_WINDOW = 64;
 
 // PACKET event (EV_PACKET)
-export const PKT_TS_SEC = 8;
-export const PKT_TS_NSEC = 16;
-export const PKT_IFACE = 20;
-export const PKT_CAPLEN = 24;
-export const PKT_WIRELEN = 28;
-export const PKT_LINKTYPE = 32;
-export const PKT_ETHERTYPE = 34;
-export const PKT_VLAN_OUTER = 36;
-export const PKT_VLAN_INNER = 38;
-export const PKT_L3 = 40;
-export const PKT_IP_PROTO = 41;
-export const PKT_MALFORMED = 42;
-export const PKT_TTL = 43;
-export const PKT_FLAGS = 44;
-export const PKT_SRC = 48;
-export const PKT_DST = 64;
-export const PKT_SPORT = 80;
-export const PKT_DPORT = 82;
-export const PKT_TCP_FLAGS = 84;
-export const PKT_ICMP_TYPE = 86;
-export const PKT_ICMP_CODE = 87;
-export const PKT_FLOW_ID = 88;
-export const PKT_SRC_MAC = 96;
-export const PKT_DST_MAC = 102;
-export const PKT_PAYLOAD_COPIED = 108;
-export const PKT_TCP_WINDOW = 110;
-export const PKT_IP_LEN = 112;
-export const PKT_PAYLOAD_OFF = 116;
-export const PKT_PAYLOAD_LEN = 120;
-export const PKT_TCP_SEQ = 124;
-export const PKT_TCP_ACK = 128;
-export const PKT_ICMP_ID = 132;
-export const PKT_RESERVED = 134;
-export const PKT_FRAME = 136;
-export const PKT_PAYLOAD = 144;
+export const PKT_TS_SEC = field(8, "f64");
+export const PKT_TS_NSEC = field(16, "u32");
+export const PKT_IFACE = field(20, "u32");
+export const PKT_CAPLEN = field(24, "u32");
+export const PKT_WIRELEN = field(28, "u32");
+export const PKT_LINKTYPE = field(32, "u16");
+export const PKT_ETHERTYPE = field(34, "u16");
+export const PKT_VLAN_OUTER = field(36, "u16");
+export const PKT_VLAN_INNER = field(38, "u16");
+export const PKT_L3 = field(40, "u8");
+export const PKT_IP_PROTO = field(41, "u8");
+export const PKT_MALFORMED = field(42, "u8");
+export const PKT_TTL = field(43, "u8");
+export const PKT_FLAGS = field(44, "u32");
+export const PKT_SRC = field(48, "u8[16]");
+export const PKT_DST = field(64, "u8[16]");
+export const PKT_SPORT = field(80, "u16");
+export const PKT_DPORT = field(82, "u16");
+export const PKT_TCP_FLAGS = field(84, "u16");
+export const PKT_ICMP_TYPE = field(86, "u8");
+export const PKT_ICMP_CODE = field(87, "u8");
+export const PKT_FLOW_ID = field(88, "f64");
+export const PKT_SRC_MAC = field(96, "u8[6]");
+export const PKT_DST_MAC = field(102, "u8[6]");
+export const PKT_PAYLOAD_COPIED = field(108, "u16");
+export const PKT_TCP_WINDOW = field(110, "u16");
+export const PKT_IP_LEN = field(112, "u32");
+export const PKT_PAYLOAD_OFF = field(116, "u32");
+export const PKT_PAYLOAD_LEN = field(120, "u32");
+export const PKT_TCP_SEQ = field(124, "u32");
+export const PKT_TCP_ACK = field(128, "u32");
+export const PKT_ICMP_ID = field(132, "u16");
+export const PKT_RESERVED = field(134, "u16");
+export const PKT_FRAME = field(136, "f64");
+export const PKT_PAYLOAD = field(144, "u8[]");
 
 // Packet flags (PKT_FLAGS)
 export const PF_FRAGMENT = 1;
@@ -141,32 +148,32 @@ export const MAL_IPV6_BAD_PAYLOAD_LEN = 18;
 export const MAL_COUNT = 19;
 
 // Flow event (EV_FLOW)
-export const FL_ID = 8;
-export const FL_FIRST_SEC = 16;
-export const FL_FIRST_NSEC = 24;
-export const FL_LAST_NSEC = 28;
-export const FL_LAST_SEC = 32;
-export const FL_IPVER = 40;
-export const FL_PROTO = 41;
-export const FL_END = 42;
-export const FL_TCP_STATE = 43;
-export const FL_FLAGS_A = 44;
-export const FL_FLAGS_B = 46;
-export const FL_ADDR_A = 48;
-export const FL_ADDR_B = 64;
-export const FL_PORT_A = 80;
-export const FL_PORT_B = 82;
-export const FL_VLAN = 84;
-export const FL_RECORD_SEQ = 86;
-export const FL_PKTS_A = 88;
-export const FL_BYTES_A = 96;
-export const FL_PKTS_B = 104;
-export const FL_BYTES_B = 112;
-export const FL_IFACE = 120;
-export const FL_FRAGMENTS = 124;
-export const FL_SERVICE_PORT = 128;
-export const FL_APP = 130;
-export const FL_APP_SOURCE = 131;
+export const FL_ID = field(8, "f64");
+export const FL_FIRST_SEC = field(16, "f64");
+export const FL_FIRST_NSEC = field(24, "u32");
+export const FL_LAST_NSEC = field(28, "u32");
+export const FL_LAST_SEC = field(32, "f64");
+export const FL_IPVER = field(40, "u8");
+export const FL_PROTO = field(41, "u8");
+export const FL_END = field(42, "u8");
+export const FL_TCP_STATE = field(43, "u8");
+export const FL_FLAGS_A = field(44, "u16");
+export const FL_FLAGS_B = field(46, "u16");
+export const FL_ADDR_A = field(48, "u8[16]");
+export const FL_ADDR_B = field(64, "u8[16]");
+export const FL_PORT_A = field(80, "u16");
+export const FL_PORT_B = field(82, "u16");
+export const FL_VLAN = field(84, "u16");
+export const FL_RECORD_SEQ = field(86, "u16");
+export const FL_PKTS_A = field(88, "f64");
+export const FL_BYTES_A = field(96, "f64");
+export const FL_PKTS_B = field(104, "f64");
+export const FL_BYTES_B = field(112, "f64");
+export const FL_IFACE = field(120, "u32");
+export const FL_FRAGMENTS = field(124, "u32");
+export const FL_SERVICE_PORT = field(128, "u16");
+export const FL_APP = field(130, "u8");
+export const FL_APP_SOURCE = field(131, "u8");
 export const FL_SIZE = 136;
 
 // Flow end reasons (FL_END)
@@ -188,77 +195,82 @@ export const TCP_RESET = 6;
 export const TCP_MIDSTREAM = 7;
 
 // INTERFACE event (EV_INTERFACE)
-export const IF_ID = 8;
-export const IF_LINKTYPE = 12;
-export const IF_SNAPLEN = 16;
-export const IF_TS_UNITS = 20;
-export const IF_NAME_LEN = 24;
-export const IF_FORMAT = 28;
-export const IF_NAME = 32;
+export const IF_ID = field(8, "u32");
+export const IF_LINKTYPE = field(12, "u32");
+export const IF_SNAPLEN = field(16, "u32");
+export const IF_TS_UNITS = field(20, "u32");
+export const IF_NAME_LEN = field(24, "u32");
+export const IF_FORMAT = field(28, "u32");
+export const IF_NAME = field(32, "u8[]");
+export const IF_FORMAT_PCAP = 1;
+export const IF_FORMAT_PCAPNG = 2;
 
 // NAME event (EV_NAME)
-export const NM_IPVER = 8;
-export const NM_NAME_LEN = 10;
-export const NM_ADDR = 16;
-export const NM_NAME = 32;
+export const NM_IPVER = field(8, "u8");
+export const NM_NAME_LEN = field(10, "u16");
+export const NM_ADDR = field(16, "u8[16]");
+export const NM_NAME = field(32, "u8[]");
 
 // IFSTATS event (EV_IFSTATS)
-export const IS_IFACE = 8;
-export const IS_HAS = 12;
-export const IS_RECV = 16;
-export const IS_DROP = 24;
-export const IS_OSDROP = 32;
+export const IS_IFACE = field(8, "u32");
+export const IS_HAS = field(12, "u32");
+export const IS_RECV = field(16, "f64");
+export const IS_DROP = field(24, "f64");
+export const IS_OSDROP = field(32, "f64");
 export const IS_SIZE = 40;
 export const IS_HAS_RECV = 1;
 export const IS_HAS_DROP = 2;
 export const IS_HAS_OSDROP = 4;
 
 // COMMENT event (EV_COMMENT)
-export const CM_FRAME = 8;
-export const CM_FLOW_ID = 16;
-export const CM_WIRELEN = 24;
-export const CM_FROM_RESPONDER = 28;
-export const CM_TEXT_LEN = 30;
-export const CM_TEXT = 32;
+export const CM_FRAME = field(8, "f64");
+export const CM_FLOW_ID = field(16, "f64");
+export const CM_WIRELEN = field(24, "u32");
+export const CM_FROM_RESPONDER = field(28, "u8");
+export const CM_TEXT_LEN = field(30, "u16");
+export const CM_TEXT = field(32, "u8[]");
 
 // TOP event (EV_TOP)
-export const TOP_TABLE = 8;
-export const TOP_IPVER = 9;
-export const TOP_PROTO = 10;
-export const TOP_HAS_PORT = 11;
-export const TOP_PORT = 12;
-export const TOP_APP = 14;
-export const TOP_ADDR_A = 16;
-export const TOP_ADDR_B = 32;
-export const TOP_PKTS_A = 48;
-export const TOP_BYTES_A = 56;
-export const TOP_PKTS_B = 64;
-export const TOP_BYTES_B = 72;
-export const TOP_FLOWS = 80;
-export const TOP_FIRST_SEC = 88;
-export const TOP_FIRST_NSEC = 96;
-export const TOP_LAST_NSEC = 100;
-export const TOP_LAST_SEC = 104;
+export const TOP_TABLE = field(8, "u8");
+export const TOP_IPVER = field(9, "u8");
+export const TOP_PROTO = field(10, "u8");
+export const TOP_HAS_PORT = field(11, "u8");
+export const TOP_PORT = field(12, "u16");
+export const TOP_APP = field(14, "u8");
+export const TOP_ADDR_A = field(16, "u8[16]");
+export const TOP_ADDR_B = field(32, "u8[16]");
+export const TOP_PKTS_A = field(48, "f64");
+export const TOP_BYTES_A = field(56, "f64");
+export const TOP_PKTS_B = field(64, "f64");
+export const TOP_BYTES_B = field(72, "f64");
+export const TOP_FLOWS = field(80, "f64");
+export const TOP_FIRST_SEC = field(88, "f64");
+export const TOP_FIRST_NSEC = field(96, "u32");
+export const TOP_LAST_NSEC = field(100, "u32");
+export const TOP_LAST_SEC = field(104, "f64");
 export const TOP_SIZE = 112;
 export const TOP_HOSTS = 1;
 export const TOP_PAIRS = 2;
 export const TOP_SERVICES = 3;
 
 // APP event (EV_APP)
-export const AP_KIND = 8;
-export const AP_DIR = 9;
-export const AP_APP = 10;
-export const AP_FIELDS_LEN = 12;
-export const AP_FLOW_ID = 16;
-export const AP_TS_SEC = 24;
-export const AP_TS_NSEC = 32;
-export const AP_IPVER = 11;
-export const AP_SPORT = 36;
-export const AP_DPORT = 38;
-export const AP_FRAME = 40;
-export const AP_SRC = 48;
-export const AP_DST = 64;
-export const AP_DATA = 80;
+export const AP_KIND = field(8, "u8");
+export const AP_DIR = field(9, "u8");
+export const AP_APP = field(10, "u8");
+export const AP_FIELDS_LEN = field(12, "u32");
+export const AP_FLOW_ID = field(16, "f64");
+export const AP_TS_SEC = field(24, "f64");
+export const AP_TS_NSEC = field(32, "u32");
+export const AP_IPVER = field(11, "u8");
+export const AP_SPORT = field(36, "u16");
+export const AP_DPORT = field(38, "u16");
+export const AP_FRAME = field(40, "f64");
+export const AP_SRC = field(48, "u8[16]");
+export const AP_DST = field(64, "u8[16]");
+export const AP_DATA = field(80, "u8[]");
+export const AF_ID = field(0, "u16");
+export const AF_LEN = field(2, "u16");
+export const AF_VALUE = field(4, "u8[]");
 export const APP_EVENT_MAX = 16384;
 export const APP_EVENTS_PER_PACKET = 8;
 export const APP_STREAM_MAX = 65536;

@@ -2,6 +2,7 @@
 // the handler call that receives it (take what you need; nothing is copied up front).
 import * as abi from "./abi.ts";
 import { formatAddress } from "../base/address.ts";
+import { getF64, getU16, getU32, getU8 } from "./layout.ts";
 
 const text = new TextDecoder();
 
@@ -42,21 +43,21 @@ export class AppEvent {
 
   constructor(private readonly u8: Uint8Array, private readonly dv: DataView, o: number) {
     this.#at = o;
-    this.kind = u8[o + abi.AP_KIND];
-    this.dir = u8[o + abi.AP_DIR];
-    this.app = u8[o + abi.AP_APP];
-    this.flowId = dv.getFloat64(o + abi.AP_FLOW_ID, true);
-    this.tsSec = dv.getFloat64(o + abi.AP_TS_SEC, true);
-    this.tsNsec = dv.getUint32(o + abi.AP_TS_NSEC, true);
-    this.frame = dv.getFloat64(o + abi.AP_FRAME, true);
-    this.ipVersion = u8[o + abi.AP_IPVER] === abi.L3_IPV6 ? 6 : 4;
-    this.srcPort = dv.getUint16(o + abi.AP_SPORT, true);
-    this.dstPort = dv.getUint16(o + abi.AP_DPORT, true);
-    const end = o + abi.AP_DATA + dv.getUint32(o + abi.AP_FIELDS_LEN, true);
-    for (let p = o + abi.AP_DATA; p + 4 <= end;) {
-      const len = dv.getUint16(p + 2, true);
-      this.#index.push(dv.getUint16(p, true), p + 4, len);
-      p += 4 + len;
+    this.kind = getU8(dv, o, abi.AP_KIND);
+    this.dir = getU8(dv, o, abi.AP_DIR);
+    this.app = getU8(dv, o, abi.AP_APP);
+    this.flowId = getF64(dv, o, abi.AP_FLOW_ID);
+    this.tsSec = getF64(dv, o, abi.AP_TS_SEC);
+    this.tsNsec = getU32(dv, o, abi.AP_TS_NSEC);
+    this.frame = getF64(dv, o, abi.AP_FRAME);
+    this.ipVersion = getU8(dv, o, abi.AP_IPVER) === abi.L3_IPV6 ? 6 : 4;
+    this.srcPort = getU16(dv, o, abi.AP_SPORT);
+    this.dstPort = getU16(dv, o, abi.AP_DPORT);
+    const end = o + abi.AP_DATA.at + getU32(dv, o, abi.AP_FIELDS_LEN);
+    for (let p = o + abi.AP_DATA.at; p + abi.AF_VALUE.at <= end;) {
+      const value = p + abi.AF_VALUE.at, len = getU16(dv, p, abi.AF_LEN);
+      this.#index.push(getU16(dv, p, abi.AF_ID), value, len);
+      p = value + len;
     }
   }
 
@@ -74,11 +75,11 @@ export class AppEvent {
 
   // Addresses are formatted on demand: most sections never look at them.
   get src(): string {
-    return formatAddress(this.ipVersion, this.u8, this.#at + abi.AP_SRC);
+    return formatAddress(this.ipVersion, this.u8, this.#at + abi.AP_SRC.at);
   }
 
   get dst(): string {
-    return formatAddress(this.ipVersion, this.u8, this.#at + abi.AP_DST);
+    return formatAddress(this.ipVersion, this.u8, this.#at + abi.AP_DST.at);
   }
 
   /** Every field in order as [id, bytes] (the bytes are a view: copy to keep them). */

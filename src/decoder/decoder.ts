@@ -6,6 +6,7 @@ import type { AppEvent } from "./app_event.ts";
 import { dispatchEvents, type EventHandlers, type TopEntry } from "./records.ts";
 import { KNOWN_PORTS } from "../flows/services.ts";
 import { type DecoderExports, instantiateDecoder } from "./wasm.ts";
+import { setF64, setU16, setU32, setU8 } from "./layout.ts";
 
 export interface FlowTimeouts {
   /** Seconds; 0 disables. */
@@ -147,9 +148,9 @@ export class Decoder {
 
   /** Installs a libpcap-compiled program (8-byte bpf_insn each) for one link type. */
   setBpf(linktype: number, insns: Uint8Array): boolean {
-    if (insns.length % 8 !== 0 || insns.length > abi.SCRATCH_BYTES) return false;
+    if (insns.length % abi.BPF_INSN_BYTES !== 0 || insns.length > abi.SCRATCH_BYTES) return false;
     this.#mem().set(insns, this.#ex.ws_scratch_ptr(this.#h));
-    return this.#ex.ws_set_bpf(this.#h, linktype, insns.length / 8) === 0;
+    return this.#ex.ws_set_bpf(this.#h, linktype, insns.length / abi.BPF_INSN_BYTES) === 0;
   }
 
   /**
@@ -174,18 +175,18 @@ export class Decoder {
    */
   quicClientHello(e: AppEvent, hello: Uint8Array): void {
     const addr = (a: string) => parseCidr(a)?.bytes ?? new Uint8Array(16);
-    const m = new Uint8Array(abi.AP_DATA + hello.length);
+    const m = new Uint8Array(abi.AP_DATA.at + hello.length);
     const dv = new DataView(m.buffer);
-    dv.setFloat64(abi.AP_FLOW_ID, e.flowId, true);
-    dv.setFloat64(abi.AP_TS_SEC, e.tsSec, true);
-    dv.setUint32(abi.AP_TS_NSEC, e.tsNsec, true);
-    dv.setFloat64(abi.AP_FRAME, e.frame, true);
-    m[abi.AP_IPVER] = e.ipVersion === 6 ? abi.L3_IPV6 : abi.L3_IPV4;
-    dv.setUint16(abi.AP_SPORT, e.srcPort, true);
-    dv.setUint16(abi.AP_DPORT, e.dstPort, true);
-    m.set(addr(e.src), abi.AP_SRC);
-    m.set(addr(e.dst), abi.AP_DST);
-    m.set(hello, abi.AP_DATA);
+    setF64(dv, 0, abi.AP_FLOW_ID, e.flowId);
+    setF64(dv, 0, abi.AP_TS_SEC, e.tsSec);
+    setU32(dv, 0, abi.AP_TS_NSEC, e.tsNsec);
+    setF64(dv, 0, abi.AP_FRAME, e.frame);
+    setU8(dv, 0, abi.AP_IPVER, e.ipVersion === 6 ? abi.L3_IPV6 : abi.L3_IPV4);
+    setU16(dv, 0, abi.AP_SPORT, e.srcPort);
+    setU16(dv, 0, abi.AP_DPORT, e.dstPort);
+    m.set(addr(e.src), abi.AP_SRC.at);
+    m.set(addr(e.dst), abi.AP_DST.at);
+    m.set(hello, abi.AP_DATA.at);
     if (m.length <= abi.SCRATCH_BYTES) this.#hellos.push(m);
   }
 
@@ -196,7 +197,7 @@ export class Decoder {
       const m = this.#hellos[0];
       this.#mem().set(m, this.#ex.ws_scratch_ptr(this.#h));
       // 1: the buffer is full; the rest waits for the dispatch this makes happen.
-      const r = this.#ex.ws_quic_client_hello(this.#h, m.length - abi.AP_DATA);
+      const r = this.#ex.ws_quic_client_hello(this.#h, m.length - abi.AP_DATA.at);
       if (r === 1) return wrote;
       this.#hellos.shift();
       wrote ||= r === 0;

@@ -2,6 +2,7 @@
 import * as abi from "./abi.ts";
 import { AppEvent } from "./app_event.ts";
 import { formatAddress, formatMac } from "../base/address.ts";
+import { type Field, getF64, getU16, getU32, getU8 } from "./layout.ts";
 import { END_REASON_NAMES, ipProtocolName, MALFORMED_REASONS, TCP_STATE_NAMES } from "./names.ts";
 
 /** One decoded packet (only produced when packet output is requested). */
@@ -188,155 +189,155 @@ const L3_NAMES: Record<number, string> = {
 const text = new TextDecoder();
 
 export function parsePacket(u8: Uint8Array, dv: DataView, o: number): PacketRecord {
-  const flags = dv.getUint32(o + abi.PKT_FLAGS, true);
-  const l3 = u8[o + abi.PKT_L3];
+  const flags = getU32(dv, o, abi.PKT_FLAGS);
+  const l3 = getU8(dv, o, abi.PKT_L3);
   const ip = l3 === abi.L3_IPV4 || l3 === abi.L3_IPV6;
   const ipVersion = l3 === abi.L3_IPV4 ? 4 : l3 === abi.L3_IPV6 ? 6 : 0;
-  const ipProto = u8[o + abi.PKT_IP_PROTO];
+  const ipProto = getU8(dv, o, abi.PKT_IP_PROTO);
   const hasL4 = (flags & abi.PF_L4) !== 0;
   const ports = (flags & abi.PF_PORTS) !== 0;
   const arp = l3 === abi.L3_ARP;
-  const addr = (off: number) =>
-    ip ? formatAddress(ipVersion, u8, o + off) : arp ? formatAddress(4, u8, o + off) : "";
+  const addr = (f: Field<"u8[16]">) =>
+    ip ? formatAddress(ipVersion, u8, o + f.at) : arp ? formatAddress(4, u8, o + f.at) : "";
   const vlan: number[] = [];
-  if (flags & abi.PF_VLAN_OUTER) vlan.push(dv.getUint16(o + abi.PKT_VLAN_OUTER, true));
-  if (flags & abi.PF_VLAN_INNER) vlan.push(dv.getUint16(o + abi.PKT_VLAN_INNER, true));
+  if (flags & abi.PF_VLAN_OUTER) vlan.push(getU16(dv, o, abi.PKT_VLAN_OUTER));
+  if (flags & abi.PF_VLAN_INNER) vlan.push(getU16(dv, o, abi.PKT_VLAN_INNER));
   const isIcmp = hasL4 && (ipProto === 1 || ipProto === 58);
-  const malformed = u8[o + abi.PKT_MALFORMED];
-  const copied = dv.getUint16(o + abi.PKT_PAYLOAD_COPIED, true);
+  const malformed = getU8(dv, o, abi.PKT_MALFORMED);
+  const copied = getU16(dv, o, abi.PKT_PAYLOAD_COPIED);
   const mac = (flags & abi.PF_MAC) !== 0;
   return {
-    frame: dv.getFloat64(o + abi.PKT_FRAME, true),
-    iface: dv.getUint32(o + abi.PKT_IFACE, true),
-    linktype: dv.getUint16(o + abi.PKT_LINKTYPE, true),
-    tsSec: dv.getFloat64(o + abi.PKT_TS_SEC, true),
-    tsNsec: dv.getUint32(o + abi.PKT_TS_NSEC, true),
-    caplen: dv.getUint32(o + abi.PKT_CAPLEN, true),
-    wirelen: dv.getUint32(o + abi.PKT_WIRELEN, true),
+    frame: getF64(dv, o, abi.PKT_FRAME),
+    iface: getU32(dv, o, abi.PKT_IFACE),
+    linktype: getU16(dv, o, abi.PKT_LINKTYPE),
+    tsSec: getF64(dv, o, abi.PKT_TS_SEC),
+    tsNsec: getU32(dv, o, abi.PKT_TS_NSEC),
+    caplen: getU32(dv, o, abi.PKT_CAPLEN),
+    wirelen: getU32(dv, o, abi.PKT_WIRELEN),
     ipVersion,
     protocol: hasL4 ? ipProtocolName(ipProto) : L3_NAMES[l3] ?? "Unknown",
     ipProto,
     src: addr(abi.PKT_SRC),
     dst: addr(abi.PKT_DST),
-    srcPort: ports ? dv.getUint16(o + abi.PKT_SPORT, true) : null,
-    dstPort: ports ? dv.getUint16(o + abi.PKT_DPORT, true) : null,
-    srcMac: mac ? formatMac(u8, o + abi.PKT_SRC_MAC) : null,
-    dstMac: mac ? formatMac(u8, o + abi.PKT_DST_MAC) : null,
-    ethertype: dv.getUint16(o + abi.PKT_ETHERTYPE, true),
+    srcPort: ports ? getU16(dv, o, abi.PKT_SPORT) : null,
+    dstPort: ports ? getU16(dv, o, abi.PKT_DPORT) : null,
+    srcMac: mac ? formatMac(u8, o + abi.PKT_SRC_MAC.at) : null,
+    dstMac: mac ? formatMac(u8, o + abi.PKT_DST_MAC.at) : null,
+    ethertype: getU16(dv, o, abi.PKT_ETHERTYPE),
     vlan,
-    ttl: u8[o + abi.PKT_TTL],
-    ipLength: dv.getUint32(o + abi.PKT_IP_LEN, true),
-    tcpFlags: dv.getUint16(o + abi.PKT_TCP_FLAGS, true),
-    tcpSeq: dv.getUint32(o + abi.PKT_TCP_SEQ, true),
-    tcpAck: dv.getUint32(o + abi.PKT_TCP_ACK, true),
-    tcpWindow: dv.getUint16(o + abi.PKT_TCP_WINDOW, true),
-    icmpType: isIcmp ? u8[o + abi.PKT_ICMP_TYPE] : null,
-    icmpCode: isIcmp ? u8[o + abi.PKT_ICMP_CODE] : null,
-    flowId: dv.getFloat64(o + abi.PKT_FLOW_ID, true),
+    ttl: getU8(dv, o, abi.PKT_TTL),
+    ipLength: getU32(dv, o, abi.PKT_IP_LEN),
+    tcpFlags: getU16(dv, o, abi.PKT_TCP_FLAGS),
+    tcpSeq: getU32(dv, o, abi.PKT_TCP_SEQ),
+    tcpAck: getU32(dv, o, abi.PKT_TCP_ACK),
+    tcpWindow: getU16(dv, o, abi.PKT_TCP_WINDOW),
+    icmpType: isIcmp ? getU8(dv, o, abi.PKT_ICMP_TYPE) : null,
+    icmpCode: isIcmp ? getU8(dv, o, abi.PKT_ICMP_CODE) : null,
+    flowId: getF64(dv, o, abi.PKT_FLOW_ID),
     fromResponder: (flags & abi.PF_FROM_RESPONDER) !== 0,
     fragment: (flags & abi.PF_FRAGMENT) !== 0,
     truncated: (flags & abi.PF_TRUNCATED) !== 0,
     loopback: (flags & abi.PF_LOOPBACK) !== 0,
     malformed: malformed ? MALFORMED_REASONS[malformed]?.[0] ?? `code_${malformed}` : null,
-    payloadLength: dv.getUint32(o + abi.PKT_PAYLOAD_LEN, true),
-    payload: u8.slice(o + abi.PKT_PAYLOAD, o + abi.PKT_PAYLOAD + copied),
+    payloadLength: getU32(dv, o, abi.PKT_PAYLOAD_LEN),
+    payload: u8.slice(o + abi.PKT_PAYLOAD.at, o + abi.PKT_PAYLOAD.at + copied),
   };
 }
 
 export function parseFlow(u8: Uint8Array, dv: DataView, o: number): FlowRecord {
-  const ipVersion = u8[o + abi.FL_IPVER] === abi.L3_IPV6 ? 6 : 4;
-  const ipProto = u8[o + abi.FL_PROTO];
+  const ipVersion = getU8(dv, o, abi.FL_IPVER) === abi.L3_IPV6 ? 6 : 4;
+  const ipProto = getU8(dv, o, abi.FL_PROTO);
   return {
-    id: dv.getFloat64(o + abi.FL_ID, true),
-    seq: dv.getUint16(o + abi.FL_RECORD_SEQ, true),
+    id: getF64(dv, o, abi.FL_ID),
+    seq: getU16(dv, o, abi.FL_RECORD_SEQ),
     ipVersion,
     ipProto,
     protocol: ipProtocolName(ipProto),
-    src: formatAddress(ipVersion, u8, o + abi.FL_ADDR_A),
-    srcPort: dv.getUint16(o + abi.FL_PORT_A, true),
-    dst: formatAddress(ipVersion, u8, o + abi.FL_ADDR_B),
-    dstPort: dv.getUint16(o + abi.FL_PORT_B, true),
-    vlan: dv.getUint16(o + abi.FL_VLAN, true),
-    iface: dv.getUint32(o + abi.FL_IFACE, true),
-    firstSec: dv.getFloat64(o + abi.FL_FIRST_SEC, true),
-    firstNsec: dv.getUint32(o + abi.FL_FIRST_NSEC, true),
-    lastSec: dv.getFloat64(o + abi.FL_LAST_SEC, true),
-    lastNsec: dv.getUint32(o + abi.FL_LAST_NSEC, true),
-    packetsAtoB: dv.getFloat64(o + abi.FL_PKTS_A, true),
-    bytesAtoB: dv.getFloat64(o + abi.FL_BYTES_A, true),
-    packetsBtoA: dv.getFloat64(o + abi.FL_PKTS_B, true),
-    bytesBtoA: dv.getFloat64(o + abi.FL_BYTES_B, true),
-    tcpFlagsA: dv.getUint16(o + abi.FL_FLAGS_A, true),
-    tcpFlagsB: dv.getUint16(o + abi.FL_FLAGS_B, true),
-    tcpState: TCP_STATE_NAMES[u8[o + abi.FL_TCP_STATE]] ?? "",
-    endReason: END_REASON_NAMES[u8[o + abi.FL_END]] ?? "",
-    fragments: dv.getUint32(o + abi.FL_FRAGMENTS, true),
-    servicePort: dv.getUint16(o + abi.FL_SERVICE_PORT, true),
-    app: u8[o + abi.FL_APP],
+    src: formatAddress(ipVersion, u8, o + abi.FL_ADDR_A.at),
+    srcPort: getU16(dv, o, abi.FL_PORT_A),
+    dst: formatAddress(ipVersion, u8, o + abi.FL_ADDR_B.at),
+    dstPort: getU16(dv, o, abi.FL_PORT_B),
+    vlan: getU16(dv, o, abi.FL_VLAN),
+    iface: getU32(dv, o, abi.FL_IFACE),
+    firstSec: getF64(dv, o, abi.FL_FIRST_SEC),
+    firstNsec: getU32(dv, o, abi.FL_FIRST_NSEC),
+    lastSec: getF64(dv, o, abi.FL_LAST_SEC),
+    lastNsec: getU32(dv, o, abi.FL_LAST_NSEC),
+    packetsAtoB: getF64(dv, o, abi.FL_PKTS_A),
+    bytesAtoB: getF64(dv, o, abi.FL_BYTES_A),
+    packetsBtoA: getF64(dv, o, abi.FL_PKTS_B),
+    bytesBtoA: getF64(dv, o, abi.FL_BYTES_B),
+    tcpFlagsA: getU16(dv, o, abi.FL_FLAGS_A),
+    tcpFlagsB: getU16(dv, o, abi.FL_FLAGS_B),
+    tcpState: TCP_STATE_NAMES[getU8(dv, o, abi.FL_TCP_STATE)] ?? "",
+    endReason: END_REASON_NAMES[getU8(dv, o, abi.FL_END)] ?? "",
+    fragments: getU32(dv, o, abi.FL_FRAGMENTS),
+    servicePort: getU16(dv, o, abi.FL_SERVICE_PORT),
+    app: getU8(dv, o, abi.FL_APP),
   };
 }
 
 export function parseTop(u8: Uint8Array, dv: DataView, o: number): TopEntry {
-  const table = u8[o + abi.TOP_TABLE];
-  const ipVersion = u8[o + abi.TOP_IPVER] === abi.L3_IPV6 ? 6 : 4;
+  const table = getU8(dv, o, abi.TOP_TABLE);
+  const ipVersion = getU8(dv, o, abi.TOP_IPVER) === abi.L3_IPV6 ? 6 : 4;
   const services = table === abi.TOP_SERVICES;
   return {
     table,
     ipVersion,
-    ipProto: u8[o + abi.TOP_PROTO],
-    port: u8[o + abi.TOP_HAS_PORT] ? dv.getUint16(o + abi.TOP_PORT, true) : null,
-    app: u8[o + abi.TOP_APP],
-    a: services ? "" : formatAddress(ipVersion, u8, o + abi.TOP_ADDR_A),
-    b: table === abi.TOP_PAIRS ? formatAddress(ipVersion, u8, o + abi.TOP_ADDR_B) : "",
-    packetsA: dv.getFloat64(o + abi.TOP_PKTS_A, true),
-    bytesA: dv.getFloat64(o + abi.TOP_BYTES_A, true),
-    packetsB: dv.getFloat64(o + abi.TOP_PKTS_B, true),
-    bytesB: dv.getFloat64(o + abi.TOP_BYTES_B, true),
-    flows: dv.getFloat64(o + abi.TOP_FLOWS, true),
-    firstSec: dv.getFloat64(o + abi.TOP_FIRST_SEC, true),
-    firstNsec: dv.getUint32(o + abi.TOP_FIRST_NSEC, true),
-    lastSec: dv.getFloat64(o + abi.TOP_LAST_SEC, true),
-    lastNsec: dv.getUint32(o + abi.TOP_LAST_NSEC, true),
+    ipProto: getU8(dv, o, abi.TOP_PROTO),
+    port: getU8(dv, o, abi.TOP_HAS_PORT) ? getU16(dv, o, abi.TOP_PORT) : null,
+    app: getU8(dv, o, abi.TOP_APP),
+    a: services ? "" : formatAddress(ipVersion, u8, o + abi.TOP_ADDR_A.at),
+    b: table === abi.TOP_PAIRS ? formatAddress(ipVersion, u8, o + abi.TOP_ADDR_B.at) : "",
+    packetsA: getF64(dv, o, abi.TOP_PKTS_A),
+    bytesA: getF64(dv, o, abi.TOP_BYTES_A),
+    packetsB: getF64(dv, o, abi.TOP_PKTS_B),
+    bytesB: getF64(dv, o, abi.TOP_BYTES_B),
+    flows: getF64(dv, o, abi.TOP_FLOWS),
+    firstSec: getF64(dv, o, abi.TOP_FIRST_SEC),
+    firstNsec: getU32(dv, o, abi.TOP_FIRST_NSEC),
+    lastSec: getF64(dv, o, abi.TOP_LAST_SEC),
+    lastNsec: getU32(dv, o, abi.TOP_LAST_NSEC),
   };
 }
 
 export function parseInterface(u8: Uint8Array, dv: DataView, o: number): InterfaceRecord {
-  const nameLen = dv.getUint32(o + abi.IF_NAME_LEN, true);
+  const nameLen = getU32(dv, o, abi.IF_NAME_LEN);
   return {
-    id: dv.getUint32(o + abi.IF_ID, true),
-    linktype: dv.getUint32(o + abi.IF_LINKTYPE, true),
-    snaplen: dv.getUint32(o + abi.IF_SNAPLEN, true),
-    tsUnitsLog10: dv.getUint32(o + abi.IF_TS_UNITS, true),
-    name: text.decode(u8.subarray(o + abi.IF_NAME, o + abi.IF_NAME + nameLen)),
-    format: dv.getUint32(o + abi.IF_FORMAT, true) === 2 ? "pcapng" : "pcap",
+    id: getU32(dv, o, abi.IF_ID),
+    linktype: getU32(dv, o, abi.IF_LINKTYPE),
+    snaplen: getU32(dv, o, abi.IF_SNAPLEN),
+    tsUnitsLog10: getU32(dv, o, abi.IF_TS_UNITS),
+    name: text.decode(u8.subarray(o + abi.IF_NAME.at, o + abi.IF_NAME.at + nameLen)),
+    format: getU32(dv, o, abi.IF_FORMAT) === abi.IF_FORMAT_PCAPNG ? "pcapng" : "pcap",
   };
 }
 
 export function parseName(u8: Uint8Array, dv: DataView, o: number): NameRecord {
-  const ipVersion = u8[o + abi.NM_IPVER] === abi.L3_IPV6 ? 6 : 4;
-  const len = dv.getUint16(o + abi.NM_NAME_LEN, true);
+  const ipVersion = getU8(dv, o, abi.NM_IPVER) === abi.L3_IPV6 ? 6 : 4;
+  const len = getU16(dv, o, abi.NM_NAME_LEN);
   return {
-    address: formatAddress(ipVersion, u8, o + abi.NM_ADDR),
-    name: text.decode(u8.subarray(o + abi.NM_NAME, o + abi.NM_NAME + len)),
+    address: formatAddress(ipVersion, u8, o + abi.NM_ADDR.at),
+    name: text.decode(u8.subarray(o + abi.NM_NAME.at, o + abi.NM_NAME.at + len)),
   };
 }
 
 export function parseComment(u8: Uint8Array, dv: DataView, o: number): CommentRecord {
-  const len = dv.getUint16(o + abi.CM_TEXT_LEN, true);
+  const len = getU16(dv, o, abi.CM_TEXT_LEN);
   return {
-    frame: dv.getFloat64(o + abi.CM_FRAME, true),
-    flowId: dv.getFloat64(o + abi.CM_FLOW_ID, true),
-    wirelen: dv.getUint32(o + abi.CM_WIRELEN, true),
-    fromResponder: u8[o + abi.CM_FROM_RESPONDER] === 1,
-    text: text.decode(u8.subarray(o + abi.CM_TEXT, o + abi.CM_TEXT + len)),
+    frame: getF64(dv, o, abi.CM_FRAME),
+    flowId: getF64(dv, o, abi.CM_FLOW_ID),
+    wirelen: getU32(dv, o, abi.CM_WIRELEN),
+    fromResponder: getU8(dv, o, abi.CM_FROM_RESPONDER) === 1,
+    text: text.decode(u8.subarray(o + abi.CM_TEXT.at, o + abi.CM_TEXT.at + len)),
   };
 }
 
 export function parseInterfaceStats(_u8: Uint8Array, dv: DataView, o: number): InterfaceStatsRecord {
-  const has = dv.getUint32(o + abi.IS_HAS, true);
-  const counter = (bit: number, at: number) => has & bit ? dv.getFloat64(o + at, true) : null;
+  const has = getU32(dv, o, abi.IS_HAS);
+  const counter = (bit: number, f: Field<"f64">) => has & bit ? getF64(dv, o, f) : null;
   return {
-    iface: dv.getUint32(o + abi.IS_IFACE, true),
+    iface: getU32(dv, o, abi.IS_IFACE),
     received: counter(abi.IS_HAS_RECV, abi.IS_RECV),
     dropped: counter(abi.IS_HAS_DROP, abi.IS_DROP),
     osDropped: counter(abi.IS_HAS_OSDROP, abi.IS_OSDROP),
@@ -344,32 +345,32 @@ export function parseInterfaceStats(_u8: Uint8Array, dv: DataView, o: number): I
 }
 
 export function parseFlowStart(u8: Uint8Array, dv: DataView, o: number): FlowStartRecord {
-  const ipVersion = u8[o + abi.FS_IPVER] === abi.L3_IPV6 ? 6 : 4;
+  const ipVersion = getU8(dv, o, abi.FS_IPVER) === abi.L3_IPV6 ? 6 : 4;
   return {
-    id: dv.getFloat64(o + abi.FS_ID, true),
-    tsSec: dv.getFloat64(o + abi.FS_TS_SEC, true),
-    tsNsec: dv.getUint32(o + abi.FS_TS_NSEC, true),
+    id: getF64(dv, o, abi.FS_ID),
+    tsSec: getF64(dv, o, abi.FS_TS_SEC),
+    tsNsec: getU32(dv, o, abi.FS_TS_NSEC),
     ipVersion,
-    ipProto: u8[o + abi.FS_PROTO],
-    src: formatAddress(ipVersion, u8, o + abi.FS_ADDR_A),
-    srcPort: dv.getUint16(o + abi.FS_PORT_A, true),
-    dst: formatAddress(ipVersion, u8, o + abi.FS_ADDR_B),
-    dstPort: dv.getUint16(o + abi.FS_PORT_B, true),
-    tcpFlags: dv.getUint16(o + abi.FS_TCP_FLAGS, true),
-    wirelen: dv.getUint32(o + abi.FS_WIRELEN, true),
+    ipProto: getU8(dv, o, abi.FS_PROTO),
+    src: formatAddress(ipVersion, u8, o + abi.FS_ADDR_A.at),
+    srcPort: getU16(dv, o, abi.FS_PORT_A),
+    dst: formatAddress(ipVersion, u8, o + abi.FS_ADDR_B.at),
+    dstPort: getU16(dv, o, abi.FS_PORT_B),
+    tcpFlags: getU16(dv, o, abi.FS_TCP_FLAGS),
+    wirelen: getU32(dv, o, abi.FS_WIRELEN),
   };
 }
 
 export function parseHostRate(u8: Uint8Array, dv: DataView, o: number): HostRateRecord {
-  const ipVersion = u8[o + abi.HR_IPVER] === abi.L3_IPV6 ? 6 : 4;
+  const ipVersion = getU8(dv, o, abi.HR_IPVER) === abi.L3_IPV6 ? 6 : 4;
   return {
-    tsSec: dv.getFloat64(o + abi.HR_TS_SEC, true),
-    tsNsec: dv.getUint32(o + abi.HR_TS_NSEC, true),
-    windowMs: dv.getUint32(o + abi.HR_WINDOW_MS, true),
-    address: formatAddress(ipVersion, u8, o + abi.HR_ADDR),
-    packets: dv.getFloat64(o + abi.HR_PACKETS, true),
-    bytes: dv.getFloat64(o + abi.HR_BYTES, true),
-    syns: dv.getFloat64(o + abi.HR_SYNS, true),
+    tsSec: getF64(dv, o, abi.HR_TS_SEC),
+    tsNsec: getU32(dv, o, abi.HR_TS_NSEC),
+    windowMs: getU32(dv, o, abi.HR_WINDOW_MS),
+    address: formatAddress(ipVersion, u8, o + abi.HR_ADDR.at),
+    packets: getF64(dv, o, abi.HR_PACKETS),
+    bytes: getF64(dv, o, abi.HR_BYTES),
+    syns: getF64(dv, o, abi.HR_SYNS),
   };
 }
 
@@ -382,8 +383,8 @@ export function dispatchEvents(
   h: EventHandlers,
 ): void {
   for (let o = start; o + abi.EVENT_HEADER <= end;) {
-    const type = dv.getUint16(o, true);
-    const len = dv.getUint32(o + 4, true);
+    const type = getU16(dv, o, abi.EVENT_TYPE);
+    const len = getU32(dv, o, abi.EVENT_LEN);
     if (len < abi.EVENT_HEADER) throw new Error(`decoder event of length ${len} at ${o - start}`);
     if (type === abi.EV_FLOW) h.flow?.(parseFlow(u8, dv, o));
     else if (type === abi.EV_PACKET) h.packet?.(parsePacket(u8, dv, o));

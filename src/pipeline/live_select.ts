@@ -7,6 +7,7 @@ import { Decoder, type DecoderConfig } from "../decoder/decoder.ts";
 import type { PacketRecord } from "../decoder/records.ts";
 import type { ProcessInfo } from "../proc/process.ts";
 import type { Attribution, Attributor, Direction, FlowOwners } from "../proc/owners.ts";
+import { Records } from "../source/framing.ts";
 import { feedRecords } from "../source/live.ts";
 
 export interface SelectRules {
@@ -39,13 +40,12 @@ export class PacketSelector implements Attributor {
   /** Attribution of the records kept so far, by their frame number in the main decoder. */
   readonly #kept = new Map<number, Attribution>();
   #keptTotal = 0;
-  /** Where each record of the batch being classified starts, by its classifier frame number. */
-  #offsets: number[] = [];
+  /** Start and end of each record of the batch being classified, by its classifier frame number. */
+  #bounds: number[] = [];
   #firstFrame = 1;
   #out = new Uint8Array(0);
   #outLength = 0;
   #batch: Uint8Array = new Uint8Array(0);
-  #view: DataView = new DataView(new ArrayBuffer(0));
 
   private constructor(
     private readonly decoder: Decoder,
@@ -80,18 +80,15 @@ export class PacketSelector implements Attributor {
   select = (batch: Uint8Array): Uint8Array => {
     this.#kept.clear();
     this.#batch = batch;
-    this.#view = new DataView(batch.buffer, batch.byteOffset, batch.length);
-    this.#offsets = [];
-    for (let off = 0; off + 16 <= batch.length; off += 16 + this.#view.getUint32(off + 8, true)) {
-      this.#offsets.push(off);
-    }
+    this.#bounds = [];
+    for (const r = new Records(batch); r.next();) this.#bounds.push(r.start, r.end);
     if (this.#out.length < batch.length) this.#out = new Uint8Array(batch.length);
     this.#outLength = 0;
     feedRecords(this.decoder, batch, false, {
       packet: (p) => this.#classify(p),
       flow: (f) => this.owners.flowEnded(f.id),
     });
-    this.#firstFrame += this.#offsets.length;
+    this.#firstFrame += this.#bounds.length / 2;
     return this.#out.subarray(0, this.#outLength);
   };
 
@@ -115,8 +112,8 @@ export class PacketSelector implements Attributor {
     const flow = this.owners.of(p.flowId) ?? null;
     // A packet belongs to the processes at both of its ends (two of them on loopback).
     if (r.process && !this.owners.ends(p).some(r.process)) return;
-    const off = this.#offsets[p.frame - this.#firstFrame];
-    const end = off + 16 + this.#view.getUint32(off + 8, true);
+    const i = 2 * (p.frame - this.#firstFrame);
+    const off = this.#bounds[i], end = this.#bounds[i + 1];
     this.#out.set(this.#batch.subarray(off, end), this.#outLength);
     this.#outLength += end - off;
     this.#kept.set(++this.#keptTotal, { packet, flow });

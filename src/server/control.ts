@@ -1,5 +1,6 @@
 // Starting and stopping the server's live capture (one at a time) from the page or the API.
-import { CaptureError, type CaptureInterface, listInterfaces } from "../../ffi/libpcap.ts";
+import { CaptureError } from "../../ffi/libpcap.ts";
+import { type CaptureInterface, captureInterfaces } from "../source/live.ts";
 import { type LiveDeps, LiveSession, type LiveStart } from "./live.ts";
 
 export interface CaptureStatus {
@@ -38,7 +39,7 @@ export class CaptureControl {
 
   interfaces(): CaptureInterface[] {
     try {
-      return listInterfaces();
+      return captureInterfaces();
     } catch {
       return [];
     }

@@ -4,6 +4,7 @@
 import type { PacketRecord } from "../decoder/records.ts";
 import { processComment } from "../proc/comment.ts";
 import type { PacketOwner } from "../proc/owners.ts";
+import { Records } from "../source/framing.ts";
 import type { PacketContext, SessionSink } from "./sink.ts";
 
 const enc = new TextEncoder();
@@ -132,22 +133,17 @@ export class CaptureWriter implements SessionSink {
   }
 
   batch(records: Uint8Array): void {
-    const view = new DataView(records.buffer, records.byteOffset, records.length);
-    for (let off = 0; off + 16 <= records.length;) {
-      const caplen = view.getUint32(off + 8, true);
+    for (const r = new Records(records); r.next();) {
       this.#frame++;
-      if (this.#kept.has(this.#frame)) {
-        const owner = this.#kept.get(this.#frame);
-        const frac = view.getUint32(off + 4, true);
-        this.writer.packet(
-          view.getUint32(off, true),
-          this.nanoseconds ? frac : frac * 1000,
-          view.getUint32(off + 12, true),
-          records.subarray(off + 16, off + 16 + caplen),
-          owner ? processComment(owner.process, owner.sent) : undefined,
-        );
-      }
-      off += 16 + caplen;
+      if (!this.#kept.has(this.#frame)) continue;
+      const owner = this.#kept.get(this.#frame);
+      this.writer.packet(
+        r.tsSec,
+        this.nanoseconds ? r.tsFrac : r.tsFrac * 1000,
+        r.wirelen,
+        r.data(),
+        owner ? processComment(owner.process, owner.sent) : undefined,
+      );
     }
     this.#kept.clear();
   }

@@ -4,7 +4,14 @@
 import * as abi from "../decoder/abi.ts";
 import type { Decoder } from "../decoder/decoder.ts";
 import type { EventHandlers } from "../decoder/records.ts";
-import { CaptureError, type LiveOptions } from "../../ffi/libpcap.ts";
+import { formatAddress } from "../base/address.ts";
+import {
+  CaptureError,
+  listInterfaces,
+  type LiveOptions,
+  type PcapInterface,
+  savefileHeader,
+} from "../../ffi/libpcap.ts";
 import { feedWindow } from "./file.ts";
 import type { WorkerMessage, WorkerRequest } from "./live_worker.ts";
 import type { OwnerHint } from "../proc/first_packets.ts";
@@ -32,6 +39,17 @@ export function feedRecords(
   if (r.status === abi.STATUS_ERROR || r.consumed !== bytes.length) {
     throw new Error(`decoder rejected live records (status ${r.status})`);
   }
+}
+
+/** A capture device, its addresses as text. */
+export type CaptureInterface = Omit<PcapInterface, "addresses"> & { addresses: string[] };
+
+/** The devices live capture can use (libpcap's list), addresses formatted. */
+export function captureInterfaces(): CaptureInterface[] {
+  return listInterfaces().map((i) => ({
+    ...i,
+    addresses: i.addresses.map((a) => formatAddress(a.length === 16 ? 6 : 4, a)),
+  }));
 }
 
 export class LiveCapture {
@@ -135,13 +153,7 @@ export class LiveCapture {
 
   /** The pcap file header the records follow (nanosecond magic when libpcap gives ns). */
   fileHeader(): Uint8Array {
-    const h = new DataView(new ArrayBuffer(24));
-    h.setUint32(0, this.nanoseconds ? 0xa1b23c4d : 0xa1b2c3d4, true);
-    h.setUint16(4, 2, true);
-    h.setUint16(6, 4, true);
-    h.setUint32(16, this.snaplen, true);
-    h.setUint32(20, this.linktype, true);
-    return new Uint8Array(h.buffer);
+    return savefileHeader(this.linktype, this.snaplen, this.nanoseconds);
   }
 
   /**

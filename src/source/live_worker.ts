@@ -5,9 +5,11 @@
 // earlier batches, a batch keeps filling for up to HOLD_MS (fewer, fuller slots absorb more).
 import { CaptureError, LiveHandle, type LiveOptions } from "../../ffi/libpcap.ts";
 import { foreignBytes, waitReadable } from "../../ffi/libc.ts";
+import { PKTHDR } from "../../ffi/platform.ts";
 import { FirstPackets, type OwnerHint } from "../proc/first_packets.ts";
 import { openProcessLookup } from "../proc/attribution.ts";
 import { BatchRing, type RingMemory, SLOT_BYTES } from "./batch_ring.ts";
+import { REC_DATA, recordSize, writeRecord } from "./framing.ts";
 
 export type WorkerRequest = {
   type: "start";
@@ -48,8 +50,6 @@ const HELD_POLL_MS = 5;
  * process still holds the socket.
  */
 const BLOCK_TIMEOUT_MS = 1;
-/** struct pcap_pkthdr on 64-bit Linux/macOS: timeval (2 x 8 bytes), caplen at 16, len at 20. */
-const PKTHDR = 24;
 
 /** This file runs as a worker: its global scope is the worker's. */
 const scope = self as unknown as {
@@ -102,7 +102,7 @@ class CaptureLoop {
   #openedAt = 0;
   /** libpcap's packet header and buffer, viewed in place (their addresses rarely change). */
   #hdrAt = 0n;
-  #hdr = new DataView(new ArrayBuffer(PKTHDR));
+  #hdr = new DataView(new ArrayBuffer(PKTHDR.size));
   #dataAt = 0n;
   #data = new Uint8Array(0);
 
@@ -123,32 +123,41 @@ class CaptureLoop {
         if (this.#decoderIdle() || performance.now() - this.#openedAt >= HOLD_MS) this.#flush();
         this.#maybeStats();
         // A batch held back is looked at again soon: the decoder may be free by then.
-        waitReadable(h.fd, this.#used ? HELD_POLL_MS : POLL_MS);
+        this.#wait(this.#used ? HELD_POLL_MS : POLL_MS);
         continue;
       }
       const hdr = this.#header();
-      const caplen = hdr.getUint32(16, true);
-      if (this.#used + 16 + caplen > SLOT_BYTES) this.#flush();
+      const caplen = hdr.getUint32(PKTHDR.caplen, true);
+      if (this.#used + recordSize(caplen) > SLOT_BYTES) this.#flush();
       // Only once a slot is free: while the decoder is behind, the kernel buffers (and drops).
       if (!this.#held && !this.#take()) break;
-      const at = this.#used, view = this.#view;
+      const at = this.#used;
       if (at === 0) this.#openedAt = performance.now();
-      // A pcap record: seconds, fraction (us or ns as libpcap gives them), caplen, len. The
-      // timeval's fields are 64-bit little-endian; their low 32 bits are what pcap keeps.
-      view.setUint32(at, hdr.getUint32(0, true), true);
-      view.setUint32(at + 4, hdr.getUint32(8, true), true);
-      view.setUint32(at + 8, caplen, true);
-      view.setUint32(at + 12, hdr.getUint32(20, true), true);
-      this.#bytes.set(this.#packet(caplen), at + 16);
+      // The fraction is in us or ns as libpcap gives them (the file header says which).
+      this.#used = writeRecord(
+        this.#bytes,
+        this.#view,
+        at,
+        hdr.getUint32(PKTHDR.tsSec, true),
+        hdr.getUint32(PKTHDR.tsFrac, true),
+        hdr.getUint32(PKTHDR.len, true),
+        this.#packet(caplen),
+      );
       if (this.first) {
-        const hint = this.first.see(h.linktype, this.#bytes, view, at + 16, caplen);
+        const hint = this.first.see(h.linktype, this.#bytes, this.#view, at + REC_DATA.at, caplen);
         if (hint) this.#owners.push(hint);
       }
-      this.#used += 16 + caplen;
       this.#packets++;
       total++;
     }
     this.#flush();
+  }
+
+  /** Waits up to `ms` for packets: poll() where the capture has a descriptor, else a sleep. */
+  #wait(ms: number): void {
+    const fd = this.h.fd;
+    if (fd === null) Atomics.wait(this.stop, 0, 0, ms);
+    else waitReadable(fd, ms);
   }
 
   /** Whether the decoder is done with the batch before this one (so it waits for this one). */
@@ -165,7 +174,7 @@ class CaptureLoop {
     const at = this.h.header;
     if (at !== this.#hdrAt) {
       this.#hdrAt = at;
-      this.#hdr = new DataView(foreignBytes(at, PKTHDR).buffer);
+      this.#hdr = new DataView(foreignBytes(at, PKTHDR.size).buffer);
     }
     return this.#hdr;
   }

@@ -1,18 +1,145 @@
 //! Constants shared with the TypeScript side. `wasm/ABI.md` is the one description; the `abi_doc`
-//! test below parses it and fails when a name or value here differs.
+//! test below parses it and fails when a name, a value or a field's type here differs.
+
+use std::marker::PhantomData;
+
+/// A field of an event layout: its offset, and its type (ABI.md's `type` column) as `T`, so that
+/// `put` and `get` take the field's own width and a value of another type does not compile.
+pub struct Field<T: ?Sized> {
+    pub at: usize,
+    ty: PhantomData<T>,
+}
+
+impl<T: ?Sized> Clone for Field<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for Field<T> {}
+
+/// A field type, named as in ABI.md.
+pub trait AbiType {
+    const NAME: &'static str;
+}
+
+/// A fixed-width field type, stored little-endian.
+pub trait Scalar: AbiType + Copy {
+    const SIZE: usize;
+    fn write(self, to: &mut [u8]);
+    fn read(from: &[u8]) -> Self;
+}
+
+macro_rules! scalar {
+    ($ty:ty, $name:literal, $size:literal) => {
+        impl AbiType for $ty {
+            const NAME: &'static str = $name;
+        }
+        impl Scalar for $ty {
+            const SIZE: usize = $size;
+            #[inline(always)]
+            fn write(self, to: &mut [u8]) {
+                to.copy_from_slice(&self.to_le_bytes());
+            }
+            #[inline(always)]
+            fn read(from: &[u8]) -> Self {
+                let mut b = [0u8; $size];
+                b.copy_from_slice(from);
+                <$ty>::from_le_bytes(b)
+            }
+        }
+    };
+}
+
+scalar!(u8, "u8", 1);
+scalar!(u16, "u16", 2);
+scalar!(u32, "u32", 4);
+scalar!(f64, "f64", 8);
+
+macro_rules! byte_array {
+    ($n:literal, $name:literal) => {
+        impl AbiType for [u8; $n] {
+            const NAME: &'static str = $name;
+        }
+        impl Scalar for [u8; $n] {
+            const SIZE: usize = $n;
+            #[inline(always)]
+            fn write(self, to: &mut [u8]) {
+                to.copy_from_slice(&self);
+            }
+            #[inline(always)]
+            fn read(from: &[u8]) -> Self {
+                let mut b = [0u8; $n];
+                b.copy_from_slice(from);
+                b
+            }
+        }
+    };
+}
+
+byte_array!(6, "u8[6]");
+byte_array!(16, "u8[16]");
+
+/// `u8[]`: the variable-length tail of an event (a name, a payload, the fields).
+impl AbiType for [u8] {
+    const NAME: &'static str = "u8[]";
+}
+
+/// Writes `v` into field `f` of event `e` (reserved by `Out::event`, so long enough).
+#[inline(always)]
+pub fn put<T: Scalar>(e: &mut [u8], f: Field<T>, v: T) {
+    v.write(&mut e[f.at..f.at + T::SIZE]);
+}
+
+/// Copies `v` to the tail that starts at `f`.
+#[inline(always)]
+pub fn put_tail(e: &mut [u8], f: Field<[u8]>, v: &[u8]) {
+    e[f.at..f.at + v.len()].copy_from_slice(v);
+}
+
+/// Reads field `f` of `e`, or `None` when `e` ends before it.
+#[inline(always)]
+pub fn get<T: Scalar>(e: &[u8], f: Field<T>) -> Option<T> {
+    e.get(f.at..f.at.checked_add(T::SIZE)?).map(T::read)
+}
+
+/// Every constant of a group as (name, value, ABI.md type: empty but for fields).
+pub type Table = &'static [(&'static str, i64, &'static str)];
 
 macro_rules! abi_consts {
     ($table:ident : $ty:ty { $($name:ident = $val:expr,)* }) => {
         $(pub const $name: $ty = $val;)*
-        /// Every constant of this group with its name, for the documentation check.
-        pub const $table: &[(&str, i64)] = &[$((stringify!($name), $val as i64),)*];
+        pub const $table: Table = &[$((stringify!($name), $val as i64, ""),)*];
     };
+}
+
+/// A layout: typed fields (`NAME: type = offset`) and untyped sizes (`NAME = bytes`).
+macro_rules! abi_layout {
+    ($table:ident { $($name:ident $(: $ty:ty)? = $val:expr,)* }) => {
+        $(abi_layout!(@const $name $(: $ty)? = $val);)*
+        pub const $table: Table = &[$((stringify!($name), $val as i64, abi_layout!(@type $($ty)?)),)*];
+    };
+    (@const $name:ident : $ty:ty = $val:expr) => {
+        pub const $name: Field<$ty> = Field { at: $val, ty: PhantomData };
+    };
+    (@const $name:ident = $val:expr) => {
+        pub const $name: usize = $val;
+    };
+    (@type $ty:ty) => { <$ty as AbiType>::NAME };
+    (@type) => { "" };
 }
 
 abi_consts!(VERSION: u32 { ABI_VERSION = 2, });
 
 abi_consts!(SIZES: usize {
     SCRATCH_BYTES = 65536,
+    BPF_INSN_BYTES = 8,
+});
+
+abi_layout!(EVENT_HEADER_FIELDS {
+    EVENT_TYPE: u16 = 0,
+    EVENT_RESERVED: u16 = 2,
+    EVENT_LEN: u32 = 4,
     EVENT_HEADER = 8,
 });
 
@@ -48,57 +175,57 @@ abi_consts!(EVENTS: u16 {
     EV_HOST_RATE = 10,
 });
 
-abi_consts!(FLOW_START_FIELDS: usize {
-    FS_ID = 8,
-    FS_TS_SEC = 16,
-    FS_TS_NSEC = 24,
-    FS_TCP_FLAGS = 28,
-    FS_IPVER = 30,
-    FS_PROTO = 31,
-    FS_ADDR_A = 32,
-    FS_ADDR_B = 48,
-    FS_PORT_A = 64,
-    FS_PORT_B = 66,
-    FS_WIRELEN = 68,
+abi_layout!(FLOW_START_FIELDS {
+    FS_ID: f64 = 8,
+    FS_TS_SEC: f64 = 16,
+    FS_TS_NSEC: u32 = 24,
+    FS_TCP_FLAGS: u16 = 28,
+    FS_IPVER: u8 = 30,
+    FS_PROTO: u8 = 31,
+    FS_ADDR_A: [u8; 16] = 32,
+    FS_ADDR_B: [u8; 16] = 48,
+    FS_PORT_A: u16 = 64,
+    FS_PORT_B: u16 = 66,
+    FS_WIRELEN: u32 = 68,
     FS_SIZE = 72,
 });
 
-abi_consts!(HOST_RATE_FIELDS: usize {
-    HR_TS_SEC = 8,
-    HR_TS_NSEC = 16,
-    HR_WINDOW_MS = 20,
-    HR_IPVER = 24,
-    HR_ADDR = 32,
-    HR_PACKETS = 48,
-    HR_BYTES = 56,
-    HR_SYNS = 64,
+abi_layout!(HOST_RATE_FIELDS {
+    HR_TS_SEC: f64 = 8,
+    HR_TS_NSEC: u32 = 16,
+    HR_WINDOW_MS: u32 = 20,
+    HR_IPVER: u8 = 24,
+    HR_ADDR: [u8; 16] = 32,
+    HR_PACKETS: f64 = 48,
+    HR_BYTES: f64 = 56,
+    HR_SYNS: f64 = 64,
     HR_SIZE = 72,
     HR_HOSTS = 4096,
     HR_EVENTS_PER_WINDOW = 64,
 });
 
-abi_consts!(COMMENT_FIELDS: usize {
-    CM_FRAME = 8,
-    CM_FLOW_ID = 16,
-    CM_WIRELEN = 24,
-    CM_FROM_RESPONDER = 28,
-    CM_TEXT_LEN = 30,
-    CM_TEXT = 32,
+abi_layout!(COMMENT_FIELDS {
+    CM_FRAME: f64 = 8,
+    CM_FLOW_ID: f64 = 16,
+    CM_WIRELEN: u32 = 24,
+    CM_FROM_RESPONDER: u8 = 28,
+    CM_TEXT_LEN: u16 = 30,
+    CM_TEXT: [u8] = 32,
 });
 
-abi_consts!(NAME_FIELDS: usize {
-    NM_IPVER = 8,
-    NM_NAME_LEN = 10,
-    NM_ADDR = 16,
-    NM_NAME = 32,
+abi_layout!(NAME_FIELDS {
+    NM_IPVER: u8 = 8,
+    NM_NAME_LEN: u16 = 10,
+    NM_ADDR: [u8; 16] = 16,
+    NM_NAME: [u8] = 32,
 });
 
-abi_consts!(IFSTATS_FIELDS: usize {
-    IS_IFACE = 8,
-    IS_HAS = 12,
-    IS_RECV = 16,
-    IS_DROP = 24,
-    IS_OSDROP = 32,
+abi_layout!(IFSTATS_FIELDS {
+    IS_IFACE: u32 = 8,
+    IS_HAS: u32 = 12,
+    IS_RECV: f64 = 16,
+    IS_DROP: f64 = 24,
+    IS_OSDROP: f64 = 32,
     IS_SIZE = 40,
 });
 
@@ -108,42 +235,42 @@ abi_consts!(IFSTATS_BITS: u32 {
     IS_HAS_OSDROP = 4,
 });
 
-abi_consts!(PACKET_FIELDS: usize {
-    PKT_TS_SEC = 8,
-    PKT_TS_NSEC = 16,
-    PKT_IFACE = 20,
-    PKT_CAPLEN = 24,
-    PKT_WIRELEN = 28,
-    PKT_LINKTYPE = 32,
-    PKT_ETHERTYPE = 34,
-    PKT_VLAN_OUTER = 36,
-    PKT_VLAN_INNER = 38,
-    PKT_L3 = 40,
-    PKT_IP_PROTO = 41,
-    PKT_MALFORMED = 42,
-    PKT_TTL = 43,
-    PKT_FLAGS = 44,
-    PKT_SRC = 48,
-    PKT_DST = 64,
-    PKT_SPORT = 80,
-    PKT_DPORT = 82,
-    PKT_TCP_FLAGS = 84,
-    PKT_ICMP_TYPE = 86,
-    PKT_ICMP_CODE = 87,
-    PKT_FLOW_ID = 88,
-    PKT_SRC_MAC = 96,
-    PKT_DST_MAC = 102,
-    PKT_PAYLOAD_COPIED = 108,
-    PKT_TCP_WINDOW = 110,
-    PKT_IP_LEN = 112,
-    PKT_PAYLOAD_OFF = 116,
-    PKT_PAYLOAD_LEN = 120,
-    PKT_TCP_SEQ = 124,
-    PKT_TCP_ACK = 128,
-    PKT_ICMP_ID = 132,
-    PKT_RESERVED = 134,
-    PKT_FRAME = 136,
-    PKT_PAYLOAD = 144,
+abi_layout!(PACKET_FIELDS {
+    PKT_TS_SEC: f64 = 8,
+    PKT_TS_NSEC: u32 = 16,
+    PKT_IFACE: u32 = 20,
+    PKT_CAPLEN: u32 = 24,
+    PKT_WIRELEN: u32 = 28,
+    PKT_LINKTYPE: u16 = 32,
+    PKT_ETHERTYPE: u16 = 34,
+    PKT_VLAN_OUTER: u16 = 36,
+    PKT_VLAN_INNER: u16 = 38,
+    PKT_L3: u8 = 40,
+    PKT_IP_PROTO: u8 = 41,
+    PKT_MALFORMED: u8 = 42,
+    PKT_TTL: u8 = 43,
+    PKT_FLAGS: u32 = 44,
+    PKT_SRC: [u8; 16] = 48,
+    PKT_DST: [u8; 16] = 64,
+    PKT_SPORT: u16 = 80,
+    PKT_DPORT: u16 = 82,
+    PKT_TCP_FLAGS: u16 = 84,
+    PKT_ICMP_TYPE: u8 = 86,
+    PKT_ICMP_CODE: u8 = 87,
+    PKT_FLOW_ID: f64 = 88,
+    PKT_SRC_MAC: [u8; 6] = 96,
+    PKT_DST_MAC: [u8; 6] = 102,
+    PKT_PAYLOAD_COPIED: u16 = 108,
+    PKT_TCP_WINDOW: u16 = 110,
+    PKT_IP_LEN: u32 = 112,
+    PKT_PAYLOAD_OFF: u32 = 116,
+    PKT_PAYLOAD_LEN: u32 = 120,
+    PKT_TCP_SEQ: u32 = 124,
+    PKT_TCP_ACK: u32 = 128,
+    PKT_ICMP_ID: u16 = 132,
+    PKT_RESERVED: u16 = 134,
+    PKT_FRAME: f64 = 136,
+    PKT_PAYLOAD: [u8] = 144,
 });
 
 abi_consts!(PACKET_FLAGS: u32 {
@@ -190,33 +317,33 @@ abi_consts!(MALFORMED: u8 {
     MAL_COUNT = 19,
 });
 
-abi_consts!(FLOW_FIELDS: usize {
-    FL_ID = 8,
-    FL_FIRST_SEC = 16,
-    FL_FIRST_NSEC = 24,
-    FL_LAST_NSEC = 28,
-    FL_LAST_SEC = 32,
-    FL_IPVER = 40,
-    FL_PROTO = 41,
-    FL_END = 42,
-    FL_TCP_STATE = 43,
-    FL_FLAGS_A = 44,
-    FL_FLAGS_B = 46,
-    FL_ADDR_A = 48,
-    FL_ADDR_B = 64,
-    FL_PORT_A = 80,
-    FL_PORT_B = 82,
-    FL_VLAN = 84,
-    FL_RECORD_SEQ = 86,
-    FL_PKTS_A = 88,
-    FL_BYTES_A = 96,
-    FL_PKTS_B = 104,
-    FL_BYTES_B = 112,
-    FL_IFACE = 120,
-    FL_FRAGMENTS = 124,
-    FL_SERVICE_PORT = 128,
-    FL_APP = 130,
-    FL_APP_SOURCE = 131,
+abi_layout!(FLOW_FIELDS {
+    FL_ID: f64 = 8,
+    FL_FIRST_SEC: f64 = 16,
+    FL_FIRST_NSEC: u32 = 24,
+    FL_LAST_NSEC: u32 = 28,
+    FL_LAST_SEC: f64 = 32,
+    FL_IPVER: u8 = 40,
+    FL_PROTO: u8 = 41,
+    FL_END: u8 = 42,
+    FL_TCP_STATE: u8 = 43,
+    FL_FLAGS_A: u16 = 44,
+    FL_FLAGS_B: u16 = 46,
+    FL_ADDR_A: [u8; 16] = 48,
+    FL_ADDR_B: [u8; 16] = 64,
+    FL_PORT_A: u16 = 80,
+    FL_PORT_B: u16 = 82,
+    FL_VLAN: u16 = 84,
+    FL_RECORD_SEQ: u16 = 86,
+    FL_PKTS_A: f64 = 88,
+    FL_BYTES_A: f64 = 96,
+    FL_PKTS_B: f64 = 104,
+    FL_BYTES_B: f64 = 112,
+    FL_IFACE: u32 = 120,
+    FL_FRAGMENTS: u32 = 124,
+    FL_SERVICE_PORT: u16 = 128,
+    FL_APP: u8 = 130,
+    FL_APP_SOURCE: u8 = 131,
     FL_SIZE = 136,
 });
 
@@ -240,34 +367,39 @@ abi_consts!(TCP_STATES: u8 {
     TCP_MIDSTREAM = 7,
 });
 
-abi_consts!(INTERFACE_FIELDS: usize {
-    IF_ID = 8,
-    IF_LINKTYPE = 12,
-    IF_SNAPLEN = 16,
-    IF_TS_UNITS = 20,
-    IF_NAME_LEN = 24,
-    IF_FORMAT = 28,
-    IF_NAME = 32,
+abi_layout!(INTERFACE_FIELDS {
+    IF_ID: u32 = 8,
+    IF_LINKTYPE: u32 = 12,
+    IF_SNAPLEN: u32 = 16,
+    IF_TS_UNITS: u32 = 20,
+    IF_NAME_LEN: u32 = 24,
+    IF_FORMAT: u32 = 28,
+    IF_NAME: [u8] = 32,
 });
 
-abi_consts!(TOP_FIELDS: usize {
-    TOP_TABLE = 8,
-    TOP_IPVER = 9,
-    TOP_PROTO = 10,
-    TOP_HAS_PORT = 11,
-    TOP_PORT = 12,
-    TOP_APP = 14,
-    TOP_ADDR_A = 16,
-    TOP_ADDR_B = 32,
-    TOP_PKTS_A = 48,
-    TOP_BYTES_A = 56,
-    TOP_PKTS_B = 64,
-    TOP_BYTES_B = 72,
-    TOP_FLOWS = 80,
-    TOP_FIRST_SEC = 88,
-    TOP_FIRST_NSEC = 96,
-    TOP_LAST_NSEC = 100,
-    TOP_LAST_SEC = 104,
+abi_consts!(IF_FORMATS: u32 {
+    IF_FORMAT_PCAP = 1,
+    IF_FORMAT_PCAPNG = 2,
+});
+
+abi_layout!(TOP_FIELDS {
+    TOP_TABLE: u8 = 8,
+    TOP_IPVER: u8 = 9,
+    TOP_PROTO: u8 = 10,
+    TOP_HAS_PORT: u8 = 11,
+    TOP_PORT: u16 = 12,
+    TOP_APP: u8 = 14,
+    TOP_ADDR_A: [u8; 16] = 16,
+    TOP_ADDR_B: [u8; 16] = 32,
+    TOP_PKTS_A: f64 = 48,
+    TOP_BYTES_A: f64 = 56,
+    TOP_PKTS_B: f64 = 64,
+    TOP_BYTES_B: f64 = 72,
+    TOP_FLOWS: f64 = 80,
+    TOP_FIRST_SEC: f64 = 88,
+    TOP_FIRST_NSEC: u32 = 96,
+    TOP_LAST_NSEC: u32 = 100,
+    TOP_LAST_SEC: f64 = 104,
     TOP_SIZE = 112,
 });
 
@@ -277,21 +409,27 @@ abi_consts!(TOP_TABLES: u8 {
     TOP_SERVICES = 3,
 });
 
-abi_consts!(APP_FIELDS: usize {
-    AP_KIND = 8,
-    AP_DIR = 9,
-    AP_APP = 10,
-    AP_IPVER = 11,
-    AP_FIELDS_LEN = 12,
-    AP_FLOW_ID = 16,
-    AP_TS_SEC = 24,
-    AP_TS_NSEC = 32,
-    AP_SPORT = 36,
-    AP_DPORT = 38,
-    AP_FRAME = 40,
-    AP_SRC = 48,
-    AP_DST = 64,
-    AP_DATA = 80,
+abi_layout!(APP_FIELDS {
+    AP_KIND: u8 = 8,
+    AP_DIR: u8 = 9,
+    AP_APP: u8 = 10,
+    AP_IPVER: u8 = 11,
+    AP_FIELDS_LEN: u32 = 12,
+    AP_FLOW_ID: f64 = 16,
+    AP_TS_SEC: f64 = 24,
+    AP_TS_NSEC: u32 = 32,
+    AP_SPORT: u16 = 36,
+    AP_DPORT: u16 = 38,
+    AP_FRAME: f64 = 40,
+    AP_SRC: [u8; 16] = 48,
+    AP_DST: [u8; 16] = 64,
+    AP_DATA: [u8] = 80,
+});
+
+abi_layout!(APP_FIELD_HEADER {
+    AF_ID: u16 = 0,
+    AF_LEN: u16 = 2,
+    AF_VALUE: [u8] = 4,
 });
 
 abi_consts!(APP_LIMITS: usize {
@@ -502,20 +640,54 @@ mod abi_doc {
     use super::*;
     use std::collections::BTreeMap;
 
-    fn documented() -> BTreeMap<String, i64> {
+    /// The section of ABI.md about the capture worker's records: TS only (src/source/framing.ts).
+    const NOT_THE_DECODER: &str = "## Live capture records";
+
+    fn doc() -> String {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/ABI.md")).unwrap();
+        let i = text.find(NOT_THE_DECODER).expect("the live capture records section");
+        let rest = &text[i + NOT_THE_DECODER.len()..];
+        text[..i].to_string() + rest.find("\n## ").map_or("", |j| &rest[j..])
+    }
+
+    /// The entries that differ, one line each (a whole-map assert_eq is unreadable here).
+    fn differences<V: PartialEq + std::fmt::Debug>(code: &BTreeMap<String, V>, md: &BTreeMap<String, V>) -> String {
+        let names: std::collections::BTreeSet<&String> = code.keys().chain(md.keys()).collect();
+        let mut out = String::new();
+        for name in names {
+            let (c, d) = (code.get(name), md.get(name));
+            if c != d {
+                out += &format!("\n  {}: code {:?}, ABI.md {:?}", name, c, d);
+            }
+        }
+        out
+    }
+
+    fn cells(line: &str) -> Vec<&str> {
+        line.split('|').map(|c| c.trim()).collect()
+    }
+
+    /// name -> (value, type) of every table row; the type is ABI.md's `type` column in layout
+    /// tables (those with an `offset` column), else empty.
+    fn documented() -> BTreeMap<String, (i64, String)> {
         let mut map = BTreeMap::new();
-        for line in text.lines() {
-            let cells: Vec<&str> = line.split('|').map(|c| c.trim()).collect();
+        let mut layout = false;
+        for line in doc().lines() {
+            let cells = cells(line);
             if cells.len() < 4 {
                 continue;
             }
             let name = cells[1];
+            if name == "NAME" {
+                layout = cells[2] == "offset";
+                continue;
+            }
             let is_const = !name.is_empty()
                 && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
             if is_const {
                 if let Ok(v) = cells[2].parse::<i64>() {
-                    map.insert(name.to_string(), v);
+                    let ty = if layout { cells[3] } else { "" };
+                    map.insert(name.to_string(), (v, ty.to_string()));
                 }
             }
         }
@@ -523,26 +695,94 @@ mod abi_doc {
     }
 
     #[test]
-    fn every_constant_matches_the_document() {
-        let doc = documented();
-        let tables: &[&[(&str, i64)]] = &[
-            VERSION, SIZES, STATUS, ERRORS, EVENTS, PACKET_FIELDS, PACKET_FLAGS, L3_KINDS, MALFORMED,
-            FLOW_FIELDS, END_REASONS, TCP_STATES, INTERFACE_FIELDS, TOP_FIELDS, TOP_TABLES, NAME_FIELDS,
-            IFSTATS_FIELDS, IFSTATS_BITS, COMMENT_FIELDS, FLOW_START_FIELDS, HOST_RATE_FIELDS, APP_FIELDS, APP_LIMITS, APP_PROTOCOLS, APP_KINDS, APP_FIELD_IDS,
-            DNS_ERRORS, PROTO_BITS, STATS, LINKTYPES,
+    fn every_constant_and_field_type_matches_the_document() {
+        let tables: &[Table] = &[
+            VERSION, SIZES, EVENT_HEADER_FIELDS, STATUS, ERRORS, EVENTS, PACKET_FIELDS, PACKET_FLAGS,
+            L3_KINDS, MALFORMED, FLOW_FIELDS, END_REASONS, TCP_STATES, INTERFACE_FIELDS, IF_FORMATS,
+            TOP_FIELDS, TOP_TABLES, NAME_FIELDS, IFSTATS_FIELDS, IFSTATS_BITS, COMMENT_FIELDS,
+            FLOW_START_FIELDS, HOST_RATE_FIELDS, APP_FIELDS, APP_FIELD_HEADER, APP_LIMITS, APP_PROTOCOLS,
+            APP_KINDS, APP_FIELD_IDS, DNS_ERRORS, PROTO_BITS, STATS, LINKTYPES,
         ];
         let mut ours = BTreeMap::new();
         for table in tables {
-            for (name, value) in table.iter() {
-                ours.insert(name.to_string(), *value);
+            for (name, value, ty) in table.iter() {
+                ours.insert(name.to_string(), (*value, ty.to_string()));
             }
         }
-        assert_eq!(ours, doc, "wasm/src/abi.rs and wasm/ABI.md disagree");
+        let diff = differences(&ours, &documented());
+        assert!(diff.is_empty(), "wasm/src/abi.rs and wasm/ABI.md disagree:{}", diff);
+    }
+
+    /// A signature as ABI.md writes it: `(h, name u32, ...) -> u32`, the handle as `h`.
+    fn signature(params: &[&str], result: &str) -> String {
+        let result = if result.is_empty() { String::new() } else { format!(" -> {}", result) };
+        format!("({}){}", params.join(", "), result)
+    }
+
+    /// ABI.md's name for a Rust type at the boundary (parameter names are not compared).
+    fn abi_type(rust: &str) -> &str {
+        match rust {
+            "*mut Decoder" => "handle",
+            "*mut u8" | "*const u8" | "*const f64" => "ptr",
+            other => other,
+        }
+    }
+
+    /// Every `extern "C" fn` of exports.rs with its signature, types only.
+    fn exported() -> BTreeMap<String, String> {
+        let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/exports.rs")).unwrap();
+        let mut map = BTreeMap::new();
+        for item in src.split("#[no_mangle]").skip(1) {
+            let sig = &item[item.find("extern \"C\" fn ").expect("an extern fn after #[no_mangle]") + 14..];
+            let (name, rest) = sig.split_at(sig.find('(').unwrap());
+            let close = rest.find(')').unwrap();
+            let params: Vec<&str> = rest[1..close]
+                .split(',')
+                .map(|p| p.trim())
+                .filter(|p| !p.is_empty())
+                .map(|p| match abi_type(p.split(':').nth(1).unwrap().trim()) {
+                    "handle" => "h",
+                    t => t,
+                })
+                .collect();
+            let result = rest[close + 1..rest.find('{').unwrap()].trim().trim_start_matches("->").trim();
+            map.insert(name.to_string(), signature(&params, abi_type(result)));
+        }
+        map
+    }
+
+    /// The signature column of ABI.md's exported functions, parameter names dropped.
+    fn documented_signatures() -> BTreeMap<String, String> {
+        let text = doc();
+        let section = text.split("## Exported functions").nth(1).unwrap().split("\n## ").next().unwrap();
+        let mut map = BTreeMap::new();
+        for line in section.lines() {
+            let cells = cells(line);
+            if cells.len() < 4 || !cells[1].starts_with("ws_") {
+                continue;
+            }
+            let (params, result) = cells[2].split_once(" -> ").unwrap_or((cells[2], ""));
+            let params: Vec<&str> = params
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .split(',')
+                .map(|p| p.split_whitespace().last().unwrap_or(""))
+                .filter(|p| !p.is_empty())
+                .collect();
+            map.insert(cells[1].to_string(), signature(&params, result));
+        }
+        map
+    }
+
+    #[test]
+    fn every_export_has_the_documented_signature() {
+        let diff = differences(&exported(), &documented_signatures());
+        assert!(diff.is_empty(), "wasm/src/exports.rs and wasm/ABI.md disagree:{}", diff);
     }
 
     #[test]
     fn layout_fits() {
-        assert_eq!(PKT_PAYLOAD % 8, 0);
+        assert_eq!(PKT_PAYLOAD.at % 8, 0);
         assert_eq!(FL_SIZE % 8, 0);
         assert_eq!(TOP_SIZE % 8, 0);
         assert_eq!(FS_SIZE % 8, 0);

@@ -4,7 +4,6 @@
 //! memory stays bounded whatever the traffic.
 
 use crate::abi::*;
-use crate::bytes::{put_f64, put_u16, put_u32};
 use crate::out::Out;
 
 /// Entries per table before the smallest half is folded away.
@@ -241,24 +240,24 @@ impl Aggregates {
                 Some(e) => e,
                 None => break,
             };
-            e[TOP_TABLE] = table;
-            e[TOP_IPVER] = (k.meta >> 24) as u8;
-            e[TOP_PROTO] = (k.meta >> 16) as u8;
-            e[TOP_HAS_PORT] = (table == TOP_SERVICES && k.meta & NO_PORT == 0) as u8;
-            put_u16(e, TOP_PORT, k.meta as u16);
-            e[TOP_APP] = if table == TOP_SERVICES { k.b as u8 } else { 0 };
-            e[TOP_ADDR_A..TOP_ADDR_A + 16].copy_from_slice(&k.a.to_be_bytes());
-            e[TOP_ADDR_B..TOP_ADDR_B + 16].copy_from_slice(&k.b.to_be_bytes());
-            put_f64(e, TOP_PKTS_A, t.pkts[0] as f64);
-            put_f64(e, TOP_BYTES_A, t.bytes[0] as f64);
-            put_f64(e, TOP_PKTS_B, t.pkts[1] as f64);
-            put_f64(e, TOP_BYTES_B, t.bytes[1] as f64);
-            put_f64(e, TOP_FLOWS, t.flows as f64);
+            put(e, TOP_TABLE, table);
+            put(e, TOP_IPVER, (k.meta >> 24) as u8);
+            put(e, TOP_PROTO, (k.meta >> 16) as u8);
+            put(e, TOP_HAS_PORT, (table == TOP_SERVICES && k.meta & NO_PORT == 0) as u8);
+            put(e, TOP_PORT, k.meta as u16);
+            put(e, TOP_APP, if table == TOP_SERVICES { k.b as u8 } else { 0 });
+            put(e, TOP_ADDR_A, k.a.to_be_bytes());
+            put(e, TOP_ADDR_B, k.b.to_be_bytes());
+            put(e, TOP_PKTS_A, t.pkts[0] as f64);
+            put(e, TOP_BYTES_A, t.bytes[0] as f64);
+            put(e, TOP_PKTS_B, t.pkts[1] as f64);
+            put(e, TOP_BYTES_B, t.bytes[1] as f64);
+            put(e, TOP_FLOWS, t.flows as f64);
             let (first, last) = if t.first_ns == u64::MAX { (0, 0) } else { (t.first_ns, t.last_ns) };
-            put_f64(e, TOP_FIRST_SEC, (first / 1_000_000_000) as f64);
-            put_u32(e, TOP_FIRST_NSEC, (first % 1_000_000_000) as u32);
-            put_u32(e, TOP_LAST_NSEC, (last % 1_000_000_000) as u32);
-            put_f64(e, TOP_LAST_SEC, (last / 1_000_000_000) as f64);
+            put(e, TOP_FIRST_SEC, (first / 1_000_000_000) as f64);
+            put(e, TOP_FIRST_NSEC, (first % 1_000_000_000) as u32);
+            put(e, TOP_LAST_NSEC, (last % 1_000_000_000) as u32);
+            put(e, TOP_LAST_SEC, (last / 1_000_000_000) as f64);
             written += 1;
         }
         written

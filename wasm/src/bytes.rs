@@ -64,22 +64,6 @@ impl Order {
     }
 }
 
-/// Little-endian writes into the event buffer (callers reserve the space first).
-#[inline]
-pub fn put_u16(buf: &mut [u8], off: usize, v: u16) {
-    buf[off..off + 2].copy_from_slice(&v.to_le_bytes());
-}
-
-#[inline]
-pub fn put_u32(buf: &mut [u8], off: usize, v: u32) {
-    buf[off..off + 4].copy_from_slice(&v.to_le_bytes());
-}
-
-#[inline]
-pub fn put_f64(buf: &mut [u8], off: usize, v: f64) {
-    buf[off..off + 8].copy_from_slice(&v.to_le_bytes());
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,6 @@
 use crate::abi::*;
 use crate::app::AppTable;
 use crate::bpf::{self, Insn};
-use crate::bytes::{put_f64, put_u16, put_u32};
 use crate::capture::{Container, Iface, Record, Step, MAX_PCAP_RECORD};
 use crate::filter::{is_loopback, Filter};
 use crate::flow::{FlowTable, Timeouts};
@@ -111,10 +110,10 @@ impl Decoder {
 
     /// Installs the program for a link type from `count` instructions in the scratch area.
     pub fn set_bpf(&mut self, linktype: u32, count: usize) -> bool {
-        if count == 0 || count * 8 > self.scratch.len() {
+        if count == 0 || count * BPF_INSN_BYTES > self.scratch.len() {
             return false;
         }
-        let prog: Vec<Insn> = self.scratch[..count * 8].chunks(8).map(Insn::from_bytes).collect();
+        let prog: Vec<Insn> = self.scratch[..count * BPF_INSN_BYTES].chunks(BPF_INSN_BYTES).map(Insn::from_bytes).collect();
         if !bpf::validate(&prog) {
             return false;
         }
@@ -210,48 +209,48 @@ impl Decoder {
 impl Engine {
     /// Room kept free before each record: its packet event and the flows it may end.
     fn reserve(&self) -> usize {
-        let pkt = if self.emit_packets { PKT_PAYLOAD + self.payload_max + 8 } else { 0 };
+        let pkt = if self.emit_packets { PKT_PAYLOAD.at + self.payload_max + 8 } else { 0 };
         let app = if self.apps.enabled { APP_EVENTS_PER_PACKET * APP_EVENT_MAX } else { 0 };
-        let comment = CM_TEXT + crate::capture::MAX_COMMENT + 8;
+        let comment = CM_TEXT.at + crate::capture::MAX_COMMENT + 8;
         let start = if self.flows.start_events { FS_SIZE } else { 0 };
         // A name event (at most 255 bytes of name) also fits in this.
-        (pkt + app + comment + 4 * FL_SIZE + start + self.rates.room_needed()).max(NM_NAME + 256)
+        (pkt + app + comment + 4 * FL_SIZE + start + self.rates.room_needed()).max(NM_NAME.at + 256)
     }
 
     fn interface(&mut self, i: &Iface, pcapng: bool) {
         self.stats.v[ST_INTERFACES] += 1.0;
         let name = &i.name[..i.name.len().min(256)];
-        if let Some(ev) = self.out.event(EV_INTERFACE, IF_NAME + name.len()) {
-            put_u32(ev, IF_ID, i.global_id);
-            put_u32(ev, IF_LINKTYPE, i.linktype);
-            put_u32(ev, IF_SNAPLEN, i.snaplen);
-            put_u32(ev, IF_TS_UNITS, i.units_log10);
-            put_u32(ev, IF_NAME_LEN, name.len() as u32);
-            put_u32(ev, IF_FORMAT, if pcapng { 2 } else { 1 });
-            ev[IF_NAME..IF_NAME + name.len()].copy_from_slice(name);
+        if let Some(ev) = self.out.event(EV_INTERFACE, IF_NAME.at + name.len()) {
+            put(ev, IF_ID, i.global_id);
+            put(ev, IF_LINKTYPE, i.linktype);
+            put(ev, IF_SNAPLEN, i.snaplen);
+            put(ev, IF_TS_UNITS, i.units_log10);
+            put(ev, IF_NAME_LEN, name.len() as u32);
+            put(ev, IF_FORMAT, if pcapng { IF_FORMAT_PCAPNG } else { IF_FORMAT_PCAP });
+            put_tail(ev, IF_NAME, name);
         }
     }
 
     fn name(&mut self, ipver: u8, addr: &[u8; 16], name: &[u8]) {
-        if let Some(ev) = self.out.event(EV_NAME, NM_NAME + name.len()) {
-            ev[NM_IPVER] = ipver;
-            put_u16(ev, NM_NAME_LEN, name.len() as u16);
-            ev[NM_ADDR..NM_ADDR + 16].copy_from_slice(addr);
-            ev[NM_NAME..NM_NAME + name.len()].copy_from_slice(name);
+        if let Some(ev) = self.out.event(EV_NAME, NM_NAME.at + name.len()) {
+            put(ev, NM_IPVER, ipver);
+            put(ev, NM_NAME_LEN, name.len() as u16);
+            put(ev, NM_ADDR, *addr);
+            put_tail(ev, NM_NAME, name);
         }
     }
 
     fn interface_statistics(&mut self, iface: u32, recv: Option<u64>, drop: Option<u64>, osdrop: Option<u64>) {
         if let Some(ev) = self.out.event(EV_IFSTATS, IS_SIZE) {
-            put_u32(ev, IS_IFACE, iface);
+            put(ev, IS_IFACE, iface);
             let mut has = 0;
             for (bit, at, v) in [(IS_HAS_RECV, IS_RECV, recv), (IS_HAS_DROP, IS_DROP, drop), (IS_HAS_OSDROP, IS_OSDROP, osdrop)] {
                 if let Some(v) = v {
                     has |= bit;
-                    put_f64(ev, at, v as f64);
+                    put(ev, at, v as f64);
                 }
             }
-            put_u32(ev, IS_HAS, has);
+            put(ev, IS_HAS, has);
         }
     }
 
@@ -314,13 +313,13 @@ impl Engine {
 
 /// Writes one EV_COMMENT event for a packet that carries a pcapng comment.
 fn write_comment(out: &mut Out, p: &Packet, text: &[u8]) {
-    if let Some(e) = out.event(EV_COMMENT, CM_TEXT + text.len()) {
-        put_f64(e, CM_FRAME, p.frame as f64);
-        put_f64(e, CM_FLOW_ID, p.flow_id as f64);
-        put_u32(e, CM_WIRELEN, p.wirelen);
-        e[CM_FROM_RESPONDER] = (p.flags & PF_FROM_RESPONDER != 0) as u8;
-        put_u16(e, CM_TEXT_LEN, text.len() as u16);
-        e[CM_TEXT..CM_TEXT + text.len()].copy_from_slice(text);
+    if let Some(e) = out.event(EV_COMMENT, CM_TEXT.at + text.len()) {
+        put(e, CM_FRAME, p.frame as f64);
+        put(e, CM_FLOW_ID, p.flow_id as f64);
+        put(e, CM_WIRELEN, p.wirelen);
+        put(e, CM_FROM_RESPONDER, (p.flags & PF_FROM_RESPONDER != 0) as u8);
+        put(e, CM_TEXT_LEN, text.len() as u16);
+        put_tail(e, CM_TEXT, text);
     }
 }
 
@@ -329,44 +328,44 @@ fn write_packet(out: &mut Out, p: &Packet, data: &[u8], payload_max: usize) {
 
     let off = (p.payload_off as usize).min(data.len());
     let copy = (p.payload_len as usize).min(payload_max).min(data.len() - off);
-    let e = match out.event(EV_PACKET, PKT_PAYLOAD + copy) {
+    let e = match out.event(EV_PACKET, PKT_PAYLOAD.at + copy) {
         Some(e) => e,
         None => return,
     };
-    put_f64(e, PKT_TS_SEC, (p.ts_ns / 1_000_000_000) as f64);
-    put_u32(e, PKT_TS_NSEC, (p.ts_ns % 1_000_000_000) as u32);
-    put_u32(e, PKT_IFACE, p.iface);
-    put_u32(e, PKT_CAPLEN, p.caplen);
-    put_u32(e, PKT_WIRELEN, p.wirelen);
-    put_u16(e, PKT_LINKTYPE, p.linktype as u16);
-    put_u16(e, PKT_ETHERTYPE, p.ethertype);
-    put_u16(e, PKT_VLAN_OUTER, p.vlan[0]);
-    put_u16(e, PKT_VLAN_INNER, p.vlan[1]);
-    e[PKT_L3] = p.l3;
-    e[PKT_IP_PROTO] = p.ip_proto;
-    e[PKT_MALFORMED] = p.malformed;
-    e[PKT_TTL] = p.ttl;
-    put_u32(e, PKT_FLAGS, p.flags & !PF_ROUTED);
-    e[PKT_SRC..PKT_SRC + 16].copy_from_slice(&p.src);
-    e[PKT_DST..PKT_DST + 16].copy_from_slice(&p.dst);
-    put_u16(e, PKT_SPORT, p.sport);
-    put_u16(e, PKT_DPORT, p.dport);
-    put_u16(e, PKT_TCP_FLAGS, p.tcp_flags);
-    e[PKT_ICMP_TYPE] = p.icmp_type;
-    e[PKT_ICMP_CODE] = p.icmp_code;
-    put_f64(e, PKT_FLOW_ID, p.flow_id as f64);
-    e[PKT_SRC_MAC..PKT_SRC_MAC + 6].copy_from_slice(&p.src_mac);
-    e[PKT_DST_MAC..PKT_DST_MAC + 6].copy_from_slice(&p.dst_mac);
-    put_u16(e, PKT_PAYLOAD_COPIED, copy as u16);
-    put_u16(e, PKT_TCP_WINDOW, p.tcp_window);
-    put_u32(e, PKT_IP_LEN, p.ip_len);
-    put_u32(e, PKT_PAYLOAD_OFF, p.payload_off);
-    put_u32(e, PKT_PAYLOAD_LEN, p.payload_len);
-    put_u32(e, PKT_TCP_SEQ, p.tcp_seq);
-    put_u32(e, PKT_TCP_ACK, p.tcp_ack);
-    put_u16(e, PKT_ICMP_ID, p.icmp_id);
-    put_f64(e, PKT_FRAME, p.frame as f64);
-    e[PKT_PAYLOAD..PKT_PAYLOAD + copy].copy_from_slice(&data[off..off + copy]);
+    put(e, PKT_TS_SEC, (p.ts_ns / 1_000_000_000) as f64);
+    put(e, PKT_TS_NSEC, (p.ts_ns % 1_000_000_000) as u32);
+    put(e, PKT_IFACE, p.iface);
+    put(e, PKT_CAPLEN, p.caplen);
+    put(e, PKT_WIRELEN, p.wirelen);
+    put(e, PKT_LINKTYPE, p.linktype as u16);
+    put(e, PKT_ETHERTYPE, p.ethertype);
+    put(e, PKT_VLAN_OUTER, p.vlan[0]);
+    put(e, PKT_VLAN_INNER, p.vlan[1]);
+    put(e, PKT_L3, p.l3);
+    put(e, PKT_IP_PROTO, p.ip_proto);
+    put(e, PKT_MALFORMED, p.malformed);
+    put(e, PKT_TTL, p.ttl);
+    put(e, PKT_FLAGS, p.flags & !PF_ROUTED);
+    put(e, PKT_SRC, p.src);
+    put(e, PKT_DST, p.dst);
+    put(e, PKT_SPORT, p.sport);
+    put(e, PKT_DPORT, p.dport);
+    put(e, PKT_TCP_FLAGS, p.tcp_flags);
+    put(e, PKT_ICMP_TYPE, p.icmp_type);
+    put(e, PKT_ICMP_CODE, p.icmp_code);
+    put(e, PKT_FLOW_ID, p.flow_id as f64);
+    put(e, PKT_SRC_MAC, p.src_mac);
+    put(e, PKT_DST_MAC, p.dst_mac);
+    put(e, PKT_PAYLOAD_COPIED, copy as u16);
+    put(e, PKT_TCP_WINDOW, p.tcp_window);
+    put(e, PKT_IP_LEN, p.ip_len);
+    put(e, PKT_PAYLOAD_OFF, p.payload_off);
+    put(e, PKT_PAYLOAD_LEN, p.payload_len);
+    put(e, PKT_TCP_SEQ, p.tcp_seq);
+    put(e, PKT_TCP_ACK, p.tcp_ack);
+    put(e, PKT_ICMP_ID, p.icmp_id);
+    put(e, PKT_FRAME, p.frame as f64);
+    put_tail(e, PKT_PAYLOAD, &data[off..off + copy]);
 }
 
 /// Link, network and transport layers of one frame.

@@ -204,7 +204,7 @@ pub unsafe extern "C" fn ws_quic_client_hello(h: *mut Decoder, len: u32) -> u32 
     use crate::app::quic::{client_hello, HelloResult};
     // SAFETY: ws_* functions are called with live handles only (see `dec`).
     let d = unsafe { dec(h) };
-    let e = match d.scratch.get(..AP_DATA + len as usize) {
+    let e = match d.scratch.get(..AP_DATA.at + len as usize) {
         Some(e) => e,
         None => return 2,
     };

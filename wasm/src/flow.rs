@@ -7,7 +7,6 @@
 use crate::abi::*;
 use crate::agg::{Aggregates, FlowTotals};
 use crate::app::FlowApp;
-use crate::bytes::{put_f64, put_u16, put_u32};
 use crate::net::IPPROTO_TCP;
 use crate::out::Out;
 use crate::packet::{Packet, PF_ROUTED};
@@ -709,17 +708,17 @@ fn write_flow_start(out: &mut Out, f: &Flow, p: &Packet) {
         None => return,
     };
     let (a, b, pa, pb) = f.sides();
-    put_f64(e, FS_ID, f.id as f64);
-    put_f64(e, FS_TS_SEC, (f.first_ns / 1_000_000_000) as f64);
-    put_u32(e, FS_TS_NSEC, (f.first_ns % 1_000_000_000) as u32);
-    put_u16(e, FS_TCP_FLAGS, if p.flags & PF_L4 != 0 { p.tcp_flags } else { 0 });
-    e[FS_IPVER] = (f.key.meta >> 16) as u8;
-    e[FS_PROTO] = f.key.proto();
-    e[FS_ADDR_A..FS_ADDR_A + 16].copy_from_slice(&a.to_be_bytes());
-    e[FS_ADDR_B..FS_ADDR_B + 16].copy_from_slice(&b.to_be_bytes());
-    put_u16(e, FS_PORT_A, pa);
-    put_u16(e, FS_PORT_B, pb);
-    put_u32(e, FS_WIRELEN, p.wirelen);
+    put(e, FS_ID, f.id as f64);
+    put(e, FS_TS_SEC, (f.first_ns / 1_000_000_000) as f64);
+    put(e, FS_TS_NSEC, (f.first_ns % 1_000_000_000) as u32);
+    put(e, FS_TCP_FLAGS, if p.flags & PF_L4 != 0 { p.tcp_flags } else { 0 });
+    put(e, FS_IPVER, (f.key.meta >> 16) as u8);
+    put(e, FS_PROTO, f.key.proto());
+    put(e, FS_ADDR_A, a.to_be_bytes());
+    put(e, FS_ADDR_B, b.to_be_bytes());
+    put(e, FS_PORT_A, pa);
+    put(e, FS_PORT_B, pb);
+    put(e, FS_WIRELEN, p.wirelen);
 }
 
 /// Writes one EV_FLOW event (the caller made sure there is room).
@@ -729,32 +728,32 @@ pub fn write_flow(out: &mut Out, f: &Flow, reason: u8, service_port: u16) {
         None => return,
     };
     let (a, b, pa, pb) = f.sides();
-    put_f64(e, FL_ID, f.id as f64);
-    put_f64(e, FL_FIRST_SEC, (f.first_ns / 1_000_000_000) as f64);
-    put_u32(e, FL_FIRST_NSEC, (f.first_ns % 1_000_000_000) as u32);
-    put_u32(e, FL_LAST_NSEC, (f.last_ns % 1_000_000_000) as u32);
-    put_f64(e, FL_LAST_SEC, (f.last_ns / 1_000_000_000) as f64);
-    e[FL_IPVER] = (f.key.meta >> 16) as u8;
-    e[FL_PROTO] = f.key.proto();
-    e[FL_END] = reason;
-    e[FL_TCP_STATE] = f.state;
-    put_u16(e, FL_FLAGS_A, f.flags[0]);
-    put_u16(e, FL_FLAGS_B, f.flags[1]);
-    e[FL_ADDR_A..FL_ADDR_A + 16].copy_from_slice(&a.to_be_bytes());
-    e[FL_ADDR_B..FL_ADDR_B + 16].copy_from_slice(&b.to_be_bytes());
-    put_u16(e, FL_PORT_A, pa);
-    put_u16(e, FL_PORT_B, pb);
-    put_u16(e, FL_VLAN, f.key.meta as u16);
-    put_u16(e, FL_RECORD_SEQ, f.record_seq);
-    put_f64(e, FL_PKTS_A, f.pkts[0] as f64);
-    put_f64(e, FL_BYTES_A, f.bytes[0] as f64);
-    put_f64(e, FL_PKTS_B, f.pkts[1] as f64);
-    put_f64(e, FL_BYTES_B, f.bytes[1] as f64);
-    put_u32(e, FL_IFACE, f.iface);
-    put_u32(e, FL_FRAGMENTS, f.fragments);
-    put_u16(e, FL_SERVICE_PORT, service_port);
-    e[FL_APP] = f.app.proto;
-    e[FL_APP_SOURCE] = f.app.source;
+    put(e, FL_ID, f.id as f64);
+    put(e, FL_FIRST_SEC, (f.first_ns / 1_000_000_000) as f64);
+    put(e, FL_FIRST_NSEC, (f.first_ns % 1_000_000_000) as u32);
+    put(e, FL_LAST_NSEC, (f.last_ns % 1_000_000_000) as u32);
+    put(e, FL_LAST_SEC, (f.last_ns / 1_000_000_000) as f64);
+    put(e, FL_IPVER, (f.key.meta >> 16) as u8);
+    put(e, FL_PROTO, f.key.proto());
+    put(e, FL_END, reason);
+    put(e, FL_TCP_STATE, f.state);
+    put(e, FL_FLAGS_A, f.flags[0]);
+    put(e, FL_FLAGS_B, f.flags[1]);
+    put(e, FL_ADDR_A, a.to_be_bytes());
+    put(e, FL_ADDR_B, b.to_be_bytes());
+    put(e, FL_PORT_A, pa);
+    put(e, FL_PORT_B, pb);
+    put(e, FL_VLAN, f.key.meta as u16);
+    put(e, FL_RECORD_SEQ, f.record_seq);
+    put(e, FL_PKTS_A, f.pkts[0] as f64);
+    put(e, FL_BYTES_A, f.bytes[0] as f64);
+    put(e, FL_PKTS_B, f.pkts[1] as f64);
+    put(e, FL_BYTES_B, f.bytes[1] as f64);
+    put(e, FL_IFACE, f.iface);
+    put(e, FL_FRAGMENTS, f.fragments);
+    put(e, FL_SERVICE_PORT, service_port);
+    put(e, FL_APP, f.app.proto);
+    put(e, FL_APP_SOURCE, f.app.source);
 }
 
 #[cfg(test)]
@@ -781,10 +780,10 @@ mod tests {
         let mut v = Vec::new();
         let mut off = 0;
         while off < out.len {
-            let len = u32::from_le_bytes(out.buf[off + 4..off + 8].try_into().unwrap()) as usize;
-            let e = &out.buf[off..off + len];
-            let f64_at = |o: usize| f64::from_le_bytes(e[o..o + 8].try_into().unwrap());
-            v.push((f64_at(FL_ID), e[FL_END], f64_at(FL_PKTS_A), f64_at(FL_PKTS_B)));
+            let e = &out.buf[off..];
+            let len = get(e, EVENT_LEN).unwrap() as usize;
+            let f = |field: Field<f64>| get(e, field).unwrap();
+            v.push((f(FL_ID), get(e, FL_END).unwrap(), f(FL_PKTS_A), f(FL_PKTS_B)));
             off += len;
         }
         v
@@ -818,14 +817,14 @@ mod tests {
         t.update(&mut b, None, &mut out, &mut st);
         assert_eq!(out.len, FS_SIZE);
         let e = &out.buf[..FS_SIZE];
-        assert_eq!(u16::from_le_bytes([e[0], e[1]]), EV_FLOW_START);
-        assert_eq!(f64::from_le_bytes(e[FS_ID..FS_ID + 8].try_into().unwrap()), 1.0);
-        assert_eq!(f64::from_le_bytes(e[FS_TS_SEC..FS_TS_SEC + 8].try_into().unwrap()), 1.0);
-        assert_eq!(u32::from_le_bytes(e[FS_TS_NSEC..FS_TS_NSEC + 4].try_into().unwrap()), 500_000_000);
-        assert_eq!(&e[FS_ADDR_A..FS_ADDR_A + 4], &[10, 0, 0, 1]);
-        assert_eq!(u16::from_le_bytes([e[FS_PORT_B], e[FS_PORT_B + 1]]), 80);
-        assert_eq!(u16::from_le_bytes([e[FS_TCP_FLAGS], e[FS_TCP_FLAGS + 1]]), TCP_SYN | TCP_ACK);
-        assert_eq!(e[FS_PROTO], IPPROTO_TCP);
+        assert_eq!(get(e, EVENT_TYPE), Some(EV_FLOW_START));
+        assert_eq!(get(e, FS_ID), Some(1.0));
+        assert_eq!(get(e, FS_TS_SEC), Some(1.0));
+        assert_eq!(get(e, FS_TS_NSEC), Some(500_000_000));
+        assert_eq!(get(e, FS_ADDR_A).unwrap()[..4], [10, 0, 0, 1]);
+        assert_eq!(get(e, FS_PORT_B), Some(80));
+        assert_eq!(get(e, FS_TCP_FLAGS), Some(TCP_SYN | TCP_ACK));
+        assert_eq!(get(e, FS_PROTO), Some(IPPROTO_TCP));
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! The event buffer TS drains: typed, length-prefixed, 8-byte aligned records (see ABI.md).
 
-use crate::abi::EVENT_HEADER;
-use crate::bytes::{put_u16, put_u32};
+use crate::abi::{put, EVENT_HEADER, EVENT_LEN, EVENT_TYPE};
 
 pub struct Out {
     pub buf: Vec<u8>,
@@ -28,8 +27,8 @@ impl Out {
         self.len += total;
         let e = &mut self.buf[start..start + total];
         e.fill(0);
-        put_u16(e, 0, kind);
-        put_u32(e, 4, total as u32);
+        put(e, EVENT_TYPE, kind);
+        put(e, EVENT_LEN, total as u32);
         Some(e)
     }
 

@@ -7,7 +7,6 @@
 //! ST_HOST_RATE_OVERFLOW) and at most HR_EVENTS_PER_WINDOW events leave per window.
 
 use crate::abi::*;
-use crate::bytes::{put_f64, put_u32};
 use crate::net::IPPROTO_TCP;
 use crate::out::Out;
 use crate::packet::Packet;
@@ -135,14 +134,14 @@ fn hash(a: u128) -> u64 {
 
 fn write_rate(out: &mut Out, h: &Host, start_ns: u64, window_ns: u64) {
     if let Some(e) = out.event(EV_HOST_RATE, HR_SIZE) {
-        put_f64(e, HR_TS_SEC, (start_ns / 1_000_000_000) as f64);
-        put_u32(e, HR_TS_NSEC, (start_ns % 1_000_000_000) as u32);
-        put_u32(e, HR_WINDOW_MS, (window_ns / 1_000_000) as u32);
-        e[HR_IPVER] = h.ipver;
-        e[HR_ADDR..HR_ADDR + 16].copy_from_slice(&h.addr.to_be_bytes());
-        put_f64(e, HR_PACKETS, h.packets as f64);
-        put_f64(e, HR_BYTES, h.bytes as f64);
-        put_f64(e, HR_SYNS, h.syns as f64);
+        put(e, HR_TS_SEC, (start_ns / 1_000_000_000) as f64);
+        put(e, HR_TS_NSEC, (start_ns % 1_000_000_000) as u32);
+        put(e, HR_WINDOW_MS, (window_ns / 1_000_000) as u32);
+        put(e, HR_IPVER, h.ipver);
+        put(e, HR_ADDR, h.addr.to_be_bytes());
+        put(e, HR_PACKETS, h.packets as f64);
+        put(e, HR_BYTES, h.bytes as f64);
+        put(e, HR_SYNS, h.syns as f64);
     }
 }
 
@@ -167,9 +166,9 @@ mod tests {
         let mut v = Vec::new();
         let mut o = 0;
         while o < out.len {
-            let len = u32::from_le_bytes(out.buf[o + 4..o + 8].try_into().unwrap()) as usize;
-            let f = |at: usize| f64::from_le_bytes(out.buf[o + at..o + at + 8].try_into().unwrap());
-            v.push((out.buf[o + HR_ADDR + 3], f(HR_PACKETS), f(HR_SYNS)));
+            let e = &out.buf[o..];
+            let len = get(e, EVENT_LEN).unwrap() as usize;
+            v.push((get(e, HR_ADDR).unwrap()[3], get(e, HR_PACKETS).unwrap(), get(e, HR_SYNS).unwrap()));
             o += len;
         }
         v

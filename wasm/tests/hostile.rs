@@ -223,18 +223,9 @@ impl Run {
     }
 }
 
-fn rd16(b: &[u8], o: usize) -> u16 {
-    u16::from_le_bytes([b[o], b[o + 1]])
-}
-
-fn rd32(b: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
-}
-
-fn rdf64(b: &[u8], o: usize) -> f64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[o..o + 8]);
-    f64::from_le_bytes(a)
+/// A field of an event the decoder sized to hold it.
+fn rd<T: Scalar>(e: &[u8], f: Field<T>) -> T {
+    get(e, f).expect("field past its event")
 }
 
 /// Reads and checks every waiting event, then empties the buffer (TS's `drain`).
@@ -243,8 +234,8 @@ fn drain(d: &mut Decoder, run: &mut Run, cfg: &Cfg) {
     let mut off = 0usize;
     while off < buf.len() {
         assert!(off + EVENT_HEADER <= buf.len(), "event header past the end at {}", off);
-        let kind = rd16(buf, off);
-        let total = rd32(buf, off + 4) as usize;
+        let kind = rd(&buf[off..], EVENT_TYPE);
+        let total = rd(&buf[off..], EVENT_LEN) as usize;
         assert!(
             total >= EVENT_HEADER && total & 7 == 0 && off + total <= buf.len(),
             "bad event length {} at {} of {}",
@@ -255,20 +246,20 @@ fn drain(d: &mut Decoder, run: &mut Run, cfg: &Cfg) {
         let e = &buf[off..off + total];
         match kind {
             EV_PACKET => {
-                assert!(total >= PKT_PAYLOAD, "short packet event");
-                let copied = rd16(e, PKT_PAYLOAD_COPIED) as usize;
-                assert!(PKT_PAYLOAD + copied <= total, "payload past its event");
+                assert!(total >= PKT_PAYLOAD.at, "short packet event");
+                let copied = rd(e, PKT_PAYLOAD_COPIED) as usize;
+                assert!(PKT_PAYLOAD.at + copied <= total, "payload past its event");
                 assert!(copied <= cfg.packets.unwrap_or(0), "more payload copied than asked");
-                assert!(rd32(e, PKT_TS_NSEC) < 1_000_000_000, "packet nanoseconds out of range");
-                assert!(rdf64(e, PKT_FRAME) >= 1.0, "frame numbers start at 1");
+                assert!(rd(e, PKT_TS_NSEC) < 1_000_000_000, "packet nanoseconds out of range");
+                assert!(rd(e, PKT_FRAME) >= 1.0, "frame numbers start at 1");
                 run.packet_events += 1;
             }
             EV_FLOW => {
                 assert_eq!(total, FL_SIZE, "flow event size");
-                let id = rdf64(e, FL_ID);
+                let id = rd(e, FL_ID);
                 assert!(id >= 1.0 && id.fract() == 0.0, "flow id {}", id);
-                assert!(rd32(e, FL_FIRST_NSEC) < 1_000_000_000 && rd32(e, FL_LAST_NSEC) < 1_000_000_000);
-                let end = e[FL_END];
+                assert!(rd(e, FL_FIRST_NSEC) < 1_000_000_000 && rd(e, FL_LAST_NSEC) < 1_000_000_000);
+                let end = rd(e, FL_END);
                 assert!(end <= END_EVICTED, "end reason {}", end);
                 run.flow_events += 1;
                 if end == END_ACTIVE {
@@ -285,33 +276,32 @@ fn drain(d: &mut Decoder, run: &mut Run, cfg: &Cfg) {
                 }
             }
             EV_INTERFACE => {
-                assert!(total >= IF_NAME, "short interface event");
-                let name = rd32(e, IF_NAME_LEN) as usize;
-                assert!(name <= 256 && IF_NAME + name <= total, "interface name length {}", name);
-                run.iface_units.push(rd32(e, IF_TS_UNITS));
+                assert!(total >= IF_NAME.at, "short interface event");
+                let name = rd(e, IF_NAME_LEN) as usize;
+                assert!(name <= 256 && IF_NAME.at + name <= total, "interface name length {}", name);
+                run.iface_units.push(rd(e, IF_TS_UNITS));
                 run.iface_events += 1;
             }
             EV_NAME => {
-                assert!(total >= NM_NAME, "short name event");
-                let len = u16::from_le_bytes([e[NM_NAME_LEN], e[NM_NAME_LEN + 1]]) as usize;
-                assert!((1..=255).contains(&len) && NM_NAME + len <= total, "name length {}", len);
+                assert!(total >= NM_NAME.at, "short name event");
+                let len = rd(e, NM_NAME_LEN) as usize;
+                assert!((1..=255).contains(&len) && NM_NAME.at + len <= total, "name length {}", len);
                 run.name_events += 1;
             }
             EV_APP => {
-                assert!(total >= AP_DATA && total <= APP_EVENT_MAX + 8, "app event of {} bytes", total);
-                let n = rd32(e, AP_FIELDS_LEN) as usize;
-                assert!(AP_DATA + n <= total, "app fields past the event");
-                let mut p = AP_DATA;
-                while p < AP_DATA + n {
-                    let len = u16::from_le_bytes([e[p + 2], e[p + 3]]) as usize;
-                    p += 4 + len;
+                assert!(total >= AP_DATA.at && total <= APP_EVENT_MAX + 8, "app event of {} bytes", total);
+                let end = AP_DATA.at + rd(e, AP_FIELDS_LEN) as usize;
+                assert!(end <= total, "app fields past the event");
+                let mut p = AP_DATA.at;
+                while p < end {
+                    p += AF_VALUE.at + rd(&e[p..], AF_LEN) as usize;
                 }
-                assert_eq!(p, AP_DATA + n, "app fields do not add up");
+                assert_eq!(p, end, "app fields do not add up");
                 run.app_events += 1;
             }
             EV_IFSTATS => {
                 assert!(total >= IS_SIZE, "short interface statistics event");
-                assert!(rd32(e, IS_HAS) <= IS_HAS_RECV | IS_HAS_DROP | IS_HAS_OSDROP);
+                assert!(rd(e, IS_HAS) <= IS_HAS_RECV | IS_HAS_DROP | IS_HAS_OSDROP);
                 run.ifstats_events += 1;
             }
             other => panic!("unknown event type {} at {}", other, off),

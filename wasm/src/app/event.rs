@@ -1,7 +1,6 @@
 //! EV_APP events: a fixed part and `u16 id, u16 length, value` fields (ABI.md, "APP event").
 
 use crate::abi::*;
-use crate::bytes::{put_f64, put_u16, put_u32};
 use crate::out::Out;
 use crate::packet::Packet;
 use crate::stats::Stats;
@@ -11,7 +10,7 @@ pub struct Fields {
     buf: Vec<u8>,
 }
 
-const ROOM: usize = APP_EVENT_MAX - AP_DATA;
+const ROOM: usize = APP_EVENT_MAX - AP_DATA.at;
 
 impl Fields {
     pub fn new() -> Fields {
@@ -28,19 +27,22 @@ impl Fields {
 
     /// Adds a field, shortened to what still fits (a field that would not fit at all is dropped).
     pub fn bytes(&mut self, id: u16, value: &[u8]) {
-        let left = ROOM.saturating_sub(self.buf.len() + 4);
+        let left = ROOM.saturating_sub(self.buf.len() + AF_VALUE.at);
         let value = &value[..value.len().min(left).min(u16::MAX as usize)];
         if left == 0 {
             return;
         }
-        self.buf.extend_from_slice(&id.to_le_bytes());
-        self.buf.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        let at = self.buf.len();
+        self.buf.resize(at + AF_VALUE.at, 0);
+        let field = &mut self.buf[at..];
+        put(field, AF_ID, id);
+        put(field, AF_LEN, value.len() as u16);
         self.buf.extend_from_slice(value);
     }
 
     /// Whether a field of `len` bytes fits whole.
     pub fn fits(&self, len: usize) -> bool {
-        self.buf.len() + 4 + len <= ROOM
+        self.buf.len() + AF_VALUE.at + len <= ROOM
     }
 
     pub fn u8(&mut self, id: u16, v: u8) {
@@ -102,25 +104,25 @@ impl<'a> Ctx<'a> {
     /// Writes the fields collected so far as one event of `kind`, then clears them.
     pub fn emit(&mut self, kind: u8) {
         let n = self.fields.buf.len();
-        if let Some(e) = self.out.event(EV_APP, AP_DATA + n) {
+        if let Some(e) = self.out.event(EV_APP, AP_DATA.at + n) {
             let p = self.packet;
-            e[AP_KIND] = kind;
-            e[AP_DIR] = self.dir;
-            e[AP_APP] = self.app;
-            e[AP_IPVER] = p.l3;
-            put_u32(e, AP_FIELDS_LEN, n as u32);
-            put_f64(e, AP_FLOW_ID, p.flow_id as f64);
-            put_f64(e, AP_TS_SEC, (p.ts_ns / 1_000_000_000) as f64);
-            put_u32(e, AP_TS_NSEC, (p.ts_ns % 1_000_000_000) as u32);
-            put_f64(e, AP_FRAME, p.frame as f64);
+            put(e, AP_KIND, kind);
+            put(e, AP_DIR, self.dir);
+            put(e, AP_APP, self.app);
+            put(e, AP_IPVER, p.l3);
+            put(e, AP_FIELDS_LEN, n as u32);
+            put(e, AP_FLOW_ID, p.flow_id as f64);
+            put(e, AP_TS_SEC, (p.ts_ns / 1_000_000_000) as f64);
+            put(e, AP_TS_NSEC, (p.ts_ns % 1_000_000_000) as u32);
+            put(e, AP_FRAME, p.frame as f64);
             // A message flushed by a packet going the other way keeps its own direction.
             let flip = self.dir != (p.flags & PF_FROM_RESPONDER != 0) as u8;
             let (src, dst, sport, dport) = if flip { (&p.dst, &p.src, p.dport, p.sport) } else { (&p.src, &p.dst, p.sport, p.dport) };
-            put_u16(e, AP_SPORT, sport);
-            put_u16(e, AP_DPORT, dport);
-            e[AP_SRC..AP_SRC + 16].copy_from_slice(src);
-            e[AP_DST..AP_DST + 16].copy_from_slice(dst);
-            e[AP_DATA..AP_DATA + n].copy_from_slice(&self.fields.buf);
+            put(e, AP_SPORT, sport);
+            put(e, AP_DPORT, dport);
+            put(e, AP_SRC, *src);
+            put(e, AP_DST, *dst);
+            put_tail(e, AP_DATA, &self.fields.buf);
             self.stats.v[ST_APP_EVENTS] += 1.0;
         }
         self.fields.clear();

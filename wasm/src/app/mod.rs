@@ -347,18 +347,18 @@ pub mod testing {
         let mut events = Vec::new();
         let mut off = 0;
         while off < out.len {
-            let total = u32::from_le_bytes([out.buf[off + 4], out.buf[off + 5], out.buf[off + 6], out.buf[off + 7]]) as usize;
+            let total = get(&out.buf[off..], EVENT_LEN).unwrap() as usize;
             let e = &out.buf[off..off + total];
-            let n = u32::from_le_bytes([e[AP_FIELDS_LEN], e[AP_FIELDS_LEN + 1], e[AP_FIELDS_LEN + 2], e[AP_FIELDS_LEN + 3]]) as usize;
+            let end = AP_DATA.at + get(e, AP_FIELDS_LEN).unwrap() as usize;
             let mut fields = Vec::new();
-            let mut p = AP_DATA;
-            while p + 4 <= AP_DATA + n {
-                let id = u16::from_le_bytes([e[p], e[p + 1]]);
-                let len = u16::from_le_bytes([e[p + 2], e[p + 3]]) as usize;
-                fields.push((id, e[p + 4..p + 4 + len].to_vec()));
-                p += 4 + len;
+            let mut p = AP_DATA.at;
+            while p + AF_VALUE.at <= end {
+                let (id, len) = (get(&e[p..], AF_ID).unwrap(), get(&e[p..], AF_LEN).unwrap() as usize);
+                let value = p + AF_VALUE.at;
+                fields.push((id, e[value..value + len].to_vec()));
+                p = value + len;
             }
-            events.push((e[AP_KIND], fields));
+            events.push((get(e, AP_KIND).unwrap(), fields));
             off += total;
         }
         (fa, events)

@@ -6,7 +6,7 @@
 use super::event::{Ctx, Fields};
 use super::tls;
 use crate::abi::*;
-use crate::bytes::{be32, le16, le32, u8_at};
+use crate::bytes::{be32, u8_at};
 use crate::out::Out;
 use crate::packet::Packet;
 use crate::stats::Stats;
@@ -127,23 +127,18 @@ pub enum HelloResult {
     Rejected,
 }
 
-fn f64_at(d: &[u8], off: usize) -> Option<f64> {
-    let b = d.get(off..off + 8)?;
-    Some(f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
-}
-
 /// The packet an APP event's fixed part describes (flow, time, frame, addresses, ports).
 fn origin(e: &[u8]) -> Option<Packet> {
     let mut p = Packet::new();
-    p.flow_id = f64_at(e, AP_FLOW_ID)? as u64;
-    let sec = f64_at(e, AP_TS_SEC)?.max(0.0) as u64;
-    p.ts_ns = sec.saturating_mul(1_000_000_000).saturating_add(le32(e, AP_TS_NSEC)? as u64);
-    p.frame = f64_at(e, AP_FRAME)? as u64;
-    p.l3 = if u8_at(e, AP_IPVER)? == L3_IPV6 { L3_IPV6 } else { L3_IPV4 };
-    p.sport = le16(e, AP_SPORT)?;
-    p.dport = le16(e, AP_DPORT)?;
-    p.src.copy_from_slice(e.get(AP_SRC..AP_SRC + 16)?);
-    p.dst.copy_from_slice(e.get(AP_DST..AP_DST + 16)?);
+    p.flow_id = get(e, AP_FLOW_ID)? as u64;
+    let sec = get(e, AP_TS_SEC)?.max(0.0) as u64;
+    p.ts_ns = sec.saturating_mul(1_000_000_000).saturating_add(get(e, AP_TS_NSEC)? as u64);
+    p.frame = get(e, AP_FRAME)? as u64;
+    p.l3 = if get(e, AP_IPVER)? == L3_IPV6 { L3_IPV6 } else { L3_IPV4 };
+    p.sport = get(e, AP_SPORT)?;
+    p.dport = get(e, AP_DPORT)?;
+    p.src = get(e, AP_SRC)?;
+    p.dst = get(e, AP_DST)?;
     Some(p)
 }
 
@@ -161,7 +156,7 @@ pub fn client_hello(out: &mut Out, stats: &mut Stats, e: &[u8]) -> HelloResult {
     let mut fields = Fields::new();
     let mut ctx = Ctx::new(out, stats, &mut fields, &p, APP_QUIC);
     ctx.fields.u8(F_TLS_QUIC, 1);
-    if !tls::client_hello_fields(ctx.fields, &e[AP_DATA..]) {
+    if !tls::client_hello_fields(ctx.fields, &e[AP_DATA.at..]) {
         return HelloResult::Rejected;
     }
     ctx.emit(AK_TLS_CLIENT_HELLO);
@@ -173,7 +168,6 @@ mod tests {
     use super::*;
     use crate::app::testing::{run, values, Seg};
     use crate::app::tls::tests::{client_hello_msg, sni};
-    use crate::bytes::put_f64;
     use crate::net::IPPROTO_UDP;
 
     /// A long-header packet: type bits, version, ids, (Initial) token, then `body` bytes.
@@ -244,23 +238,23 @@ mod tests {
 
     #[test]
     fn decrypted_hellos_come_back_as_tls_events() {
-        let mut e = vec![0u8; AP_DATA];
-        put_f64(&mut e, AP_FLOW_ID, 7.0);
-        put_f64(&mut e, AP_FRAME, 3.0);
-        e[AP_IPVER] = L3_IPV4;
-        e[AP_SPORT..AP_SPORT + 2].copy_from_slice(&5000u16.to_le_bytes());
+        let mut e = vec![0u8; AP_DATA.at];
+        put(&mut e, AP_FLOW_ID, 7.0);
+        put(&mut e, AP_FRAME, 3.0);
+        put(&mut e, AP_IPVER, L3_IPV4);
+        put(&mut e, AP_SPORT, 5000);
         e.extend(client_hello_msg(0x0303, &[0x1301], &[sni("example.org")]));
         let mut out = Out::new(1 << 20);
         let mut stats = Stats::new();
         assert_eq!(client_hello(&mut out, &mut stats, &e), HelloResult::Written);
-        assert_eq!(out.buf[AP_KIND], AK_TLS_CLIENT_HELLO);
-        assert_eq!(out.buf[AP_APP], APP_QUIC);
-        assert_eq!(&out.buf[AP_SPORT..AP_SPORT + 2], &5000u16.to_le_bytes());
-        let fields = &out.buf[AP_DATA..];
+        assert_eq!(get(&out.buf, AP_KIND), Some(AK_TLS_CLIENT_HELLO));
+        assert_eq!(get(&out.buf, AP_APP), Some(APP_QUIC));
+        assert_eq!(get(&out.buf, AP_SPORT), Some(5000));
+        let fields = &out.buf[AP_DATA.at..];
         assert_eq!(&fields[..5], &[F_TLS_QUIC as u8, 0, 1, 0, 1]);
         let len = out.len;
-        assert_eq!(client_hello(&mut out, &mut stats, &e[..AP_DATA + 10]), HelloResult::Rejected);
-        assert_eq!(client_hello(&mut out, &mut stats, &e[..AP_DATA - 1]), HelloResult::Rejected);
+        assert_eq!(client_hello(&mut out, &mut stats, &e[..AP_DATA.at + 10]), HelloResult::Rejected);
+        assert_eq!(client_hello(&mut out, &mut stats, &e[..AP_DATA.at - 1]), HelloResult::Rejected);
         assert_eq!(out.len, len);
         let mut full = Out::new(APP_EVENT_MAX - 1);
         assert_eq!(client_hello(&mut full, &mut stats, &e), HelloResult::NoRoom);
