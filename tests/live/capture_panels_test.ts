@@ -23,7 +23,8 @@ interface Frame {
   proto: string;
   dir: "in" | "out" | "local" | "fwd";
   /** The other end: the source of what comes in, else the destination. */
-  talker: string;
+  /** The addresses the packet counts for as a talker: both ends, as tshark's endpoints. */
+  talkers: string[];
   /** The client-side port, and the five-tuple of TCP/UDP packets. */
   localPort: number | null;
   socket: string | null;
@@ -64,7 +65,7 @@ async function frames(pcapng: string, local: Set<string>): Promise<Frame[]> {
       len: Number(f["frame.len"]),
       proto,
       dir,
-      talker: dir === "in" ? src : dst,
+      talkers: src === dst ? [src] : [src, dst],
       localPort: dir === "in" ? dport : dir === "out" ? sport : null,
       socket: proto === "other"
         ? null
@@ -284,7 +285,7 @@ Deno.test("capture --stats and --report-interval: every figure as tshark counts 
     );
     assertNear(
       panelTotals(stats, (p) => p.talkers),
-      sumBy(seen, (f) => f.talker, (f) => f.len),
+      sumBy(seen.flatMap((f) => f.talkers.map((t) => ({ t, len: f.len }))), (x) => x.t, (x) => x.len),
       stats.length,
       "talker",
     );
