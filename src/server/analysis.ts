@@ -6,7 +6,6 @@ import { AppSummary } from "../app/summary.ts";
 import { ProcessTable } from "../report/processes.ts";
 import { buildReport, type Report } from "../report/report.ts";
 import { parseProcessComment } from "../proc/comment.ts";
-import { flowRow } from "../sinks/rows.ts";
 import type { ProcessNote } from "../proc/process.ts";
 import { DEFAULT_LIMITS, FLUSH_ROWS, SessionRecorder, type StoreLimits } from "../store/recorder.ts";
 import type { SessionStore } from "../store/types.ts";
@@ -61,8 +60,7 @@ export async function analyzeIntoSession(
       processes.addComment(c);
       owners.note(c);
     },
-    flow: (f) =>
-      recorder.flow(flowRow({ record: f, serverName: apps.flowName(f), owner: owners.take(f.id) })),
+    flow: (f) => recorder.flow({ record: f, serverName: apps.flowName(f), owner: owners.take(f.id) }),
     packet: (p) => recorder.packet(p),
     app: (e) => {
       apps.add(e);

@@ -12,7 +12,6 @@ import type { ProcessInfo } from "../proc/process.ts";
 import { FlowOwners, localAddresses, type PacketOwner } from "../proc/owners.ts";
 import { ProcessTable, type ProcessTotals } from "../report/processes.ts";
 import { buildReport, type ProtocolShare, type Report } from "../report/report.ts";
-import { flowRow } from "../sinks/rows.ts";
 import type { ProcessNote } from "../proc/process.ts";
 import { type CaptureStats, LiveCapture } from "../source/live.ts";
 import { DEFAULT_LIMITS, FLUSH_ROWS, SessionRecorder, type StoreLimits } from "../store/recorder.ts";
@@ -276,9 +275,7 @@ export class LiveSession {
         recorder.packet(p);
       },
       flow: (f) => {
-        recorder.flow(
-          flowRow({ record: f, serverName: apps.flowName(f), owner: flowProcess(owners.of(f.id)) }),
-        );
+        recorder.flow({ record: f, serverName: apps.flowName(f), owner: flowProcess(owners.of(f.id)) });
         owners.forget(f.id);
         agg.endFlow(f.id);
       },
