@@ -88,27 +88,13 @@ export function storedFlowColumns(migrations: readonly Migration[] = MIGRATIONS)
   return FLOW_ROWS.names.filter((c) => c in table);
 }
 
-function flowsSpec(columns: readonly string[]): ListSpec {
-  return {
-    table: "flows",
-    select: columns,
-    sortable: columns,
-    filterable: [
-      "protocol",
-      "app",
-      "process",
-      "service",
-      "src",
-      "dst",
-      "src_port",
-      "dst_port",
-      "pid",
-      "user",
-    ],
-    text: ["src", "dst", "app", "server_name", "process", "service", "exe"],
-    defaultSort: "bytes",
-  };
-}
+/** The flows list, but for its columns (those its store keeps). */
+const FLOWS: Omit<ListSpec, "select" | "sortable"> = {
+  table: "flows",
+  filterable: ["protocol", "app", "process", "service", "src", "dst", "src_port", "dst_port", "pid", "user"],
+  text: ["src", "dst", "app", "server_name", "process", "service", "exe"],
+  defaultSort: "bytes",
+};
 
 const RECORDS: ListSpec = {
   table: "records",
@@ -195,7 +181,7 @@ export class SqlStore implements SessionStore {
     migrations: readonly Migration[] = MIGRATIONS,
   ) {
     this.#flowColumns = storedFlowColumns(migrations);
-    this.#flows = flowsSpec(this.#flowColumns);
+    this.#flows = { ...FLOWS, select: this.#flowColumns, sortable: this.#flowColumns };
   }
 
   get kind(): string {
