@@ -28,7 +28,7 @@ export const POSTGRES: Dialect = {
 };
 
 /** The SQL type of a column (booleans are stored as 0 and 1). */
-export function sqlType(type: ColumnType, d: Dialect): string {
+function sqlType(type: ColumnType, d: Dialect): string {
   return type === "integer" || type === "boolean" ? d.int : type === "real" ? d.real : "TEXT";
 }
 
