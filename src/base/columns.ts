@@ -15,8 +15,10 @@ interface CellOf {
   boolean: boolean;
 }
 
-/** One column of an export: its name, its type and how it is read from the export's input (`get` is
- * called on its own, without `this`). */
+/**
+ * One column of an export: its name, its type and how it is read from the export's input (`get`
+ * is called on its own, without `this`).
+ */
 export type Column<T, K extends ColumnType = ColumnType> = K extends ColumnType ? {
     readonly name: string;
     readonly type: K;
