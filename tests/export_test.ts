@@ -3,13 +3,17 @@
 // and the format chosen from the file name.
 import assert from "node:assert/strict";
 import { parse as parseCsv } from "csv-parse/sync";
-import { FLOW_COLUMNS, PACKET_COLUMNS } from "../src/sinks/rows.ts";
+import type { RowSchema } from "../src/base/columns.ts";
+import { FLOW_ROWS, PACKET_ROWS } from "../src/sinks/rows.ts";
 import { corpusFile } from "./helpers/corpus.ts";
 import { outerProtocols, TSHARK_PREFS, tsharkView } from "./helpers/tshark.ts";
 import { runCli } from "./helpers/run_cli.ts";
 import { pool } from "./helpers/util.ts";
 
 type Row = Record<string, string | number | boolean | null>;
+
+const PACKET_COLUMNS = PACKET_ROWS.names;
+const FLOW_COLUMNS = FLOW_ROWS.names;
 const dec = new TextDecoder();
 
 // IPv4 + IPv6, Ethernet + SLL2 (one pcapng) + SLL + NULL, 802.1Q, 802.1ad, GRE, IP fragments,
@@ -258,11 +262,29 @@ function assertCsvMatches(csv: string, rows: Row[], columns: readonly string[], 
   }
 }
 
-Deno.test("the same rows in NDJSON, JSON and CSV, in PACKET_COLUMNS / FLOW_COLUMNS order", async () => {
+/** Each value has its column's declared type (the store's SQL types come from them), or is null. */
+function assertTyped<T>(rows: Row[], schema: RowSchema<T>, what: string): void {
+  const fits = {
+    text: (v: unknown) => typeof v === "string",
+    integer: (v: unknown) => Number.isInteger(v),
+    real: (v: unknown) => typeof v === "number" && Number.isFinite(v),
+    boolean: (v: unknown) => typeof v === "boolean",
+  };
+  for (const row of rows) {
+    for (const c of schema.columns) {
+      const v = row[c.name];
+      assert.ok(v === null || fits[c.type](v), `${what}: ${c.name} = ${JSON.stringify(v)} is not ${c.type}`);
+    }
+  }
+}
+
+Deno.test("the same rows in NDJSON, JSON and CSV, in the packet / flow columns' order and types", async () => {
   await pool(FILES, 3, async (name) => {
     const ex = await exportsOf(name);
     for (const row of ex.packets) assert.deepEqual(Object.keys(row), [...PACKET_COLUMNS], name);
     for (const row of ex.flows) assert.deepEqual(Object.keys(row), [...FLOW_COLUMNS], name);
+    assertTyped(ex.packets, PACKET_ROWS, `${name} packets`);
+    assertTyped(ex.flows, FLOW_ROWS, `${name} flows`);
     assert.deepEqual(ex.json, ex.packets, `${name}: JSON vs NDJSON`);
     assertCsvMatches(ex.csv, ex.packets, PACKET_COLUMNS, `${name} packets`);
     assertCsvMatches(ex.flowsCsv, ex.flows, FLOW_COLUMNS, `${name} flows`);

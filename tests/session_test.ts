@@ -6,7 +6,7 @@ import { readFlows } from "../mod.ts";
 import { processComment } from "../src/proc/comment.ts";
 import { analyzeIntoSession } from "../src/server/analysis.ts";
 import { PcapngWriter } from "../src/sinks/pcapng.ts";
-import { flowRow } from "../src/sinks/rows.ts";
+import { FLOW_ROWS } from "../src/sinks/rows.ts";
 import { openStore } from "../src/store/open.ts";
 import { corpusFile } from "./helpers/corpus.ts";
 import { runCli } from "./helpers/run_cli.ts";
@@ -71,7 +71,7 @@ for (const [name, named] of CAPTURES) {
 
       const fromLibrary = [];
       for await (const f of readFlows(capture)) {
-        fromLibrary.push(flowRow({ record: f, serverName: f.serverName, owner: f.process }));
+        fromLibrary.push(FLOW_ROWS.row({ record: f, serverName: f.serverName, owner: f.process }));
       }
 
       const store = await openStore({ dbPath: `${dir}/history.sqlite` });

@@ -22,6 +22,7 @@ Deno.test("sqlite store: the store contract", (t) =>
     await contract.listsQueries();
     await contract.hostileStrings();
     await contract.deletionAndRetention();
+    await contract.upgrade();
     await contract.migrations();
   }));
 

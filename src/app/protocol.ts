@@ -2,7 +2,7 @@
 // export and its events in the EVE stream.
 import type { AppEvent } from "../decoder/app_event.ts";
 import type { Style } from "../base/format.ts";
-import type { Row } from "../base/columns.ts";
+import { type Column, describe, type RowSchema } from "../base/columns.ts";
 import { isoTime } from "../decoder/records.ts";
 
 export interface Section<R> {
@@ -17,12 +17,31 @@ export interface Section<R> {
   text(r: R, st: Style): string[];
 }
 
-/** An `--export-type` made of application-layer records. */
-export interface AppExport {
+/** An `--export-type` made of application-layer records (also the records a session keeps). */
+export interface AppExport extends RowSchema<AppEvent> {
   type: string;
+  /** The AK_* event kinds it takes, one row each. */
   kinds: readonly number[];
-  columns: readonly string[];
-  row(e: AppEvent): Row;
+}
+
+/** The columns every application-layer export starts with. */
+const APP_BASE_COLUMNS: readonly Column<AppEvent>[] = [
+  { name: "time", type: "text", get: (e) => isoTime(e.tsSec, e.tsNsec) },
+  { name: "flow_id", type: "integer", get: (e) => e.flowId },
+  { name: "frame", type: "integer", get: (e) => e.frame },
+  { name: "src", type: "text", get: (e) => e.src },
+  { name: "src_port", type: "integer", get: (e) => e.srcPort },
+  { name: "dst", type: "text", get: (e) => e.dst },
+  { name: "dst_port", type: "integer", get: (e) => e.dstPort },
+];
+
+/** An export of the events of KINDS: the common columns, then its own. */
+export function appExport(
+  type: string,
+  kinds: readonly number[],
+  columns: readonly Column<AppEvent>[],
+): AppExport {
+  return { type, kinds, ...describe([...APP_BASE_COLUMNS, ...columns]) };
 }
 
 /** One event of the EVE stream (Suricata 7's field names and shapes). */
@@ -64,19 +83,4 @@ export class FlowNames {
     this.#names.delete(flowId);
     return n;
   }
-}
-
-/** The columns every application-layer export starts with (filled by appRowBase). */
-export const APP_BASE_COLUMNS = ["time", "flow_id", "frame", "src", "src_port", "dst", "dst_port"] as const;
-
-export function appRowBase(e: AppEvent): Row {
-  return {
-    time: isoTime(e.tsSec, e.tsNsec),
-    flow_id: e.flowId,
-    frame: e.frame,
-    src: e.src,
-    src_port: e.srcPort,
-    dst: e.dst,
-    dst_port: e.dstPort,
-  };
 }

@@ -2,7 +2,6 @@
 // same decoder settings, application summary and report, plus the session's rows and timeline.
 import { Session } from "../pipeline/session.ts";
 import type { Report } from "../report/report.ts";
-import { flowRow } from "../sinks/rows.ts";
 import { DEFAULT_LIMITS, FLUSH_ROWS, SessionRecorder, type StoreLimits } from "../store/recorder.ts";
 import type { SessionStore } from "../store/types.ts";
 import { alertRow, type EngineFactory } from "./detection.ts";
@@ -36,11 +35,7 @@ export async function analyzeIntoSession(
       decoder: { packets: { payloadMax: 0 } },
       top: opts.top,
       detection: engine,
-      sinks: [{
-        packet: (p) => recorder.packet(p),
-        flow: (view) => recorder.flow(flowRow(view)),
-        app: (e) => recorder.app(e),
-      }],
+      sinks: [recorder],
       progress: opts.progress && ((done, total) => opts.progress!(done, total)),
     });
     const steps = session.steps();

@@ -9,7 +9,6 @@ import { FlowOwners, localAddresses } from "../proc/owners.ts";
 import { type LiveTotals, LiveTraffic } from "../report/live.ts";
 import type { ProcessTable, ProcessTotals } from "../report/processes.ts";
 import type { Report } from "../report/report.ts";
-import { flowRow } from "../sinks/rows.ts";
 import { type CaptureStats, LiveCapture } from "../source/live.ts";
 import { DEFAULT_LIMITS, FLUSH_ROWS, SessionRecorder, type StoreLimits } from "../store/recorder.ts";
 import type { SessionStore, TimelinePoint } from "../store/types.ts";
@@ -141,7 +140,7 @@ export class LiveSession {
           recorder.packet(p);
         },
         flow: (view) => {
-          recorder.flow(flowRow(view));
+          recorder.flow(view);
           traffic.endFlow(view.record.id);
         },
         app: (e) => recorder.app(e),

@@ -4,8 +4,8 @@
 import { stringify } from "csv-stringify/sync";
 import type { PacketRecord } from "../decoder/records.ts";
 import type { AppEvent } from "../decoder/app_event.ts";
-import type { Row } from "../base/columns.ts";
-import { FLOW_COLUMNS, flowRow, type FlowView, PACKET_COLUMNS, packetRow } from "./rows.ts";
+import type { Cell, RowSchema } from "../base/columns.ts";
+import { FLOW_ROWS, type FlowView, PACKET_ROWS } from "./rows.ts";
 import { APP_EXPORTS } from "../app/registry.ts";
 import type { SessionSink } from "./sink.ts";
 
@@ -59,16 +59,17 @@ export class Exporter {
   readonly #out: BufferedWriter;
   #rows = 0;
   #csvHeaderWritten = false;
-  #csvBatch: Row[] = [];
+  #csvBatch: Cell[][] = [];
+  /** The CSV header. */
   readonly #columns: readonly string[];
 
   private constructor(sink: Sink, readonly format: ExportFormat, readonly type: ExportType) {
     this.#out = new BufferedWriter(sink);
     this.#columns = type === "packets"
-      ? PACKET_COLUMNS
+      ? PACKET_ROWS.names
       : type === "flows"
-      ? FLOW_COLUMNS
-      : APP_EXPORTS[type].columns;
+      ? FLOW_ROWS.names
+      : APP_EXPORTS[type].names;
     if (format === "json") this.#out.write("[");
   }
 
@@ -80,17 +81,17 @@ export class Exporter {
   }
 
   packet(p: PacketRecord): void {
-    this.#row(packetRow(p));
+    this.#row(PACKET_ROWS, p);
   }
 
   flow(view: FlowView): void {
-    this.#row(flowRow(view));
+    this.#row(FLOW_ROWS, view);
   }
 
   /** An application-layer event, when this export's type takes its kind. */
   app(e: AppEvent): void {
     const x = APP_EXPORTS[this.type];
-    if (x?.kinds.includes(e.kind)) this.#row(x.row(e));
+    if (x?.kinds.includes(e.kind)) this.#row(x, e);
   }
 
   /** The session sink of this export: it takes only the records of its type. */
@@ -105,14 +106,15 @@ export class Exporter {
     return this.#rows;
   }
 
-  #row(row: Row): void {
+  #row<T>(schema: RowSchema<T>, x: T): void {
     if (this.format === "csv") {
-      this.#csvBatch.push(row);
+      // null is written as an empty field.
+      this.#csvBatch.push(schema.values(x));
       if (this.#csvBatch.length >= CSV_BATCH) this.#flushCsv();
     } else if (this.format === "ndjson") {
-      this.#out.write(JSON.stringify(row) + "\n");
+      this.#out.write(JSON.stringify(schema.row(x)) + "\n");
     } else {
-      this.#out.write((this.#rows ? ",\n" : "\n") + JSON.stringify(row));
+      this.#out.write((this.#rows ? ",\n" : "\n") + JSON.stringify(schema.row(x)));
     }
     this.#rows++;
   }
@@ -120,9 +122,12 @@ export class Exporter {
   #flushCsv(): void {
     const header = !this.#csvHeaderWritten;
     this.#csvHeaderWritten = true;
-    const rows = this.#csvBatch.map((r) => this.#columns.map((c) => r[c] ?? ""));
     this.#out.write(
-      stringify(rows, { header, columns: [...this.#columns], cast: { boolean: (b) => String(b) } }),
+      stringify(this.#csvBatch, {
+        header,
+        columns: [...this.#columns],
+        cast: { boolean: (b) => String(b) },
+      }),
     );
     this.#csvBatch = [];
   }

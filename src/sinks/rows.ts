@@ -1,78 +1,11 @@
-// Flat rows for exports: the same columns in JSON, NDJSON and CSV.
-import { epochText, type Row } from "../base/columns.ts";
+// The packet and flow exports' columns: each one's name, type and value in one place.
+import { describe, epochText, type RowSchema, via } from "../base/columns.ts";
 import type { ProcessNote } from "../proc/process.ts";
 import type { FlowRecord, PacketRecord } from "../decoder/records.ts";
 import { appName } from "../app/names.ts";
 import { isoTime } from "../decoder/records.ts";
 import { tcpFlagLetters } from "../decoder/names.ts";
 import { serviceName } from "../flows/services.ts";
-
-export const PACKET_COLUMNS = [
-  "frame",
-  "time",
-  "ts_epoch",
-  "iface",
-  "caplen",
-  "len",
-  "protocol",
-  "ip_version",
-  "src",
-  "src_port",
-  "dst",
-  "dst_port",
-  "src_mac",
-  "dst_mac",
-  "vlan",
-  "ttl",
-  "ip_len",
-  "tcp_flags",
-  "tcp_seq",
-  "tcp_ack",
-  "tcp_window",
-  "icmp_type",
-  "icmp_code",
-  "flow_id",
-  "direction",
-  "fragment",
-  "truncated",
-  "malformed",
-  "payload_len",
-  "payload_hex",
-] as const;
-
-export const FLOW_COLUMNS = [
-  "flow_id",
-  "record_seq",
-  "start",
-  "end",
-  "duration_s",
-  "ip_version",
-  "protocol",
-  "src",
-  "src_port",
-  "dst",
-  "dst_port",
-  "service",
-  "vlan",
-  "iface",
-  "packets_a_to_b",
-  "bytes_a_to_b",
-  "packets_b_to_a",
-  "bytes_b_to_a",
-  "packets",
-  "bytes",
-  "tcp_flags_a",
-  "tcp_flags_b",
-  "tcp_state",
-  "end_reason",
-  "fragments",
-  "app",
-  "server_name",
-  "pid",
-  "process",
-  "exe",
-  "user",
-] as const;
 
 /** A flow record with what the session learned about it: the name it is known by, its process. */
 export interface FlowView {
@@ -89,78 +22,90 @@ function hex(bytes: Uint8Array): string {
   return s;
 }
 
-export function packetRow(p: PacketRecord): Row {
-  const ports = p.srcPort !== null;
-  return {
-    frame: p.frame,
-    time: isoTime(p.tsSec, p.tsNsec),
-    ts_epoch: epochText(p.tsSec, p.tsNsec),
-    iface: p.iface,
-    caplen: p.caplen,
-    len: p.wirelen,
-    protocol: p.protocol,
-    ip_version: p.ipVersion || null,
-    src: p.src || null,
-    src_port: ports ? p.srcPort : null,
-    dst: p.dst || null,
-    dst_port: ports ? p.dstPort : null,
-    src_mac: p.srcMac,
-    dst_mac: p.dstMac,
-    vlan: p.vlan.length ? p.vlan.join(".") : null,
-    ttl: p.ipVersion ? p.ttl : null,
-    ip_len: p.ipVersion ? p.ipLength : null,
-    tcp_flags: p.ipProto === 6 && ports ? tcpFlagLetters(p.tcpFlags) : null,
-    tcp_seq: p.ipProto === 6 && ports ? p.tcpSeq : null,
-    tcp_ack: p.ipProto === 6 && ports ? p.tcpAck : null,
-    tcp_window: p.ipProto === 6 && ports ? p.tcpWindow : null,
-    icmp_type: p.icmpType,
-    icmp_code: p.icmpCode,
-    flow_id: p.flowId || null,
-    direction: p.flowId ? (p.fromResponder ? "b_to_a" : "a_to_b") : null,
-    fragment: p.fragment,
-    truncated: p.truncated,
-    malformed: p.malformed,
-    payload_len: p.payloadLength,
-    payload_hex: p.payload.length ? hex(p.payload) : null,
-  };
-}
+const ports = (p: PacketRecord) => p.srcPort !== null;
+const tcp = (p: PacketRecord) => p.ipProto === 6 && p.srcPort !== null;
 
-/** A flow record as a row; `serverName` is what the flow is known by (SNI, Host, DNS), if any. */
-export function flowRow({ record: f, serverName, owner }: FlowView): Row {
-  const start = f.firstSec + f.firstNsec / 1e9;
-  const end = f.lastSec + f.lastNsec / 1e9;
-  const ports = f.srcPort !== 0 || f.dstPort !== 0;
-  return {
-    flow_id: f.id,
-    record_seq: f.seq,
-    start: isoTime(f.firstSec, f.firstNsec),
-    end: isoTime(f.lastSec, f.lastNsec),
-    duration_s: Math.round((end - start) * 1e6) / 1e6,
-    ip_version: f.ipVersion,
-    protocol: f.protocol,
-    src: f.src,
-    src_port: ports ? f.srcPort : null,
-    dst: f.dst,
-    dst_port: ports ? f.dstPort : null,
-    service: ports ? serviceName(f.ipProto, f.servicePort) ?? null : null,
-    vlan: f.vlan || null,
-    iface: f.iface,
-    packets_a_to_b: f.packetsAtoB,
-    bytes_a_to_b: f.bytesAtoB,
-    packets_b_to_a: f.packetsBtoA,
-    bytes_b_to_a: f.bytesBtoA,
-    packets: f.packetsAtoB + f.packetsBtoA,
-    bytes: f.bytesAtoB + f.bytesBtoA,
-    tcp_flags_a: f.ipProto === 6 ? tcpFlagLetters(f.tcpFlagsA) : null,
-    tcp_flags_b: f.ipProto === 6 ? tcpFlagLetters(f.tcpFlagsB) : null,
-    tcp_state: f.tcpState || null,
-    end_reason: f.endReason,
-    fragments: f.fragments,
-    app: appName(f.app),
-    server_name: serverName,
-    pid: owner?.pid ?? null,
-    process: owner?.name ?? null,
-    exe: owner?.exe ?? null,
-    user: owner?.user ?? null,
-  };
-}
+/** `--export-type packets`, and the packets a session keeps. */
+export const PACKET_ROWS: RowSchema<PacketRecord> = describe<PacketRecord>([
+  { name: "frame", type: "integer", get: (p) => p.frame },
+  { name: "time", type: "text", get: (p) => isoTime(p.tsSec, p.tsNsec) },
+  { name: "ts_epoch", type: "text", get: (p) => epochText(p.tsSec, p.tsNsec) },
+  { name: "iface", type: "integer", get: (p) => p.iface },
+  { name: "caplen", type: "integer", get: (p) => p.caplen },
+  { name: "len", type: "integer", get: (p) => p.wirelen },
+  { name: "protocol", type: "text", get: (p) => p.protocol },
+  { name: "ip_version", type: "integer", get: (p) => p.ipVersion || null },
+  { name: "src", type: "text", get: (p) => p.src || null },
+  { name: "src_port", type: "integer", get: (p) => ports(p) ? p.srcPort : null },
+  { name: "dst", type: "text", get: (p) => p.dst || null },
+  { name: "dst_port", type: "integer", get: (p) => ports(p) ? p.dstPort : null },
+  { name: "src_mac", type: "text", get: (p) => p.srcMac },
+  { name: "dst_mac", type: "text", get: (p) => p.dstMac },
+  { name: "vlan", type: "text", get: (p) => p.vlan.length ? p.vlan.join(".") : null },
+  { name: "ttl", type: "integer", get: (p) => p.ipVersion ? p.ttl : null },
+  { name: "ip_len", type: "integer", get: (p) => p.ipVersion ? p.ipLength : null },
+  { name: "tcp_flags", type: "text", get: (p) => tcp(p) ? tcpFlagLetters(p.tcpFlags) : null },
+  { name: "tcp_seq", type: "integer", get: (p) => tcp(p) ? p.tcpSeq : null },
+  { name: "tcp_ack", type: "integer", get: (p) => tcp(p) ? p.tcpAck : null },
+  { name: "tcp_window", type: "integer", get: (p) => tcp(p) ? p.tcpWindow : null },
+  { name: "icmp_type", type: "integer", get: (p) => p.icmpType },
+  { name: "icmp_code", type: "integer", get: (p) => p.icmpCode },
+  { name: "flow_id", type: "integer", get: (p) => p.flowId || null },
+  { name: "direction", type: "text", get: (p) => p.flowId ? (p.fromResponder ? "b_to_a" : "a_to_b") : null },
+  { name: "fragment", type: "boolean", get: (p) => p.fragment },
+  { name: "truncated", type: "boolean", get: (p) => p.truncated },
+  { name: "malformed", type: "text", get: (p) => p.malformed },
+  { name: "payload_len", type: "integer", get: (p) => p.payloadLength },
+  { name: "payload_hex", type: "text", get: (p) => p.payload.length ? hex(p.payload) : null },
+]);
+
+/** Whether the flow has ports (TCP, UDP): ICMP and others have none. */
+const flowPorts = (f: FlowRecord) => f.srcPort !== 0 || f.dstPort !== 0;
+const seconds = (sec: number, nsec: number) => sec + nsec / 1e9;
+
+/** `--export-type flows`, and the flows a session keeps (see store/schema.ts for their table). */
+export const FLOW_ROWS: RowSchema<FlowView> = describe<FlowView>([
+  ...via((v: FlowView) => v.record, [
+    { name: "flow_id", type: "integer", get: (f) => f.id },
+    { name: "record_seq", type: "integer", get: (f) => f.seq },
+    { name: "start", type: "text", get: (f) => isoTime(f.firstSec, f.firstNsec) },
+    { name: "end", type: "text", get: (f) => isoTime(f.lastSec, f.lastNsec) },
+    {
+      name: "duration_s",
+      type: "real",
+      get: (f) => Math.round((seconds(f.lastSec, f.lastNsec) - seconds(f.firstSec, f.firstNsec)) * 1e6) / 1e6,
+    },
+    { name: "ip_version", type: "integer", get: (f) => f.ipVersion },
+    { name: "protocol", type: "text", get: (f) => f.protocol },
+    { name: "src", type: "text", get: (f) => f.src },
+    { name: "src_port", type: "integer", get: (f) => flowPorts(f) ? f.srcPort : null },
+    { name: "dst", type: "text", get: (f) => f.dst },
+    { name: "dst_port", type: "integer", get: (f) => flowPorts(f) ? f.dstPort : null },
+    {
+      name: "service",
+      type: "text",
+      get: (f) => flowPorts(f) ? serviceName(f.ipProto, f.servicePort) ?? null : null,
+    },
+    { name: "vlan", type: "integer", get: (f) => f.vlan || null },
+    { name: "iface", type: "integer", get: (f) => f.iface },
+    { name: "packets_a_to_b", type: "integer", get: (f) => f.packetsAtoB },
+    { name: "bytes_a_to_b", type: "integer", get: (f) => f.bytesAtoB },
+    { name: "packets_b_to_a", type: "integer", get: (f) => f.packetsBtoA },
+    { name: "bytes_b_to_a", type: "integer", get: (f) => f.bytesBtoA },
+    { name: "packets", type: "integer", get: (f) => f.packetsAtoB + f.packetsBtoA },
+    { name: "bytes", type: "integer", get: (f) => f.bytesAtoB + f.bytesBtoA },
+    { name: "tcp_flags_a", type: "text", get: (f) => f.ipProto === 6 ? tcpFlagLetters(f.tcpFlagsA) : null },
+    { name: "tcp_flags_b", type: "text", get: (f) => f.ipProto === 6 ? tcpFlagLetters(f.tcpFlagsB) : null },
+    { name: "tcp_state", type: "text", get: (f) => f.tcpState || null },
+    { name: "end_reason", type: "text", get: (f) => f.endReason },
+    { name: "fragments", type: "integer", get: (f) => f.fragments },
+    { name: "app", type: "text", get: (f) => appName(f.app) },
+  ]),
+  { name: "server_name", type: "text", get: (v) => v.serverName },
+  ...via((v: FlowView) => v.owner, [
+    { name: "pid", type: "integer", get: (o) => o?.pid ?? null },
+    { name: "process", type: "text", get: (o) => o?.name ?? null },
+    { name: "exe", type: "text", get: (o) => o?.exe ?? null },
+    { name: "user", type: "text", get: (o) => o?.user ?? null },
+  ]),
+]);

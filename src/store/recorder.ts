@@ -6,7 +6,7 @@ import type { PacketRecord } from "../decoder/records.ts";
 import type { AppExport } from "../app/protocol.ts";
 import { APP_EXPORTS } from "../app/registry.ts";
 import type { Row } from "../base/columns.ts";
-import { packetRow } from "../sinks/rows.ts";
+import { FLOW_ROWS, type FlowView, PACKET_ROWS } from "../sinks/rows.ts";
 import type { Report } from "../report/report.ts";
 import { Timeline } from "./timeline.ts";
 import type { AlertRow, RecordKind, SessionStatus, SessionStore } from "./types.ts";
@@ -52,14 +52,14 @@ export class SessionRecorder {
     this.timeline.add(p.tsSec + p.tsNsec / 1e9, p.wirelen);
     if (this.kept.packets < this.limits.packets) {
       this.kept.packets++;
-      this.#packets.push(packetRow(p));
+      this.#packets.push(PACKET_ROWS.row(p));
     } else this.dropped.packets++;
   }
 
-  flow(row: Row): void {
+  flow(view: FlowView): void {
     if (this.kept.flows < this.limits.flows) {
       this.kept.flows++;
-      this.#flows.push(row);
+      this.#flows.push(FLOW_ROWS.row(view));
     } else this.dropped.flows++;
   }
 

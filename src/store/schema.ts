@@ -1,7 +1,9 @@
 // The history's tables, as numbered migrations written once for SQLite and PostgreSQL (the
 // dialect fills in the few types that differ). A store is migrated when opened; one written by a
-// newer wiresight is refused rather than misread.
-import { FLOW_COLUMNS } from "../sinks/rows.ts";
+// newer wiresight is refused rather than misread. A migration, once released, never changes: the
+// columns it creates are written out here, not taken from the exports (a new export column comes
+// with a new migration that adds it; tests/store_schema_test.ts checks that one does).
+import type { ColumnType } from "../base/columns.ts";
 
 export interface Dialect {
   name: "sqlite" | "postgres";
@@ -25,43 +27,79 @@ export const POSTGRES: Dialect = {
   real: "DOUBLE PRECISION",
 };
 
+/** The SQL type of a column (booleans are stored as 0 and 1). */
+function sqlType(type: ColumnType, d: Dialect): string {
+  return type === "integer" || type === "boolean" ? d.int : type === "real" ? d.real : "TEXT";
+}
+
+/** Typed columns of a table, in order. */
+export type TableColumns = Readonly<Record<string, ColumnType>>;
+
 export interface Migration {
   version: number;
   description: string;
   statements(d: Dialect): string[];
+  /** The typed columns it creates or adds, per table (those the store fills from an export). */
+  columns?: Readonly<Record<string, TableColumns>>;
 }
 
-/** Flow columns that hold numbers (the rest of FLOW_COLUMNS are text). */
-const FLOW_INTEGERS = new Set([
-  "flow_id",
-  "record_seq",
-  "ip_version",
-  "src_port",
-  "dst_port",
-  "vlan",
-  "iface",
-  "packets_a_to_b",
-  "bytes_a_to_b",
-  "packets_b_to_a",
-  "bytes_b_to_a",
-  "packets",
-  "bytes",
-  "fragments",
-  "pid",
-]);
-const FLOW_REALS = new Set(["duration_s"]);
-
-/** The columns of the flows table in migration 1: FLOW_COLUMNS as exported then. */
-export const FLOW_TABLE_COLUMNS: readonly string[] = [...FLOW_COLUMNS];
-
-function flowColumnType(c: string, d: Dialect): string {
-  return FLOW_INTEGERS.has(c) ? d.int : FLOW_REALS.has(c) ? d.real : "TEXT";
+/** A migration that adds COLUMNS (per table) to existing tables: old rows hold null there. */
+export function addColumns(
+  version: number,
+  description: string,
+  columns: Readonly<Record<string, TableColumns>>,
+): Migration {
+  return {
+    version,
+    description,
+    columns,
+    statements: (d) =>
+      Object.entries(columns).flatMap(([table, cols]) =>
+        Object.entries(cols).map(([c, type]) => `ALTER TABLE ${table} ADD COLUMN "${c}" ${sqlType(type, d)}`)
+      ),
+  };
 }
+
+/** The flows table as migration 1 created it: the flow export's columns of that time. */
+const FLOWS_V1: TableColumns = {
+  flow_id: "integer",
+  record_seq: "integer",
+  start: "text",
+  end: "text",
+  duration_s: "real",
+  ip_version: "integer",
+  protocol: "text",
+  src: "text",
+  src_port: "integer",
+  dst: "text",
+  dst_port: "integer",
+  service: "text",
+  vlan: "integer",
+  iface: "integer",
+  packets_a_to_b: "integer",
+  bytes_a_to_b: "integer",
+  packets_b_to_a: "integer",
+  bytes_b_to_a: "integer",
+  packets: "integer",
+  bytes: "integer",
+  tcp_flags_a: "text",
+  tcp_flags_b: "text",
+  tcp_state: "text",
+  end_reason: "text",
+  fragments: "integer",
+  app: "text",
+  server_name: "text",
+  pid: "integer",
+  process: "text",
+  exe: "text",
+  user: "text",
+};
 
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description: "sessions, flows, application records, packets, alerts",
+    columns: { flows: FLOWS_V1 },
     statements: (d) => [
       `CREATE TABLE sessions (
         id ${d.id},
@@ -84,7 +122,7 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE flows (
         id ${d.id},
         session_id ${d.int} NOT NULL,
-        ${FLOW_TABLE_COLUMNS.map((c) => `"${c}" ${flowColumnType(c, d)}`).join(",\n        ")}
+        ${Object.entries(FLOWS_V1).map(([c, type]) => `"${c}" ${sqlType(type, d)}`).join(",\n        ")}
       )`,
       `CREATE INDEX flows_session ON flows (session_id)`,
       `CREATE TABLE records (
@@ -131,6 +169,12 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
 ];
+
+/** The typed columns of TABLE once MIGRATIONS have run (those they created or added). */
+export function tableColumns(table: string, migrations: readonly Migration[] = MIGRATIONS): TableColumns {
+  const sorted = [...migrations].sort((a, b) => a.version - b.version);
+  return Object.assign({}, ...sorted.map((m) => m.columns?.[table] ?? {}));
+}
 
 /** Tables that hang off a session (deleted with it). */
 export const SESSION_CHILD_TABLES = ["flows", "records", "packets", "alerts"] as const;

@@ -2,13 +2,8 @@
 // placeholders and values passed apart from the text (never spliced in); the SQLite and
 // PostgreSQL adapters only run statements. Sort columns and filters come from fixed lists.
 import type { Row } from "../base/columns.ts";
-import {
-  type Dialect,
-  FLOW_TABLE_COLUMNS,
-  type Migration,
-  MIGRATIONS,
-  SESSION_CHILD_TABLES,
-} from "./schema.ts";
+import { FLOW_ROWS } from "../sinks/rows.ts";
+import { type Dialect, type Migration, MIGRATIONS, SESSION_CHILD_TABLES, tableColumns } from "./schema.ts";
 import type {
   AlertRow,
   ListQuery,
@@ -84,10 +79,18 @@ interface ListSpec {
   defaultSort: string;
 }
 
-const FLOWS: ListSpec = {
+/**
+ * The flow columns a store written by MIGRATIONS keeps: the flow export's, those the migrations
+ * made (tests/store_schema_test.ts checks that they made them all, with the export's types).
+ */
+export function storedFlowColumns(migrations: readonly Migration[] = MIGRATIONS): readonly string[] {
+  const table = tableColumns("flows", migrations);
+  return FLOW_ROWS.names.filter((c) => c in table);
+}
+
+/** The flows list, but for its columns (those its store keeps). */
+const FLOWS: Omit<ListSpec, "select" | "sortable"> = {
   table: "flows",
-  select: FLOW_TABLE_COLUMNS,
-  sortable: FLOW_TABLE_COLUMNS,
   filterable: ["protocol", "app", "process", "service", "src", "dst", "src_port", "dst_port", "pid", "user"],
   text: ["src", "dst", "app", "server_name", "process", "service", "exe"],
   defaultSort: "bytes",
@@ -168,7 +171,18 @@ function whereClause(spec: ListSpec, sessionId: number, q: ListQuery, extra: Sta
 }
 
 export class SqlStore implements SessionStore {
-  constructor(private readonly db: Db, readonly location: string) {}
+  readonly #flowColumns: readonly string[];
+  readonly #flows: ListSpec;
+
+  /** MIGRATIONS: those the database has had (only tests give fewer, to write as an older store). */
+  constructor(
+    private readonly db: Db,
+    readonly location: string,
+    migrations: readonly Migration[] = MIGRATIONS,
+  ) {
+    this.#flowColumns = storedFlowColumns(migrations);
+    this.#flows = { ...FLOWS, select: this.#flowColumns, sortable: this.#flowColumns };
+  }
 
   get kind(): string {
     return this.db.dialect.name;
@@ -212,8 +226,8 @@ export class SqlStore implements SessionStore {
     if (!rows.length) return;
     await this.db.insertMany(
       "flows",
-      ["session_id", ...FLOW_TABLE_COLUMNS],
-      rows.map((r) => [id, ...FLOW_TABLE_COLUMNS.map((c) => param(r[c]))]),
+      ["session_id", ...this.#flowColumns],
+      rows.map((r) => [id, ...this.#flowColumns.map((c) => param(r[c]))]),
     );
   }
 
@@ -316,7 +330,7 @@ export class SqlStore implements SessionStore {
   }
 
   flows(id: number, q: ListQuery): Promise<Page> {
-    return this.#list(FLOWS, id, q);
+    return this.#list(this.#flows, id, q);
   }
 
   async records(id: number, kind: RecordKind, q: ListQuery): Promise<Page> {

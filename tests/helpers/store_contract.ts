@@ -1,10 +1,17 @@
 // What every session store must do, run against SQLite and PostgreSQL alike: sessions analysed
 // from real corpus captures, lists sorted, filtered and paged, hostile filter strings kept as
-// values, migrations, retention.
+// values, migrations (and a database made by an older wiresight upgraded), retention.
 import assert from "node:assert/strict";
 import { analyzeIntoSession } from "../../src/server/analysis.ts";
-import { type Db, migrate, SqlStore, StoreVersionError } from "../../src/store/sql_store.ts";
-import { MIGRATIONS } from "../../src/store/schema.ts";
+import {
+  type Db,
+  migrate,
+  SqlStore,
+  storedFlowColumns,
+  StoreVersionError,
+} from "../../src/store/sql_store.ts";
+import { addColumns, type Migration, MIGRATIONS } from "../../src/store/schema.ts";
+import { RECORD_KINDS } from "../../src/store/types.ts";
 import type { Row } from "../../src/base/columns.ts";
 import { corpusFile } from "./corpus.ts";
 import { run } from "./cli.ts";
@@ -29,10 +36,14 @@ async function tsharkCount(file: string, filter: string): Promise<number> {
   return r.stdout.split("\n").filter((l) => l.trim()).length;
 }
 
-async function withStore<T>(fresh: FreshDb, fn: (store: SqlStore, db: Db) => Promise<T>): Promise<T> {
+async function withStore<T>(
+  fresh: FreshDb,
+  fn: (store: SqlStore, db: Db) => Promise<T>,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<T> {
   const db = await fresh();
-  await migrate(db);
-  const store = new SqlStore(db, "test");
+  await migrate(db, migrations);
+  const store = new SqlStore(db, "test", migrations);
   try {
     return await fn(store, db);
   } finally {
@@ -41,6 +52,68 @@ async function withStore<T>(fresh: FreshDb, fn: (store: SqlStore, db: Db) => Pro
 }
 
 const ALL = { limit: 1000, offset: 0 };
+const SAMPLE = new URL("../../samples/sample.pcapng", import.meta.url).pathname;
+
+/** A session's lists as the store gives them back. */
+async function lists(store: SqlStore, id: number) {
+  const q = { limit: 100_000, offset: 0 };
+  const records: Record<string, Row[]> = {};
+  for (const kind of RECORD_KINDS) records[kind] = (await store.records(id, kind, q)).rows;
+  return {
+    flows: (await store.flows(id, { ...q, sort: "flow_id" })).rows,
+    packets: (await store.packets(id, q)).rows,
+    records,
+    alerts: (await store.alerts(id, q)).rows,
+  };
+}
+
+const pick = (row: Row, columns: readonly string[]) => Object.fromEntries(columns.map((c) => [c, row[c]]));
+
+/**
+ * A database written by a wiresight that knew only OLD is opened by one that knows CURRENT: the
+ * migrations after OLD run, the old session reads back as it was (columns added since hold null),
+ * and a new session is stored as in a database made by CURRENT from the start.
+ */
+async function upgradeFrom(fresh: FreshDb, old: readonly Migration[], current: readonly Migration[]) {
+  const want = await withStore(fresh, async (store) => {
+    const id = await store.createSession({ kind: "file", name: "sample", sensor: "test" });
+    await analyzeIntoSession(store, id, [SAMPLE]);
+    return await lists(store, id);
+  }, current);
+  assert.ok(want.flows.length && want.packets.length && want.records.dns.length);
+  const db = await fresh();
+  try {
+    await migrate(db, old);
+    const before = new SqlStore(db, "old", old);
+    const oldId = await before.createSession({ kind: "file", name: "old", sensor: "test" });
+    await analyzeIntoSession(before, oldId, [SAMPLE]);
+    const stored = await lists(before, oldId);
+    const oldColumns = storedFlowColumns(old);
+    const newColumns = storedFlowColumns(current).filter((c) => !oldColumns.includes(c));
+    assert.deepEqual(stored.flows.map((r) => Object.keys(r)), stored.flows.map(() => oldColumns));
+
+    const later = current.map((m) => m.version).filter((v) => !old.some((m) => m.version === v));
+    assert.deepEqual(await migrate(db, current), later);
+    const after = new SqlStore(db, "current", current);
+    const back = await lists(after, oldId);
+    assert.deepEqual(
+      back.flows.map((r) => pick(r, oldColumns)),
+      stored.flows.map((r) => pick(r, oldColumns)),
+      "old flows read back",
+    );
+    for (const r of back.flows) {
+      for (const c of newColumns) assert.equal(r[c], null, `${c}, added after the old session`);
+    }
+    assert.deepEqual({ ...back, flows: [] }, { ...stored, flows: [] }, "old packets, records, alerts");
+    assert.equal((await after.session(oldId))!.name, "old");
+
+    const newId = await after.createSession({ kind: "file", name: "new", sensor: "test" });
+    await analyzeIntoSession(after, newId, [SAMPLE]);
+    assert.deepEqual(await lists(after, newId), want, "a new session as in a new database");
+  } finally {
+    await db.close();
+  }
+}
 
 export function storeContract(t: Deno.TestContext, fresh: FreshDb) {
   return {
@@ -187,6 +260,31 @@ export function storeContract(t: Deno.TestContext, fresh: FreshDb) {
             assert.equal(Number(left[0].n), 0);
           }),
       );
+    },
+
+    async upgrade() {
+      await t.step("a database made by migration 1 only is migrated, read back and written", () => {
+        const first = MIGRATIONS.filter((m) => m.version === 1);
+        return upgradeFrom(fresh, first, MIGRATIONS);
+      });
+      // The same with a migration that adds flow columns (as one will): here, migration 1 as if it
+      // had no app and server_name (the sample's flows have them), and a migration 2 that adds them.
+      await t.step("a migration adding flow columns: old rows read back with null there", () => {
+        const v1 = MIGRATIONS.find((m) => m.version === 1)!;
+        const later = ["app", "server_name"];
+        const flows = Object.entries(v1.columns!.flows);
+        const earlier: Migration = {
+          ...v1,
+          columns: { flows: Object.fromEntries(flows.filter(([c]) => !later.includes(c))) },
+          statements: (
+            d,
+          ) => [...v1.statements(d), ...later.map((c) => `ALTER TABLE flows DROP COLUMN "${c}"`)],
+        };
+        const v2 = addColumns(2, "test: app and server name", {
+          flows: Object.fromEntries(flows.filter(([c]) => later.includes(c))),
+        });
+        return upgradeFrom(fresh, [earlier], [earlier, v2]);
+      });
     },
 
     async migrations() {

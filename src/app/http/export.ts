@@ -1,46 +1,26 @@
 // `--export-type http`: one row per request or response.
 import * as abi from "../../decoder/abi.ts";
-import { APP_BASE_COLUMNS, type AppExport, appRowBase } from "../protocol.ts";
+import { via } from "../../base/columns.ts";
+import { appExport } from "../protocol.ts";
 import { contentLength, httpMessage } from "./message.ts";
 
-export const HTTP_EXPORT: AppExport = {
-  type: "http",
-  kinds: [abi.AK_HTTP_REQUEST, abi.AK_HTTP_RESPONSE],
-  columns: [
-    ...APP_BASE_COLUMNS,
-    "kind",
-    "version",
-    "method",
-    "uri",
-    "host",
-    "user_agent",
-    "referer",
-    "auth_scheme",
-    "status",
-    "reason",
-    "server",
-    "content_type",
-    "content_length",
-    "truncated",
-  ],
-  row(e) {
-    const m = httpMessage(e);
-    return {
-      ...appRowBase(e),
-      kind: m.kind,
-      version: m.version,
-      method: m.method,
-      uri: m.uri,
-      host: m.host,
-      user_agent: m.userAgent,
-      referer: m.referer,
-      auth_scheme: m.authScheme,
-      status: m.status,
-      reason: m.reason,
-      server: m.server,
-      content_type: m.contentType,
-      content_length: contentLength(m.contentLength),
-      truncated: m.truncated,
-    };
-  },
-};
+export const HTTP_EXPORT = appExport(
+  "http",
+  [abi.AK_HTTP_REQUEST, abi.AK_HTTP_RESPONSE],
+  via(httpMessage, [
+    { name: "kind", type: "text", get: (m) => m.kind },
+    { name: "version", type: "text", get: (m) => m.version },
+    { name: "method", type: "text", get: (m) => m.method },
+    { name: "uri", type: "text", get: (m) => m.uri },
+    { name: "host", type: "text", get: (m) => m.host },
+    { name: "user_agent", type: "text", get: (m) => m.userAgent },
+    { name: "referer", type: "text", get: (m) => m.referer },
+    { name: "auth_scheme", type: "text", get: (m) => m.authScheme },
+    { name: "status", type: "integer", get: (m) => m.status },
+    { name: "reason", type: "text", get: (m) => m.reason },
+    { name: "server", type: "text", get: (m) => m.server },
+    { name: "content_type", type: "text", get: (m) => m.contentType },
+    { name: "content_length", type: "integer", get: (m) => contentLength(m.contentLength) },
+    { name: "truncated", type: "boolean", get: (m) => m.truncated },
+  ]),
+);

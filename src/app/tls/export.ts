@@ -1,58 +1,32 @@
 // `--export-type tls`: one row per handshake message.
 import * as abi from "../../decoder/abi.ts";
-import { APP_BASE_COLUMNS, type AppExport, appRowBase } from "../protocol.ts";
+import { via } from "../../base/columns.ts";
+import { appExport } from "../protocol.ts";
 import { tlsRecord } from "./message.ts";
 
-export const TLS_EXPORT: AppExport = {
-  type: "tls",
-  kinds: [abi.AK_TLS_CLIENT_HELLO, abi.AK_TLS_SERVER_HELLO, abi.AK_TLS_CERTIFICATE],
-  columns: [
-    ...APP_BASE_COLUMNS,
-    "kind",
-    "transport",
-    "version",
-    "sni",
-    "alpn",
-    "ja3",
-    "ja3_string",
-    "ja4",
-    "ja4_r",
-    "ja3s",
-    "ja3s_string",
-    "cipher",
-    "cert_subject",
-    "cert_issuer",
-    "cert_not_before",
-    "cert_not_after",
-    "cert_sha256",
-    "cert_count",
-    "self_signed",
-    "expired",
-  ],
-  row(e) {
-    const r = tlsRecord(e);
-    return {
-      ...appRowBase(e),
-      kind: r.kind,
-      transport: r.transport,
-      version: r.version,
-      sni: r.sni,
-      alpn: r.alpn.join(",") || null,
-      ja3: r.ja3,
-      ja3_string: r.ja3_string,
-      ja4: r.ja4,
-      ja4_r: r.ja4_r,
-      ja3s: r.ja3s,
-      ja3s_string: r.ja3s_string,
-      cipher: r.cipher,
-      cert_subject: r.cert?.subject ?? null,
-      cert_issuer: r.cert?.issuer ?? null,
-      cert_not_before: r.cert?.not_before ?? null,
-      cert_not_after: r.cert?.not_after ?? null,
-      cert_sha256: r.cert?.sha256 ?? null,
-      cert_count: r.cert_count,
-      self_signed: r.cert?.self_signed ?? null,
-      expired: r.expired,
-    };
-  },
-};
+export const TLS_EXPORT = appExport(
+  "tls",
+  [abi.AK_TLS_CLIENT_HELLO, abi.AK_TLS_SERVER_HELLO, abi.AK_TLS_CERTIFICATE],
+  via(tlsRecord, [
+    { name: "kind", type: "text", get: (r) => r.kind },
+    { name: "transport", type: "text", get: (r) => r.transport },
+    { name: "version", type: "text", get: (r) => r.version },
+    { name: "sni", type: "text", get: (r) => r.sni },
+    { name: "alpn", type: "text", get: (r) => r.alpn.join(",") || null },
+    { name: "ja3", type: "text", get: (r) => r.ja3 },
+    { name: "ja3_string", type: "text", get: (r) => r.ja3_string },
+    { name: "ja4", type: "text", get: (r) => r.ja4 },
+    { name: "ja4_r", type: "text", get: (r) => r.ja4_r },
+    { name: "ja3s", type: "text", get: (r) => r.ja3s },
+    { name: "ja3s_string", type: "text", get: (r) => r.ja3s_string },
+    { name: "cipher", type: "text", get: (r) => r.cipher },
+    { name: "cert_subject", type: "text", get: (r) => r.cert?.subject ?? null },
+    { name: "cert_issuer", type: "text", get: (r) => r.cert?.issuer ?? null },
+    { name: "cert_not_before", type: "text", get: (r) => r.cert?.not_before ?? null },
+    { name: "cert_not_after", type: "text", get: (r) => r.cert?.not_after ?? null },
+    { name: "cert_sha256", type: "text", get: (r) => r.cert?.sha256 ?? null },
+    { name: "cert_count", type: "integer", get: (r) => r.cert_count },
+    { name: "self_signed", type: "boolean", get: (r) => r.cert?.self_signed ?? null },
+    { name: "expired", type: "boolean", get: (r) => r.expired },
+  ]),
+);
