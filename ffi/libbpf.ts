@@ -32,7 +32,6 @@ const SYMBOLS = {
   bpf_program__name: { parameters: ["pointer"], result: "pointer" },
   bpf_program__section_name: { parameters: ["pointer"], result: "pointer" },
   bpf_program__set_autoload: { parameters: ["pointer", "bool"], result: "i32" },
-  bpf_program__fd: { parameters: ["pointer"], result: "i32" },
   bpf_program__attach: { parameters: ["pointer"], result: "pointer" },
   bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
   bpf_map__fd: { parameters: ["pointer"], result: "i32" },
@@ -196,15 +195,6 @@ export class BpfObject {
         throw e;
       }
     });
-  }
-
-  /** The file descriptor of program `name` (for its run statistics). */
-  programFd(name: string): number {
-    for (let p = this.#lib.bpf_object__next_program(this.#obj, null); p;) {
-      if (text(this.#lib.bpf_program__name(p)) === name) return this.#lib.bpf_program__fd(p);
-      p = this.#lib.bpf_object__next_program(this.#obj, p);
-    }
-    return -1;
   }
 
   #map(name: string): Deno.PointerValue {

@@ -29,7 +29,9 @@ Deno.test("the committed ffi/bpf/attribution.bpf.o is built from ffi/bpf/attribu
 
 Deno.test("the BPF object keeps what libbpf needs: .BTF, .BTF.ext and every hook's section", async () => {
   const sections = await run("llvm-objdump", ["-h", committed]);
-  for (const s of [".BTF", ".BTF.ext", ".maps", "license"]) assert(sections.includes(` ${s} `), `${s} missing`);
+  for (const s of [".BTF", ".BTF.ext", ".maps", "license"]) {
+    assert(sections.includes(` ${s} `), `${s} missing`);
+  }
   for (
     const hook of [
       "inet_sock_set_state",

@@ -113,6 +113,9 @@ Deno.test("200 short-lived curl clients of python's http.server: both ends named
               clients++;
             } else misses.push(`client ${port}: ${JSON.stringify(s)}`);
             if (s?.match === "exact" && s.netns === netns) threads++;
+            // The same endpoints written as IPv4-mapped IPv6 (a dual-stack capture's view).
+            const mapped = t.lookup("tcp", { address: "::ffff:127.0.0.1", port }, lo(8080), netns);
+            if (mapped !== p) misses.push(`mapped ${port}: ${JSON.stringify(mapped)}`);
             const srv = t.lookup("tcp", lo(8080), lo(port), netns);
             if (named(srv, "python3", server.proc.pid)) servers++;
             else misses.push(`server side of ${port}: ${JSON.stringify(srv)}`);
@@ -121,6 +124,7 @@ Deno.test("200 short-lived curl clients of python's http.server: both ends named
           assert(clients >= 198, misses.slice(0, 5).join("\n"));
           assert(servers >= 198, misses.slice(0, 5).join("\n"));
           assert(threads >= 198);
+          assert(!misses.some((m) => m.startsWith("mapped")), misses.join("\n"));
         } finally {
           await server.stop();
         }
@@ -190,34 +194,45 @@ Deno.test("200 dig queries to dnsmasq: named dig (the process, not its isc-net t
   }
 });
 
-Deno.test("nc over TCP and UDP: client and server named on both ends", async () => {
+Deno.test("nc over TCP, UDP and TCP/IPv6, and a raw ICMP socket: both ends named", async () => {
   await withNetns(async (ns) => {
     const netns = netnsOf(ns);
     await withTracker(async (t) => {
-      for (const udp of [false, true]) {
-        const proto = udp ? "udp" : "tcp";
-        const u = udp ? ["-u"] : [];
-        const server = spawnIn(ns, "nc", [...u, "-l", "127.0.0.1", "9000"]);
+      const cases = [["tcp", "127.0.0.1"], ["udp", "127.0.0.1"], ["tcp", "::1"]] as const;
+      for (const [i, [proto, address]] of cases.entries()) {
+        // Ports of their own: a TIME_WAIT left by the case before would refuse the bind.
+        const [cport, sport] = [41000 + i, 9000 + i];
+        const u = proto === "udp" ? ["-u"] : [];
+        const at = (port: number) => ({ address, port });
+        const server = spawnIn(ns, "nc", [...u, "-l", address, String(sport)]);
         try {
           await sleep(300);
           // -N: shut the TCP connection down at the end of input; -w1: give up on UDP after 1 s.
+          const end = proto === "udp" ? "-w1" : "-N";
           const client = await inNs(
             ns,
             "nc",
-            [...u, udp ? "-w1" : "-N", "-p", "41000", "127.0.0.1", "9000"],
+            [...u, end, "-p", String(cport), address, String(sport)],
             "hi\n",
           );
           assert(client.ok, client.stderr);
           await sleep(100);
-          const c = t.lookup(proto, lo(41000), lo(9000), netns);
-          const s = t.lookup(proto, lo(9000), lo(41000), netns);
-          assert(named(c, "nc", client.pid), `${proto} client: ${JSON.stringify(c)}`);
-          assert(named(s, "nc", server.proc.pid), `${proto} server: ${JSON.stringify(s)}`);
-          assert(c!.cmdline.includes("-p 41000") && s!.cmdline.includes("-l 127.0.0.1 9000"));
+          const c = t.lookup(proto, at(cport), at(sport), netns);
+          const s = t.lookup(proto, at(sport), at(cport), netns);
+          assert(named(c, "nc", client.pid), `${proto} ${address} client: ${JSON.stringify(c)}`);
+          assert(named(s, "nc", server.proc.pid), `${proto} ${address} server: ${JSON.stringify(s)}`);
+          assert(c!.cmdline.includes(`-p ${cport}`) && s!.cmdline.includes(`-l ${address} ${sport}`));
         } finally {
           await server.stop();
         }
       }
+      // An ICMP echo request from a raw socket (as ping sends without ping sockets): a raw socket
+      // has no port, it is found by its address whatever the echo id.
+      const echo = "import socket; s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_ICMP); " +
+        "s.sendto(bytes([8,0,0xf7,0xfe,0,1,0,0]),('127.0.0.1',0))";
+      const icmp = await inNs(ns, PYTHON, ["-c", echo]);
+      assert(icmp.ok, icmp.stderr);
+      assert(named(t.lookup("icmp", lo(4242), lo(0), netns), "python3", icmp.pid));
     });
   });
 });
@@ -350,7 +365,7 @@ Deno.test("without privileges, open() fails with the reason and what to do (no c
       script.join(" "),
     ]);
     assertEquals([capless.opened, capless.code], [false, "no-permission"]);
-    assert(capless.message.includes("root process lacks"), capless.message);
+    assert(capless.message.includes("runs as root but without CAP_BPF and CAP_PERFMON"), capless.message);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

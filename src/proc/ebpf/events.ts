@@ -63,15 +63,23 @@ export const AF_INET6 = 10;
 /** The native byte order, which the kernel wrote in. */
 export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-const latin = new TextDecoder("latin1");
 const utf8 = new TextDecoder();
 
-/** A NUL-terminated string of at most `max` bytes (comm: kernel-side bytes, shown as latin1). */
-export function cString(b: Uint8Array, off: number, max: number, decoder = latin): string {
+/**
+ * A NUL-terminated string of at most `max` bytes, as latin1 (a comm: short, ASCII in practice;
+ * built char by char, several times faster than a TextDecoder call for 16 bytes).
+ */
+export function cString(b: Uint8Array, off: number, max: number): string {
+  let s = "";
+  for (let i = off, end = off + max; i < end && b[i] !== 0; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
+/** A NUL-terminated UTF-8 string of at most `max` bytes (a path). */
+export function cStringUtf8(b: Uint8Array, off: number, max: number): string {
   let end = off;
-  const limit = off + max;
-  while (end < limit && b[end] !== 0) end++;
-  return decoder.decode(b.subarray(off, end));
+  while (end < off + max && b[end] !== 0) end++;
+  return utf8.decode(b.subarray(off, end));
 }
 
 /** argv as the kernel keeps it (NUL-separated) joined with spaces, as /proc/<pid>/cmdline reads. */

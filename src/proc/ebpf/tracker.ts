@@ -20,6 +20,7 @@ import {
   addressKeyOf,
   argsText,
   cString,
+  cStringUtf8,
   EV_EXEC,
   EV_EXIT,
   EV_FORK,
@@ -60,8 +61,8 @@ export interface TrackedProcess {
 
 export interface TrackedSocket {
   process: TrackedProcess;
-  /** The thread that did it, and its name ("isc-net-0000"); 0 and "" for an accepted socket
-   * named after its listener. */
+  /** The thread that did it, and its name ("isc-net-0000"); for "accept", the thread that
+   * called listen() (0 and "" when the listener predates the tracker). */
   tid: number;
   thread: string;
   /** The socket's network namespace (inode of /proc/<pid>/ns/net). */
@@ -244,6 +245,7 @@ export class EbpfTracker {
   /**
    * The process owning the socket with these endpoints (`local` is the socket's own end): the
    * exact tuple first, else a listener or unconnected socket (UDP sendto) on the local endpoint.
+   * ICMP: the port is the echo id (a ping socket's own port); a raw socket is found by address.
    * IPv4-mapped IPv6 addresses equal IPv4 ones. With `netns`, only that network namespace.
    * Pending events are read first.
    */
@@ -260,7 +262,9 @@ export class EbpfTracker {
     for (let r = this.#exact.get(`${p} ${la} ${local.port} ${ra} ${remote.port}`) ?? null; r; r = r.next) {
       if (r.process && (netns === undefined || r.netns === netns)) return this.#answer(r, "exact");
     }
-    const l = this.#findLocal(p, la, local.port, netns);
+    // A raw socket's "port" is its protocol: ping over a raw socket, whatever the echo id.
+    const l = this.#findLocal(p, la, local.port, netns) ??
+      (p === 1 || p === 58 ? this.#findLocal(p, la, p, netns) : null);
     return l?.process ? this.#answer(l, "local") : null;
   }
 
@@ -327,7 +331,8 @@ export class EbpfTracker {
     const la = addressKey(b, SOCK.laddr, family), ra = addressKey(b, SOCK.raddr, family);
     const tgid = v.getUint32(SOCK.tgid, LE);
     const r: SocketRecord = {
-      // No process: a server's new connection, named after its listener's owner.
+      // No process: a server's new connection whose listener predates the tracker; its owner
+      // may be known from a read or write since.
       process: tgid ? this.#processOf(tgid, b, v) : this.#findLocal(proto, la, lport, netns)?.process ?? null,
       tid: v.getUint32(SOCK.tid, LE),
       thread: tgid ? cString(b, SOCK.comm, 16) : "",
@@ -384,7 +389,7 @@ export class EbpfTracker {
 
   #exec(b: Uint8Array, v: DataView): void {
     const tgid = v.getUint32(TASK.tgid, LE);
-    const exe = cString(b, EXEC.filename, EXEC.filenameLen, new TextDecoder());
+    const exe = cStringUtf8(b, EXEC.filename, EXEC.filenameLen);
     this.#processes.set(tgid, {
       pid: tgid,
       name: cString(b, TASK.comm, 16),
@@ -512,9 +517,12 @@ function capabilityProblem(): string | null {
   const has = (c: bigint) => ((caps >> c) & 1n) === 1n;
   if (has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))) return null;
   const uid = status.match(/^Uid:\s*(\d+)/m)?.[1];
-  return `${uid === "0" ? "this root process lacks" : `it runs as uid ${uid}, without`} the capabilities ` +
-    `CAP_BPF and CAP_PERFMON. Run as root, or grant them (setcap cap_bpf,cap_perfmon+ep on the executable); ` +
-    `process names fall back to /proc`;
+  const grant = "CAP_BPF and CAP_PERFMON (e.g. setcap cap_bpf,cap_perfmon+ep on the executable)";
+  return uid === "0"
+    ? `this process runs as root but without CAP_BPF and CAP_PERFMON (a container or a service that ` +
+      `dropped them): grant it ${grant}`
+    : `it needs root: this process runs as uid ${uid}, without CAP_BPF and CAP_PERFMON. Run it as root, ` +
+      `or grant it ${grant}`;
 }
 
 function isDenoPermission(e: unknown): boolean {
