@@ -194,7 +194,7 @@ Deno.test("200 dig queries to dnsmasq: named dig (the process, not its isc-net t
   }
 });
 
-Deno.test("nc over TCP, UDP and TCP/IPv6, and a raw ICMP socket: both ends named", async () => {
+Deno.test("nc over TCP, UDP and TCP/IPv6, a refused connect, a raw ICMP socket: all named", async () => {
   await withNetns(async (ns) => {
     const netns = netnsOf(ns);
     await withTracker(async (t) => {
@@ -226,6 +226,30 @@ Deno.test("nc over TCP, UDP and TCP/IPv6, and a raw ICMP socket: both ends named
           await server.stop();
         }
       }
+      // A refused connect(): the kernel frees the port before the socket's last transition; the
+      // tuple must survive that. The client's port is read off the wire (tcpdump sees the SYN).
+      const dump = new Deno.Command("ip", {
+        args: ["netns", "exec", ns, "tcpdump", "-l", "-n", "-c", "1", "-i", "lo", "tcp[tcpflags] == tcp-syn"],
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(10000),
+      }).spawn();
+      const stderr = dump.stderr.getReader();
+      for (let said = ""; !said.includes("listening on");) {
+        const { value, done } = await stderr.read();
+        if (done) throw new Error(`tcpdump did not start: ${said}`);
+        said += dec.decode(value);
+      }
+      stderr.releaseLock();
+      const refused = await inNs(ns, PYTHON, [
+        "-c",
+        "import socket; print(socket.socket().connect_ex(('127.0.0.1', 9)))",
+      ]);
+      const syn = dec.decode((await dump.output()).stdout);
+      const port = Number(syn.match(/127\.0\.0\.1\.(\d+) > 127\.0\.0\.1\.9:/)?.[1]);
+      assert(refused.stdout.trim() === "111" && port > 0, `${refused.stdout} ${syn}`); // ECONNREFUSED
+      const r = t.socket("tcp", lo(port), lo(9), netns);
+      assertEquals([r?.process.pid, r?.event], [refused.pid, "connect"]);
       // An ICMP echo request from a raw socket (as ping sends without ping sockets): a raw socket
       // has no port, it is found by its address whatever the echo id.
       const echo = "import socket; s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_ICMP); " +
