@@ -4,14 +4,13 @@ import { colorWanted, style } from "../base/format.ts";
 import { linktypeName } from "../decoder/names.ts";
 import { Session, type SessionResult } from "../pipeline/session.ts";
 import { processMatcher } from "../pipeline/live_select.ts";
-import { METHOD_TEXT, openProcessLookup } from "../proc/attribution.ts";
-import { FlowOwners, localAddresses } from "../proc/owners.ts";
+import { ATTRIBUTION_METHODS, METHOD_TEXT } from "../proc/attribution.ts";
+import { openLive } from "../pipeline/live.ts";
 import { renderText } from "../report/text.ts";
 import { CaptureTerminal } from "../sinks/capture_terminal.ts";
 import { Exporter } from "../sinks/export.ts";
 import { CaptureWriter, PcapngWriter } from "../sinks/pcapng.ts";
 import { PacketPrinter } from "../sinks/terminal.ts";
-import { LiveCapture } from "../source/live.ts";
 import { choice, intOption, type Options, parse, secondsOption } from "./args.ts";
 import { decoderConfigFrom, EXPORT_OPTIONS, exportFrom, FILTER_OPTIONS, FLOW_OPTIONS } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
@@ -33,7 +32,10 @@ Capture:
   -s, --snaplen N              bytes kept per packet (default 262144)
       --promisc                promiscuous mode
       --buffer-size MIB        kernel capture buffer (default 8)
-      --refresh S              full rescan of the process table at most every S seconds (default 1)
+      --attribution METHOD     how processes are found: ebpf (default: the kernel reports every socket
+                               and process; needs root or CAP_BPF and CAP_PERFMON), netlink (sock_diag
+                               and /proc; misses sockets that live a few ms), off
+      --refresh S              with netlink: full rescan of /proc at most every S seconds (default 1)
 
 Filters (a packet must pass all that are given):
   -f, --filter EXPR            BPF expression, applied in the kernel
@@ -89,6 +91,7 @@ export const CAPTURE_OPTIONS: Options = {
   promisc: { type: "boolean" },
   "buffer-size": { type: "string" },
   refresh: { type: "string" },
+  attribution: { type: "string" },
   direction: { type: "string" },
   process: { type: "string", multiple: true },
   "process-name": { type: "string", multiple: true },
@@ -154,6 +157,8 @@ export async function captureCommand(argv: string[]): Promise<number> {
     ? 0
     : intOption(v["max-payload"] as string | undefined, "max-payload", 0, 65535) ?? 64;
   const refresh = secondsOption(v.refresh as string | undefined, "refresh") ?? 1;
+  const attribution = choice(v.attribution as string | undefined, "attribution", ATTRIBUTION_METHODS) ??
+    "ebpf";
   const processRule = processMatcher(
     processPaths((v.process as string[] | undefined) ?? []),
     (v["process-name"] as string[] | undefined) ?? [],
@@ -178,29 +183,27 @@ export async function captureCommand(argv: string[]): Promise<number> {
     : undefined;
   const device = (v.interface as string | undefined) ?? defaultInterface();
 
-  const local = localAddresses();
-  let capture: LiveCapture;
+  let live: Awaited<ReturnType<typeof openLive>>;
   try {
-    capture = await LiveCapture.open(
-      {
-        device,
-        snaplen: intOption(v.snaplen as string | undefined, "snaplen", 64, 262144),
-        promiscuous: Boolean(v.promisc),
-        bufferBytes: (intOption(v["buffer-size"] as string | undefined, "buffer-size", 1, 4096) ?? 8) << 20,
-        filter: v.filter as string | undefined,
-      },
-      Infinity,
-      { localAddresses: [...local], refreshMs: refresh * 1000 },
-    );
+    live = await openLive({
+      device,
+      snaplen: intOption(v.snaplen as string | undefined, "snaplen", 64, 262144),
+      promiscuous: Boolean(v.promisc),
+      bufferBytes: (intOption(v["buffer-size"] as string | undefined, "buffer-size", 1, 4096) ?? 8) << 20,
+      filter: v.filter as string | undefined,
+      attribution,
+      refreshMs: refresh * 1000,
+    });
   } catch (e) {
     if (e instanceof CaptureError && e.usage) throw new UsageError(e.message);
     throw e;
   }
-  for (const w of capture.warnings) console.error(`wiresight: warning: ${w}`);
+  const { capture, owners } = live;
+  for (const w of live.warnings) console.error(`wiresight: warning: ${w}`);
   // As tcpdump does: say where capture runs (scripts wait for this line), and how processes are found.
   console.error(
     `wiresight: capturing on ${device}, link type ${linktypeName(capture.linktype)}, snapshot length ` +
-      `${capture.snaplen} bytes, process attribution: ${METHOD_TEXT[capture.attribution ?? "none"]} ` +
+      `${capture.snaplen} bytes, process attribution: ${METHOD_TEXT[owners.method]} ` +
       `(Ctrl+C to stop)`,
   );
 
@@ -227,7 +230,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const session = await Session.open({
     live: {
       capture,
-      owners: new FlowOwners(openProcessLookup(refresh * 1000), local),
+      owners,
       // Direction, process and count need the decoded packet: a classifier picks the packets first.
       select: direction || processRule || count !== undefined
         ? { direction, process: processRule, count }

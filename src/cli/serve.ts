@@ -11,7 +11,8 @@ import { isLoopback, newToken } from "../server/security.ts";
 import { openStore, StoreOpenError } from "../store/open.ts";
 import { DEFAULT_LIMITS } from "../store/recorder.ts";
 import type { SessionStore } from "../store/types.ts";
-import { intOption, type Options, parse, secondsOption } from "./args.ts";
+import { choice, intOption, type Options, parse, secondsOption } from "./args.ts";
+import { ATTRIBUTION_METHODS } from "../proc/attribution.ts";
 import { decoderConfigFrom } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { writeOut } from "./output.ts";
@@ -254,6 +255,7 @@ export async function captureServeCommand(v: Record<string, unknown>, device: st
     count: intOption(v.count as string | undefined, "count", 1, Number.MAX_SAFE_INTEGER),
     duration: secondsOption(v.duration as string | undefined, "duration"),
     decoder: decoderConfigFrom(v),
+    attribution: choice(v.attribution as string | undefined, "attribution", ATTRIBUTION_METHODS),
   };
   return await runServer({ ...settings, capture: true }, async (web) => {
     let live;
@@ -263,6 +265,7 @@ export async function captureServeCommand(v: Record<string, unknown>, device: st
       if (e instanceof CaptureError && e.usage) throw new UsageError(e.message);
       throw e;
     }
+    for (const w of live.warnings) console.error(`wiresight: warning: ${w}`);
     console.error(`wiresight: capturing on ${device} into session ${live.id}`);
     live.done.then((r) =>
       console.error(

@@ -136,6 +136,7 @@ export class Session {
       await decoding?.return(undefined as never);
       for (const s of all) s.close?.();
       this.#selector?.free();
+      opts.live?.owners?.close();
     }
     return { report: this.#report(decoded), decoded };
   }
@@ -230,7 +231,11 @@ export class Session {
     const capture = this.opts.live?.capture;
     if (capture) {
       report.processes = this.processes.top(top);
-      report.capture = { interface: capture.device, ...decoded.capture, attribution: capture.attribution };
+      report.capture = {
+        interface: capture.device,
+        ...decoded.capture,
+        attribution: this.opts.live?.owners?.method ?? "none",
+      };
     } else if (this.processes.size) report.processes = this.processes.top(top);
     return report;
   }

@@ -65,6 +65,16 @@ export class FlowOwners implements Attributor {
 
   constructor(private readonly lookup: ProcessLookup, private readonly local = localAddresses()) {}
 
+  /** How owners are found (the lookup's method). */
+  get method(): string {
+    return this.lookup.method;
+  }
+
+  /** Capture ended: the lookup's resources go. */
+  close(): void {
+    this.lookup.close?.();
+  }
+
   /** Owners found by the capture worker ("proto address port" -> process). */
   hint(hints: OwnerHint[]): void {
     for (const h of hints) this.#hints.set(h.endpoint, h.owner);

@@ -10,6 +10,11 @@ export interface ProcessInfo {
   cmdline: string;
   uid: number | null;
   user: string | null;
+  /** Its container (docker, podman ... id or LXC name) and systemd unit, when eBPF saw its cgroup. */
+  container?: string | null;
+  unit?: string | null;
+  /** It had exited when it was looked up (what is kept is what it was). */
+  exited?: boolean;
 }
 
 export interface Endpoint {
@@ -32,6 +37,8 @@ export interface ProcessLookup {
   /** Why attribution is off or degraded, said once as a warning; null when all is well. */
   readonly warning: string | null;
   lookup(proto: Transport, local: Endpoint, remote: Endpoint): ProcessInfo | null;
+  /** Releases what the method holds (eBPF programs, timers). */
+  close?(): void;
 }
 
 /** No attribution, and why. */

@@ -3,13 +3,13 @@
 // terminal panels use keeps the totals, and a snapshot is pushed a few times a second,
 // whatever the packet rate, while the session's rows go to the store.
 import type { DecoderConfig } from "../decoder/decoder.ts";
-import { Session } from "../pipeline/session.ts";
-import { openProcessLookup } from "../proc/attribution.ts";
-import { FlowOwners, localAddresses } from "../proc/owners.ts";
+import { type LiveSource, Session } from "../pipeline/session.ts";
+import { openLive } from "../pipeline/live.ts";
+import type { AttributionMethod } from "../proc/attribution.ts";
 import { type LiveTotals, LiveTraffic } from "../report/live.ts";
 import type { ProcessTable, ProcessTotals } from "../report/processes.ts";
 import type { Report } from "../report/report.ts";
-import { type CaptureStats, LiveCapture } from "../source/live.ts";
+import type { CaptureStats, LiveCapture } from "../source/live.ts";
 import { DEFAULT_LIMITS, FLUSH_ROWS, SessionRecorder, type StoreLimits } from "../store/recorder.ts";
 import type { SessionStore, TimelinePoint } from "../store/types.ts";
 import { alertRow, type EngineFactory } from "./detection.ts";
@@ -37,6 +37,8 @@ export interface LiveStart {
   count?: number;
   duration?: number;
   decoder?: DecoderConfig;
+  /** How processes are found (default eBPF, falling back to netlink with a warning). */
+  attribution?: AttributionMethod;
 }
 
 export interface LiveDeps {
@@ -58,10 +60,16 @@ export class LiveSession {
   /** Settles with the final report when the capture has ended and the session is stored. */
   readonly done: Promise<Report>;
 
+  get capture(): LiveCapture {
+    return this.source.capture;
+  }
+
   private constructor(
     readonly id: number,
     readonly device: string,
-    readonly capture: LiveCapture,
+    private readonly source: LiveSource,
+    /** What the user should know of this capture (process attribution degraded ...). */
+    readonly warnings: string[],
     private readonly deps: LiveDeps,
     private readonly opts: LiveStart,
   ) {
@@ -73,19 +81,15 @@ export class LiveSession {
 
   /** Opens the device (throws CaptureError with what to do when it cannot) and starts capturing. */
   static async start(opts: LiveStart, deps: LiveDeps): Promise<LiveSession> {
-    const local = localAddresses();
-    const capture = await LiveCapture.open(
-      {
-        device: opts.device,
-        snaplen: opts.snaplen,
-        promiscuous: opts.promiscuous ?? false,
-        bufferBytes: opts.bufferBytes ?? 8 << 20,
-        filter: opts.filter,
-      },
-      // The worker stops after `count` packets (those that pass the kernel's filter).
-      opts.count ?? Infinity,
-      { localAddresses: [...local], refreshMs: 1000 },
-    );
+    const { capture, owners, warnings } = await openLive({
+      device: opts.device,
+      snaplen: opts.snaplen,
+      promiscuous: opts.promiscuous ?? false,
+      bufferBytes: opts.bufferBytes ?? 8 << 20,
+      filter: opts.filter,
+      maxPackets: opts.count,
+      attribution: opts.attribution,
+    });
     let id: number;
     try {
       id = await deps.store.createSession({
@@ -95,9 +99,10 @@ export class LiveSession {
       });
     } catch (e) {
       capture.stop();
+      owners.close();
       throw e;
     }
-    return new LiveSession(id, opts.device, capture, deps, opts);
+    return new LiveSession(id, opts.device, { capture, owners }, warnings, deps, opts);
   }
 
   get running(): boolean {
@@ -130,7 +135,7 @@ export class LiveSession {
     const recorder = this.#recorder;
     const engine = this.deps.detection?.();
     const session = await Session.open({
-      live: { capture: this.capture, owners: new FlowOwners(openProcessLookup(), localAddresses()) },
+      live: this.source,
       decoder: { ...this.opts.decoder, packets: { payloadMax: 0 } },
       top,
       detection: engine,
@@ -167,6 +172,7 @@ export class LiveSession {
       }
       if (engine) recorder.alerts(engine.alerts().map(alertRow));
       const { report, decoded: result } = step.value;
+      report.warnings.push(...this.warnings);
       const error = result.capture?.error ?? null;
       await recorder.finish(report, error ? "failed" : "done", error);
       return report;

@@ -64,8 +64,6 @@ export class LiveCapture {
   snaplen = 0;
   nanoseconds = false;
   warnings: string[] = [];
-  /** How the worker finds processes ("none" when it cannot), null when not asked to. */
-  attribution: string | null = null;
 
   private constructor(readonly device: string) {
     this.#worker = new Worker(new URL("./live_worker.ts", import.meta.url), { type: "module" });
@@ -128,7 +126,6 @@ export class LiveCapture {
     c.snaplen = first.snaplen;
     c.nanoseconds = first.nanoseconds;
     c.warnings = first.warnings;
-    c.attribution = first.attribution;
     return c;
   }
 

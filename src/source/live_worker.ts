@@ -29,8 +29,6 @@ export type WorkerMessage =
     snaplen: number;
     nanoseconds: boolean;
     warnings: string[];
-    /** The process attribution method (ProcessLookup.method), when asked for. */
-    attribution: string | null;
   }
   | { type: "batch"; slot: number; length: number; packets: number; owners: OwnerHint[] }
   | { type: "stats"; received: number; dropped: number; ifDropped: number }
@@ -66,7 +64,7 @@ scope.onmessage = (ev) => {
     handle = new LiveHandle({ immediate: false, timeoutMs: BLOCK_TIMEOUT_MS, ...req.options });
     // Sockets are mapped before "ready" (capture has begun: packets wait in the kernel buffer),
     // so connections opened as soon as capture is announced are attributed too.
-    const lookup = req.localAddresses ? openProcessLookup(req.refreshMs ?? 1000) : null;
+    const lookup = req.localAddresses ? openProcessLookup("netlink", req.refreshMs ?? 1000) : null;
     const first = lookup && req.localAddresses ? new FirstPackets(lookup, req.localAddresses) : null;
     post({
       type: "ready",
@@ -74,7 +72,6 @@ scope.onmessage = (ev) => {
       snaplen: handle.snaplen,
       nanoseconds: handle.nanoseconds,
       warnings: lookup?.warning ? [...handle.warnings, lookup.warning] : handle.warnings,
-      attribution: lookup?.method ?? null,
     });
     new CaptureLoop(handle, new BatchRing(req.ring), new Int32Array(req.stop), first).run(req.maxPackets);
     post({ type: "stats", ...handle.stats() });

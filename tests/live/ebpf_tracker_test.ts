@@ -7,7 +7,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { run, withNetns } from "../helpers/capture.ts";
 import { spawnIn } from "../helpers/netns.ts";
 import { EbpfTracker, type TrackedProcess } from "../../src/proc/ebpf/tracker.ts";
-import type { ProcessInfo } from "../../src/proc/linux.ts";
+import type { ProcessInfo } from "../../src/proc/process.ts";
 
 const PYTHON = "/usr/bin/python3";
 const dec = new TextDecoder();
@@ -344,7 +344,7 @@ Deno.test("without privileges, open() fails with the reason and what to do (no c
     const files = [
       "ffi/libbpf.ts",
       "ffi/bpf/attribution.bpf.o",
-      "src/decoder/address.ts",
+      "src/base/address.ts",
       "tests/helpers/ebpf_open.ts",
     ];
     for (

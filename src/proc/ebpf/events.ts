@@ -1,7 +1,7 @@
 // The records ffi/bpf/attribution.bpf.c writes to its ring buffer, byte for byte (native byte
 // order; the C side asserts the same sizes). Decoding reads straight from the ring's reused
 // buffer: no object per record except what the tracker keeps.
-import { parseCidr } from "../../decoder/address.ts";
+import { parseCidr } from "../../base/address.ts";
 
 export const EV_CONNECT = 1;
 export const EV_ACCEPT = 2;
