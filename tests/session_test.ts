@@ -71,7 +71,9 @@ for (const [name, named] of CAPTURES) {
 
       const fromLibrary = [];
       for await (const f of readFlows(capture)) {
-        fromLibrary.push(FLOW_ROWS.row({ record: f, serverName: f.serverName, owner: f.process }));
+        fromLibrary.push(
+          FLOW_ROWS.row({ record: f, serverName: f.serverName, owner: f.process, responder: null }),
+        );
       }
 
       const store = await openStore({ dbPath: `${dir}/history.sqlite` });

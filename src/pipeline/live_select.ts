@@ -18,7 +18,7 @@ export interface SelectRules {
   count?: number;
 }
 
-const UNATTRIBUTED: Attribution = { packet: null, flow: null };
+const UNATTRIBUTED: Attribution = { packet: null, peer: null, flow: null, responder: null };
 
 /** The kernel keeps a process's name (comm) to its first 15 bytes. */
 const COMM_LENGTH = 15;
@@ -108,15 +108,14 @@ export class PacketSelector implements Attributor {
     const r = this.rules;
     if (r.count !== undefined && this.#keptTotal >= r.count) return;
     if (r.direction && this.owners.direction(p) !== r.direction) return;
-    const packet = this.owners.owner(p);
-    const flow = this.owners.of(p.flowId) ?? null;
+    const who = this.owners.attribute(p);
     // A packet belongs to the processes at both of its ends (two of them on loopback).
-    if (r.process && !this.owners.ends(p).some(r.process)) return;
+    if (r.process && ![who.packet?.process, who.peer].some((x) => x && r.process!(x))) return;
     const i = 2 * (p.frame - this.#firstFrame);
     const off = this.#bounds[i], end = this.#bounds[i + 1];
     this.#out.set(this.#batch.subarray(off, end), this.#outLength);
     this.#outLength += end - off;
-    this.#kept.set(++this.#keptTotal, { packet, flow });
+    this.#kept.set(++this.#keptTotal, who);
     if (r.count !== undefined && this.#keptTotal >= r.count) this.stop();
   }
 

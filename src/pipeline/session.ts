@@ -8,12 +8,11 @@ import type { EventHandlers, FlowRecord, PacketRecord } from "../decoder/records
 import { AppSummary } from "../app/summary.ts";
 import type { DetectionEngine } from "../detect/engine.ts";
 import { CommentOwners } from "../proc/comment.ts";
-import type { Attributor, FlowOwners } from "../proc/owners.ts";
-import type { ProcessInfo } from "../proc/process.ts";
+import type { Attribution, Attributor, FlowOwners } from "../proc/owners.ts";
 import { ProcessTable } from "../report/processes.ts";
 import { buildReport, type Report } from "../report/report.ts";
 import type { FlowView } from "../sinks/rows.ts";
-import type { PacketContext, SessionSink } from "../sinks/sink.ts";
+import type { FlowProcesses, PacketContext, SessionSink, SinkContext } from "../sinks/sink.ts";
 import { type DecodeResult, decodeSteps } from "../source/decode.ts";
 import type { LiveCapture } from "../source/live.ts";
 import { PacketSelector, type SelectRules } from "./live_select.ts";
@@ -52,15 +51,15 @@ export interface SessionResult {
   decoded: DecodeResult;
 }
 
-const NO_CONTEXT: PacketContext = { direction: null, owner: null };
+const NO_CONTEXT: PacketContext = { direction: null, owner: null, peer: null };
 
-export class Session {
+export class Session implements SinkContext {
   readonly apps = new AppSummary();
   /** Traffic per process: from live owners, or from the owners a wiresight pcapng noted. */
   readonly processes = new ProcessTable();
   readonly #comments = new CommentOwners();
-  /** Each open flow's owner as attribution last gave it, until its record goes out. */
-  readonly #flowOwners = new Map<number, ProcessInfo | null>();
+  /** Each open flow's processes as attribution last gave them, until its record goes out. */
+  readonly #flowOwners = new Map<number, Attribution>();
   readonly #sinks: SessionSink[];
   readonly #late: SessionSink[];
   #attributor: Attributor | undefined;
@@ -95,6 +94,7 @@ export class Session {
   async *steps(): AsyncGenerator<void, SessionResult> {
     const { opts } = this;
     const all = [...this.#sinks, ...this.#late];
+    for (const s of all) s.bind?.(this);
     const wantsFlows = all.some((s) => s.flow) || this.#attributor !== undefined;
     this.apps.flowNames.enabled = all.some((s) => s.flow);
     const decoder: DecoderConfig = {
@@ -141,6 +141,14 @@ export class Session {
     return { report: this.#report(decoded), decoded };
   }
 
+  /** The processes of an open flow: live attribution's, else those its pcapng comments noted. */
+  processesOf(flowId: number): FlowProcesses | null {
+    const who = this.#flowOwners.get(flowId);
+    if (who) return { owner: who.flow, responder: who.responder };
+    const noted = this.#comments.peek(flowId);
+    return noted ? { owner: noted, responder: null } : null;
+  }
+
   async run(): Promise<SessionResult> {
     const steps = this.steps();
     for (;;) {
@@ -184,24 +192,27 @@ export class Session {
 
   #attribute(attributor: Attributor, p: PacketRecord): PacketContext {
     const who = attributor.attribute(p);
-    if (p.flowId) this.#flowOwners.set(p.flowId, who.flow);
+    if (p.flowId) this.#flowOwners.set(p.flowId, who);
+    // On loopback the packet counts for both: sent by one process, received by the other.
     if (who.packet) this.processes.add(who.packet.process, p.flowId, p.wirelen, who.packet.sent);
-    return { direction: attributor.direction(p), owner: who.packet };
+    if (who.peer) this.processes.add(who.peer, p.flowId, p.wirelen, false);
+    return { direction: attributor.direction(p), owner: who.packet, peer: who.peer };
   }
 
   /** A flow record with its name and owner, made once for every sink that takes it. */
   #viewOf(f: FlowRecord): FlowView {
     if (this.#view?.record === f) return this.#view;
-    let owner: ProcessInfo | null | undefined = null;
+    let who: Attribution | undefined;
     if (this.#attributor) {
-      owner = this.#flowOwners.get(f.id);
+      who = this.#flowOwners.get(f.id);
       this.#flowOwners.delete(f.id);
       this.#attributor.flowEnded(f.id);
     }
     this.#view = {
       record: f,
       serverName: this.apps.flowNames.enabled ? this.apps.flowName(f) : null,
-      owner: owner ?? this.#comments.take(f.id),
+      owner: who?.flow ?? this.#comments.take(f.id),
+      responder: who?.responder ?? null,
     };
     return this.#view;
   }

@@ -16,10 +16,26 @@ export interface PacketOwner {
   sent: boolean;
 }
 
-/** Who a packet belongs to: the process behind it, and the owner of its flow. */
+/** Who a packet belongs to: the processes at its local ends, and those of its flow. */
 export interface Attribution {
+  /** Its local sender, else its local receiver. */
   packet: PacketOwner | null;
+  /** Its receiver too, when both ends are on this machine (loopback, containers). */
+  peer: ProcessInfo | null;
+  /** The flow's process: its initiator's when local, else its responder's. */
   flow: ProcessInfo | null;
+  /** The flow's responder's process, when the responder is local. */
+  responder: ProcessInfo | null;
+}
+
+/** What the session knows of a packet beyond its record (live captures only). */
+export interface PacketContext {
+  /** Seen from this machine: in, out, local or forwarded. */
+  direction: Direction | null;
+  /** The process that sent it, or else the local one that received it. */
+  owner: PacketOwner | null;
+  /** The process that received it, when the sender's is `owner` and both ends are on this machine. */
+  peer: ProcessInfo | null;
 }
 
 /** What a session asks of live process attribution, packet by packet. */
@@ -89,24 +105,6 @@ export class FlowOwners implements Attributor {
     return src && dst ? "local" : src ? "out" : dst ? "in" : "fwd";
   }
 
-  /** The process behind a packet: its local sender, else its local receiver. */
-  owner(p: PacketRecord): PacketOwner | null {
-    const sender = this.#side(p, true)?.owner;
-    if (sender) return { process: sender, sent: true };
-    const receiver = this.#side(p, false)?.owner;
-    return receiver ? { process: receiver, sent: false } : null;
-  }
-
-  /** The processes at the packet's local ends: its sender's and its receiver's (both on loopback). */
-  ends(p: PacketRecord): ProcessInfo[] {
-    const out: ProcessInfo[] = [];
-    for (const sent of [true, false]) {
-      const owner = this.#side(p, sent)?.owner;
-      if (owner) out.push(owner);
-    }
-    return out;
-  }
-
   /** The packet's local sender (or receiver) endpoint, looked up on its first packets. */
   #side(p: PacketRecord, sender: boolean): Side | null {
     if (!p.flowId || p.srcPort === null || p.dstPort === null) return null;
@@ -135,18 +133,21 @@ export class FlowOwners implements Attributor {
     return s;
   }
 
-  /** The flow's process: its initiator's when local, else its responder's (undefined: unseen). */
-  of(flowId: number): ProcessInfo | null | undefined {
-    const f = this.#flows.get(flowId);
-    if (!f) return undefined;
-    const first = f.sides.get(f.initiator)?.owner;
-    if (first) return first;
-    for (const s of f.sides.values()) if (s.owner) return s.owner;
-    return null;
-  }
-
   attribute(p: PacketRecord): Attribution {
-    return { packet: this.owner(p), flow: this.of(p.flowId) ?? null };
+    const sender = this.#side(p, true)?.owner ?? null;
+    const receiver = this.#side(p, false)?.owner ?? null;
+    const f = this.#flows.get(p.flowId);
+    let initiator: ProcessInfo | null = null, responder: ProcessInfo | null = null;
+    for (const [key, side] of f?.sides ?? []) {
+      if (key === f!.initiator) initiator = side.owner;
+      else responder ??= side.owner;
+    }
+    return {
+      packet: sender ? { process: sender, sent: true } : receiver ? { process: receiver, sent: false } : null,
+      peer: sender ? receiver : null,
+      flow: initiator ?? responder,
+      responder,
+    };
   }
 
   /** A flow ended: forget it (its owner was reported with its packets and record). */

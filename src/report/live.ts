@@ -9,7 +9,7 @@ import { bitsPerSecond, bytesText, count, percent, printable, type Style, table 
 import type { DnsMessage } from "../app/dns/message.ts";
 import type { PacketRecord } from "../decoder/records.ts";
 import { serviceName } from "../flows/services.ts";
-import type { Direction } from "../proc/owners.ts";
+import type { Direction, PacketContext } from "../proc/owners.ts";
 import { type ProcessInfo, processLabel } from "../proc/process.ts";
 import type { ProtocolShare } from "./report.ts";
 
@@ -69,13 +69,18 @@ export class LiveTraffic {
   readonly #portPackets = new Counter(TALKERS_KEPT);
   #interval = new Interval();
   #lastInterval = { t: Date.now() / 1000, seconds: 0, packets: 0, bytes: 0 };
-  readonly #sockets = new Map<number, Socket>();
+  /** The sockets of each active flow, by their local endpoint (two for a loopback flow). */
+  readonly #sockets = new Map<number, Map<string, Socket>>();
   readonly #dns: string[] = [];
 
   constructor(private readonly dnsKept = 10) {}
 
   /** A packet; `app` is its flow's application protocol when one was found. */
-  add(p: PacketRecord, dir: Direction | null, owner: ProcessInfo | null, app: string | null): void {
+  add(p: PacketRecord, who: PacketContext, app: string | null): void {
+    const dir = who.direction;
+    // The processes at its ends: the one that sent it and the one that received it (both on loopback).
+    const sender = who.owner?.sent ? who.owner.process : null;
+    const receiver = who.owner && !who.owner.sent ? who.owner.process : who.peer;
     const t = p.tsSec + p.tsNsec / 1e9;
     this.#first ??= t;
     this.#last = t;
@@ -87,7 +92,7 @@ export class LiveTraffic {
     if (dir) i.bytes[dir] += p.wirelen;
     i.protocols.add(p.protocol);
     if (app) i.apps.add(app);
-    if (owner) i.processes.add(processLabel(owner), p.wirelen);
+    for (const proc of [sender, receiver]) if (proc) i.processes.add(processLabel(proc), p.wirelen);
     this.#layers(p);
     for (const a of p.src === p.dst ? [p.src] : [p.src, p.dst]) {
       if (!a) continue;
@@ -103,7 +108,9 @@ export class LiveTraffic {
     }
     if (!p.flowId) return;
     if (this.#activeFlows.size < MAX_ACTIVE_FLOWS) this.#activeFlows.add(p.flowId);
-    this.#socket(p, dir === "in", owner);
+    // The sockets at its local ends (a forwarded packet's source stands for one).
+    if (dir !== "in") this.#socket(p, false, sender);
+    if (dir === "in" || dir === "local") this.#socket(p, true, receiver);
   }
 
   #layers(p: PacketRecord): void {
@@ -128,11 +135,17 @@ export class LiveTraffic {
     } else if (this.#protocols.size < 300) this.#protocols.set(name, { layer, packets: 1, bytes });
   }
 
-  /** The flow's socket as seen from this machine: what came in, what went out. */
+  /** A socket of the flow as seen from this machine (the receiver's when `inbound`): what came in, what went out. */
   #socket(p: PacketRecord, inbound: boolean, owner: ProcessInfo | null): void {
-    let s = this.#sockets.get(p.flowId);
-    if (!s && this.#sockets.size < MAX_SOCKETS) {
-      const src = formatEndpoint(p.src, p.srcPort), dst = formatEndpoint(p.dst, p.dstPort);
+    const src = formatEndpoint(p.src, p.srcPort), dst = formatEndpoint(p.dst, p.dstPort);
+    const local = inbound ? dst : src;
+    let ends = this.#sockets.get(p.flowId);
+    if (!ends) {
+      if (this.#sockets.size >= MAX_SOCKETS) return;
+      this.#sockets.set(p.flowId, ends = new Map());
+    }
+    let s = ends.get(local);
+    if (!s) {
       s = {
         protocol: p.protocol,
         local: inbound ? dst : src,
@@ -142,9 +155,8 @@ export class LiveTraffic {
         bytesOut: 0,
         packets: 0,
       };
-      this.#sockets.set(p.flowId, s);
+      ends.set(local, s);
     }
-    if (!s) return;
     s.owner ??= owner;
     s.packets++;
     if (inbound) s.bytesIn += p.wirelen;
@@ -214,7 +226,7 @@ export class LiveTraffic {
   /** Active sockets by bytes (or processes, grouped), and the latest DNS answers. */
   socketsReport(st: Style, top: number, byProcess: boolean): string {
     const out = [st.heading(`-- active sockets at ${clock()}`)];
-    const all = [...this.#sockets.values()];
+    const all = [...this.#sockets.values()].flatMap((ends) => [...ends.values()]);
     if (byProcess) {
       const groups = new Map<string, { sockets: number; in: number; out: number; packets: number }>();
       for (const s of all) {

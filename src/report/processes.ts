@@ -57,6 +57,7 @@ export class ProcessTable {
   addComment(c: CommentRecord): void {
     const noted = parseProcessComment(c.text);
     if (noted) this.add(noted, c.flowId, c.wirelen, noted.sent);
+    if (noted?.peer) this.add(noted.peer, c.flowId, c.wirelen, false);
   }
 
   get size(): number {

@@ -141,7 +141,7 @@ export class LiveSession {
       detection: engine,
       sinks: [{
         packet: (p, who) => {
-          traffic.add(p, who.direction, who.owner?.process ?? null, null);
+          traffic.add(p, who, null);
           recorder.packet(p);
         },
         flow: (view) => {

@@ -4,7 +4,9 @@
 // Each protocol's events come from its room (app/<proto>/eve.ts); alerts and flows are written here.
 import type { AppEvent } from "../decoder/app_event.ts";
 import type { FlowRecord } from "../decoder/records.ts";
+import type { ProcessNote } from "../proc/process.ts";
 import type { FlowView } from "./rows.ts";
+import type { FlowProcesses, SinkContext } from "./sink.ts";
 import { eveProto, eveTime } from "../app/eve.ts";
 import { appName } from "../app/names.ts";
 import type { EveRecord } from "../app/protocol.ts";
@@ -31,6 +33,7 @@ export class EveWriter {
   readonly #byKind = new Map(this.#logs.flatMap((l) => l.kinds.map((k) => [k, l])));
   readonly #writeEvent = (event: EveRecord) => this.#write(event);
   events = 0;
+  #context: SinkContext | undefined;
 
   private constructor(sink: Sink & { close?(): void }) {
     this.#out = new BufferedWriter(sink);
@@ -69,12 +72,23 @@ export class EveWriter {
         severity: EVE_SEVERITY[a.severity],
         metadata: { wiresight_id: [a.id], wiresight_severity: [a.severity], hosts: a.hosts },
       },
-      wiresight: { id: a.id, type: a.type, severity: a.severity, evidence: a.evidence },
+      wiresight: {
+        id: a.id,
+        type: a.type,
+        severity: a.severity,
+        evidence: a.evidence,
+        ...(a.flowId ? processFields(this.#context?.processesOf(a.flowId) ?? null) : {}),
+      },
     });
     this.#out.flush();
   }
 
-  flow({ record: f }: FlowView): void {
+  /** The session's lookups: an alert names the processes of its flow. */
+  bind(context: SinkContext): void {
+    this.#context = context;
+  }
+
+  flow({ record: f, owner, responder }: FlowView): void {
     for (const log of this.#logs) log.flowEnd(f.id, this.#writeEvent);
     const tcp = f.ipProto === 6;
     const flags = f.tcpFlagsA | f.tcpFlagsB;
@@ -125,6 +139,8 @@ export class EveWriter {
           state: f.tcpState || undefined,
         }
         : undefined,
+      // Which programs these were, when the capture found them (not a Suricata field).
+      wiresight: owner || responder ? processFields({ owner, responder }) : undefined,
     });
   }
 
@@ -150,4 +166,10 @@ function flowTuple(f: FlowRecord): Json {
     dest_port: ports ? f.dstPort : undefined,
     proto: eveProto(f.ipProto),
   };
+}
+
+/** The processes of a flow as EVE's `wiresight` fields carry them. */
+function processFields(p: FlowProcesses | null): Json {
+  const note = (n: ProcessNote | null) => n && { pid: n.pid, name: n.name, exe: n.exe, user: n.user };
+  return p ? { process: note(p.owner) ?? undefined, responder_process: note(p.responder) ?? undefined } : {};
 }

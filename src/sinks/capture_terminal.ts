@@ -29,9 +29,9 @@ export class CaptureTerminal implements SessionSink {
   packet(p: PacketRecord, who: PacketContext): void {
     const label = this.#labels.get(p.flowId);
     const app = label ? (label.frame === p.frame ? label.text : label.app) : null;
-    this.traffic.add(p, who.direction, who.owner?.process ?? null, label?.app ?? null);
+    this.traffic.add(p, who, label?.app ?? null);
     if (this.printer) {
-      this.#lines.push(this.printer.format(p, who.direction ?? "fwd", who.owner?.process, app));
+      this.#lines.push(this.printer.format(p, who.direction ?? "fwd", who.owner?.process, app, who.peer));
     }
   }
 

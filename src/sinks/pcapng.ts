@@ -3,7 +3,6 @@
 // proc/comment.ts), as ptcpdump and rustnet do; `wiresight read` of the file shows them again.
 import type { PacketRecord } from "../decoder/records.ts";
 import { processComment } from "../proc/comment.ts";
-import type { PacketOwner } from "../proc/owners.ts";
 import { Records } from "../source/framing.ts";
 import type { PacketContext, SessionSink } from "./sink.ts";
 
@@ -123,26 +122,26 @@ export class PcapngWriter {
 export class CaptureWriter implements SessionSink {
   /** Frame numbers count every record the decoder was given, as its own do. */
   #frame = 0;
-  /** Frames of the current batch the decoder showed, with their process. */
-  readonly #kept = new Map<number, PacketOwner | null>();
+  /** Frames of the current batch the decoder showed, with their processes. */
+  readonly #kept = new Map<number, PacketContext>();
 
   constructor(private readonly writer: PcapngWriter, private readonly nanoseconds: boolean) {}
 
   packet(p: PacketRecord, who: PacketContext): void {
-    this.#kept.set(p.frame, who.owner);
+    this.#kept.set(p.frame, who);
   }
 
   batch(records: Uint8Array): void {
     for (const r = new Records(records); r.next();) {
       this.#frame++;
       if (!this.#kept.has(this.#frame)) continue;
-      const owner = this.#kept.get(this.#frame);
+      const { owner, peer } = this.#kept.get(this.#frame)!;
       this.writer.packet(
         r.tsSec,
         this.nanoseconds ? r.tsFrac : r.tsFrac * 1000,
         r.wirelen,
         r.data(),
-        owner ? processComment(owner.process, owner.sent) : undefined,
+        owner ? processComment(owner.process, owner.sent, peer) : undefined,
       );
     }
     this.#kept.clear();

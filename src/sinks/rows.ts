@@ -12,8 +12,11 @@ export interface FlowView {
   record: FlowRecord;
   /** SNI, HTTP Host, else the DNS name of its responder. */
   serverName: string | null;
-  /** The process it belongs to, when known (live capture, or a pcapng that noted it). */
+  /** The process it belongs to, when known (live capture, or a pcapng that noted it): its
+   * initiator's when local, else its responder's. */
   owner: ProcessNote | null;
+  /** Its responder's process, when the responder is on this machine (live capture). */
+  responder: ProcessNote | null;
 }
 
 function hex(bytes: Uint8Array): string {
@@ -107,5 +110,12 @@ export const FLOW_ROWS: RowSchema<FlowView> = describe<FlowView>([
     { name: "process", type: "text", get: (o) => o?.name ?? null },
     { name: "exe", type: "text", get: (o) => o?.exe ?? null },
     { name: "user", type: "text", get: (o) => o?.user ?? null },
+  ]),
+  // Both ends of a connection on this machine: the responder's process too (a server's).
+  ...via((v: FlowView) => v.responder, [
+    { name: "responder_pid", type: "integer", get: (o) => o?.pid ?? null },
+    { name: "responder_process", type: "text", get: (o) => o?.name ?? null },
+    { name: "responder_exe", type: "text", get: (o) => o?.exe ?? null },
+    { name: "responder_user", type: "text", get: (o) => o?.user ?? null },
   ]),
 ]);

@@ -1,15 +1,22 @@
 // What every sink can take from a session (src/pipeline/session.ts hands them out).
 import type { AppEvent } from "../decoder/app_event.ts";
 import type { PacketRecord } from "../decoder/records.ts";
-import type { Direction, PacketOwner } from "../proc/owners.ts";
+import type { PacketContext } from "../proc/owners.ts";
+import type { ProcessNote } from "../proc/process.ts";
 import type { FlowView } from "./rows.ts";
 
-/** What the session knows of a packet beyond its record (live captures only). */
-export interface PacketContext {
-  /** Seen from this machine: in, out, local or forwarded. */
-  direction: Direction | null;
-  /** The process that sent it, or else the local one that received it. */
-  owner: PacketOwner | null;
+export type { PacketContext };
+
+/** A flow's processes: its owner (its initiator's when local) and its responder's. */
+export interface FlowProcesses {
+  owner: ProcessNote | null;
+  responder: ProcessNote | null;
+}
+
+/** What a sink may ask the session while records flow. */
+export interface SinkContext {
+  /** The processes of an open flow, when known. */
+  processesOf(flowId: number): FlowProcesses | null;
 }
 
 /** Where a session's records go: a terminal, an export, a store, a web view, a collector. */
@@ -19,6 +26,8 @@ export interface SessionSink {
   app?(e: AppEvent): void;
   /** Live only: each batch of pcap records once the decoder handed out its events. */
   batch?(records: Uint8Array): void;
+  /** Called once before the first record, with the session's lookups. */
+  bind?(context: SinkContext): void;
   /** Input ended (or failed): write out and release. */
   close?(): void;
 }

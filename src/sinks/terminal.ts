@@ -74,8 +74,18 @@ export class PacketPrinter {
     return this.o.color && code ? `\x1b[${code}m${s}\x1b[0m` : s;
   }
 
-  /** The packet's line(s); `app` is the application protocol or message summary, if known. */
-  format(p: PacketRecord, dir: string, owner: ProcessInfo | null | undefined, app: string | null): string {
+  /**
+   * The packet's line(s); `app` is the application protocol or message summary, if known; `peer`
+   * the receiving process when both ends are on this machine (shown as "sender>receiver").
+   */
+  format(
+    p: PacketRecord,
+    dir: string,
+    owner: ProcessInfo | null | undefined,
+    app: string | null,
+    peer: ProcessInfo | null = null,
+  ): string {
+    const who = peer ? `${processLabel(owner)}>${processLabel(peer)}` : processLabel(owner);
     const proto = app?.split(" ")[0] && COLORS[app.split(" ")[0]] ? app.split(" ")[0] : p.protocol;
     const color = COLORS[proto] ?? COLORS[p.protocol];
     const src = formatEndpoint(p.src, p.srcPort), dst = formatEndpoint(p.dst, p.dstPort);
@@ -90,7 +100,7 @@ export class PacketPrinter {
         `${src} > ${dst}`,
         String(p.wirelen),
         service,
-        processLabel(owner),
+        who,
         app ?? "",
       ].filter((c) => c !== "").join(" ");
       return this.#paint(color, line) + this.#payload(p);
@@ -104,7 +114,7 @@ export class PacketPrinter {
       dst.padEnd(22),
       String(p.wirelen).padStart(6),
       service.padEnd(10),
-      processLabel(owner).padEnd(20),
+      who.padEnd(20),
       app ?? "",
     ];
     let line = this.#paint(color, cols.join(" ").trimEnd());

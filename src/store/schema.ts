@@ -168,6 +168,14 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX alerts_session ON alerts (session_id)`,
     ],
   },
+  addColumns(2, "flows: the responder's process (both ends of a local connection)", {
+    flows: {
+      responder_pid: "integer",
+      responder_process: "text",
+      responder_exe: "text",
+      responder_user: "text",
+    },
+  }),
 ];
 
 /** The typed columns of TABLE once MIGRATIONS have run (those they created or added). */
