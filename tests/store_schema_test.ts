@@ -37,20 +37,20 @@ Deno.test("every flow export column is stored: a migration made it, with the exp
 });
 
 Deno.test("a flow column added to the export without a migration is caught; addColumns brings it in", () => {
-  const extra: Column<FlowView> = { name: "responder_pid", type: "integer", get: () => null };
+  const extra: Column<FlowView> = { name: "test_count", type: "integer", get: () => null };
   const grown = describe([...FLOW_ROWS.columns, extra]);
   assert.deepEqual(problems(grown, tableColumns("flows")), [
-    "no migration creates the column 'responder_pid' (integer)",
+    "no migration creates the column 'test_count' (integer)",
   ]);
   const next = Math.max(...MIGRATIONS.map((m) => m.version)) + 1;
-  const added = addColumns(next, "test: responder process", { flows: { responder_pid: "integer" } });
+  const added = addColumns(next, "test: a count", { flows: { test_count: "integer" } });
   assert.deepEqual(problems(grown, tableColumns("flows", [...MIGRATIONS, added])), []);
-  const wrong = addColumns(next, "test: wrong type", { flows: { responder_pid: "text" } });
+  const wrong = addColumns(next, "test: wrong type", { flows: { test_count: "text" } });
   assert.deepEqual(problems(grown, tableColumns("flows", [...MIGRATIONS, wrong])), [
-    "'responder_pid' is integer in the export but text in the store",
+    "'test_count' is integer in the export but text in the store",
   ]);
-  assert.deepEqual(added.statements(SQLITE), ['ALTER TABLE flows ADD COLUMN "responder_pid" INTEGER']);
-  assert.deepEqual(added.statements(POSTGRES), ['ALTER TABLE flows ADD COLUMN "responder_pid" BIGINT']);
+  assert.deepEqual(added.statements(SQLITE), ['ALTER TABLE flows ADD COLUMN "test_count" INTEGER']);
+  assert.deepEqual(added.statements(POSTGRES), ['ALTER TABLE flows ADD COLUMN "test_count" BIGINT']);
 });
 
 /**
@@ -61,6 +61,10 @@ const RELEASED: Record<number, Record<string, string>> = {
   1: {
     sqlite: "c7ca92f3ee06e8ff12ed6d70dd86ca09f716c14fb0815e28133c2c6f7c1758f8",
     postgres: "80ed65b149900c84e0aefc819969d7e9d921b1c6b21b677b988631eb85ff406b",
+  },
+  2: {
+    sqlite: "4c2887e0ffb391e3220177115426845b73263efb2c12e98f10e477b21fbe4b26",
+    postgres: "8cad16475c13801ea213ca2eccb4497b247543591183cd47bd661a5f30313fca",
   },
 };
 

@@ -2,7 +2,14 @@
 // else the newest session). A finished session answers from its stored report and rows; the
 // running capture from the server's live aggregate.
 import { type Context, Hono } from "hono";
-import type { ListQuery, RecordKind, SessionInfo, SessionStore } from "../store/types.ts";
+import {
+  FLOW_FILTERS,
+  FLOW_NUMERIC_FILTERS,
+  type ListQuery,
+  type RecordKind,
+  type SessionInfo,
+  type SessionStore,
+} from "../store/types.ts";
 import type { CaptureControl } from "./control.ts";
 import type { LiveSession } from "./live.ts";
 
@@ -174,22 +181,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
 
   api.get("/flows", async (c) => {
     const s = await source(c);
-    const q = listQuery(c, [
-      "protocol",
-      "app",
-      "process",
-      "service",
-      "src",
-      "dst",
-      "src_port",
-      "dst_port",
-      "pid",
-      "user",
-    ], [
-      "src_port",
-      "dst_port",
-      "pid",
-    ]);
+    const q = listQuery(c, FLOW_FILTERS, FLOW_NUMERIC_FILTERS);
     return c.json({ session: s.info.id, ...await store.flows(s.info.id, q) });
   });
 

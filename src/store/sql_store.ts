@@ -4,16 +4,17 @@
 import type { Row } from "../base/columns.ts";
 import { FLOW_ROWS } from "../sinks/rows.ts";
 import { type Dialect, type Migration, MIGRATIONS, SESSION_CHILD_TABLES, tableColumns } from "./schema.ts";
-import type {
-  AlertRow,
-  ListQuery,
-  Page,
-  RecordKind,
-  SessionDetail,
-  SessionInfo,
-  SessionKind,
-  SessionStore,
-  SessionUpdate,
+import {
+  type AlertRow,
+  FLOW_FILTERS,
+  type ListQuery,
+  type Page,
+  type RecordKind,
+  type SessionDetail,
+  type SessionInfo,
+  type SessionKind,
+  type SessionStore,
+  type SessionUpdate,
 } from "./types.ts";
 
 export type Param = string | number | null;
@@ -91,8 +92,18 @@ export function storedFlowColumns(migrations: readonly Migration[] = MIGRATIONS)
 /** The flows list, but for its columns (those its store keeps). */
 const FLOWS: Omit<ListSpec, "select" | "sortable"> = {
   table: "flows",
-  filterable: ["protocol", "app", "process", "service", "src", "dst", "src_port", "dst_port", "pid", "user"],
-  text: ["src", "dst", "app", "server_name", "process", "service", "exe"],
+  filterable: FLOW_FILTERS,
+  text: [
+    "src",
+    "dst",
+    "app",
+    "server_name",
+    "process",
+    "responder_process",
+    "service",
+    "exe",
+    "responder_exe",
+  ],
   defaultSort: "bytes",
 };
 

@@ -53,6 +53,23 @@ export interface AlertRow {
 export type RecordKind = "dns" | "http" | "tls";
 export const RECORD_KINDS: readonly RecordKind[] = ["dns", "http", "tls"];
 
+/** The flow columns a list can be filtered by (column = value), and those of them that are numbers. */
+export const FLOW_FILTERS = [
+  "protocol",
+  "app",
+  "process",
+  "responder_process",
+  "service",
+  "src",
+  "dst",
+  "src_port",
+  "dst_port",
+  "pid",
+  "responder_pid",
+  "user",
+] as const;
+export const FLOW_NUMERIC_FILTERS = ["src_port", "dst_port", "pid", "responder_pid"] as const;
+
 export interface Page<T = Row> {
   total: number;
   rows: T[];

@@ -56,6 +56,8 @@ export const FLOWS: ListSpec = {
     { key: "process", label: "Process", sortable: true },
     { key: "pid", label: "PID", sortable: true, numeric: true },
     { key: "user", label: "User", sortable: true },
+    { key: "responder_process", label: "Responder process", sortable: true },
+    { key: "responder_pid", label: "Responder PID", sortable: true, numeric: true },
   ],
 };
 
