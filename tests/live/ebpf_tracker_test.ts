@@ -340,21 +340,10 @@ Deno.test("without privileges, open() fails with the reason and what to do (no c
   const repo = new URL("../../", import.meta.url).pathname;
   const dir = await Deno.makeTempDir({ prefix: "wiresight_ebpf_unpriv_" });
   try {
-    // What the script needs, where nobody can read it, and a deno nobody can run.
-    const files = [
-      "ffi/libbpf.ts",
-      "ffi/bpf/attribution.bpf.o",
-      "src/base/address.ts",
-      "tests/helpers/ebpf_open.ts",
-    ];
-    for (
-      const f of [
-        ...files,
-        ...[...Deno.readDirSync(`${repo}src/proc/ebpf`)].map((e) => `src/proc/ebpf/${e.name}`),
-      ]
-    ) {
-      await Deno.mkdir(`${dir}/${f.replace(/\/[^/]+$/, "")}`, { recursive: true });
-      await Deno.copyFile(`${repo}${f}`, `${dir}/${f}`);
+    // The sources, where nobody can read them, and a deno nobody can run.
+    for (const d of ["src", "ffi", "tests/helpers"]) {
+      await Deno.mkdir(`${dir}/${d}`, { recursive: true });
+      await run("cp", ["-r", `${repo}${d}/.`, `${dir}/${d}`]);
     }
     await Deno.copyFile(Deno.execPath(), `${dir}/deno`);
     await run("chown", ["-R", "65534:65534", dir]);

@@ -14,6 +14,7 @@ import {
   type BpfProgram,
   type RingBuffer,
 } from "../../../ffi/libbpf.ts";
+import { BoundedTable } from "../../base/bounded_table.ts";
 import { CgroupNames } from "./cgroups.ts";
 import {
   addressKey,
@@ -136,45 +137,15 @@ interface SocketRecord {
   next: SocketRecord | null;
 }
 
-/**
- * A bounded map: two generations, the older dropped whole when the newer fills half the bound.
- * O(1) without deleting single keys (deletes leave holes that slow a JS Map's iteration).
- */
-class Bounded<K, V> {
-  #cur = new Map<K, V>();
-  #old = new Map<K, V>();
-  constructor(readonly bound: number) {}
-
-  get(k: K): V | undefined {
-    const v = this.#cur.get(k);
-    if (v !== undefined) return v;
-    const old = this.#old.get(k);
-    if (old !== undefined) this.set(k, old);
-    return old;
-  }
-
-  set(k: K, v: V): void {
-    this.#cur.set(k, v);
-    if (this.#cur.size >= this.bound / 2) {
-      this.#old = this.#cur;
-      this.#cur = new Map();
-    }
-  }
-
-  get size(): number {
-    return this.#cur.size + this.#old.size;
-  }
-}
-
 export class EbpfTracker {
   readonly #bpf: BpfObject;
   readonly #ring: RingBuffer;
   readonly #bss: DataView;
   #closed = false;
   #events = 0;
-  readonly #processes: Bounded<number, TrackedProcess>;
-  readonly #exact: Bounded<string, SocketRecord>;
-  readonly #local: Bounded<string, SocketRecord[]>;
+  readonly #processes: BoundedTable<TrackedProcess>;
+  readonly #exact: BoundedTable<SocketRecord>;
+  readonly #local: BoundedTable<SocketRecord[]>;
   readonly #cgroups = new CgroupNames();
   readonly #finished = new WeakSet<TrackedProcess>();
   readonly #realpaths = new Map<string, string>();
@@ -185,9 +156,9 @@ export class EbpfTracker {
 
   private constructor(bpf: BpfObject, options: EbpfTrackerOptions) {
     this.#bpf = bpf;
-    this.#processes = new Bounded(options.maxProcesses ?? 32768);
-    this.#exact = new Bounded(options.maxSockets ?? 65536);
-    this.#local = new Bounded(4096);
+    this.#processes = new BoundedTable("ebpf_processes", options.maxProcesses ?? 32768);
+    this.#exact = new BoundedTable("ebpf_sockets", options.maxSockets ?? 65536);
+    this.#local = new BoundedTable("ebpf_local_endpoints", 4096);
     this.#bss = bpf.globals(".bss");
     this.#ring = bpf.ringBuffer("events", (b, size) => this.#record(b, size), EXEC.size);
   }
@@ -271,7 +242,7 @@ export class EbpfTracker {
   /** What is known of process `pid` (also after it exited), or null. */
   process(pid: number): TrackedProcess | null {
     this.poll();
-    const p = this.#processes.get(pid);
+    const p = this.#processes.get(String(pid));
     return p ? this.#finish(p) : null;
   }
 
@@ -319,7 +290,7 @@ export class EbpfTracker {
     } else if (kind === EV_FORK) {
       if (size >= TASK.size) this.#fork(b, this.#view);
     } else if (kind === EV_EXIT && size >= TASK.size) {
-      const p = this.#processes.get(this.#view.getUint32(TASK.tgid, LE));
+      const p = this.#processes.get(String(this.#view.getUint32(TASK.tgid, LE)));
       if (p) p.exited = true;
     }
   }
@@ -378,19 +349,19 @@ export class EbpfTracker {
 
   /** The process `tgid` is now; one seen for the first time is read from /proc while it lives. */
   #processOf(tgid: number, b: Uint8Array, v: DataView): TrackedProcess {
-    const known = this.#processes.get(tgid);
+    const known = this.#processes.get(String(tgid));
     if (known && !known.exited) return known;
     const p = this.#fromProc(tgid, cString(b, SOCK.groupComm, 16));
     p.uid = v.getUint32(SOCK.uid, LE);
     p.cgroupId = u64(v, SOCK.cgroup);
-    this.#processes.set(tgid, p);
+    this.#processes.set(String(tgid), p);
     return p;
   }
 
   #exec(b: Uint8Array, v: DataView): void {
     const tgid = v.getUint32(TASK.tgid, LE);
     const exe = cStringUtf8(b, EXEC.filename, EXEC.filenameLen);
-    this.#processes.set(tgid, {
+    this.#processes.set(String(tgid), {
       pid: tgid,
       name: cString(b, TASK.comm, 16),
       exe: exe || null,
@@ -410,14 +381,14 @@ export class EbpfTracker {
   #fork(b: Uint8Array, v: DataView): void {
     const tgid = v.getUint32(TASK.tgid, LE), ppid = v.getUint32(TASK.ppid, LE);
     const name = cString(b, TASK.comm, 16);
-    let parent = this.#processes.get(ppid);
+    let parent = this.#processes.get(String(ppid));
     if (!parent) {
       parent = this.#fromProc(ppid, name);
       parent.uid = v.getUint32(TASK.uid, LE);
       parent.cgroupId = u64(v, TASK.cgroup);
-      this.#processes.set(ppid, parent);
+      this.#processes.set(String(ppid), parent);
     }
-    this.#processes.set(tgid, {
+    this.#processes.set(String(tgid), {
       ...parent,
       pid: tgid,
       name,
