@@ -2,29 +2,17 @@
 // the committed vmlinux.h, so every machine builds the same bytes) and compare, so a stale object
 // fails CI. Also checks that what libbpf needs survived the build: BTF, CO-RE relocations, and a
 // program for each hook.
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { ok as assert } from "node:assert/strict";
+import { assertBuiltFresh, ROOT, runTool as run } from "./helpers/artifact.ts";
 
-const root = new URL("..", import.meta.url).pathname;
-const committed = `${root}ffi/bpf/attribution.bpf.o`;
-
-async function run(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed:\n${text}`);
-  return text;
-}
+const committed = `${ROOT}ffi/bpf/attribution.bpf.o`;
 
 Deno.test("the committed ffi/bpf/attribution.bpf.o is built from ffi/bpf/attribution.bpf.c", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "wiresight-bpf-" });
-  try {
-    await run("sh", [`${root}ffi/bpf/build.sh`, `${dir}/attribution.bpf.o`]);
-    const fresh = await Deno.readFile(`${dir}/attribution.bpf.o`);
-    const old = await Deno.readFile(committed);
-    const stale = old.length !== fresh.length || old.some((b, i) => b !== fresh[i]);
-    assertEquals(stale, false, "ffi/bpf/attribution.bpf.o is stale: run 'deno task build:bpf' and commit it");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await assertBuiltFresh(
+    "ffi/bpf/attribution.bpf.o",
+    (path) => run("sh", [`${ROOT}ffi/bpf/build.sh`, path]),
+    "build:bpf",
+  );
 });
 
 Deno.test("the BPF object keeps what libbpf needs: .BTF, .BTF.ext and every hook's section", async () => {

@@ -15,6 +15,7 @@ import {
   type RingBuffer,
 } from "../../../ffi/libbpf.ts";
 import { BoundedTable } from "../../base/bounded_table.ts";
+import type { ProcessInfo } from "../process.ts";
 import { CgroupNames } from "./cgroups.ts";
 import {
   addressKey,
@@ -35,18 +36,9 @@ import {
   TASK,
 } from "./events.ts";
 
-/** What is known of a process; the first six fields are those of ProcessInfo (src/proc/linux.ts). */
-export interface TrackedProcess {
-  /** The process id (tgid), in the initial pid namespace. */
-  pid: number;
-  /** Its name: the group leader's comm (at most 15 characters). */
-  name: string;
-  /** The executable (the interpreter for a script), links resolved; null when unknown. */
-  exe: string | null;
-  /** The command line, arguments joined by spaces (the first 1024 bytes of it). */
-  cmdline: string;
-  uid: number | null;
-  user: string | null;
+/** What is known of a process: ProcessInfo's fields (pid is the tgid, in the initial pid namespace;
+ * name the group leader's comm; exe the interpreter for a script; cmdline its first 1024 bytes), and more. */
+export interface TrackedProcess extends ProcessInfo {
   ppid: number | null;
   /** cgroup v2 id (the inode of its directory), 0 when unknown. */
   cgroupId: number;
@@ -56,7 +48,6 @@ export interface TrackedProcess {
   container: string | null;
   /** The innermost systemd unit (.service or .scope). */
   unit: string | null;
-  /** It has exited: what is kept is what it was. */
   exited: boolean;
 }
 
