@@ -6,6 +6,8 @@ import { dnsMessage } from "../src/app/dns/message.ts";
 import { analyze } from "../mod.ts";
 import { appEvents } from "./helpers/app.ts";
 import { captureLoopback, inNetns, run, withNetns } from "./helpers/capture.ts";
+import { waitTcpQuiet } from "./helpers/live.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 interface Ask {
   name: string;
@@ -49,10 +51,18 @@ Deno.test("DNS records of dig's queries to dnsmasq, over UDP and TCP", () =>
     ]);
     const server = new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).spawn();
     try {
+      // dnsmasq answers, over UDP and TCP, before the capture starts.
+      for (const transport of ["+notcp", "+tcp"]) {
+        await waitFor(`dnsmasq to answer (${transport})`, async () => {
+          const dig = ["+short", "+tries=1", "+time=2", transport, `-p${port}`, "@127.0.0.1", "www.lab.test"];
+          return (await run(...inNetns(netns, "dig", dig))).trim() === "10.0.0.10";
+        });
+      }
+      await waitTcpQuiet(netns);
       const capture = await captureLoopback(dir, "dns.pcap", `port ${port}`, netns);
       const answers: string[][] = [];
       for (const a of ASKS) {
-        const args = ["+short", "+tries=1", "+time=2", `-p${port}`, "@127.0.0.1", a.name, a.type];
+        const args = ["+short", "+tries=1", "+time=5", `-p${port}`, "@127.0.0.1", a.name, a.type];
         if (a.tcp) args.unshift("+tcp");
         answers.push((await run(...inNetns(netns, "dig", args))).trim().split("\n").filter((l) => l));
       }

@@ -9,6 +9,7 @@ import { appEvents, tsharkFields } from "./helpers/app.ts";
 import { type Capture, captureLoopback, freePort, run } from "./helpers/capture.ts";
 import { readReport, runCli } from "./helpers/run_cli.ts";
 import { pool } from "./helpers/util.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const KINDS = [abi.AK_HTTP_REQUEST, abi.AK_HTTP_RESPONSE];
 const FIELDS = [
@@ -147,9 +148,21 @@ function handler(req: Request): Response | Promise<Response> {
   return new Response("not found\n", { status: 404, headers });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits until the kernel has sent, and the peer acknowledged, all that local port `port` wrote. */
+async function waitAcked(port: number): Promise<void> {
+  let line = "";
+  await waitFor(`the segments from port ${port} acknowledged`, async () => {
+    line = (await run("ss", ["-Htn", `( sport = :${port} )`])).trim();
+    // State Recv-Q Send-Q Local Peer: Send-Q counts the bytes not yet acknowledged. (After the
+    // last piece the server answers and closes: the socket leaves ESTAB, its Send-Q still says.)
+    return line.split(/\s+/)[2] === "0";
+  }, { everyMs: 5, detail: () => line });
+}
 
-/** Sends a request in many small TCP segments (Nagle off, a pause between writes); returns them. */
+/**
+ * Sends a request in many small TCP segments (Nagle off, each write acknowledged before the next:
+ * nothing left to coalesce); returns them.
+ */
 async function splitRequest(port: number): Promise<{ pieces: string[]; clientPort: number; reply: string }> {
   const request = `GET /a.txt?split=1 HTTP/1.1\r\nHost: split.example\r\nUser-Agent: ${TINY_UA}\r\n` +
     "Connection: close\r\n\r\n";
@@ -157,18 +170,19 @@ async function splitRequest(port: number): Promise<{ pieces: string[]; clientPor
   const cuts = [1, 2, 3, 4, 8, 20, ...Array.from({ length: 10 }, (_, i) => 21 + i), 45, 70, request.length];
   const pieces = cuts.map((end, i) => request.slice(i ? cuts[i - 1] : 0, end));
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const clientPort = (conn.localAddr as Deno.NetAddr).port;
   try {
     conn.setNoDelay(true);
     const enc = new TextEncoder();
     for (const p of pieces) {
       await conn.write(enc.encode(p));
-      await sleep(5);
+      await waitAcked(clientPort);
     }
     const chunks: Uint8Array[] = [];
     const buf = new Uint8Array(4096);
     for (let n; (n = await conn.read(buf)) !== null;) chunks.push(buf.slice(0, n));
     const reply = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
-    return { pieces, clientPort: (conn.localAddr as Deno.NetAddr).port, reply };
+    return { pieces, clientPort, reply };
   } finally {
     conn.close();
   }

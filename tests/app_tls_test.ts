@@ -13,6 +13,8 @@ import { analyze } from "../mod.ts";
 import { corpusFile, corpusFiles, corpusRoot } from "./helpers/corpus.ts";
 import { appEvents, tsharkFields } from "./helpers/app.ts";
 import { captureLoopback, inNetns, run, withNetns } from "./helpers/capture.ts";
+import { waitTcpQuiet } from "./helpers/live.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { pool } from "./helpers/util.ts";
 
 const TLS_KINDS = [abi.AK_TLS_CLIENT_HELLO, abi.AK_TLS_SERVER_HELLO, abi.AK_TLS_CERTIFICATE];
@@ -321,17 +323,11 @@ Deno.test("curl over TLS 1.2 and 1.3 with SNI against openssl s_server", () =>
       ]);
       const server = new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).spawn();
       try {
-        const capture = await captureLoopback(dir, "tls.pcap", "tcp port 443", netns);
         const curl = (versions: string[]) =>
           run(...inNetns(netns, "curl", [
             "-sk",
             "--max-time",
             "5",
-            "--retry",
-            "5",
-            "--retry-connrefused",
-            "--retry-delay",
-            "0",
             "-o",
             "/dev/null",
             ...versions,
@@ -339,6 +335,10 @@ Deno.test("curl over TLS 1.2 and 1.3 with SNI against openssl s_server", () =>
             `${host}:443:127.0.0.1`,
             `https://${host}/`,
           ]));
+        // The server answers before the capture starts (its probe's connection closed).
+        await waitFor("openssl s_server to answer", () => curl([]));
+        await waitTcpQuiet(netns);
+        const capture = await captureLoopback(dir, "tls.pcap", "tcp port 443", netns);
         await curl(["--tlsv1.2", "--tls-max", "1.2"]);
         await curl(["--tlsv1.3"]);
         const path = await capture.stop();

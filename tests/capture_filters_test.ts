@@ -6,7 +6,17 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { captureLoopback, run } from "./helpers/capture.ts";
 import { type NetPair, spawnIn } from "./helpers/netns.ts";
-import { client, curl, dig, LiveWiresight, packetKeys, sleep, withLab } from "./helpers/live.ts";
+import {
+  client,
+  curl,
+  dig,
+  LiveWiresight,
+  packetKeys,
+  waitPcapngPackets,
+  waitTcpQuiet,
+  withLab,
+} from "./helpers/live.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 /** The client side's own addresses, as tshark display-filter clauses for one field family. */
 function isLocal(side: "src" | "dst", clientAddr: string): string {
@@ -58,7 +68,10 @@ Deno.test("capture filters keep exactly the packets tshark's equivalent display 
     ]);
     try {
       await Deno.writeTextFile(`${dir}/ping.py`, PING);
-      await sleep(300);
+      const local = () =>
+        client(net, "curl", ["-sf", "-o", "/dev/null", "-m", "2", "http://127.0.0.1:8090/"]);
+      await waitFor("the server on loopback", local);
+      await waitTcpQuiet(net.client);
       const reference = await captureLoopback(dir, "all.pcap", "", net.client, "any");
       const runs = await Promise.all(CASES.map(async (c, i) => ({
         c,
@@ -79,27 +92,32 @@ Deno.test("capture filters keep exactly the packets tshark's equivalent display 
       for (let i = 0; i < 2; i++) {
         await curl(net, 45000 + i);
         await dig(net, 45100 + i, "app.lab.test");
-        await client(net, "curl", ["-s", "-o", "/dev/null", "-m", "5", "http://127.0.0.1:8090/"]);
+        await local();
         await client(net, "python3", [`${dir}/ping.py`, net.serverAddr]);
       }
-      await sleep(500);
+      // The traffic is over, tcpdump has all of it; then each capture, once its pcapng holds as
+      // many packets as its filter should keep (stopping earlier would lose what waits in the
+      // kernel's buffer).
+      await waitTcpQuiet(net.client, net.server);
+      await reference.stop();
+      const expected = await Promise.all(runs.map(({ c }) => packetKeys(`${dir}/all.pcap`, c.expect(net))));
+      // A capture that never gets there fails below, with the packets it lacks.
+      await Promise.all(
+        runs.map(({ path }, i) => waitPcapngPackets(path, expected[i].length).catch(() => {})),
+      );
       const results = [];
       for (const r of runs) results.push({ ...r, out: await r.ws.stop() });
-      await reference.stop();
       const all = await packetKeys(`${dir}/all.pcap`);
       for (const proto of ["tcp", "udp", "icmp", "arp"]) {
         assert((await packetKeys(`${dir}/all.pcap`, proto)).length > 0, `no ${proto} in the traffic`);
       }
-      for (const { c, path, out } of results) {
+      for (const [i, { c, path, out }] of results.entries()) {
         const what = c.args.join(" ");
         assertEquals(out.code, 0, `${what}: ${out.stderr}`);
-        const expected = await packetKeys(`${dir}/all.pcap`, c.expect(net));
-        assert(
-          expected.length > 0 && expected.length < all.length,
-          `${what}: ${expected.length} of ${all.length}`,
-        );
-        assertEquals(await packetKeys(path), expected, what);
-        assertEquals(JSON.parse(out.stdout).packets, expected.length, `${what}: the report`);
+        const expect = expected[i];
+        assert(expect.length > 0 && expect.length < all.length, `${what}: ${expect.length} of ${all.length}`);
+        assertEquals(await packetKeys(path), expect, what);
+        assertEquals(JSON.parse(out.stdout).packets, expect.length, `${what}: the report`);
       }
     } finally {
       await loopback.stop();

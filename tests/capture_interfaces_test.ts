@@ -4,6 +4,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { assertIncludes, MAIN, run } from "./helpers/cli.ts";
 import { run as runOk, withNetns } from "./helpers/capture.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 interface Listed {
   name: string;
@@ -73,22 +74,31 @@ Deno.test("interfaces lists what ip addr says: names, up, loopback, addresses", 
     }
   }));
 
-/** The device `tcpdump` captures on without -i. */
+/** The device `tcpdump` captures on without -i (what it says once it listens; then it is stopped). */
 async function tcpdumpDefault(netns: string): Promise<string> {
-  const r = await run("timeout", [
-    "2",
-    "ip",
-    "netns",
-    "exec",
-    netns,
-    "tcpdump",
-    "-c",
-    "1",
-    "-w",
-    "/dev/null",
-  ]);
-  const m = r.stderr.match(/listening on (\S+),/);
-  assert(m, r.stderr);
+  const proc = new Deno.Command("ip", {
+    args: ["netns", "exec", netns, "tcpdump", "-w", "/dev/null"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let log = "";
+  const reading = (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of proc.stderr) log += dec.decode(chunk, { stream: true });
+  })();
+  let exited = false;
+  proc.status.then(() => (exited = true));
+  try {
+    await waitFor("tcpdump to listen", () => /listening on \S+,/.test(log) || exited, { detail: () => log });
+  } finally {
+    if (!exited) proc.kill("SIGINT");
+  }
+  const status = await proc.status;
+  await reading;
+  assertEquals(status.code, 0, `tcpdump: ${log}`);
+  const m = log.match(/listening on (\S+),/);
+  assert(m, log);
   return m[1];
 }
 

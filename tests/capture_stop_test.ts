@@ -7,7 +7,16 @@ import { parse as parseCsv } from "csv-parse/sync";
 import { tsharkFields } from "./helpers/app.ts";
 import { captureLoopback } from "./helpers/capture.ts";
 import type { NetPair } from "./helpers/netns.ts";
-import { curl, LiveWiresight, packetKeys, readBack, sleep, withLab } from "./helpers/live.ts";
+import {
+  curl,
+  LiveWiresight,
+  packetKeys,
+  readBack,
+  waitPcapngPackets,
+  waitTcpQuiet,
+  withLab,
+} from "./helpers/live.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const lab = (fn: (net: NetPair, dir: string) => Promise<void>) => withLab("wiresight_stop_", fn);
 
@@ -33,8 +42,11 @@ Deno.test("capture -c N: exactly the first N packets, in the pcapng, the report 
     ));
     // Three connections of about 12 packets each: the captures must stop inside the first.
     for (let i = 0; i < 3; i++) await curl(net, 41000 + i);
+    const results = await Promise.all(runs.map((r) => r.exited()));
+    await waitTcpQuiet(net.client, net.server);
+    await reference.stop();
     for (const [i, c] of COUNTED.entries()) {
-      const r = await runs[i].exited();
+      const r = results[i];
       const what = c.args.join(" ");
       assertEquals(r.code, 0, r.stderr);
       assertEquals(JSON.parse(r.stdout).packets, c.count, what);
@@ -52,11 +64,12 @@ Deno.test("capture -c N: exactly the first N packets, in the pcapng, the report 
         what,
       );
     }
-    await reference.stop();
   }, { ipv4Only: true }));
 
-Deno.test("capture -t S: ends on time with its report; -s N keeps N bytes a packet", () =>
+Deno.test("capture -t S: ends by its timer, not before, with its report; -s N keeps N bytes a packet", () =>
   lab(async (net, dir) => {
+    // Before the start: the timer starts after this, so no load can make -t look early.
+    const started = performance.now();
     const ws = await LiveWiresight.start(net.client, [
       "-i",
       net.clientIf,
@@ -70,12 +83,18 @@ Deno.test("capture -t S: ends on time with its report; -s N keeps N bytes a pack
       "--write",
       `${dir}/t.pcapng`,
     ]);
-    const started = performance.now();
-    await curl(net, 41100);
-    const r = await ws.exited();
+    // Traffic for as long as it captures, however slowly a loaded machine runs the clients.
+    let capturing = true;
+    const traffic = (async () => {
+      for (let port = 41100; capturing; port++) await curl(net, port);
+    })();
+    // Nothing else stops it (no count, no signal; exited() would kill it only after a minute, and
+    // a kill is no exit 0): it ends by its timer, which never fires early.
+    const r = await ws.exited().finally(() => (capturing = false));
     const took = (performance.now() - started) / 1000;
+    await traffic;
     assertEquals(r.code, 0, r.stderr);
-    assert(took >= 1.9 && took < 3.5, `-t 2 ended after ${took.toFixed(2)} s`);
+    assert(took >= 2, `-t 2 ended after ${took.toFixed(2)} s`);
     const report = JSON.parse(r.stdout);
     assert(report.packets >= 10, `the curl exchange: ${report.packets} packets`);
     assertEquals(report.capture.interface, net.clientIf);
@@ -118,6 +137,7 @@ const CASES: StopCase[] = [
 
 Deno.test("capture stopped by SIGINT or SIGTERM: final report, exports complete, pcapng whole", () =>
   lab(async (net, dir) => {
+    // What the interface carried, for knowing when each capture has seen all of it.
     // The four captures run side by side on the same interface, through the same traffic.
     const runs = await Promise.all(CASES.map(async (c, i) => {
       const path = `${dir}/${i}-${c.export}`;
@@ -136,13 +156,22 @@ Deno.test("capture stopped by SIGINT or SIGTERM: final report, exports complete,
       ]);
       return { c, path, ws, pcapng: `${dir}/${i}.pcapng` };
     }));
+    const reference = await captureLoopback(dir, "reference.pcap", "", net.client, net.clientIf);
     for (let i = 0; i < 4; i++) await curl(net, 41200 + i);
-    // Exports stream: the packets are on disk within a second or so, before capture ends.
-    await sleep(1500);
-    for (const { c, path } of runs) {
+    await waitTcpQuiet(net.client, net.server);
+    await reference.stop();
+    const { packets: sent } = await readBack(reference.path);
+    assert(sent >= 40, `the four curl exchanges: ${sent} packets`);
+    for (const { c, path, pcapng } of runs) {
+      // Every capture started before the reference: once its pcapng holds as many packets, it has
+      // seen all the traffic (stopping earlier would lose what waits in the kernel's buffer).
+      await waitPcapngPackets(pcapng, sent);
+      // Exports stream: the rows are on disk while capturing, before capture ends.
       if (c.type === "packets") {
-        const text = await Deno.readTextFile(path);
-        assert(text.split("\n").length > 10, `${path} holds no rows yet while capturing:\n${text}`);
+        await waitFor(`rows in ${path} while capturing`, async () => {
+          const text = await Deno.readTextFile(path).catch(() => "");
+          return text.split("\n").length > 10;
+        });
       }
     }
     for (const { c, path, ws, pcapng } of runs) {
@@ -150,7 +179,7 @@ Deno.test("capture stopped by SIGINT or SIGTERM: final report, exports complete,
       const what = `${c.signal} with ${c.export} (${c.type})`;
       assertEquals(r.code, 0, `${what}: ${r.stderr}`);
       const report = c.report === "text" ? textReport(r.stdout) : JSON.parse(r.stdout);
-      assert(report.packets >= 40, `${what}: ${report.packets} packets`);
+      assert(report.packets >= sent, `${what}: ${report.packets} packets, tcpdump saw ${sent}`);
       const rows = c.rows(await Deno.readTextFile(path));
       assertEquals(rows.length, c.type === "packets" ? report.packets : report.flows, what);
       if (c.type === "flows") {

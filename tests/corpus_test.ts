@@ -6,6 +6,7 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import * as abi from "../src/decoder/abi.ts";
 import type { FlowRecord } from "../src/decoder/records.ts";
 import { analyze, corpusFiles } from "./helpers/corpus.ts";
+import { runTool } from "./helpers/tool.ts";
 import {
   outerProtocols,
   sizeRange,
@@ -55,12 +56,8 @@ const KNOWN: Record<string, KnownDifference> = {
       "does not know; tcpdump 4.99 and wiresight decode the IPv4 packet behind it",
     counts: { ipv4: 4 },
     confirm: async () => {
-      const out = await new Deno.Command("tcpdump", {
-        args: ["-nn", "-r", corpusPath("arista_ether.pcap")],
-        stdout: "piped",
-        stderr: "null",
-      }).output();
-      const lines = new TextDecoder().decode(out.stdout).split("\n");
+      const out = await runTool("tcpdump", ["-nn", "-r", corpusPath("arista_ether.pcap")]);
+      const lines = out.stdout.split("\n");
       assertEquals(
         lines.filter((l) => /\bIP \d+\.\d+\.\d+\.\d+ > /.test(l)).length,
         16,

@@ -5,6 +5,8 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { type NetPair, spawnIn, withNetPair } from "./helpers/netns.ts";
 import { captureLoopback, inNetns, run } from "./helpers/capture.ts";
 import { CLIENT, inClient, ofType, readDetect, SERVER, waitPort } from "./helpers/detect.ts";
+import { Seeded } from "./helpers/random.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 /** Runs `fn` with a capture of the client side of a fresh namespace pair; returns the pcap path. */
 async function captured(
@@ -222,10 +224,12 @@ Deno.test("TLS: self-signed and expired certificates of openssl s_server, SNI mi
     await Deno.remove(dir, { recursive: true });
   }));
 
-/** A random DNS label of `n` base32 characters (what encoded data looks like). */
+/** Seeded: the same names on every run. */
+const random = new Seeded(0x5eed_d45);
+
+/** A random-looking DNS label of `n` base32 characters (what encoded data looks like). */
 function randomLabel(n: number): string {
-  const abc = "abcdefghijklmnopqrstuvwxyz234567";
-  return Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => abc[b & 31]).join("");
+  return random.string(n, "abcdefghijklmnopqrstuvwxyz234567");
 }
 
 Deno.test("DNS tunnel: dig asks dnsmasq for many random high-entropy names under one domain", () =>
@@ -251,9 +255,15 @@ Deno.test("DNS tunnel: dig asks dnsmasq for many random high-entropy names under
         "mail.example.test A",
       ];
       await Deno.writeTextFile(`${dir}/names`, batch.join("\n") + "\n");
-      await new Promise((r) => setTimeout(r, 300));
+      // dnsmasq answers before the capture starts.
+      await waitFor(
+        "dnsmasq to answer",
+        async () =>
+          (await inClient(net, "dig", ["+short", "+tries=1", "+time=2", `@${SERVER}`, "probe.example.test"]))
+            .trim() === "10.9.9.8",
+      );
       const path = await captured(net, dir, "dns.pcap", async () => {
-        await inClient(net, "dig", ["+tries=1", "+time=1", `@${SERVER}`, "-f", `${dir}/names`]);
+        await inClient(net, "dig", ["+tries=1", "+time=5", `@${SERVER}`, "-f", `${dir}/names`]);
       });
       const { alerts } = await readDetect(path);
       const tunnels = ofType(alerts, "dns_tunnel");
@@ -284,7 +294,7 @@ Deno.test("cleartext FTP, POP3, IMAP and Telnet greetings, and a large upload (e
     );
     const sink = spawnIn(net.server, "sh", ["-c", `nc -l ${SERVER} 9000 > /dev/null`]);
     try {
-      for (const [port] of greetings) await waitPortOnce(net, port);
+      for (const port of [...greetings.map(([port]) => port), 9000]) await waitPortOnce(net, port);
       const path = await captured(net, dir, "clear.pcap", async () => {
         for (const [port] of greetings) {
           await inClient(net, "sh", [
@@ -315,10 +325,8 @@ Deno.test("cleartext FTP, POP3, IMAP and Telnet greetings, and a large upload (e
 
 /** Waits until a one-shot `nc -l` listens, without connecting to it (ss in the server namespace). */
 async function waitPortOnce(net: NetPair, port: number): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    const out = await run(...inNetns(net.server, "ss", ["-ltnH", `sport = :${port}`]));
-    if (out.trim()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listens on port ${port}`);
+  await waitFor(
+    `something to listen on port ${port}`,
+    async () => (await run(...inNetns(net.server, "ss", ["-ltnH", `sport = :${port}`]))).trim() !== "",
+  );
 }

@@ -2,6 +2,7 @@
 // built here per the pcapng spec around real frames; tshark's reading of it is the oracle.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { analyze } from "../mod.ts";
+import { runTool } from "./helpers/tool.ts";
 import { concat } from "./helpers/util.ts";
 
 const enc = new TextEncoder();
@@ -99,22 +100,16 @@ Deno.test("names from a name resolution block and counters from an interface sta
   try {
     const path = `${dir}/blocks.pcapng`;
     await Deno.writeFile(path, capture());
-    const tshark = await new Deno.Command("tshark", {
-      args: ["-r", path, "-q", "-z", "hosts"],
-      stdout: "piped",
-      stderr: "null",
-    })
-      .output();
+    const tshark = await runTool("tshark", ["-r", path, "-q", "-z", "hosts"]);
     const tsharkNames = new Map(
-      new TextDecoder().decode(tshark.stdout).split("\n").filter((l) => /^[\d:a-f.]+\t/.test(l)).map((l) =>
+      tshark.stdout.split("\n").filter((l) => /^[\d:a-f.]+\t/.test(l)).map((l) =>
         l.split("\t") as [string, string]
       ),
     );
     assertEquals(tsharkNames.size, 3, "tshark reads the three name records");
-    const capinfos = await new Deno.Command("capinfos", { args: [path], stdout: "piped", stderr: "null" })
-      .output();
+    const capinfos = await runTool("capinfos", [path]);
     assertEquals(
-      /Number of stat entries = 1/.test(new TextDecoder().decode(capinfos.stdout)),
+      /Number of stat entries = 1/.test(capinfos.stdout),
       true,
       "capinfos reads the ISB",
     );

@@ -4,6 +4,7 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { analyze } from "../mod.ts";
 import { corpusFile, NO_TIMEOUTS } from "./helpers/corpus.ts";
 import { sizeRange, TSHARK_PREFS } from "./helpers/tshark.ts";
+import { runTool } from "./helpers/tool.ts";
 
 const FILES = [
   "gen_multi_interface.pcapng",
@@ -34,10 +35,10 @@ interface Conversation {
 async function tshark(path: string) {
   const args = ["-n", "-r", path, ...TSHARK_PREFS, "-q"];
   for (const z of ["endpoints,ip", "endpoints,ipv6", "conv,ip", "conv,ipv6"]) args.push("-z", z);
-  const out = await new Deno.Command("tshark", { args, stdout: "piped", stderr: "null" }).output();
+  const out = await runTool("tshark", args);
   const endpoints = new Map<string, Endpoint>();
   const conversations = new Map<string, Conversation>();
-  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+  for (const line of out.stdout.split("\n")) {
     const e = line.match(/^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/);
     if (e) {
       endpoints.set(e[1], { packets: +e[2], bytes: +e[3], txPackets: +e[4], txBytes: +e[5] });

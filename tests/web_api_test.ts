@@ -6,6 +6,8 @@ import { assertIncludes, SAMPLE, wiresight } from "./helpers/cli.ts";
 import { corpusFile } from "./helpers/corpus.ts";
 import { curl, curlJson, upload, withServe } from "./helpers/web.ts";
 import { parseListen } from "../src/cli/serve.ts";
+import { runTool } from "./helpers/tool.ts";
+import { waitFor, waitForText } from "./helpers/wait.ts";
 
 async function tempDir(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "wiresight-web-" });
@@ -18,11 +20,8 @@ async function readReport(file: string) {
 }
 
 async function tsharkCount(file: string, filter: string): Promise<number> {
-  const out = await new Deno.Command("tshark", {
-    args: ["-n", "-r", file, "-Y", filter, "-T", "fields", "-e", "frame.number"],
-  })
-    .output();
-  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.trim()).length;
+  const out = await runTool("tshark", ["-n", "-r", file, "-Y", filter, "-T", "fields", "-e", "frame.number"]);
+  return out.stdout.split("\n").filter((l) => l.trim()).length;
 }
 
 Deno.test("web api: an uploaded capture's numbers equal read --report json and tshark", async () => {
@@ -224,11 +223,13 @@ Deno.test("web api: security headers everywhere, loopback Host only, same-origin
       const sse = await curl(`${s.origin}/api/events`, ["--max-time", "1"]).catch((e) => e as Error);
       // curl stops the endless stream at --max-time; the headers came before that.
       assert.ok(sse instanceof Error);
-      const headers = await new Deno.Command("curl", {
-        args: ["-sS", "-D", "-", "-o", "/dev/null", "--max-time", "1", `${s.origin}/api/events`],
-        stdout: "piped",
-      }).output();
-      const sseHeaders = new TextDecoder().decode(headers.stdout).toLowerCase();
+      // 28: --max-time ended the endless stream, as meant.
+      const headers = await runTool(
+        "curl",
+        ["-sS", "-D", "-", "-o", "/dev/null", "--max-time", "1", `${s.origin}/api/events`],
+        { okCodes: [28] },
+      );
+      const sseHeaders = headers.stdout.toLowerCase();
       assertIncludes(sseHeaders, "content-type: text/event-stream");
       assertIncludes(sseHeaders, "content-security-policy: default-src 'none'");
       const page = await curl(`${s.origin}/`);
@@ -349,11 +350,17 @@ Deno.test("web api: upload progress and the new session reach an event-stream cl
   try {
     await withServe(["--listen", "127.0.0.1:0", "--db", `${dir}/h.sqlite`], async (s) => {
       const events = new Deno.Command("curl", {
-        args: ["-sS", "-N", "--max-time", "30", `${s.origin}/api/events`],
+        args: ["-sS", "-N", "--max-time", "120", `${s.origin}/api/events`],
         stdout: "piped",
         stderr: "null",
       }).spawn();
-      await new Promise((r) => setTimeout(r, 500));
+      let text = "";
+      const reading = (async () => {
+        const dec = new TextDecoder();
+        for await (const chunk of events.stdout) text += dec.decode(chunk, { stream: true });
+      })();
+      // Subscribed: the stream opens with the capture status.
+      await waitForText("the event stream to open", () => text, "event: capture\n");
       const r = await curlJson(`${s.origin}/api/upload?name=afs.pcap`, [
         "-X",
         "POST",
@@ -362,16 +369,22 @@ Deno.test("web api: upload progress and the new session reach an event-stream cl
       ]);
       assert.equal(r.status, 202);
       assert.equal(r.json.status, "running");
-      const deadline = Date.now() + 10_000;
-      while ((await curlJson(`${s.origin}/api/captures/${r.json.session}`)).json.status === "running") {
-        assert.ok(Date.now() < deadline, "analysis finished");
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      // The last events are pushed as the analysis ends; then the stream is closed.
-      await new Promise((r) => setTimeout(r, 500));
+      await waitFor(
+        "the analysis to finish",
+        async () => (await curlJson(`${s.origin}/api/captures/${r.json.session}`)).json.status !== "running",
+      );
+      const parsed = () =>
+        [...text.matchAll(/event: (\w+)\ndata: (.*)\n/g)].map((m) => [m[1], JSON.parse(m[2])]);
+      // The last events are pushed as the analysis ends: the upload's "done", the new session.
+      await waitFor("the upload's last events", () => {
+        const events = parsed();
+        return events.some(([e, d]) => e === "upload" && d.phase === "done") &&
+          events.some(([e, d]) => e === "sessions" && d.changed === r.json.session);
+      }, { detail: () => text });
       events.kill("SIGTERM");
-      const text = new TextDecoder().decode((await events.output()).stdout);
-      const received = [...text.matchAll(/event: (\w+)\ndata: (.*)\n/g)].map((m) => [m[1], JSON.parse(m[2])]);
+      await events.status;
+      await reading;
+      const received = parsed();
       assert.equal(received[0][0], "capture", "the stream opens with the capture status");
       const progress = received.filter(([e]) => e === "upload").map(([, d]) => d);
       assert.ok(progress.length >= 1, text);

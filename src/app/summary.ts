@@ -46,7 +46,7 @@ export class AppSummary {
 
   /** A name for an address: the DNS question that resolved it. */
   nameOf(address: string): string | undefined {
-    return this.dns.addressNames.get(address)?.name;
+    return this.dns.nameOf(address);
   }
 
   /**

@@ -2,65 +2,70 @@
 // memory stays bounded whatever the traffic. Beyond its capacity the least recently used entry
 // goes (and is counted: the report shows evictions per table).
 
-interface Entry<V> {
-  key: string;
+interface Entry<K, V> {
+  key: K;
   value: V;
-  older: Entry<V> | null;
-  newer: Entry<V> | null;
+  older: Entry<K, V> | null;
+  newer: Entry<K, V> | null;
 }
 
 /**
  * A map with a recency list beside it. (Deleting and re-adding Map keys to track recency leaves
  * holes that V8 skips on every `keys().next()`: with a million flows the evictions went quadratic.)
+ * `get`, `upsert` and `set` make an entry the most recent; `peek` reads without doing so. Without
+ * `get` or `set` on existing keys, the order is insertion order (the oldest entry goes first).
  */
-export class BoundedTable<V> {
-  readonly #map = new Map<string, Entry<V>>();
-  #oldest: Entry<V> | null = null;
-  #newest: Entry<V> | null = null;
+export class BoundedTable<V, K extends string | number = string> {
+  readonly #map = new Map<K, Entry<K, V>>();
+  #oldest: Entry<K, V> | null = null;
+  #newest: Entry<K, V> | null = null;
   evictions = 0;
 
   constructor(readonly name: string, readonly capacity: number) {}
 
-  get(key: string): V | undefined {
+  /** The value for `key`, which becomes the most recent entry. */
+  get(key: K): V | undefined {
     const e = this.#map.get(key);
     if (e === undefined) return undefined;
-    if (e !== this.#newest) {
-      this.#unlink(e);
-      this.#append(e);
-    }
+    this.#touch(e);
     return e.value;
   }
 
-  /** The value for `key` without making it the most recently used. */
-  peek(key: string): V | undefined {
+  /** The value for `key`, its recency left as it is. */
+  peek(key: K): V | undefined {
     return this.#map.get(key)?.value;
   }
 
   /** The entry for `key`, created by `make` when absent (evicting the least recently used when full). */
-  upsert(key: string, make: () => V): V {
+  upsert(key: K, make: () => V): V {
     const v = this.get(key);
     if (v !== undefined) return v;
-    if (this.#map.size >= this.capacity && this.#oldest) {
-      this.delete(this.#oldest.key);
-      this.evictions++;
-    }
-    const e: Entry<V> = { key, value: make(), older: null, newer: null };
-    this.#map.set(key, e);
-    this.#append(e);
-    return e.value;
+    const value = make();
+    this.#insert(key, value);
+    return value;
   }
 
-  /** Sets `key` to `value`, as the most recently used (evicting the least recently used when full). */
-  set(key: string, value: V): void {
+  /**
+   * Sets `key` to `value` as the most recent entry; a new key evicts the least recently used when
+   * the table is full.
+   */
+  set(key: K, value: V): void {
     const e = this.#map.get(key);
-    if (e === undefined) this.upsert(key, () => value);
-    else {
-      e.value = value;
-      this.get(key);
-    }
+    if (e === undefined) return this.#insert(key, value);
+    e.value = value;
+    this.#touch(e);
   }
 
-  delete(key: string): void {
+  /** Removes the least recently used entry (counted as an eviction) and returns it. */
+  evictOldest(): [K, V] | undefined {
+    const e = this.#oldest;
+    if (e === null) return undefined;
+    this.delete(e.key);
+    this.evictions++;
+    return [e.key, e.value];
+  }
+
+  delete(key: K): void {
     const e = this.#map.get(key);
     if (e === undefined) return;
     this.#map.delete(key);
@@ -72,7 +77,8 @@ export class BoundedTable<V> {
     for (let e = this.#oldest; e; e = e.newer) yield e.value;
   }
 
-  *entries(): IterableIterator<[string, V]> {
+  /** Entries from the least recently used on. */
+  *entries(): IterableIterator<[K, V]> {
     for (let e = this.#oldest; e; e = e.newer) yield [e.key, e.value];
   }
 
@@ -80,7 +86,20 @@ export class BoundedTable<V> {
     return this.#map.size;
   }
 
-  #append(e: Entry<V>): void {
+  #insert(key: K, value: V): void {
+    if (this.#map.size >= this.capacity) this.evictOldest();
+    const e: Entry<K, V> = { key, value, older: null, newer: null };
+    this.#map.set(key, e);
+    this.#append(e);
+  }
+
+  #touch(e: Entry<K, V>): void {
+    if (e === this.#newest) return;
+    this.#unlink(e);
+    this.#append(e);
+  }
+
+  #append(e: Entry<K, V>): void {
     e.older = this.#newest;
     e.newer = null;
     if (this.#newest) this.#newest.newer = e;
@@ -88,7 +107,7 @@ export class BoundedTable<V> {
     this.#newest = e;
   }
 
-  #unlink(e: Entry<V>): void {
+  #unlink(e: Entry<K, V>): void {
     if (e.older) e.older.newer = e.newer;
     else this.#oldest = e.newer;
     if (e.newer) e.newer.older = e.older;

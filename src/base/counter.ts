@@ -44,23 +44,3 @@ export class Counter {
     this.#folded += drop;
   }
 }
-
-/** Last value per key, bounded: the oldest key goes when a new one does not fit. */
-export class RecentMap<V> {
-  readonly #map = new Map<string, V>();
-  constructor(private readonly capacity = COUNTER_CAPACITY) {}
-
-  set(key: string, value: V): void {
-    this.#map.delete(key);
-    if (this.#map.size >= this.capacity) this.#map.delete(this.#map.keys().next().value!);
-    this.#map.set(key, value);
-  }
-
-  get(key: string): V | undefined {
-    return this.#map.get(key);
-  }
-
-  get size(): number {
-    return this.#map.size;
-  }
-}

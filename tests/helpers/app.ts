@@ -3,6 +3,7 @@ import type { AppEvent } from "../../src/decoder/app_event.ts";
 import { runDecode } from "../../src/source/decode.ts";
 import { NO_TIMEOUTS } from "./corpus.ts";
 import { TSHARK_PREFS } from "./tshark.ts";
+import { runTool } from "./tool.ts";
 
 /** Runs the pipeline and maps each APP event of the wanted kinds through `take` (events are views). */
 export async function appEvents<T>(path: string, kinds: number[], take: (e: AppEvent) => T): Promise<T[]> {
@@ -41,8 +42,8 @@ export async function tsharkFields(
   ];
   args.push("-E", "aggregator=|", "-E", "separator=\t");
   for (const f of ["frame.number", ...fields]) args.push("-e", f);
-  const out = await new Deno.Command("tshark", { args, env, stdout: "piped", stderr: "null" }).output();
-  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l).map((l) => {
+  const out = await runTool("tshark", args, { env });
+  return out.stdout.split("\n").filter((l) => l).map((l) => {
     const cells = l.split("\t");
     return { frame: Number(cells[0]), values: cells.slice(1).map((c) => (c === "" ? [] : c.split("|"))) };
   });

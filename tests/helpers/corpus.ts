@@ -4,20 +4,19 @@ import { type DecodeResult, runDecode } from "../../src/source/decode.ts";
 
 /**
  * The shared corpus (real captures with their sources): $WIRESIGHT_CORPUS, else ../shared/corpus
- * beside the checkout, else /work/shared/corpus. Missing corpus is an error, never a skip.
+ * beside the checkout. A missing corpus is an error, never a skip.
  */
 export function corpusRoot(): string {
-  const candidates = [
-    Deno.env.get("WIRESIGHT_CORPUS"),
-    new URL("../../../shared/corpus", import.meta.url).pathname,
-    "/work/shared/corpus",
-  ].filter((c): c is string => Boolean(c));
-  for (const c of candidates) {
-    try {
-      if (Deno.statSync(`${c}/public`).isDirectory) return c;
-    } catch { /* try the next */ }
-  }
-  throw new Error(`capture corpus not found (looked in ${candidates.join(", ")}); set WIRESIGHT_CORPUS`);
+  const env = Deno.env.get("WIRESIGHT_CORPUS");
+  const root = env || new URL("../../../shared/corpus", import.meta.url).pathname.replace(/\/$/, "");
+  try {
+    if (Deno.statSync(`${root}/public`).isDirectory) return root;
+  } catch { /* said below */ }
+  const from = env ? "$WIRESIGHT_CORPUS" : "../shared/corpus beside the checkout";
+  throw new Error(
+    `capture corpus not found: ${root}/public is missing (from ${from}); ` +
+      "put the shared corpus there or point WIRESIGHT_CORPUS at it",
+  );
 }
 
 export function corpusFiles(): string[] {

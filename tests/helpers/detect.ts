@@ -3,24 +3,20 @@
 import { wiresight } from "./cli.ts";
 import { inNetns, run } from "./capture.ts";
 import type { NetPair } from "./netns.ts";
+import { waitFor } from "./wait.ts";
 
 export const CLIENT = "10.77.0.1", SERVER = "10.77.0.2";
 
-/** Runs a command in the client namespace to completion. */
-export const inClient = (net: NetPair, cmd: string, args: string[], timeoutMs = 15000) =>
+/** Runs a command in the client namespace to completion (the time limit only bounds a hang). */
+export const inClient = (net: NetPair, cmd: string, args: string[], timeoutMs = 120_000) =>
   run(...inNetns(net.client, cmd, args), timeoutMs);
 
-/** Waits until a TCP port of the server namespace accepts connections. */
+/** Waits until a TCP port of the server namespace accepts connections (connecting, retried). */
 export async function waitPort(net: NetPair, port: number): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    try {
-      await inClient(net, "nc", ["-z", "-w", "1", SERVER, String(port)]);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`nothing listens on ${SERVER}:${port}`);
+  await waitFor(
+    `something to listen on ${SERVER}:${port}`,
+    () => inClient(net, "nc", ["-z", "-w", "2", SERVER, String(port)]),
+  );
 }
 
 export interface FlatAlert {

@@ -5,6 +5,10 @@ import { run } from "./capture.ts";
 import { type NetPair, spawnIn, withNetPair } from "./netns.ts";
 import { wiresightArgs } from "./cli.ts";
 import { tsharkFields } from "./app.ts";
+import { runTool } from "./tool.ts";
+import { pcapngPackets, sleep, waitFor, waitForText } from "./wait.ts";
+
+export { sleep };
 
 // Each answer waits 30 ms, as a real server over a real network would: the clients live long
 // enough for their sockets to be seen (README, "Process attribution"). DNS is relayed to dnsmasq.
@@ -55,7 +59,8 @@ export const LAB_NAMES: Record<string, string> = {
 
 /**
  * Starts, on the server side: HTTP on 8080 (serving `dir`), DNS on 53 (relayed to dnsmasq) and a
- * TCP echo on 9000, each answering after 30 ms. Returns a function that stops them.
+ * TCP echo on 9000, each answering after 30 ms, and waits until each answers the client side.
+ * Returns a function that stops them.
  */
 export async function startServers(net: NetPair, dir: string): Promise<() => Promise<void>> {
   await Deno.writeTextFile(`${dir}/servers.py`, SERVERS);
@@ -73,34 +78,57 @@ export async function startServers(net: NetPair, dir: string): Promise<() => Pro
     ...Object.entries(LAB_NAMES).map(([name, a]) => `--host-record=${name},${a}`),
   ]);
   const servers = spawnIn(net.server, "sh", ["-c", `cd ${dir} && exec python3 servers.py ${net.serverAddr}`]);
-  const ready = Date.now() + 10000;
-  while (!(await httpUp(net)) && Date.now() < ready) await sleep(100);
-  return async () => {
+  const stop = async () => {
     for (const s of [servers, dnsmasq]) await s.stop();
   };
+  try {
+    // Each probe is a real request from the client side, retried until it is answered.
+    const probe = (cmd: string, ...args: string[]) => () =>
+      runTool("ip", ["netns", "exec", net.client, cmd, ...args]);
+    await waitFor(
+      "the lab's HTTP server",
+      probe("curl", "-sf", "-o", "/dev/null", "-m", "2", `http://${net.serverAddr}:8080/`),
+    );
+    await waitFor("the lab's DNS server", async () => {
+      const r = await probe("dig", "+short", "+tries=1", "+time=2", `@${net.serverAddr}`, "app.lab.test")();
+      return r.stdout.trim() === LAB_NAMES["app.lab.test"];
+    });
+    await waitFor("the lab's echo server", probe("nc", "-z", "-w", "2", net.serverAddr, "9000"));
+    // The probes' connections closed: none of their packets trails into a test's capture.
+    await waitTcpQuiet(net.client, net.server);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return stop;
 }
 
-async function httpUp(net: NetPair): Promise<boolean> {
-  const out = await new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      net.client,
-      "curl",
-      "-s",
-      "-o",
-      "/dev/null",
-      "-m",
-      "1",
-      `http://${net.serverAddr}:8080/`,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  return out.success;
+/**
+ * Waits until no TCP connection in the namespaces is open or closing (only listeners and TIME-WAIT
+ * left): the last packets of every exchange are on the wire, so a capture can be told to stop.
+ */
+export async function waitTcpQuiet(...namespaces: string[]): Promise<void> {
+  let open: string[] = [];
+  await waitFor("TCP connections to close", async () => {
+    open = [];
+    for (const ns of namespaces) {
+      const out = await run("ip", ["netns", "exec", ns, "ss", "-Htan"]);
+      open.push(
+        ...out.split("\n").filter((l) => l && !/^(LISTEN|TIME-WAIT)\s/.test(l)).map((l) => `${ns}: ${l}`),
+      );
+    }
+    return open.length === 0;
+  }, { detail: () => open.join("\n") });
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits until the pcapng that `wiresight capture --write` streams holds at least `n` packets. */
+export async function waitPcapngPackets(path: string, n: number): Promise<void> {
+  let have = 0;
+  await waitFor(`${n} packets in ${path}`, async () => (have = await pcapngPackets(path)) >= n, {
+    timeoutMs: 30_000,
+    detail: () => `${have} so far`,
+  });
+}
 
 /**
  * Runs `fn` in a fresh namespace pair with the lab's servers up and a temporary directory (both
@@ -148,7 +176,8 @@ export async function client(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    signal: AbortSignal.timeout(15000),
+    // A bound against a hung client, not a measure (the clients have their own timeouts).
+    signal: AbortSignal.timeout(60_000),
   }).spawn();
   const out = await c.output();
   const dec = new TextDecoder();
@@ -228,15 +257,16 @@ export class LiveWiresight {
       stderr: "piped",
     }).spawn();
     const w = new LiveWiresight(proc);
-    const deadline = Date.now() + 20000;
     let exited = false;
     w.#done.then(() => (exited = true));
-    while (!w.#stderr.includes("capturing on") && !exited) {
-      if (Date.now() > deadline) {
-        await w.stop("SIGKILL");
-        throw new Error(`wiresight did not start: ${w.#stderr}`);
-      }
-      await sleep(20);
+    try {
+      await waitFor("wiresight to capture", () => w.#stderr.includes("capturing on") || exited, {
+        everyMs: 20,
+        detail: () => w.#stderr,
+      });
+    } catch (e) {
+      await w.stop("SIGKILL");
+      throw e;
     }
     return w;
   }
@@ -249,8 +279,13 @@ export class LiveWiresight {
     return this.#stderr;
   }
 
-  /** Waits for the end (bounded: killed after `ms`). */
-  async exited(ms = 20000): Promise<WiresightResult> {
+  /** Waits until its stdout holds `text`, or it ends (bounded). */
+  waitForStdout(what: string, text: string | RegExp): Promise<true> {
+    return waitForText(what, () => this.#stdout, text);
+  }
+
+  /** Waits for the end (bounded: killed after `ms`, a bound against hangs only). */
+  async exited(ms = 60_000): Promise<WiresightResult> {
     const timer = setTimeout(() => this.proc.kill("SIGKILL"), ms);
     try {
       return await this.#done;

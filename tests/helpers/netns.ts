@@ -1,6 +1,7 @@
 // Two network namespaces joined by a veth pair: a client side (where wiresight and the clients
 // run) and a server side. Traffic never leaves them; both are deleted afterwards.
 import { run } from "./capture.ts";
+import { uniqueId } from "./random.ts";
 
 export interface NetPair {
   client: string;
@@ -11,7 +12,8 @@ export interface NetPair {
 }
 
 export async function withNetPair<T>(fn: (net: NetPair) => Promise<T>): Promise<T> {
-  const id = `${Deno.pid % 10000}${Math.floor(Math.random() * 1000)}`;
+  // Interface names take at most 15 characters.
+  const id = uniqueId(8);
   const net: NetPair = {
     client: `wsc${id}`,
     server: `wss${id}`,

@@ -1,6 +1,7 @@
 // tshark as the oracle: per-frame fields and the TCP/UDP conversation tables of one capture,
 // read in a single tshark run. IP reassembly is off so each frame counts as itself (wiresight
 // counts packets, not reassembled datagrams).
+import { runTool } from "./tool.ts";
 
 export interface TsharkFrame {
   number: number;
@@ -73,8 +74,7 @@ export async function tsharkView(path: string): Promise<TsharkView> {
   ];
   for (const f of FIELDS) args.push("-e", f);
   args.push("-z", "conv,tcp", "-z", "conv,udp");
-  const out = await new Deno.Command("tshark", { args, stdout: "piped", stderr: "piped" }).output();
-  const text = new TextDecoder().decode(out.stdout);
+  const text = (await runTool("tshark", args)).stdout;
   const frames: TsharkFrame[] = [];
   const tcp: TsharkConversation[] = [];
   const udp: TsharkConversation[] = [];
@@ -98,12 +98,6 @@ export async function tsharkView(path: string): Promise<TsharkView> {
         });
       }
     } else if (/^\d+\t/.test(line)) frames.push(parseFrame(line.split("\t")));
-  }
-  if (!out.success && frames.length === 0) {
-    const err = new TextDecoder().decode(out.stderr);
-    if (!/cut short|damaged|corrupt|isn't a capture|unknown format|isn't/.test(err)) {
-      throw new Error(`tshark failed on ${path}: ${err}`);
-    }
   }
   return { frames, tcp, udp };
 }

@@ -4,9 +4,11 @@
 // tests/live/ run after the others, alone: attribution races short-lived processes, and a
 // machine busy with the parallel tshark sweeps would measure the load, not wiresight.
 import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } from "node:assert/strict";
-import { run } from "../helpers/capture.ts";
+import { captureLoopback, run } from "../helpers/capture.ts";
 import { type NetPair, spawnIn, withNetPair } from "../helpers/netns.ts";
 import { wiresightArgs } from "../helpers/cli.ts";
+import { waitPcapngPackets, waitTcpQuiet } from "../helpers/live.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const HTTP_SERVER = `
 import http.server, socketserver, sys, time
@@ -62,7 +64,7 @@ threading.Event().wait()
 `;
 
 /** Waits until a spawned process prints `text` on stderr (bounded). */
-async function waitFor(stream: ReadableStream<Uint8Array>, text: string, ms = 15000): Promise<void> {
+async function waitForLine(stream: ReadableStream<Uint8Array>, text: string, ms = 60_000): Promise<void> {
   const reader = stream.getReader();
   const dec = new TextDecoder();
   let seen = "";
@@ -86,10 +88,30 @@ async function servers(net: NetPair, dir: string) {
   const http = spawnIn(net.server, "sh", ["-c", `cd ${dir} && exec python3 srv.py ${net.serverAddr}`]);
   await Deno.writeTextFile(`${dir}/dns_echo.py`, DNS_AND_ECHO_SERVER);
   const dnsAndEcho = spawnIn(net.server, "python3", [`${dir}/dns_echo.py`, net.serverAddr]);
-  await new Promise((r) => setTimeout(r, 500));
-  return async () => {
+  const stop = async () => {
     for (const s of [http, dnsAndEcho]) await s.stop();
   };
+  try {
+    // Each server answers a real request from the client side before the test starts.
+    await Deno.writeTextFile(`${dir}/probe.txt`, "probe\n");
+    const answers = (cmd: string, ...args: string[]) => async () =>
+      (await run("ip", ["netns", "exec", net.client, cmd, ...args])).trim() !== "";
+    const dig = ["+short", "+tries=1", "+time=2", `@${net.serverAddr}`, "probe.lab.test"];
+    await waitFor(
+      "the HTTP server",
+      answers("curl", "-sf", "-m", "2", `http://${net.serverAddr}:8080/index.html`),
+    );
+    await waitFor("the DNS server over UDP", answers("dig", ...dig));
+    await waitFor("the DNS server over TCP", answers("dig", "+tcp", ...dig));
+    const nc = (flags: string) => `exec nc ${flags} -w 2 ${net.serverAddr} < ${dir}/probe.txt`;
+    await waitFor("the TCP echo server", answers("sh", "-c", `${nc("")} 9000`));
+    await waitFor("the UDP echo server", answers("sh", "-c", `${nc("-u")} 9001`));
+    await waitTcpQuiet(net.client, net.server);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return stop;
 }
 
 interface FlowRow {
@@ -122,10 +144,18 @@ async function captureAround(net: NetPair, dir: string, extra: string[], work: (
     ...extra,
   ]);
   const ws = spawnIn(net.client, cmd, args, { stderr: "piped" });
-  await waitFor(ws.proc.stderr!, "capturing on");
+  await waitForLine(ws.proc.stderr!, "capturing on");
+  // The same packets, for knowing when wiresight has seen them all.
+  const filter = extra[0] === "-f" ? extra[1] : "";
+  const reference = await captureLoopback(dir, "reference.pcap", filter, net.client, net.clientIf);
   await work();
+  await waitTcpQuiet(net.client, net.server);
+  await reference.stop();
+  const sent = Number(
+    (await run("capinfos", ["-c", "-M", reference.path])).match(/Number of packets:\s+(\d+)/)![1],
+  );
+  await waitPcapngPackets(`${dir}/capture.pcapng`, sent);
   // Ctrl+C: the final report comes out and every export is flushed.
-  await new Promise((r) => setTimeout(r, 300));
   const out = await ws.stop("SIGINT");
   assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
   const report = JSON.parse(new TextDecoder().decode(out.stdout));

@@ -5,7 +5,16 @@
 // pcapng must hold exactly the packets of the matching programs' ports.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { captureLoopback } from "../helpers/capture.ts";
-import { client, curl, dig, LiveWiresight, packetKeys, sleep, withLab } from "../helpers/live.ts";
+import {
+  client,
+  curl,
+  dig,
+  LiveWiresight,
+  packetKeys,
+  waitPcapngPackets,
+  waitTcpQuiet,
+  withLab,
+} from "../helpers/live.ts";
 
 /** Which programs each filter keeps, by the name the test gives them. */
 const CASES: { args: (bin: string) => string[]; keeps: string[] }[] = [
@@ -63,18 +72,28 @@ Deno.test("capture --process and --process-name keep exactly their programs' pac
       ]);
       ports.nc.push(46300 + i);
     }
-    await sleep(500);
-    const results = [];
-    for (const r of runs) results.push({ ...r, out: await r.ws.stop() });
+    // The traffic is over and tcpdump has all of it; then each capture, once its pcapng holds the
+    // packets its filter should keep (stopping earlier would lose what waits in the kernel's buffer).
+    await waitTcpQuiet(net.client, net.server);
     await reference.stop();
     const of = (name: string) => ports[name].map((p) => `tcp.port == ${p} or udp.port == ${p}`);
-    for (const { c, path, out } of results) {
-      const what = c.args(bin).join(" ");
-      assertEquals(out.code, 0, `${what}: ${out.stderr}`);
+    const expectedOf = async (c: typeof CASES[number]) => {
       const clauses = c.keeps.flatMap((k) =>
         k === "dig in" ? of("dig").map((p) => `(${p}) and ip.dst == ${net.clientAddr}`) : of(k)
       );
-      const expected = clauses.length ? await packetKeys(`${dir}/all.pcap`, clauses.join(" or ")) : [];
+      return clauses.length ? await packetKeys(`${dir}/all.pcap`, clauses.join(" or ")) : [];
+    };
+    const expectations = await Promise.all(runs.map(({ c }) => expectedOf(c)));
+    // A capture that never gets there fails below, with the packets it lacks.
+    await Promise.all(
+      runs.map(({ path }, i) => waitPcapngPackets(path, expectations[i].length).catch(() => {})),
+    );
+    const results = [];
+    for (const r of runs) results.push({ ...r, out: await r.ws.stop() });
+    for (const [i, { c, path, out }] of results.entries()) {
+      const what = c.args(bin).join(" ");
+      assertEquals(out.code, 0, `${what}: ${out.stderr}`);
+      const expected = expectations[i];
       assert(c.keeps.length === 0 || expected.length > 0, what);
       assertEquals(await packetKeys(path), expected, what);
       assertEquals(JSON.parse(out.stdout).packets, expected.length, `${what}: the report`);

@@ -9,7 +9,19 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { tsharkFields } from "../helpers/app.ts";
 import { MAIN } from "../helpers/cli.ts";
 import type { NetPair } from "../helpers/netns.ts";
-import { client, clientAddresses, curl, dig, LiveWiresight, sleep, withLab } from "../helpers/live.ts";
+import { captureLoopback } from "../helpers/capture.ts";
+import {
+  client,
+  clientAddresses,
+  curl,
+  dig,
+  LiveWiresight,
+  readBack,
+  waitPcapngPackets,
+  waitTcpQuiet,
+  withLab,
+} from "../helpers/live.ts";
+import { waitForText } from "../helpers/wait.ts";
 
 /** Not UTC, and not a whole-hour offset: local time has to be right to the minute. */
 const TZ = "Asia/Kolkata";
@@ -258,6 +270,8 @@ Deno.test("capture lines: every field of every packet as tshark reads the same r
         ], { NO_COLOR: "1", TZ }),
       })),
     );
+    // What the interface carried, for knowing when each capture has seen all of it.
+    const reference = await captureLoopback(dir, "reference.pcap", "", net.client, net.clientIf);
     const clients: { name: string; pid: number; port: number; exe: string }[] = [];
     for (const [i, name] of ["app.lab.test", "www.lab.test"].entries()) {
       const port = 42100 + i;
@@ -269,7 +283,13 @@ Deno.test("capture lines: every field of every packet as tshark reads the same r
       const port = 42000 + i;
       clients.push({ name: "curl", pid: (await curl(net, port)).pid, port, exe: "/usr/bin/curl" });
     }
-    await sleep(500);
+    await waitTcpQuiet(net.client, net.server);
+    await reference.stop();
+    const { packets: sent } = await readBack(reference.path);
+    // A capture that never gets there fails below, with what it lacks.
+    await Promise.all(
+      runs.map(({ mode }) => waitPcapngPackets(`${dir}/${mode}.pcapng`, sent).catch(() => {})),
+    );
     const k = await known(net, clients);
     for (const { mode, ws } of runs) {
       const r = await ws.stop();
@@ -330,10 +350,9 @@ async function onTerminal(net: NetPair, args: string[], env: string[], work: () 
   const reading = (async () => {
     for await (const chunk of proc.stdout) text += new TextDecoder().decode(chunk);
   })();
-  const deadline = Date.now() + 20000;
-  while (!text.includes("capturing on") && Date.now() < deadline) await sleep(20);
+  await waitForText("wiresight to capture on the terminal", () => text, "capturing on");
   await work();
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 20000);
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
   const status = await proc.status;
   clearTimeout(timer);
   await reading;
@@ -387,11 +406,13 @@ Deno.test("capture lines: text from the wire never reaches the terminal raw", ()
         `exec nc -w 2 ${net.serverAddr} 8080 < ${dir}/request.txt > /dev/null`,
       ]);
       await client(net, "dig", ["+tries=1", `@${net.serverAddr}`, "\\027[31mred.lab.test"]);
-      await sleep(300);
     };
     const args = ["-i", net.clientIf, "--report", "none"];
     const ws = await LiveWiresight.start(net.client, args);
     await work();
+    // Both lines printed before it is stopped.
+    await ws.waitForStdout("the HTTP line", "HTTP GET evil");
+    await ws.waitForStdout("the DNS line", /DNS .*red\.lab\.test/);
     const plain = await ws.stop();
     assertEquals(plain.code, 0, plain.stderr);
     assert(!CONTROL.test(plain.stdout), JSON.stringify(plain.stdout));

@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { freePort } from "../helpers/capture.ts";
 import { withPage } from "../helpers/browser.ts";
 import { curl, curlJson, withServe } from "../helpers/web.ts";
+import { runTool } from "../helpers/tool.ts";
+import { sleep, waitFor } from "../helpers/wait.ts";
 
 /** python3's http.server on 127.0.0.1:port, in a temporary directory. */
 async function withHttpServer<T>(fn: (port: number) => Promise<T>): Promise<T> {
@@ -20,12 +22,11 @@ async function withHttpServer<T>(fn: (port: number) => Promise<T>): Promise<T> {
     stderr: "null",
   }).spawn();
   try {
-    for (let i = 0; i < 100; i++) {
-      const ok = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.body?.cancel().then(() => r.ok))
-        .catch(() => false);
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor("the HTTP server", async () => {
+      const r = await fetch(`http://127.0.0.1:${port}/`);
+      await r.body?.cancel();
+      return r.ok;
+    });
     return await fn(port);
   } finally {
     server.kill("SIGTERM");
@@ -37,12 +38,8 @@ async function withHttpServer<T>(fn: (port: number) => Promise<T>): Promise<T> {
 /** `n` curl requests, one every `gapMs`. */
 async function curls(port: number, n: number, gapMs: number): Promise<void> {
   for (let i = 0; i < n; i++) {
-    const out = await new Deno.Command("curl", {
-      args: ["-s", "-o", "/dev/null", "--max-time", "5", `http://127.0.0.1:${port}/`],
-    })
-      .output();
-    assert.ok(out.success, "curl request");
-    await new Promise((r) => setTimeout(r, gapMs));
+    await runTool("curl", ["-sS", "-o", "/dev/null", "--max-time", "5", `http://127.0.0.1:${port}/`]);
+    await sleep(gapMs);
   }
 }
 
@@ -163,8 +160,12 @@ Deno.test("web live: thousands of packets per second, the page stays responsive"
           const sender = flood(port, 60_000, 6);
           const result = await probe;
           const sent = Number(new TextDecoder().decode((await sender.output()).stdout).trim());
-          await new Promise((r) => setTimeout(r, 800));
-          const counted = Number(await page.locator("#stat-packets").getAttribute("data-value"));
+          // The page catches up with the last snapshots (bounded: a page that never does fails below).
+          const shown = () => page.locator("#stat-packets").getAttribute("data-value").then(Number);
+          await waitFor("the page to count the flood", async () => (await shown()) >= sent * 0.9, {
+            timeoutMs: 20_000,
+          }).catch(() => {});
+          const counted = await shown();
           await screenshot("dashboard-flood");
           await curl(`${s.origin}/api/capture/stop`, ["-X", "POST"]);
           const rate = sent / 6;

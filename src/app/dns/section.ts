@@ -2,7 +2,8 @@
 // names flows and talkers.
 import * as abi from "../../decoder/abi.ts";
 import type { AppEvent } from "../../decoder/app_event.ts";
-import { Counter, RecentMap } from "../../base/counter.ts";
+import { BoundedTable } from "../../base/bounded_table.ts";
+import { Counter, COUNTER_CAPACITY } from "../../base/counter.ts";
 import { count, counted, type Style, table } from "../../base/format.ts";
 import type { Section } from "../protocol.ts";
 import { dnsMessage } from "./message.ts";
@@ -34,9 +35,9 @@ export class DnsSection implements Section<DnsReport> {
   readonly #names = new Counter();
   readonly #types = new Counter(1000);
   readonly #rcodes = new Counter(100);
-  readonly #resolved = new RecentMap<Set<string>>();
+  readonly #resolved = new BoundedTable<Set<string>>("dns_resolved", COUNTER_CAPACITY);
   /** address -> the name it was last resolved from, and when. */
-  readonly addressNames = new RecentMap<{ name: string; sec: number }>(65536);
+  readonly #addressNames = new BoundedTable<{ name: string; sec: number }>("dns_address_names", 65536);
 
   add(e: AppEvent): void {
     const m = dnsMessage(e);
@@ -58,12 +59,17 @@ export class DnsSection implements Section<DnsReport> {
     for (const r of m.records) {
       if (r.section !== "answer" || (r.type !== "A" && r.type !== "AAAA") || !asked) continue;
       for (const address of r.data) {
-        const set = this.#resolved.get(asked) ?? new Set<string>();
+        const set = this.#resolved.peek(asked) ?? new Set<string>();
         if (set.size < 64) set.add(address);
         this.#resolved.set(asked, set);
-        this.addressNames.set(address, { name: asked, sec: e.tsSec });
+        this.#addressNames.set(address, { name: asked, sec: e.tsSec });
       }
     }
+  }
+
+  /** The name `address` was last resolved from (reading it does not keep it longer). */
+  nameOf(address: string): string | undefined {
+    return this.#addressNames.peek(address)?.name;
   }
 
   report(top: number): DnsReport | null {
@@ -79,9 +85,9 @@ export class DnsSection implements Section<DnsReport> {
       top_queries: names.map(([name, count]) => ({ name, count })),
       query_types: Object.fromEntries(this.#types.top(1000)),
       rcodes: Object.fromEntries(this.#rcodes.top(100)),
-      resolved: names.filter(([n]) => this.#resolved.get(n)).map(([name]) => ({
+      resolved: names.filter(([n]) => this.#resolved.peek(n)).map(([name]) => ({
         name,
-        addresses: [...this.#resolved.get(name)!].sort(),
+        addresses: [...this.#resolved.peek(name)!].sort(),
       })),
     };
   }

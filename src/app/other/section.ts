@@ -3,6 +3,7 @@
 import * as abi from "../../decoder/abi.ts";
 import type { AppEvent } from "../../decoder/app_event.ts";
 import { count, counted, printable, type Style, table } from "../../base/format.ts";
+import { BoundedTable } from "../../base/bounded_table.ts";
 import { Counter } from "../../base/counter.ts";
 import { appName } from "../names.ts";
 import type { Section } from "../protocol.ts";
@@ -36,7 +37,7 @@ export class OtherSection implements Section<OtherReport> {
   readonly kinds = [abi.AK_DHCP, abi.AK_NTP, abi.AK_BANNER];
   #dhcpMessages = 0;
   readonly #dhcpTypes = new Counter(100);
-  readonly #clients = new Map<string, DhcpClient>();
+  readonly #clients = new BoundedTable<DhcpClient>("dhcp_clients", MAX_CLIENTS);
   #ntpPackets = 0;
   readonly #ntpModes = new Counter(10);
   readonly #ntpVersions = new Counter(10);
@@ -62,9 +63,8 @@ export class OtherSection implements Section<OtherReport> {
     const type = m.type === null ? "BOOTP" : DHCP_MESSAGE_TYPES[m.type] ?? `TYPE${m.type}`;
     this.#dhcpTypes.add(type);
     if (m.mac === null) return;
-    let c = this.#clients.get(m.mac);
+    let c = this.#clients.peek(m.mac);
     if (!c) {
-      if (this.#clients.size >= MAX_CLIENTS) this.#clients.delete(this.#clients.keys().next().value!);
       c = {
         mac: m.mac,
         hostname: null,

@@ -4,7 +4,7 @@
 import * as abi from "../../decoder/abi.ts";
 import type { AppEvent } from "../../decoder/app_event.ts";
 import type { Decoder } from "../../decoder/decoder.ts";
-import { RecentMap } from "../../base/counter.ts";
+import { BoundedTable } from "../../base/bounded_table.ts";
 import { cryptoFrames, decryptInitial, type InitialKeys, initialKeys, longPackets } from "./crypto.ts";
 
 /** Connections whose ClientHello is being put together at once (the oldest is dropped). */
@@ -23,18 +23,18 @@ interface Pending {
 
 /** Decrypts client Initials and hands their ClientHello back to the decoder. */
 export class QuicDecryptor {
-  readonly #pending = new Map<number, Pending>();
-  readonly #done = new RecentMap<true>(MAX_DONE);
+  readonly #pending = new BoundedTable<Pending, number>("quic_pending", MAX_PENDING);
+  readonly #done = new BoundedTable<true, number>("quic_done", MAX_DONE);
 
   handle(e: AppEvent, decoder: Decoder): void {
     const id = e.flowId;
     const d = e.bytes(abi.F_QUIC_PACKET);
-    if (!d || this.#done.get(String(id))) return;
+    if (!d || this.#done.peek(id)) return;
     for (const p of longPackets(d)) {
       if (!p.initial) continue;
       // Keys come from the client's first Initial; after a Retry (or on a new connection over
       // the same ports) they come from the packet's own destination id.
-      let s = this.#pending.get(id);
+      let s = this.#pending.peek(id);
       let plain = s && decryptInitial(d, p, s.keys);
       if (!s || !plain) {
         // New keys: a new connection attempt, whose CRYPTO stream starts over.
@@ -47,15 +47,14 @@ export class QuicDecryptor {
       const hello = helloOf(s);
       if (hello === undefined) continue;
       this.#pending.delete(id);
-      this.#done.set(String(id), true);
+      this.#done.set(id, true);
       if (hello) decoder.quicClientHello(e, hello);
       return;
     }
   }
 
+  /** A fresh CRYPTO stream for `id`, the most recent (the least recent goes when full). */
   #start(id: number, keys: InitialKeys): Pending {
-    this.#pending.delete(id);
-    if (this.#pending.size >= MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value!);
     const s = { keys, chunks: new Map(), bytes: 0 };
     this.#pending.set(id, s);
     return s;

@@ -2,6 +2,7 @@
 import * as abi from "../../decoder/abi.ts";
 import type { AppEvent } from "../../decoder/app_event.ts";
 import { count, printable, type Style, table } from "../../base/format.ts";
+import { BoundedTable } from "../../base/bounded_table.ts";
 import { Counter } from "../../base/counter.ts";
 import type { Section } from "../protocol.ts";
 import { hassh, sshIdentification } from "./message.ts";
@@ -31,8 +32,8 @@ export class SshSection implements Section<SshReport> {
   #banners = 0;
   /** [clients, servers]: JSON [software, hassh] -> flows. */
   readonly #peers = [new Counter(), new Counter()];
-  /** `${flow}/${dir}` -> software, until that side's KEXINIT (a Map keeps insertion order). */
-  readonly #pending = new Map<string, string>();
+  /** `${flow}/${dir}` -> software, until that side's KEXINIT, oldest banner first. */
+  readonly #pending = new BoundedTable<{ software: string }>("ssh_pending", MAX_PENDING);
 
   add(e: AppEvent): void {
     const side = `${e.flowId}/${e.dir}`;
@@ -40,17 +41,21 @@ export class SshSection implements Section<SshReport> {
       this.#banners++;
       const banner = e.str(abi.F_SSH_BANNER) ?? "";
       if (this.#pending.size >= MAX_PENDING) {
-        const [oldest, software] = this.#pending.entries().next().value!;
-        this.#pending.delete(oldest);
+        // The oldest banner is counted without its HASSH.
+        const [oldest, { software }] = this.#pending.evictOldest()!;
         this.#peers[Number(oldest.endsWith("/1"))].add(peerKey(software, null));
       }
-      this.#pending.set(side, sshIdentification(banner)?.software ?? banner);
+      const software = sshIdentification(banner)?.software ?? banner;
+      // A side's second banner replaces the first in its place: recency is the first banner's.
+      const pending = this.#pending.peek(side);
+      if (pending) pending.software = software;
+      else this.#pending.set(side, { software });
       return;
     }
-    const software = this.#pending.get(side);
-    if (software === undefined) return;
+    const pending = this.#pending.peek(side);
+    if (pending === undefined) return;
     this.#pending.delete(side);
-    this.#peers[e.dir ? 1 : 0].add(peerKey(software, hassh(e)));
+    this.#peers[e.dir ? 1 : 0].add(peerKey(pending.software, hassh(e)));
   }
 
   report(top: number): SshReport | null {
@@ -58,7 +63,7 @@ export class SshSection implements Section<SshReport> {
     const peers = (dir: number): SshPeer[] => {
       const c = new Counter();
       for (const [k, n] of this.#peers[dir].entries()) c.add(k, n);
-      for (const [side, software] of this.#pending) {
+      for (const [side, { software }] of this.#pending.entries()) {
         if (side.endsWith(`/${dir}`)) c.add(peerKey(software, null));
       }
       return c.top(top).map(([k, flows]) => {

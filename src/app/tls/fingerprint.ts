@@ -2,6 +2,7 @@
 // ja4_r (FoxIO, BSD-3-Clause; technical_details/JA4.md). GREASE values (RFC 8701) are left out
 // everywhere, as both specifications say.
 import { createHash } from "node:crypto";
+import { BoundedTable } from "../../base/bounded_table.ts";
 
 /** What a ClientHello offered, in wire order. */
 export interface HelloParams {
@@ -113,17 +114,8 @@ export interface ClientFingerprints {
 
 /** Bounded memo: a client sends the same hello parameters on every connection. */
 const MEMO_MAX = 4096;
-const clientMemo = new Map<string, ClientFingerprints>();
-const serverMemo = new Map<string, string>();
-
-function remember<V>(memo: Map<string, V>, key: string, make: () => V): V {
-  let v = memo.get(key);
-  if (v === undefined) {
-    if (memo.size >= MEMO_MAX) memo.clear();
-    memo.set(key, v = make());
-  }
-  return v;
-}
+const clientMemo = new BoundedTable<ClientFingerprints>("ja3_ja4_memo", MEMO_MAX);
+const serverMemo = new BoundedTable<string>("ja3s_memo", MEMO_MAX);
 
 /** JA3 and JA4 of a hello, computed once per distinct set of parameters. */
 export function clientFingerprints(h: HelloParams): ClientFingerprints {
@@ -133,10 +125,10 @@ export function clientFingerprints(h: HelloParams): ClientFingerprints {
   const alpn = h.alpn[0] ? [...h.alpn[0]].join(".") : "";
   const key = `${ja3s}|${h.quic ? "q" : "t"}${sniKind}|${h.supportedVersions.join("-")}|` +
     `${h.sigAlgs.join("-")}|${alpn}`;
-  return remember(clientMemo, key, () => ({ ja3String: ja3s, ja3: md5(ja3s), ja4: ja4(h), ja4r: ja4r(h) }));
+  return clientMemo.upsert(key, () => ({ ja3String: ja3s, ja3: md5(ja3s), ja4: ja4(h), ja4r: ja4r(h) }));
 }
 
 /** JA3S, computed once per distinct string. */
 export function serverFingerprint(ja3sText: string): string {
-  return remember(serverMemo, ja3sText, () => md5(ja3sText));
+  return serverMemo.upsert(ja3sText, () => md5(ja3sText));
 }

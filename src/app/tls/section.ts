@@ -2,7 +2,8 @@
 // came over QUIC (F_TLS_QUIC) are counted here and reported in the QUIC section.
 import * as abi from "../../decoder/abi.ts";
 import type { AppEvent } from "../../decoder/app_event.ts";
-import { Counter, RecentMap } from "../../base/counter.ts";
+import { BoundedTable } from "../../base/bounded_table.ts";
+import { Counter, COUNTER_CAPACITY } from "../../base/counter.ts";
 import { count, counted, type Style, table } from "../../base/format.ts";
 import type { FlowNames, Section } from "../protocol.ts";
 import type { QuicHellos } from "../quic/section.ts";
@@ -43,11 +44,11 @@ export class TlsSection implements Section<TlsReport> {
   readonly #snis = new Counter();
   readonly #alpn = new Counter(1000);
   readonly #ja3 = new Counter();
-  readonly #ja3Strings = new RecentMap<string>();
+  readonly #ja3Strings = new BoundedTable<string>("tls_ja3_strings", COUNTER_CAPACITY);
   readonly #ja4 = new Counter();
   readonly #ciphers = new Counter(1000);
   readonly #certCounts = new Counter();
-  readonly #certs = new RecentMap<CertInfo & { expired: boolean }>();
+  readonly #certs = new BoundedTable<CertInfo & { expired: boolean }>("tls_certificates", COUNTER_CAPACITY);
 
   constructor(private readonly flowNames: FlowNames, private readonly quic: QuicHellos) {}
 
@@ -86,13 +87,13 @@ export class TlsSection implements Section<TlsReport> {
       alpn: Object.fromEntries(this.#alpn.top(top)),
       top_ja3: this.#ja3.top(top).map(([ja3, count]) => ({
         ja3,
-        ja3_string: this.#ja3Strings.get(ja3) ?? "",
+        ja3_string: this.#ja3Strings.peek(ja3) ?? "",
         count,
       })),
       top_ja4: this.#ja4.top(top).map(([ja4, count]) => ({ ja4, count })),
       ciphers: Object.fromEntries(this.#ciphers.top(top)),
       server_certificates: this.#certCounts.top(top).flatMap(([sha, count]) => {
-        const c = this.#certs.get(sha);
+        const c = this.#certs.peek(sha);
         return c ? [{ ...c, count }] : [];
       }),
     };

@@ -2,10 +2,12 @@
 // with the main thread stuck, because its per-packet lines go to a pipe nobody reads, a flood of
 // ~400 MB must not grow wiresight's memory. What did not fit stays in the kernel's capture
 // buffer and is dropped there, and the final report counts it: every packet received is either
-// decoded or dropped.
+// decoded or dropped. Here, run alone, because it measures memory under a flood.
 import { ok as assert } from "node:assert/strict";
-import { spawnIn, withNetPair } from "./helpers/netns.ts";
-import { wiresightArgs } from "./helpers/cli.ts";
+import { spawnIn, withNetPair } from "../helpers/netns.ts";
+import { wiresightArgs } from "../helpers/cli.ts";
+import { runTool } from "../helpers/tool.ts";
+import { sleep, waitFor, waitForText } from "../helpers/wait.ts";
 
 const FLOOD = `
 import socket, sys, time
@@ -24,8 +26,6 @@ function rssMiB(pid: number): number {
   return Number(kib) / 1024;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Reads a stream to its end in the background; `text()` is what came so far. */
 function drain(stream: ReadableStream<Uint8Array>) {
   let text = "";
@@ -36,6 +36,27 @@ function drain(stream: ReadableStream<Uint8Array>) {
   return { done, text: () => text };
 }
 
+/** Reads `stream` until what came holds `text`, then lets go of it (nothing reads it after). */
+async function readUntil(stream: ReadableStream<Uint8Array>, text: RegExp): Promise<string> {
+  const reader = stream.getReader();
+  const dec = new TextDecoder();
+  let seen = "";
+  try {
+    while (!text.test(seen)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`ended before '${text}': ${seen}`);
+      seen += dec.decode(value, { stream: true });
+    }
+    return seen;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** One datagram from the server side to the client's port 9, as the flood sends them. */
+const ONE = `import socket, sys
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"warm-up", (sys.argv[1], 9))`;
+
 Deno.test("a stalled decoder bounds the capture's memory and reports the drops", async () => {
   await withNetPair(async (net) => {
     const [deno, args] = wiresightArgs(["capture", "-i", net.clientIf, "--no-color", "--report", "json"]);
@@ -43,10 +64,11 @@ Deno.test("a stalled decoder bounds the capture's memory and reports the drops",
     const stderr = drain(capture.proc.stderr!);
     let stdout: ReturnType<typeof drain> | undefined;
     try {
-      for (let i = 0; i < 300 && !stderr.text().includes("capturing on"); i++) await sleep(100);
-      assert(stderr.text().includes("capturing on"), `wiresight did not start: ${stderr.text()}`);
-      // Let it map the processes' sockets, then take the baseline.
-      await sleep(1500);
+      await waitForText("wiresight to capture", stderr.text, "capturing on");
+      // A first packet decoded and printed (the processes' sockets mapped, the decoder warm): the
+      // baseline. Its line is read; the lines after it are left in the pipe, which stalls the decoder.
+      await runTool("ip", ["netns", "exec", net.server, "python3", "-c", ONE, net.clientAddr]);
+      await readUntil(capture.proc.stdout, new RegExp(`UDP .*${net.serverAddr.replaceAll(".", "\\.")}`));
       const pid = capture.proc.pid;
       const before = rssMiB(pid);
       let peak = before;
@@ -67,8 +89,9 @@ Deno.test("a stalled decoder bounds the capture's memory and reports the drops",
       );
 
       // Unstick it: the packets queued are decoded, then the report tells what was dropped.
-      stdout = drain(capture.proc.stdout);
-      for (let i = 0; i < 100 && !(await caughtUp(pid)); i++) await sleep(200);
+      const rest = drain(capture.proc.stdout);
+      stdout = rest;
+      await waitFor("the decoder to catch up", () => caughtUp(pid, rest.text), { everyMs: 0 });
       capture.proc.kill("SIGINT");
       const { success } = await capture.proc.status;
       await stdout.done;
@@ -89,14 +112,20 @@ Deno.test("a stalled decoder bounds the capture's memory and reports the drops",
   });
 });
 
-/** Whether the capture has gone idle again (it decodes and prints no more). */
-async function caughtUp(pid: number): Promise<boolean> {
+/**
+ * Whether the capture has gone idle again: it printed no line and took (almost) no CPU time in
+ * two looks in a row (the flood is over: whatever it still had queued, it would be decoding).
+ */
+async function caughtUp(pid: number, printed: () => string): Promise<boolean> {
   const cpu = () => {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return Number(f[11]) + Number(f[12]);
   };
-  const a = cpu();
-  await sleep(300);
-  return cpu() - a <= 3;
+  for (let look = 0; look < 2; look++) {
+    const [ticks, lines] = [cpu(), printed().length];
+    await sleep(300);
+    if (cpu() - ticks > 3 || printed().length !== lines) return false;
+  }
+  return true;
 }
