@@ -59,6 +59,8 @@ Needs root and the Debian packages tcpreplay, tcpdump, wireshark-common (capinfo
   --capture PCAP   the capture to replay (default ${SEED}, built when missing); its servers
                    are told apart by port (${[...new Set(Object.values(SERVER_PORTS).flat())].join(", ")})
   --root DIR       the wiresight checkout to measure (default this one), e.g. to compare two
+  --baseline DIR   also measure another checkout's wiresight tools (named baseline, baseline-write ...),
+                   taking turns with this one's at every rate: a before/after comparison in one run
 `;
 
 interface Tool {
@@ -147,6 +149,15 @@ function tools(root: string): Tool[] {
   ];
 }
 
+/** Another checkout's wiresight tools, told apart by name and label. */
+function baselineTools(root: string): Tool[] {
+  return tools(root).filter((t) => t.name.startsWith("wiresight")).map((t) => ({
+    ...t,
+    name: t.name.replace("wiresight", "baseline"),
+    label: `baseline ${t.label}`,
+  }));
+}
+
 /** The JSON report that ends wiresight's output. */
 function wiresightCounts(stdout: string): Counts {
   const at = stdout.startsWith("{") ? 0 : stdout.lastIndexOf("\n{\n") + 1;
@@ -181,6 +192,7 @@ async function main(): Promise<void> {
       only: { type: "string" },
       capture: { type: "string", default: SEED },
       root: { type: "string", default: ROOT },
+      baseline: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -195,7 +207,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(tries) || tries < 1 || tries > 5) {
     throw new Error(`--tries takes 1 to 5, not '${v.tries}'`);
   }
-  const all = tools(v.root!);
+  const all = [...tools(v.root!), ...(v.baseline ? baselineTools(v.baseline) : [])];
   const only = v.only?.split(",").map((s) => s.trim());
   const unknown = only?.filter((n) => !all.some((t) => t.name === n)) ?? [];
   if (unknown.length) throw new Error(`unknown tool ${unknown.join(", ")} (see --help)`);

@@ -50,7 +50,9 @@ const HELP = `Usage: deno task bench [--runs N] [--file PCAP | --flow-heavy] [--
   --file PCAP   the capture (default $WIRESIGHT_BENCH_FILE, else ${DEFAULT_FILE}, built when missing)
   --flow-heavy  use ${FLOW_HEAVY_FILE} instead: 1,000,000 two-packet UDP flows (built when missing)
   --only LIST   comma-separated subset of: wiresight, wiresight-l4, wiresight-detect, native, tcpdump,
-                ndpi, tshark, tshark-fields
+                ndpi, tshark, tshark-fields (and baseline, baseline-l4, baseline-detect)
+  --baseline DIR  also time the wiresight of another checkout (e.g. a git worktree of the commit before
+                a change) with the same three commands, in the same rounds: a before/after ratio
 `;
 
 interface Tool {
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
       file: { type: "string" },
       only: { type: "string" },
       "flow-heavy": { type: "boolean" },
+      baseline: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -96,13 +99,18 @@ async function main(): Promise<void> {
   const file = v["flow-heavy"]
     ? FLOW_HEAVY_FILE
     : v.file ?? Deno.env.get("WIRESIGHT_BENCH_FILE") ?? DEFAULT_FILE;
-  await bench(file, runs, v.only?.split(",").map((s) => s.trim()));
+  await bench(file, runs, v.only?.split(",").map((s) => s.trim()), v.baseline);
 }
 
-async function bench(file: string, runs: number, only: string[] | undefined): Promise<void> {
+async function bench(
+  file: string,
+  runs: number,
+  only: string[] | undefined,
+  baseline?: string,
+): Promise<void> {
   await ensureCapture(file);
   mkdirSync(BUILD_DIR, { recursive: true });
-  const tools = selectTools(file, only);
+  const tools = selectTools(file, only, baseline);
   const reference = capinfosCounts(file);
   const size = Deno.statSync(file).size;
   console.error(`warming the page cache with ${file} (${gib(size)} GiB)`);
@@ -169,34 +177,29 @@ async function ensureCapture(file: string): Promise<void> {
   if (!success || !existsSync(file)) throw new Error(`${script} did not produce ${file}`);
 }
 
-function selectTools(file: string, only: string[] | undefined): Tool[] {
+/** The three wiresight reads of the checkout at `root`, named with `prefix` ("wiresight", "baseline"). */
+function wiresightTools(file: string, root: string, prefix: string, who: string): Tool[] {
+  const tool = (suffix: string, label: string, extra: string[]): Tool => ({
+    name: prefix + suffix,
+    label: `${who} ${label}`,
+    cmd: [...wiresightCommand(file, root), ...extra],
+    needs: Deno.execPath(),
+    pkg: "",
+    check: wiresightCounts,
+  });
+  return [
+    tool("", "read", []),
+    // Layers 2-4 only: the same work as the native walk, for the GOAL_NATIVE_RATIO.
+    tool("-l4", "--no-app", ["--no-app"]),
+    // Every detector on (alerts on stderr): the cost of detection, against the plain read above.
+    tool("-detect", "--detect", ["--detect"]),
+  ];
+}
+
+function selectTools(file: string, only: string[] | undefined, baseline?: string): Tool[] {
   const all: Tool[] = [
-    {
-      name: "wiresight",
-      label: "wiresight read",
-      cmd: wiresightCommand(file),
-      needs: Deno.execPath(),
-      pkg: "",
-      check: wiresightCounts,
-    },
-    {
-      // Layers 2-4 only: the same work as the native walk, for the GOAL_NATIVE_RATIO.
-      name: "wiresight-l4",
-      label: "wiresight --no-app",
-      cmd: [...wiresightCommand(file), "--no-app"],
-      needs: Deno.execPath(),
-      pkg: "",
-      check: wiresightCounts,
-    },
-    {
-      // Every detector on (alerts on stderr): the cost of detection, against the plain read above.
-      name: "wiresight-detect",
-      label: "wiresight --detect",
-      cmd: [...wiresightCommand(file), "--detect"],
-      needs: Deno.execPath(),
-      pkg: "",
-      check: wiresightCounts,
-    },
+    ...wiresightTools(file, ROOT, "wiresight", "wiresight"),
+    ...(baseline ? wiresightTools(file, baseline, "baseline", "baseline") : []),
     {
       name: "native",
       label: "native walk",
@@ -248,17 +251,20 @@ function selectTools(file: string, only: string[] | undefined): Tool[] {
   return chosen;
 }
 
-/** `deno run` with the exact permission flags of the `wiresight` task in deno.json. */
-function wiresightCommand(file: string): string[] {
-  const config = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"));
+/** `deno run` with the exact permission flags of the `wiresight` task in the deno.json at `root`. */
+function wiresightCommand(file: string, root = ROOT): string[] {
+  const config = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
   const words: string[] = config.tasks.wiresight.split(/\s+/);
   const script = words.findIndex((w) => w.endsWith(".ts"));
   const flags = words.slice(words.indexOf("run") + 1, script);
   return [
     Deno.execPath(),
     "run",
+    // That checkout's own import map and lock, whatever the working directory.
+    "--config",
+    join(root, "deno.json"),
     ...flags,
-    join(ROOT, words[script]),
+    join(root, words[script]),
     "read",
     file,
     "--report",
