@@ -123,6 +123,8 @@ export class PacketPrinter {
       if (p.ipProto === 6) extra.push(`seq ${p.tcpSeq}`, `ack ${p.tcpAck}`, `win ${p.tcpWindow}`);
       if (owner?.exe) extra.push(`exe ${printable(owner.exe, 200)}`);
       if (owner?.user) extra.push(`user ${printable(owner.user)}`);
+      if (owner?.container) extra.push(`container ${printable(owner.container)}`);
+      if (owner?.unit) extra.push(`unit ${printable(owner.unit)}`);
       if (p.malformed) extra.push(`malformed ${p.malformed}`);
       line += `\n    ${extra.join("  ")}`;
     }
