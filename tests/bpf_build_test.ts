@@ -3,7 +3,7 @@
 // fails CI. Also checks that what libbpf needs survived the build: BTF, CO-RE relocations, and a
 // program for each hook.
 import { ok as assert } from "node:assert/strict";
-import { assertBuiltFresh, ROOT, runTool as run } from "./helpers/artifact.ts";
+import { assertBuiltFresh, build as run, ROOT } from "./helpers/artifact.ts";
 
 const committed = `${ROOT}ffi/bpf/attribution.bpf.o`;
 

@@ -1,10 +1,10 @@
 // The committed decoder must be what its source builds to: rebuild with Debian's rustc and compare
 // bytes, so a stale artifact fails CI. Also runs the crate's own tests natively.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { assertBuiltFresh, ROOT, runTool } from "./helpers/artifact.ts";
+import { assertBuiltFresh, build, ROOT } from "./helpers/artifact.ts";
 
 const run = (cmd: string, args: string[], env: Record<string, string> = {}) =>
-  runTool(cmd, args, { cwd: `${ROOT}wasm`, env });
+  build(cmd, args, { cwd: `${ROOT}wasm`, env });
 
 Deno.test("the committed wasm/wiresight_decoder.wasm is built from wasm/src", async () => {
   await assertBuiltFresh(

@@ -1,19 +1,19 @@
 // Committed build outputs (the decoder's .wasm, the BPF object) must be what their sources build to:
 // rebuild into a temporary directory and compare bytes, so a stale artifact fails CI.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { runTool } from "./tool.ts";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
 
 /** Runs a build tool; its output (stdout and stderr) is returned, or thrown when it fails. */
-export async function runTool(
+export async function build(
   cmd: string,
   args: string[],
   opts: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, ...opts, stdout: "piped", stderr: "piped" }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed:\n${text}`);
-  return text;
+  // Builds take a while on a loaded machine: a bound against hangs only.
+  const r = await runTool(cmd, args, { ...opts, timeoutMs: 600_000 });
+  return r.stdout + r.stderr;
 }
 
 /** `build(path)` writes a fresh artifact to `path`; it must equal `committed` (relative to the root). */
