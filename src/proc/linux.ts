@@ -103,7 +103,15 @@ export class ProcessResolver implements ProcessLookup {
     if (sockDiagAvailable()) {
       const diag = this.#diag(proto, local, remote);
       const pid = diag && diag.inode !== 0 ? this.#pidOf(diag.inode) : undefined;
-      return pid === undefined ? null : this.#info(pid, diag!.uid);
+      if (pid !== undefined) return this.#info(pid, diag!.uid);
+      if (proto !== "tcp") return null;
+      // A connection its server has not accepted yet (no inode until accept()), or whose new
+      // descriptor no scan has mapped yet, belongs to the process listening on its local port:
+      // the kernel's lookup without a remote end finds the listener.
+      const any = { address: local.address.includes(":") ? "::" : "0.0.0.0", port: 0 };
+      const listener = this.#diag(proto, local, any);
+      const owner = listener && listener.inode !== 0 ? this.#pidOf(listener.inode) : undefined;
+      return owner === undefined ? null : this.#info(owner, listener!.uid);
     }
     const sockets = readSockets(proto).filter((s) =>
       s.local.port === local.port && sameAddress(s.local.address, local.address)

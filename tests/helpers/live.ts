@@ -1,7 +1,7 @@
 // A small lab for live-capture tests, inside the two namespaces of `withNetPair`: real servers
 // on the server side (python's http.server, dnsmasq), `wiresight capture` and real clients on the
 // client side, and tshark's view of what was captured.
-import { run } from "./capture.ts";
+import { run, withNetns } from "./capture.ts";
 import { type NetPair, spawnIn, withNetPair } from "./netns.ts";
 import { wiresightArgs } from "./cli.ts";
 import { tsharkFields } from "./app.ts";
@@ -10,21 +10,25 @@ import { pcapngPackets, sleep, waitFor, waitForText } from "./wait.ts";
 
 export { sleep };
 
-// Each answer waits 30 ms, as a real server over a real network would: the clients live long
-// enough for their sockets to be seen (README, "Process attribution"). DNS is relayed to dnsmasq.
+// Each answer waits argv[2] seconds: 0.03, as a real server over a real network would, keeps the
+// clients alive long enough for their sockets to be seen (README, "Process attribution"); 0
+// answers at once, the hard case for attribution. With argv[3] "relay", DNS on 53 is relayed to
+// dnsmasq on 127.0.0.1:5353. The process writes its pid to servers.pid when it listens.
 const SERVERS = `
-import http.server, socket, sys, threading, time
-addr = sys.argv[1]
-class Slow(http.server.SimpleHTTPRequestHandler):
+import http.server, os, socket, sys, threading, time
+addr, delay, relay = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "relay"
+def pause():
+    if delay: time.sleep(delay)
+class Handler(http.server.SimpleHTTPRequestHandler):
     def do_GET(self):
-        time.sleep(0.03)
+        pause()
         super().do_GET()
     def log_message(self, *a): pass
 def relay_dns():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((addr, 53))
     def answer(q, peer):
-        time.sleep(0.03)
+        pause()
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         u.settimeout(2)
         u.sendto(q, ("127.0.0.1", 5353))
@@ -40,13 +44,22 @@ def echo():
     def serve(c):
         with c:
             q = c.recv(4096)
-            time.sleep(0.03)
+            pause()
             c.sendall(q)
     while True:
         threading.Thread(target=serve, args=(t.accept()[0],), daemon=True).start()
-threading.Thread(target=relay_dns, daemon=True).start()
-threading.Thread(target=echo, daemon=True).start()
-http.server.ThreadingHTTPServer((addr, 8080), Slow).serve_forever()
+def udp_echo():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, 9001))
+    while True:
+        q, peer = s.recvfrom(4096)
+        pause()
+        s.sendto(q, peer)
+for target in [relay_dns] * relay + [echo, udp_echo]:
+    threading.Thread(target=target, daemon=True).start()
+server = http.server.ThreadingHTTPServer((addr, 8080), Handler)
+with open("servers.pid", "w") as f: f.write(str(os.getpid()))
+server.serve_forever()
 `;
 
 /** Names dnsmasq answers for (and nothing else: it never asks upstream). */
@@ -57,18 +70,41 @@ export const LAB_NAMES: Record<string, string> = {
   "api.lab.test": "10.77.0.12",
 };
 
+export interface ServerOptions {
+  /**
+   * Servers answer at once (no 30 ms pause) and dnsmasq itself answers on port 53: what
+   * attribution finds hardest, a client that lives a millisecond.
+   */
+  instant?: boolean;
+}
+
+/** The lab's servers and what the test may ask of them. */
+export interface LabServers {
+  /** The pid of the python process serving HTTP (8080) and echo (TCP 9000, UDP 9001). */
+  pid: number;
+  /** The pid of dnsmasq. */
+  dnsmasqPid: number;
+  stop(): Promise<void>;
+}
+
 /**
- * Starts, on the server side: HTTP on 8080 (serving `dir`), DNS on 53 (relayed to dnsmasq) and a
- * TCP echo on 9000, each answering after 30 ms, and waits until each answers the client side.
- * Returns a function that stops them.
+ * Starts, on the server side: HTTP on 8080 (serving `dir`), DNS on 53 (dnsmasq, relayed unless
+ * `instant`), a TCP echo on 9000 and a UDP echo on 9001, each answering after 30 ms unless
+ * `instant`, and waits until each answers the client side.
  */
-export async function startServers(net: NetPair, dir: string): Promise<() => Promise<void>> {
+export async function startServers(
+  net: NetPair,
+  dir: string,
+  options: ServerOptions = {},
+): Promise<LabServers> {
   await Deno.writeTextFile(`${dir}/servers.py`, SERVERS);
   await Deno.writeTextFile(`${dir}/index.html`, "hello from the lab server\n".repeat(20));
+  const listen = options.instant
+    ? ["-p53", `--listen-address=${net.serverAddr}`]
+    : ["-p5353", "--listen-address=127.0.0.1"];
   const dnsmasq = spawnIn(net.server, "dnsmasq", [
     "-k",
-    "-p5353",
-    "--listen-address=127.0.0.1",
+    ...listen,
     "--bind-interfaces",
     "--no-resolv",
     "--no-hosts",
@@ -77,7 +113,10 @@ export async function startServers(net: NetPair, dir: string): Promise<() => Pro
     "--local=/lab.test/",
     ...Object.entries(LAB_NAMES).map(([name, a]) => `--host-record=${name},${a}`),
   ]);
-  const servers = spawnIn(net.server, "sh", ["-c", `cd ${dir} && exec python3 servers.py ${net.serverAddr}`]);
+  const servers = spawnIn(net.server, "sh", [
+    "-c",
+    `cd ${dir} && exec python3 servers.py ${net.serverAddr} ${options.instant ? "0 direct" : "0.03 relay"}`,
+  ]);
   const stop = async () => {
     for (const s of [servers, dnsmasq]) await s.stop();
   };
@@ -96,11 +135,12 @@ export async function startServers(net: NetPair, dir: string): Promise<() => Pro
     await waitFor("the lab's echo server", probe("nc", "-z", "-w", "2", net.serverAddr, "9000"));
     // The probes' connections closed: none of their packets trails into a test's capture.
     await waitTcpQuiet(net.client, net.server);
+    const pidIn = async (file: string) => Number(await Deno.readTextFile(`${dir}/${file}`));
+    return { pid: await pidIn("servers.pid"), dnsmasqPid: await pidIn("dnsmasq.pid"), stop };
   } catch (e) {
     await stop();
     throw e;
   }
-  return stop;
 }
 
 /**
@@ -133,30 +173,39 @@ export async function waitPcapngPackets(path: string, n: number): Promise<void> 
 /**
  * Runs `fn` in a fresh namespace pair with the lab's servers up and a temporary directory (both
  * gone afterwards). With `ipv4Only`, IPv6 is off on both sides first: no router solicitations or
- * neighbour discovery arriving at random times.
+ * neighbour discovery arriving at random times. With `loopback`, one namespace holds both sides,
+ * which talk over its loopback (`clientIf` is "lo", both addresses 127.0.0.1): a capture there
+ * sees both ends of every connection.
  */
 export function withLab(
   prefix: string,
-  fn: (net: NetPair, dir: string) => Promise<void>,
-  options: { ipv4Only?: boolean } = {},
+  fn: (net: NetPair, dir: string, servers: LabServers) => Promise<void>,
+  options: { ipv4Only?: boolean; loopback?: boolean } & ServerOptions = {},
 ): Promise<void> {
-  return withNetPair(async (net) => {
+  const lab = async (net: NetPair) => {
     if (options.ipv4Only) {
-      for (const ns of [net.client, net.server]) {
+      for (const ns of new Set([net.client, net.server])) {
         for (const scope of ["all", "default"]) {
           await run("ip", ["netns", "exec", ns, "sysctl", "-qw", `net.ipv6.conf.${scope}.disable_ipv6=1`]);
         }
       }
     }
     const dir = await Deno.makeTempDir({ prefix });
-    const stopServers = await startServers(net, dir);
     try {
-      await fn(net, dir);
+      const servers = await startServers(net, dir, options);
+      try {
+        await fn(net, dir, servers);
+      } finally {
+        await servers.stop();
+      }
     } finally {
-      await stopServers();
       await Deno.remove(dir, { recursive: true });
     }
-  });
+  };
+  if (!options.loopback) return withNetPair(lab);
+  return withNetns((ns) =>
+    lab({ client: ns, server: ns, clientIf: "lo", serverAddr: "127.0.0.1", clientAddr: "127.0.0.1" })
+  );
 }
 
 /** The client side's own addresses, as `ip addr` lists them. */
@@ -186,20 +235,22 @@ export async function client(
 }
 
 /**
- * curl (or `program`, a copy of it) from the client side, from local port `port`: its packets are
- * known without asking wiresight.
+ * curl (or `program`, a copy of it) from the client side, from local port `port` (0: one the
+ * kernel picks, which curl reports): its packets are known without asking wiresight.
  */
-export function curl(net: NetPair, port: number, path = "/index.html", program = "curl") {
-  return client(net, program, [
+export async function curl(net: NetPair, port: number, path = "/index.html", program = "curl") {
+  const r = await client(net, program, [
     "-s",
     "-o",
     "/dev/null",
     "-m",
     "5",
-    "--local-port",
-    String(port),
+    "-w",
+    "%{local_port}",
+    ...(port ? ["--local-port", String(port)] : []),
     `http://${net.serverAddr}:8080${path}`,
   ]);
+  return { ...r, port: Number(r.stdout) };
 }
 
 /** dig from the client side, from local port `port`; `stdout` holds its short answer. */
@@ -241,16 +292,18 @@ export class LiveWiresight {
 
   /**
    * Starts `wiresight capture ARGS` in namespace `ns` and waits until it captures (the
-   * "capturing on" line), or until it exits early (then `exited` says how).
+   * "capturing on" line), or until it exits early (then `exited` says how). `wrapper` runs it
+   * (e.g. `capsh --drop=... -- -c 'exec "$@"' sh`, which ends by exec-ing what follows).
    */
   static async start(
     ns: string,
     args: string[],
     env: Record<string, string> = { NO_COLOR: "1" },
+    wrapper: string[] = [],
   ): Promise<LiveWiresight> {
     const [cmd, wargs] = wiresightArgs(["capture", ...args]);
     const proc = new Deno.Command("ip", {
-      args: ["netns", "exec", ns, cmd, ...wargs],
+      args: ["netns", "exec", ns, ...wrapper, cmd, ...wargs],
       env,
       stdin: "null",
       stdout: "piped",

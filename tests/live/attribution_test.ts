@@ -126,8 +126,23 @@ interface FlowRow {
   app: string | null;
 }
 
-/** Runs wiresight capture in the client namespace around `work`; returns its report and flows. */
-async function captureAround(net: NetPair, dir: string, extra: string[], work: () => Promise<void>) {
+// The same tests whichever way processes are found: eBPF (the default), and the sock_diag and
+// /proc fallback that must keep working where eBPF cannot be had (each test is registered for both
+// at the end).
+const METHODS = ["ebpf", "netlink"] as const;
+type Method = typeof METHODS[number];
+
+/**
+ * Runs wiresight capture in the client namespace around `work`, finding processes with `method`;
+ * returns its report and flows.
+ */
+async function captureAround(
+  net: NetPair,
+  dir: string,
+  method: Method,
+  extra: string[],
+  work: () => Promise<void>,
+) {
   const [cmd, args] = wiresightArgs([
     "capture",
     "-i",
@@ -141,6 +156,8 @@ async function captureAround(net: NetPair, dir: string, extra: string[], work: (
     "flows",
     "--write",
     `${dir}/capture.pcapng`,
+    "--attribution",
+    method,
     ...extra,
   ]);
   const ws = spawnIn(net.client, cmd, args, { stderr: "piped" });
@@ -159,6 +176,7 @@ async function captureAround(net: NetPair, dir: string, extra: string[], work: (
   const out = await ws.stop("SIGINT");
   assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
   const report = JSON.parse(new TextDecoder().decode(out.stdout));
+  assertEquals(report.capture.attribution, method);
   const flows: FlowRow[] = (await Deno.readTextFile(`${dir}/flows.ndjson`)).trim().split("\n").filter((l) =>
     l
   )
@@ -179,13 +197,14 @@ async function client(net: NetPair, cmd: string, args: string[]): Promise<number
   return c.pid;
 }
 
-Deno.test("capture: flows of curl, dig and nc name the client's pid and executable", () =>
+/** Flows of curl, dig and nc name the client's pid and executable. */
+const clientsNamed = (method: Method) =>
   withNetPair(async (net) => {
     const dir = await Deno.makeTempDir({ prefix: "wiresight_capture_" });
     const stopServers = await servers(net, dir);
     try {
       const expected: { dport: number; proto: string; pid: number; exe: string }[] = [];
-      const { report, flows } = await captureAround(net, dir, [], async () => {
+      const { report, flows } = await captureAround(net, dir, method, [], async () => {
         for (let i = 0; i < 3; i++) {
           const pid = await client(net, "curl", [
             "-s",
@@ -241,15 +260,16 @@ Deno.test("capture: flows of curl, dig and nc name the client's pid and executab
       await stopServers();
       await Deno.remove(dir, { recursive: true });
     }
-  }));
+  });
 
-Deno.test("capture: 200 short-lived curl processes are attributed", () =>
+/** 200 short-lived curl processes are attributed. */
+const curls200 = (method: Method) =>
   withNetPair(async (net) => {
     const dir = await Deno.makeTempDir({ prefix: "wiresight_curl200_" });
     const stopServers = await servers(net, dir);
     try {
       const pids = new Set<number>();
-      const { flows } = await captureAround(net, dir, ["-f", "tcp port 8080"], async () => {
+      const { flows } = await captureAround(net, dir, method, ["-f", "tcp port 8080"], async () => {
         // Four at a time, as a script or a build would start them.
         for (let i = 0; i < 200; i += 4) {
           const batch = [0, 1, 2, 3].map(() =>
@@ -271,8 +291,9 @@ Deno.test("capture: 200 short-lived curl processes are attributed", () =>
         f.pid !== null && pids.has(f.pid) && f.exe === "/usr/bin/curl"
       ).length;
       const rate = right / curlFlows.length;
+      const percent = (rate * 100).toFixed(1);
       console.log(
-        `attribution: ${right}/200 curl flows named their own curl process (${(rate * 100).toFixed(1)}%)`,
+        `attribution (${method}): ${right}/200 curl flows named their own curl process (${percent}%)`,
       );
       const wrong = curlFlows.filter((f) => f.pid === null || !pids.has(f.pid) || f.exe !== "/usr/bin/curl");
       assert(rate >= 0.99, `attribution rate ${rate}: ${JSON.stringify(wrong.slice(0, 5))}`);
@@ -280,4 +301,11 @@ Deno.test("capture: 200 short-lived curl processes are attributed", () =>
       await stopServers();
       await Deno.remove(dir, { recursive: true });
     }
-  }));
+  });
+
+for (const method of METHODS) {
+  Deno.test(`capture --attribution ${method}: flows of curl, dig and nc name the client's pid and executable`, () =>
+    clientsNamed(method));
+  Deno.test(`capture --attribution ${method}: 200 short-lived curl processes are attributed`, () =>
+    curls200(method));
+}
