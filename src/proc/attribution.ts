@@ -40,7 +40,7 @@ export function openProcessLookup(method: AttributionMethod = "netlink", refresh
       method: resolver.method,
       warning: `${e.message}; falling back to ${METHOD_TEXT[resolver.method]}, which misses sockets ` +
         `that live only a few milliseconds`,
-      lookup: (proto, local, remote) => resolver.lookup(proto, local, remote),
+      lookup: (proto, local, remote, responder) => resolver.lookup(proto, local, remote, responder),
     };
   }
 }

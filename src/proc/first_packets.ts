@@ -63,10 +63,14 @@ export class FirstPackets {
     } else if (proto !== 17 || this.#seenUdp(v, bytes, d, o, sport, dport)) return null;
     const src = formatAddress(v, bytes, o + (v === 4 ? 12 : 8));
     const dst = formatAddress(v, bytes, o + (v === 4 ? 16 : 24));
-    const owner = this.resolver.lookup(proto === 6 ? "tcp" : "udp", { address: src, port: sport }, {
-      address: dst,
-      port: dport,
-    });
+    // A SYN-ACK comes from the connection's responder, a server that may not have accepted it yet.
+    const responder = proto === 6 && (bytes[l4 + 13] & 0x10) !== 0;
+    const owner = this.resolver.lookup(
+      proto === 6 ? "tcp" : "udp",
+      { address: src, port: sport },
+      { address: dst, port: dport },
+      responder,
+    );
     return owner ? { endpoint: `${proto} ${src} ${sport}`, owner } : null;
   }
 

@@ -99,12 +99,12 @@ export class ProcessResolver implements ProcessLookup {
    * The process owning the socket with this local endpoint (and remote, for connected
    * sockets); null when none is found.
    */
-  lookup(proto: Transport, local: Endpoint, remote: Endpoint): ProcessInfo | null {
+  lookup(proto: Transport, local: Endpoint, remote: Endpoint, responder = false): ProcessInfo | null {
     if (sockDiagAvailable()) {
       const diag = this.#diag(proto, local, remote);
       const pid = diag && diag.inode !== 0 ? this.#pidOf(diag.inode) : undefined;
       if (pid !== undefined) return this.#info(pid, diag!.uid);
-      if (proto !== "tcp") return null;
+      if (proto !== "tcp" || !responder) return null;
       // A connection its server has not accepted yet (no inode until accept()), or whose new
       // descriptor no scan has mapped yet, belongs to the process listening on its local port:
       // the kernel's lookup without a remote end finds the listener.

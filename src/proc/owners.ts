@@ -127,7 +127,7 @@ export class FlowOwners implements Attributor {
       this.#hints.delete(hintKey);
       s.tries++;
       if (!hinted) this.lookups++;
-      s.owner = hinted ?? this.lookup.lookup(proto, local, remote);
+      s.owner = hinted ?? this.lookup.lookup(proto, local, remote, key !== f.initiator);
       s.settled = s.owner !== null || s.tries >= TRIES;
     }
     return s;

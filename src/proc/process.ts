@@ -36,7 +36,11 @@ export interface ProcessLookup {
   readonly method: string;
   /** Why attribution is off or degraded, said once as a warning; null when all is well. */
   readonly warning: string | null;
-  lookup(proto: Transport, local: Endpoint, remote: Endpoint): ProcessInfo | null;
+  /**
+   * The process holding the local socket of `local` <-> `remote`; `responder` when the local end
+   * is the connection's responder (a server: its connection may not be accepted yet).
+   */
+  lookup(proto: Transport, local: Endpoint, remote: Endpoint, responder?: boolean): ProcessInfo | null;
   /** Releases what the method holds (eBPF programs, timers). */
   close?(): void;
 }

@@ -12,18 +12,25 @@ export class EbpfLookup implements ProcessLookup {
   readonly warning = null;
   readonly #netns = EbpfTracker.netns();
   readonly #timer: ReturnType<typeof setInterval>;
+  /** Every hook is attached (a kernel before 6.3 lacks sock_send_length and sock_recv_length). */
+  readonly #complete: boolean;
 
   /** Opens nothing itself: `tracker` is open and attached; `fallback` answers what it missed. */
   constructor(private readonly tracker: EbpfTracker, private readonly fallback: ProcessLookup) {
+    this.#complete = tracker.stats().programs.every((p) => p.attached);
     this.#timer = setInterval(() => tracker.poll(), POLL_MS);
     Deno.unrefTimer(this.#timer);
   }
 
-  lookup(proto: Transport, local: Endpoint, remote: Endpoint): ProcessInfo | null {
+  lookup(proto: Transport, local: Endpoint, remote: Endpoint, responder = false): ProcessInfo | null {
     // Our own network namespace first: the same tuple may exist in a container's.
-    return this.tracker.lookup(proto, local, remote, this.#netns ?? undefined) ??
-      this.tracker.lookup(proto, local, remote) ??
-      this.fallback.lookup(proto, local, remote);
+    const known = this.tracker.lookup(proto, local, remote, this.#netns ?? undefined) ??
+      this.tracker.lookup(proto, local, remote);
+    if (known || (this.#complete && !responder)) return known;
+    // With every hook attached, a socket that sent or received since capture began is known: only a
+    // server's connection it has not touched yet (its listener older than the tracker) is not.
+    // Traffic of no local socket (replayed, forwarded, spoofed) costs no system call then.
+    return this.fallback.lookup(proto, local, remote, responder);
   }
 
   close(): void {
