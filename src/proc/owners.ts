@@ -59,11 +59,20 @@ const isLoopback = (a: string) => a.startsWith("127.") || a === "::1";
 
 /** Packets an endpoint gets looked up on before it is given up as unowned. */
 const TRIES = 3;
+/**
+ * A side still unowned after those is looked up again this often while its packets come, a few
+ * times: on a busy machine a lookup can lose the race with a socket's first packets, and a
+ * connection that lasts is worth naming late rather than never.
+ */
+const RETRY_MS = 1000;
+const LATE_TRIES = 5;
 
 interface Side {
   owner: ProcessInfo | null;
   tries: number;
   settled: boolean;
+  /** When an unowned side may be looked up again (after its first TRIES). */
+  retryAt: number;
 }
 
 interface FlowSides {
@@ -120,15 +129,16 @@ export class FlowOwners implements Attributor {
     }
     const key = `${local.address} ${local.port}`;
     let s = f.sides.get(key);
-    if (!s) f.sides.set(key, s = { owner: null, tries: 0, settled: false });
-    if (!s.settled) {
+    if (!s) f.sides.set(key, s = { owner: null, tries: 0, settled: false, retryAt: 0 });
+    if (!s.settled && (s.tries < TRIES || performance.now() >= s.retryAt)) {
       const hintKey = `${proto === "tcp" ? 6 : 17} ${key}`;
       const hinted = this.#hints.get(hintKey);
       this.#hints.delete(hintKey);
       s.tries++;
       if (!hinted) this.lookups++;
       s.owner = hinted ?? this.lookup.lookup(proto, local, remote, key !== f.initiator);
-      s.settled = s.owner !== null || s.tries >= TRIES;
+      s.settled = s.owner !== null || s.tries >= TRIES + LATE_TRIES;
+      if (s.tries >= TRIES) s.retryAt = performance.now() + RETRY_MS;
     }
     return s;
   }
