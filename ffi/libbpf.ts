@@ -1,7 +1,9 @@
 // libbpf (libbpf.so.1) through Deno FFI: open a BPF object from bytes, load it, attach its
-// programs and drain a BPF ring buffer without blocking. Generic: what the events mean is the
+// programs and read a BPF ring buffer in place, without blocking. Generic: what the events mean is the
 // caller's business (src/proc/ebpf/). libbpf's own messages (the verifier's log on a failed load)
 // are collected instead of printed, so a failure becomes one error the caller can word.
+
+import { type Mapping, mapShared, pageSize } from "./libc.ts";
 
 /**
  * The process tracker's BPF object (ffi/bpf/attribution.bpf.c, built by ffi/bpf/build.sh). A URL
@@ -36,9 +38,7 @@ const SYMBOLS = {
   bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
   bpf_map__fd: { parameters: ["pointer"], result: "i32" },
   bpf_map__initial_value: { parameters: ["pointer", "buffer"], result: "pointer" },
-  ring_buffer__new: { parameters: ["i32", "function", "pointer", "pointer"], result: "pointer" },
-  ring_buffer__consume: { parameters: ["pointer"], result: "i32" },
-  ring_buffer__free: { parameters: ["pointer"], result: "void" },
+  bpf_map__max_entries: { parameters: ["pointer"], result: "u32" },
   btf__load_vmlinux_btf: { parameters: [], result: "pointer" },
   btf__find_by_name_kind: { parameters: ["pointer", "buffer", "u32"], result: "i32" },
   btf__free: { parameters: ["pointer"], result: "void" },
@@ -223,7 +223,13 @@ export class BpfObject {
     onRecord: (record: Uint8Array, size: number) => void,
     maxRecord = 4096,
   ): RingBuffer {
-    const ring = new RingBuffer(this.#lib, this.#lib.bpf_map__fd(this.#map(name)), onRecord, maxRecord);
+    const map = this.#map(name);
+    const ring = new RingBuffer(
+      this.#lib.bpf_map__fd(map),
+      this.#lib.bpf_map__max_entries(map),
+      onRecord,
+      maxRecord,
+    );
     this.#rings.push(ring);
     return ring;
   }
@@ -237,43 +243,79 @@ export class BpfObject {
   }
 }
 
-export class RingBuffer {
-  readonly #lib: Lib;
-  #rb: Deno.PointerValue;
-  readonly #callback: Deno.UnsafeCallback<{ parameters: ["pointer", "pointer", "usize"]; result: "i32" }>;
+/** A record's header: its length, with these two flags in the top bits (kernel/bpf/ringbuf.c). */
+const RINGBUF_BUSY = 0x8000_0000;
+const RINGBUF_DISCARD = 0x4000_0000;
+const RINGBUF_HEADER = 8;
 
-  constructor(lib: Lib, fd: number, onRecord: (record: Uint8Array, size: number) => void, maxRecord: number) {
-    this.#lib = lib;
-    const buf = new Uint8Array(maxRecord);
-    // Called synchronously from ring_buffer__consume, on this thread: one copy per record.
-    this.#callback = new Deno.UnsafeCallback(
-      { parameters: ["pointer", "pointer", "usize"], result: "i32" } as const,
-      (_ctx, data, size) => {
-        const n = Math.min(Number(size), buf.length);
-        if (data) Deno.UnsafePointerView.copyInto(data, buf.subarray(0, n));
-        onRecord(buf, n);
-        return 0;
-      },
-    );
-    this.#rb = lib.ring_buffer__new(fd, this.#callback.pointer, null, null);
-    if (!this.#rb) {
-      this.#callback.close();
-      throw new BpfError("ring_buffer__new failed", "load-failed", errnoOf(lib, this.#rb));
+/**
+ * A BPF ring buffer read in place, as libbpf's ring_buffer__consume does it but without a foreign
+ * callback per record: the consumer page (writable) and the producer page with the data area
+ * (mapped twice by the kernel, so a record that wraps reads as one piece) are mapped once, and
+ * `consume()` walks every committed record in one JavaScript loop.
+ */
+export class RingBuffer {
+  readonly #consumer: Mapping;
+  readonly #producer: Mapping;
+  readonly #consumerPos: BigUint64Array<ArrayBuffer>;
+  readonly #producerPos: BigUint64Array<ArrayBuffer>;
+  readonly #headers: Uint32Array<ArrayBuffer>;
+  readonly #page: number;
+  readonly #mask: number;
+  readonly #buf: Uint8Array<ArrayBuffer>;
+  #closed = false;
+
+  constructor(
+    fd: number,
+    size: number,
+    private readonly onRecord: (record: Uint8Array, size: number) => void,
+    maxRecord: number,
+  ) {
+    this.#page = pageSize();
+    try {
+      this.#consumer = mapShared(fd, this.#page, 0, true);
+      this.#producer = mapShared(fd, this.#page + 2 * size, this.#page, false);
+    } catch (e) {
+      throw new BpfError(`cannot map the ring buffer: ${(e as Error).message}`, "load-failed");
     }
+    this.#consumerPos = new BigUint64Array(this.#consumer.bytes.buffer, 0, 1);
+    this.#producerPos = new BigUint64Array(this.#producer.bytes.buffer, 0, 1);
+    this.#headers = new Uint32Array(this.#producer.bytes.buffer);
+    // The kernel makes the data area a power of two.
+    this.#mask = size - 1;
+    this.#buf = new Uint8Array(maxRecord);
   }
 
-  /** Hands every record waiting in the ring to the callback, without blocking (no system call). */
+  /** Hands every record committed to the ring to `onRecord`, without blocking (no system call). */
   consume(): number {
-    if (!this.#rb) return 0;
-    const n = this.#lib.ring_buffer__consume(this.#rb);
-    return n < 0 ? 0 : n;
+    if (this.#closed) return 0;
+    let cons = Number(Atomics.load(this.#consumerPos, 0));
+    const prod = Number(Atomics.load(this.#producerPos, 0));
+    let n = 0;
+    while (cons < prod) {
+      const at = this.#page + (cons & this.#mask);
+      const header = Atomics.load(this.#headers, at / 4);
+      // Reserved but not yet committed: the records after it wait for it.
+      if (header & RINGBUF_BUSY) break;
+      const len = header & ~(RINGBUF_BUSY | RINGBUF_DISCARD);
+      if (!(header & RINGBUF_DISCARD)) {
+        const size = Math.min(len, this.#buf.length);
+        this.#buf.set(this.#producer.bytes.subarray(at + RINGBUF_HEADER, at + RINGBUF_HEADER + size));
+        this.onRecord(this.#buf, size);
+        n++;
+      }
+      cons += (len + RINGBUF_HEADER + 7) & ~7;
+    }
+    // The kernel may reuse the space once the consumer position passes it.
+    Atomics.store(this.#consumerPos, 0, BigInt(cons));
+    return n;
   }
 
   close(): void {
-    if (!this.#rb) return;
-    this.#lib.ring_buffer__free(this.#rb);
-    this.#rb = null;
-    this.#callback.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#consumer.unmap();
+    this.#producer.unmap();
   }
 }
 

@@ -1,10 +1,13 @@
 // What the capture loop needs beyond libpcap: poll() to wait for packets with a timeout, and
 // views of libpcap's own memory, so a packet is copied out with a typed-array copy instead of
-// a foreign call per packet.
+// a foreign call per packet; mmap() to read a BPF ring buffer in place.
 import { LIBC_NAME } from "./platform.ts";
 
 const SYMBOLS = {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  getpagesize: { parameters: [], result: "i32" },
 } as const;
 
 let loaded: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | undefined;
@@ -34,4 +37,30 @@ export function foreignBytes(address: bigint, length: number): Uint8Array<ArrayB
   const p = Deno.UnsafePointer.create(address);
   if (!p) throw new Error("null pointer");
   return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, length));
+}
+
+/** A shared mapping of a file descriptor (a BPF map), as bytes; unmapped by `unmap`. */
+export interface Mapping {
+  bytes: Uint8Array<ArrayBuffer>;
+  unmap(): void;
+}
+
+const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
+
+export function pageSize(): number {
+  return libc().getpagesize();
+}
+
+/** mmap(2) of `length` bytes of `fd` at `offset`, shared; throws when the kernel refuses. */
+export function mapShared(fd: number, length: number, offset: number, writable: boolean): Mapping {
+  const prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
+  const p = libc().mmap(null, BigInt(length), prot, MAP_SHARED, fd, BigInt(offset));
+  // MAP_FAILED is (void *)-1.
+  if (!p || Deno.UnsafePointer.value(p) === 0xffff_ffff_ffff_ffffn) {
+    throw new Error(`mmap of fd ${fd} failed`);
+  }
+  return {
+    bytes: new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, length)),
+    unmap: () => void libc().munmap(p, BigInt(length)),
+  };
 }

@@ -78,7 +78,7 @@ interface Side {
 interface FlowSides {
   /** By "address port": the flow's two endpoints. */
   sides: Map<string, Side>;
-  /** The first packet's sender (the flow's initiator, for the flow's owner). */
+  /** The flow's initiator's endpoint (for the flow's owner). */
   initiator: string;
 }
 
@@ -124,7 +124,9 @@ export class FlowOwners implements Attributor {
     if (!this.isLocal(local.address)) return null;
     let f = this.#flows.get(p.flowId);
     if (!f) {
-      f = { sides: new Map(), initiator: `${p.src} ${p.srcPort}` };
+      // The decoder knows which end started the flow (the SYN's sender), whichever packet comes first here.
+      const initiator = p.fromResponder ? dst : src;
+      f = { sides: new Map(), initiator: `${initiator.address} ${initiator.port}` };
       this.#flows.set(p.flowId, f);
     }
     const key = `${local.address} ${local.port}`;
@@ -147,15 +149,14 @@ export class FlowOwners implements Attributor {
     const sender = this.#side(p, true)?.owner ?? null;
     const receiver = this.#side(p, false)?.owner ?? null;
     const f = this.#flows.get(p.flowId);
-    let initiator: ProcessInfo | null = null, responder: ProcessInfo | null = null;
-    for (const [key, side] of f?.sides ?? []) {
-      if (key === f!.initiator) initiator = side.owner;
-      else responder ??= side.owner;
-    }
+    const initiator = f?.sides.get(f.initiator);
+    let responder: ProcessInfo | null = null;
+    for (const [key, side] of f?.sides ?? []) if (key !== f!.initiator) responder ??= side.owner;
     return {
       packet: sender ? { process: sender, sent: true } : receiver ? { process: receiver, sent: false } : null,
       peer: sender ? receiver : null,
-      flow: initiator ?? responder,
+      // A local initiator owns its flow, found or not: the responder stands in only for a remote one.
+      flow: initiator ? initiator.owner : responder,
       responder,
     };
   }

