@@ -4,6 +4,17 @@ export function count(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
 
+/**
+ * A rate with the digits that matter: whole above 100, else a decimal or two ("0.22", "3.5"),
+ * so a slow capture does not read "0 pkt/s".
+ */
+export function rateText(n: number): string {
+  if (n >= 100 || n === 0) return count(n);
+  if (n >= 10) return n.toFixed(1);
+  if (n >= 1) return n.toFixed(2);
+  return String(Number(n.toPrecision(2)));
+}
+
 /** Decimal units, as network tools count bytes (1 kB = 1000 B). */
 /** "1 request", "3 requests": a count and its noun (plural by -s unless given). */
 export function counted(n: number, noun: string, plural = `${noun}s`): string {
@@ -27,7 +38,7 @@ export function bitsPerSecond(n: number): string {
     v /= 1000;
     u++;
   }
-  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
+  return `${u === 0 ? rateText(v) : v.toFixed(1)} ${units[u]}`;
 }
 
 export function percent(x: number): string {

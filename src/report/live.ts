@@ -5,7 +5,16 @@
 // bounded: sockets leave when their flow ends, counters fold their smallest entries.
 import { formatEndpoint } from "../base/address.ts";
 import { Counter } from "../base/counter.ts";
-import { bitsPerSecond, bytesText, count, percent, printable, type Style, table } from "../base/format.ts";
+import {
+  bitsPerSecond,
+  bytesText,
+  count,
+  percent,
+  printable,
+  rateText,
+  type Style,
+  table,
+} from "../base/format.ts";
 import type { DnsMessage } from "../app/dns/message.ts";
 import type { PacketRecord } from "../decoder/records.ts";
 import { serviceName } from "../flows/services.ts";
@@ -215,7 +224,7 @@ export class LiveTraffic {
           count(i.bytes.all)
         } bytes`,
       ),
-      `  Bandwidth  ${dirs.map(rate).join("  ")}  ${count(i.packets / secs)} pkt/s`,
+      `  Bandwidth  ${dirs.map(rate).join("  ")}  ${rateText(i.packets / secs)} pkt/s`,
       `  Talkers    ${list(i.talkers, bytesText)}`,
       `  Processes  ${list(i.processes, bytesText)}`,
       `  Protocols  ${list(i.protocols, share)}`,

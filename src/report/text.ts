@@ -1,5 +1,5 @@
 // The human report printed by `wiresight read`.
-import { bitsPerSecond, bytesText, count, percent, type Style, table } from "../base/format.ts";
+import { bitsPerSecond, bytesText, count, percent, rateText, type Style, table } from "../base/format.ts";
 import type { Report } from "./report.ts";
 import type { AppSummary } from "../app/summary.ts";
 import { processesText } from "./processes.ts";
@@ -23,7 +23,7 @@ export function renderText(r: Report, st: Style, apps?: AppSummary): string {
   out.push(`  Duration   ${r.duration_s.toFixed(3)} s  (${span})`);
   out.push(`  Packets    ${count(r.packets)}    Bytes ${bytesText(r.bytes)}    Flows ${count(r.flows)}`);
   out.push(
-    `  Average    ${count(r.rates.packets_per_s)} pkt/s    ${bitsPerSecond(r.rates.bits_per_s)}    ` +
+    `  Average    ${rateText(r.rates.packets_per_s)} pkt/s    ${bitsPerSecond(r.rates.bits_per_s)}    ` +
       `${count(r.rates.avg_packet_bytes)} B/packet`,
   );
   if (r.filtered_out > 0) {

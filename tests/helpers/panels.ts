@@ -66,7 +66,7 @@ export function panels(stdout: string): { stats: StatsPanel[]; sockets: SocketsR
       packets: num(head[2]),
       bytes: num(head[3]),
       dirs,
-      pps: num(bandwidth.match(/([\d,]+) pkt\/s$/)![1]),
+      pps: num(bandwidth.match(/([\d,.]+) pkt\/s$/)![1]),
       talkers: new Map(list(field("Talkers")).map(([k, v]) => [k, bytesOf(v)])),
       processes: new Map(list(field("Processes")).map(([k, v]) => [k, bytesOf(v)])),
       protocols: new Map(
