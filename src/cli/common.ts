@@ -12,6 +12,10 @@ import {
 import { BpfCompileError, compileBpf } from "../../ffi/libpcap.ts";
 import { choice, intOption, listOption, type Options, secondsOption } from "./args.ts";
 import { UsageError } from "./errors.ts";
+import { callerPath } from "./paths.ts";
+
+/** tcpdump's -n, taken so habits work: wiresight never resolves names anyway. */
+export const NUMERIC_OPTION: Options = { numeric: { type: "boolean", short: "n" } };
 
 export const FILTER_OPTIONS: Options = {
   protocol: { type: "string", short: "p", multiple: true },
@@ -113,7 +117,7 @@ export interface ExportChoice {
 
 /** The export the options ask for, validated (undefined without --export). */
 export function exportFrom(v: Record<string, unknown>): ExportChoice | undefined {
-  const path = v.export as string | undefined;
+  const path = callerPath(v.export as string | undefined);
   if (path === undefined) {
     if (v["export-format"] || v["export-type"] || v["export-payload"]) {
       throw new UsageError("--export-format, --export-type and --export-payload need --export PATH");

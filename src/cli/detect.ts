@@ -3,6 +3,7 @@
 // timestamped reports of --outdir.
 import type { Options } from "./args.ts";
 import { UsageError } from "./errors.ts";
+import { callerPath } from "./paths.ts";
 import * as abi from "../decoder/abi.ts";
 import { ConfigError, DEFAULT_CONFIG, loadConfig } from "../detect/config.ts";
 import { DetectionEngine } from "../detect/engine.ts";
@@ -38,9 +39,9 @@ export interface DetectChoice {
 /** The detection options, validated (undefined when detection is off). */
 export function detectFrom(v: Record<string, unknown>): DetectChoice | undefined {
   const choice: DetectChoice = {
-    configPath: v.config as string | undefined,
-    alertsPath: v.alerts as string | undefined,
-    outdir: v.outdir as string | undefined,
+    configPath: callerPath(v.config as string | undefined),
+    alertsPath: callerPath(v.alerts as string | undefined),
+    outdir: callerPath(v.outdir as string | undefined),
   };
   if (!v.detect && !choice.configPath && !choice.alertsPath && !choice.outdir) return undefined;
   if (v["no-app"]) {

@@ -11,11 +11,12 @@ import { isLoopback, newToken } from "../server/security.ts";
 import { openStore, StoreOpenError } from "../store/open.ts";
 import { DEFAULT_LIMITS } from "../store/recorder.ts";
 import type { SessionStore } from "../store/types.ts";
-import { choice, intOption, type Options, parse, secondsOption } from "./args.ts";
+import { choice, intervalOption, intOption, type Options, parse, secondsOption } from "./args.ts";
 import { ATTRIBUTION_METHODS } from "../proc/attribution.ts";
 import { decoderConfigFrom } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { writeOut } from "./output.ts";
+import { callerPath } from "./paths.ts";
 
 export const SERVE_HELP = `Usage: wiresight serve [FILE...] [options]
 
@@ -121,9 +122,9 @@ export function serveSettings(v: Record<string, unknown>): ServeSettings {
     top: intOption(v.top as string | undefined, "top", 1, 1000) ?? 10,
     sensor: (v.sensor as string | undefined) ?? hostname(),
     capture: !v["no-capture"],
-    dbPath: v.db as string | undefined,
+    dbPath: callerPath(v.db as string | undefined),
     detect: !v["no-detect"],
-    detectConfig: v.config as string | undefined,
+    detectConfig: callerPath(v.config as string | undefined),
   };
 }
 
@@ -224,7 +225,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const settings = serveSettings(v);
   return await runServer(settings, async (_web, store, detection) => {
-    for (const f of files) {
+    for (const f of files.map((f) => callerPath(f))) {
       const id = await store.createSession({ kind: "file", name: f, sensor: settings.sensor });
       const report = await analyzeIntoSession(store, id, [f], {
         top: settings.top,
@@ -239,7 +240,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
 }
 
 /** `capture --serve`: the web view with a capture started at once from the capture options. */
-export async function captureServeCommand(v: Record<string, unknown>, device: string): Promise<number> {
+export async function captureServeCommand(
+  v: Record<string, unknown>,
+  device: string,
+  filter: string | undefined,
+): Promise<number> {
   for (const flag of ["write", "export"]) {
     if (v[flag] !== undefined) {
       throw new UsageError(`--${flag} does not go with --serve (the history keeps the session)`);
@@ -248,12 +253,12 @@ export async function captureServeCommand(v: Record<string, unknown>, device: st
   const settings = serveSettings(v);
   const start: LiveStart = {
     device,
-    filter: v.filter as string | undefined,
+    filter,
     snaplen: intOption(v.snaplen as string | undefined, "snaplen", 64, 262144),
     promiscuous: Boolean(v.promisc),
     bufferBytes: (intOption(v["buffer-size"] as string | undefined, "buffer-size", 1, 4096) ?? 8) << 20,
     count: intOption(v.count as string | undefined, "count", 1, Number.MAX_SAFE_INTEGER),
-    duration: secondsOption(v.duration as string | undefined, "duration"),
+    duration: intervalOption(v.duration as string | undefined, "duration"),
     decoder: decoderConfigFrom(v),
     attribution: choice(v.attribution as string | undefined, "attribution", ATTRIBUTION_METHODS),
   };
