@@ -35,6 +35,16 @@ export function secondsOption(value: string | undefined, name: string): number |
   return n;
 }
 
+/** A period or a limit in seconds: a positive number (0 would mean "never" or "always", so it is refused). */
+export function intervalOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0) {
+    throw new UsageError(`--${name} takes a number of seconds above 0, not '${value}'`);
+  }
+  return n;
+}
+
 /** Values of a repeatable option that may also hold comma-separated lists. */
 export function listOption(values: string[] | string | undefined): string[] {
   const all = values === undefined ? [] : Array.isArray(values) ? values : [values];

@@ -11,24 +11,39 @@ import { CaptureTerminal } from "../sinks/capture_terminal.ts";
 import { Exporter } from "../sinks/export.ts";
 import { CaptureWriter, PcapngWriter } from "../sinks/pcapng.ts";
 import { PacketPrinter } from "../sinks/terminal.ts";
-import { choice, intOption, type Options, parse, secondsOption } from "./args.ts";
-import { decoderConfigFrom, EXPORT_OPTIONS, exportFrom, FILTER_OPTIONS, FLOW_OPTIONS } from "./common.ts";
+import { choice, intervalOption, intOption, type Options, parse, secondsOption } from "./args.ts";
+import {
+  decoderConfigFrom,
+  EXPORT_OPTIONS,
+  exportFrom,
+  FILTER_OPTIONS,
+  FLOW_OPTIONS,
+  NUMERIC_OPTION,
+} from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
-import { writeErr, writeOut } from "./output.ts";
+import { stdoutPlan, writeOut, writeTo } from "./output.ts";
+import { callerPath } from "./paths.ts";
+import { interfacesCommand } from "./interfaces.ts";
 import { DETECT_HELP, DETECT_OPTIONS, detectFrom, DetectSession } from "./detect.ts";
 import { captureServeCommand, SERVE_OPTIONS } from "./serve.ts";
 
-export const CAPTURE_HELP = `Usage: wiresight capture [options]
+export const CAPTURE_HELP = `Usage: wiresight capture [options] [BPF EXPRESSION]
 
 Capture live traffic and show which program talks to whom: a line per packet, live statistics,
 periodic reports of active sockets, a final report (Ctrl+C stops and flushes everything).
 Needs root, or the capabilities CAP_NET_RAW and CAP_NET_ADMIN.
 
+A trailing expression is a BPF filter, as tcpdump takes it ('capture -i lo tcp port 80'; its
+words are joined); it is -f's, so give one or the other. tcpdump's -w, -n and -D work as there;
+-p is protocol (as in ProcShark), not tcpdump's -p: capture is not promiscuous unless --promisc.
+
 Capture:
   -i, --interface IFACE        device to capture on (default: the first up, non-loopback interface
                                'wiresight interfaces' lists, else 'any', as tcpdump picks it)
+  -D, --list-interfaces        list the interfaces (as 'wiresight interfaces') and exit
+  -n, --numeric                accepted for tcpdump's habit: wiresight never resolves names
   -c, --count N                stop after N packets
-  -t, --duration S             stop after S seconds
+  -t, --duration S             stop after S seconds (above 0)
   -s, --snaplen N              bytes kept per packet (default 262144)
       --promisc                promiscuous mode
       --buffer-size MIB        kernel capture buffer (default 8)
@@ -56,15 +71,16 @@ Terminal:
       --max-payload N          payload bytes shown per packet (default 64)
       --no-color               no colour (also: NO_COLOR=1)
       --stats                  a statistics panel every --stats-interval seconds (default 2)
-      --stats-interval S
-      --report-interval N      every N seconds, the active sockets by bytes (and recent DNS answers)
+      --stats-interval S       the panel's period (above 0; implies --stats)
+      --report-interval S      every S seconds, the active sockets by bytes (and recent DNS answers)
   -g, --group-by-process       group that report by process
       --top N                  rows in each report table (default 10)
       --dns-count N            recent DNS answers shown in those reports (default 10)
-      --report text|json|none  final report (default text)
+      --report text|json|none  final report (default text); with json, stdout holds only the
+                               report: packet lines, alert lines and panels go to stderr
 
 Output:
-      --write FILE.pcapng      save the packets as pcapng, with each packet's process in its comment
+  -w, --write FILE.pcapng      save the packets as pcapng, with each packet's process in its comment
       --export PATH            stream records (json, ndjson, csv; see 'wiresight read --help')
       --export-format FMT, --export-type TYPE, --export-payload N
 
@@ -80,10 +96,13 @@ Examples:
   sudo wiresight capture -i eth0 --compact
   sudo wiresight capture -q --stats --report-interval 10 -g
   sudo wiresight capture -i any --process-name curl --write curl.pcapng
+  sudo wiresight capture -i lo -n -w web.pcapng tcp port 80
 `;
 
 export const CAPTURE_OPTIONS: Options = {
   help: { type: "boolean", short: "h" },
+  "list-interfaces": { type: "boolean", short: "D" },
+  ...NUMERIC_OPTION,
   interface: { type: "string", short: "i" },
   count: { type: "string", short: "c" },
   duration: { type: "string", short: "t" },
@@ -108,7 +127,7 @@ export const CAPTURE_OPTIONS: Options = {
   top: { type: "string" },
   "dns-count": { type: "string" },
   report: { type: "string" },
-  write: { type: "string" },
+  write: { type: "string", short: "w" },
   ...EXPORT_OPTIONS,
   ...FILTER_OPTIONS,
   ...FLOW_OPTIONS,
@@ -129,7 +148,7 @@ export function defaultInterface(): string {
 function processPaths(paths: string[]): string[] {
   return paths.map((p) => {
     try {
-      return Deno.realPathSync(p);
+      return Deno.realPathSync(callerPath(p));
     } catch {
       throw new UsageError(`--process: no such file or directory: '${p}'`);
     }
@@ -142,17 +161,19 @@ export async function captureCommand(argv: string[]): Promise<number> {
     await writeOut(CAPTURE_HELP);
     return EXIT_OK;
   }
-  if (positionals.length) throw new UsageError(`capture takes no file arguments (did you mean 'read'?)`);
-  if (v.serve) return await captureServeCommand(v, (v.interface as string | undefined) ?? defaultInterface());
+  if (v["list-interfaces"]) return await interfacesCommand([]);
+  const filter = captureFilter(v.filter as string | undefined, positionals);
+  if (v.serve) {
+    return await captureServeCommand(v, (v.interface as string | undefined) ?? defaultInterface(), filter);
+  }
   const count = intOption(v.count as string | undefined, "count", 1, Number.MAX_SAFE_INTEGER);
-  const duration = secondsOption(v.duration as string | undefined, "duration");
+  const duration = intervalOption(v.duration as string | undefined, "duration");
   const top = intOption(v.top as string | undefined, "top", 1, 1000) ?? 10;
   const direction = choice(v.direction as string | undefined, "direction", ["in", "out"]);
   const reportFormat = choice(v.report as string | undefined, "report", ["text", "json", "none"]) ?? "text";
-  const statsEvery = v.stats
-    ? (secondsOption(v["stats-interval"] as string | undefined, "stats-interval") ?? 2)
-    : 0;
-  const socketsEvery = secondsOption(v["report-interval"] as string | undefined, "report-interval") ?? 0;
+  const statsInterval = intervalOption(v["stats-interval"] as string | undefined, "stats-interval");
+  const statsEvery = v.stats || statsInterval ? (statsInterval ?? 2) : 0;
+  const socketsEvery = intervalOption(v["report-interval"] as string | undefined, "report-interval") ?? 0;
   const maxPayload = v["no-payload"]
     ? 0
     : intOption(v["max-payload"] as string | undefined, "max-payload", 0, 65535) ?? 64;
@@ -174,11 +195,12 @@ export async function captureCommand(argv: string[]): Promise<number> {
   // Detection: its config is checked before capture starts; alert lines go out with the packet lines.
   const alertLines: string[] = [];
   const detectChoice = detectFrom(v);
+  const out = stdoutPlan(reportFormat, exp?.path, detectChoice?.alertsPath);
   const detect = detectChoice
     ? await DetectSession.open(
       detectChoice,
       (line) => alertLines.push(line),
-      colorWanted(Deno.stdout, Boolean(v["no-color"])),
+      colorWanted(out.lines, Boolean(v["no-color"])),
     )
     : undefined;
   const device = (v.interface as string | undefined) ?? defaultInterface();
@@ -190,7 +212,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
       snaplen: intOption(v.snaplen as string | undefined, "snaplen", 64, 262144),
       promiscuous: Boolean(v.promisc),
       bufferBytes: (intOption(v["buffer-size"] as string | undefined, "buffer-size", 1, 4096) ?? 8) << 20,
-      filter: v.filter as string | undefined,
+      filter,
       attribution,
       refreshMs: refresh * 1000,
     });
@@ -207,7 +229,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
       `(Ctrl+C to stop)`,
   );
 
-  const color = colorWanted(Deno.stdout, Boolean(v["no-color"]));
+  const color = colorWanted(out.lines, Boolean(v["no-color"]));
   const st = style(color);
   const printer = v.quiet ? null : new PacketPrinter({
     color,
@@ -222,7 +244,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
   const writer = v.write
     ? new CaptureWriter(
-      await PcapngWriter.create(v.write as string, capture.linktype, capture.snaplen, device),
+      await PcapngWriter.create(callerPath(v.write as string), capture.linktype, capture.snaplen, device),
       capture.nanoseconds,
     )
     : undefined;
@@ -267,15 +289,18 @@ export async function captureCommand(argv: string[]): Promise<number> {
     for (;;) {
       const step = await steps.next();
       const lines = terminal.takeLines();
-      if (lines.length) await writeOut(lines.join("\n") + "\n");
-      if (alertLines.length) await writeOut(alertLines.splice(0).join("\n") + "\n");
+      if (lines.length) await writeTo(out.lines, lines.join("\n") + "\n");
+      if (alertLines.length) await writeTo(out.lines, alertLines.splice(0).join("\n") + "\n");
       if (step.done) {
         result = step.value;
         break;
       }
-      if (stats.due()) await writeOut(terminal.traffic.panel(st, top) + "\n");
+      if (stats.due()) await writeTo(out.lines, terminal.traffic.panel(st, top) + "\n");
       if (sockets.due()) {
-        await writeOut(terminal.traffic.socketsReport(st, top, Boolean(v["group-by-process"])) + "\n");
+        await writeTo(
+          out.lines,
+          terminal.traffic.socketsReport(st, top, Boolean(v["group-by-process"])) + "\n",
+        );
       }
       // Exports and the pcapng stream: what was captured is on disk within a second.
       if (flushes.due()) {
@@ -287,17 +312,17 @@ export async function captureCommand(argv: string[]): Promise<number> {
     clearTimeout(timer);
     for (const s of signals) Deno.removeSignalListener(s, stopAll);
   }
-  if (alertLines.length) await writeOut(alertLines.splice(0).join("\n") + "\n");
-  if (finalPanels.length) await writeOut(finalPanels.join("\n") + "\n");
+  if (alertLines.length) await writeTo(out.lines, alertLines.splice(0).join("\n") + "\n");
+  if (finalPanels.length) await writeTo(out.lines, finalPanels.join("\n") + "\n");
 
   const { report, decoded } = result;
   detect?.decoderStats(decoded.stats);
   await detect?.writeOutdir(report);
-  const out = exp?.path === "-" ? writeErr : writeOut;
   if (reportFormat === "json") {
-    await out(JSON.stringify(detect ? detect.report(report) : report, null, 2) + "\n");
+    await writeTo(out.report, JSON.stringify(detect ? detect.report(report) : report, null, 2) + "\n");
   } else if (reportFormat === "text") {
-    await out(
+    await writeTo(
+      out.report,
       "\n" + renderText(report, st, session.apps) + (detect ? "\n" + detect.summaryText(st, top) : ""),
     );
   }
@@ -306,6 +331,33 @@ export async function captureCommand(argv: string[]): Promise<number> {
     return EXIT_RUNTIME;
   }
   return EXIT_OK;
+}
+
+/**
+ * The BPF filter: -f's, or the trailing words joined as tcpdump joins them. A lone word naming
+ * a file is a capture mistaken for capture's argument.
+ */
+function captureFilter(flag: string | undefined, words: string[]): string | undefined {
+  if (words.length === 0) return flag;
+  if (flag !== undefined) {
+    throw new UsageError(
+      `two BPF filters: -f '${flag}' and the trailing '${words.join(" ")}': give one of them`,
+    );
+  }
+  if (words.length === 1 && isFile(callerPath(words[0]))) {
+    throw new UsageError(
+      `capture reads no files: to analyse '${words[0]}', run 'wiresight read ${words[0]}'`,
+    );
+  }
+  return words.join(" ");
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }
 
 const TICK_MS = 100;

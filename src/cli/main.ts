@@ -14,6 +14,8 @@ import { CaptureError } from "../../ffi/libpcap.ts";
 const HELP = `wiresight ${VERSION}: network traffic analyzer
 
 Usage: wiresight COMMAND [options]
+       wiresight -r FILE [read options]    tcpdump's habits: 'read -r FILE'
+       wiresight -D                        'interfaces'
 
 Commands:
   read FILE...     analyse pcap/pcapng captures: report, flows, exports
@@ -28,6 +30,19 @@ Options:
 Run 'wiresight read --help' for filters, exports and report options.
 `;
 
+/**
+ * tcpdump's habits without a command: -r FILE reads (the whole line goes to `read`, which knows
+ * -r), -D lists the interfaces; -n may come along, as it often does.
+ */
+function tcpdumpCommand(args: string[]): [string, string[]] | undefined {
+  if (args.some((a) => a === "-D" || a === "--list-interfaces")) {
+    const rest = args.filter((a) => !["-D", "--list-interfaces", "-n", "-nn"].includes(a));
+    return ["interfaces", rest];
+  }
+  if (args.some((a) => /^-n*r/.test(a))) return ["read", args];
+  return undefined;
+}
+
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   read: readCommand,
   capture: captureCommand,
@@ -35,8 +50,9 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   serve: serveCommand,
 };
 
-export async function main(args: string[]): Promise<number> {
-  const [command, ...rest] = args;
+export async function main(argv: string[]): Promise<number> {
+  const habit = argv[0]?.startsWith("-") ? tcpdumpCommand(argv) : undefined;
+  const [command, ...rest] = habit ? [habit[0], ...habit[1]] : argv;
   try {
     if (command === undefined || command === "-h" || command === "--help" || command === "help") {
       await writeOut(HELP);
@@ -48,7 +64,12 @@ export async function main(args: string[]): Promise<number> {
     }
     const run = COMMANDS[command];
     if (!run) {
-      throw new UsageError(`unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(", ")})`);
+      throw new UsageError(
+        command.startsWith("-")
+          ? `'${command}' needs a command first, e.g. 'wiresight capture ${command} ...' ` +
+            `(without one, only -r FILE and -D work, as in tcpdump)`
+          : `unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(", ")})`,
+      );
     }
     return await run(rest);
   } catch (e) {

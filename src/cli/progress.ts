@@ -1,4 +1,5 @@
 // A progress bar on stderr while files are read; drawn only when stderr is a terminal.
+import { rateText } from "../base/format.ts";
 
 export class ProgressBar {
   #last = 0;
@@ -21,13 +22,22 @@ export class ProgressBar {
     const line =
       `\r[${"#".repeat(full)}${".".repeat(width - full)}] ${(frac * 100).toFixed(0).padStart(3)}% ` +
       `${(doneBytes / 1e6).toFixed(1)}/${(this.totalBytes / 1e6).toFixed(1)} MB ${
-        rate.toFixed(0)
+        rateText(rate)
       } MB/s ${label}`;
     Deno.stderr.writeSync(this.#enc.encode(line.slice(0, 120) + "\x1b[K"));
     this.#drawn = true;
   }
 
+  /** Erases the bar, so the next line (an alert, a warning) starts on a clean line; it is redrawn after. */
+  clear(): void {
+    if (!this.#drawn) return;
+    Deno.stderr.writeSync(this.#enc.encode("\r\x1b[K"));
+    this.#drawn = false;
+    // Redraw at the next update, however soon it comes.
+    this.#last = 0;
+  }
+
   done(): void {
-    if (this.#drawn) Deno.stderr.writeSync(this.#enc.encode("\r\x1b[K"));
+    this.clear();
   }
 }

@@ -14,22 +14,28 @@ import {
   exportFrom,
   FILTER_OPTIONS,
   FLOW_OPTIONS,
+  NUMERIC_OPTION,
 } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { ProgressBar } from "./progress.ts";
-import { writeErr, writeOut } from "./output.ts";
+import { stdoutPlan, writeOut, writeTo } from "./output.ts";
+import { callerPath } from "./paths.ts";
 import { DETECT_HELP, DETECT_OPTIONS, detectFrom, DetectSession } from "./detect.ts";
 
 export const READ_HELP = `Usage: wiresight read FILE... [options]
+       wiresight read -r FILE [options]      (also 'wiresight -r FILE ...', as tcpdump)
 
 Analyse pcap/pcapng captures: decode every packet, track flows, print a traffic report
 (duration, rates, protocol distribution, top talkers, conversations, ports, malformed packets).
 Several files are read in order as one capture.
 
+  -r, --file FILE              a capture to read, as tcpdump's -r (repeatable; same as FILE)
+  -n, --numeric                accepted for tcpdump's habit: wiresight never resolves names
   -h, --help                   this help
 
 Report:
-      --report text|json|none  report format on stdout (default text)
+      --report text|json|none  report format on stdout (default text); with json, stdout holds
+                               only the report: alert lines go to stderr
       --top N                  entries in each top list (default 10)
   -q, --quiet                  no report (same as --report none), no alert lines
       --no-progress            no progress bar (it is drawn only when stderr is a terminal)
@@ -44,6 +50,7 @@ Export (streamed, any capture size):
 
 Filters (a packet must pass all that are given):
   -p, --protocol LIST          keep only these: tcp udp icmp icmpv6 arp ipv4 ipv6 other
+                               (-p is protocol, as in ProcShark; not tcpdump's -p)
       --exclude-protocol LIST  drop these
       --host ADDR[/PREFIX]     keep packets to or from these addresses (repeat or comma-separate)
       --port N                 keep packets with this source or destination port (repeatable)
@@ -70,6 +77,8 @@ Examples:
 
 export const READ_OPTIONS: Options = {
   help: { type: "boolean", short: "h" },
+  file: { type: "string", short: "r", multiple: true },
+  ...NUMERIC_OPTION,
   report: { type: "string" },
   top: { type: "string" },
   quiet: { type: "boolean", short: "q" },
@@ -82,12 +91,13 @@ export const READ_OPTIONS: Options = {
 };
 
 export async function readCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals: files } = parse(argv, READ_OPTIONS, "read");
+  const { values: v, positionals } = parse(argv, READ_OPTIONS, "read");
   if (v.help) {
     await writeOut(READ_HELP);
     return EXIT_OK;
   }
-  if (files.length === 0) throw new UsageError("read: give at least one capture file");
+  const files = [...((v.file as string[] | undefined) ?? []), ...positionals].map((f) => callerPath(f));
+  if (files.length === 0) throw new UsageError("read: give at least one capture file (FILE or -r FILE)");
   const reportFormat = v.quiet
     ? "none"
     : choice(v.report as string | undefined, "report", ["text", "json", "none"]) ?? "text";
@@ -99,9 +109,7 @@ export async function readCommand(argv: string[]): Promise<number> {
   const bpf = v.filter as string | undefined;
   if (bpf !== undefined) checkBpf(bpf);
   const detectChoice = detectFrom(v);
-  if (detectChoice?.alertsPath === "-" && exportPath === "-") {
-    throw new UsageError("--alerts - and --export - cannot both write to stdout");
-  }
+  const out = stdoutPlan(reportFormat, exportPath, detectChoice?.alertsPath);
 
   let total = 0;
   for (const f of files) {
@@ -110,20 +118,22 @@ export async function readCommand(argv: string[]): Promise<number> {
     total += size;
   }
 
-  // Alert lines go to stdout, unless stdout carries JSON (a JSON report, an export or EVE).
-  const stdoutTaken = reportFormat === "json" || exportPath === "-" || detectChoice?.alertsPath === "-";
-  const alertStream = stdoutTaken ? Deno.stderr : Deno.stdout;
+  const bar = new ProgressBar(total, !v["no-progress"] && Deno.stderr.isTerminal());
   const enc = new TextEncoder();
   const detect = detectChoice
     ? await DetectSession.open(
       detectChoice,
-      // -q: no report and no alert lines (--alerts and --outdir still get everything).
-      (line) => v.quiet || alertStream.writeSync(enc.encode(line + "\n")),
-      colorWanted(alertStream, Boolean(v["no-color"])),
+      // -q: no report and no alert lines (--alerts and --outdir still get everything). The bar
+      // shares the terminal: it is erased first, else the alert would start mid-line.
+      (line) => {
+        if (v.quiet) return;
+        bar.clear();
+        out.lines.writeSync(enc.encode(line + "\n"));
+      },
+      colorWanted(out.lines, Boolean(v["no-color"])),
     )
     : undefined;
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
-  const bar = new ProgressBar(total, !v["no-progress"] && Deno.stderr.isTerminal());
   const session = await Session.open({
     files,
     decoder,
@@ -160,14 +170,15 @@ export async function readCommand(argv: string[]): Promise<number> {
   const failed = result.files.some((f) => f.problem?.fatal);
   const decodedNothing = result.files.every((f) => f.problem?.fatal && !f.format);
   if (!decodedNothing) {
-    // With the export on stdout, the report (if asked for) goes to stderr.
-    const out = exportPath === "-" ? writeErr : writeOut;
-    const stream = exportPath === "-" ? Deno.stderr : Deno.stdout;
-    const st = style(colorWanted(stream, Boolean(v["no-color"])));
+    // With an export or EVE on stdout, the report (if asked for) goes to stderr.
+    const st = style(colorWanted(out.report, Boolean(v["no-color"])));
     if (reportFormat === "json") {
-      await out(JSON.stringify(detect ? detect.report(report) : report, null, 2) + "\n");
+      await writeTo(out.report, JSON.stringify(detect ? detect.report(report) : report, null, 2) + "\n");
     } else if (reportFormat === "text") {
-      await out(renderText(report, st, session.apps) + (detect ? "\n" + detect.summaryText(st, top) : ""));
+      await writeTo(
+        out.report,
+        renderText(report, st, session.apps) + (detect ? "\n" + detect.summaryText(st, top) : ""),
+      );
     }
   }
   return failed ? EXIT_RUNTIME : EXIT_OK;
