@@ -1,5 +1,6 @@
 // The panels `wiresight capture` prints as it runs (--stats) and its socket tables
-// (--report-interval, -g), read back from its stdout for the tests that check their figures.
+// (--report-interval, -g), read back from its output (stdout, or stderr when the report is JSON)
+// for the tests that check their figures.
 import { ok as assert } from "node:assert/strict";
 
 /** "482 B", "1.52 kB" back to bytes (bytesText keeps three significant digits). */
@@ -30,9 +31,9 @@ export interface SocketsReport {
 }
 
 /** The panels and socket reports in a capture's output, in order. */
-export function panels(stdout: string): { stats: StatsPanel[]; sockets: SocketsReport[] } {
+export function panels(output: string): { stats: StatsPanel[]; sockets: SocketsReport[] } {
   const stats: StatsPanel[] = [], sockets: SocketsReport[] = [];
-  const blocks = stdout.split(/^(?=-- )/m).filter((b) => b.startsWith("-- "));
+  const blocks = output.split(/^(?=-- )/m).filter((b) => b.startsWith("-- "));
   const list = (line: string) =>
     line === "-" ? [] : line.split(", ").map((item) => {
       const m = item.match(/^(\S+) (.+)$/)!;

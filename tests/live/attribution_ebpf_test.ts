@@ -247,7 +247,8 @@ Deno.test("capture, eBPF: a loopback download counts for both processes: report,
     await sleep(300);
     const r = await bySocket.stop(), g = await byProcess.stop(), t = await lines.stop();
     for (const out of [r, g, t]) assertEquals(out.code, 0, out.stderr);
-    const report = JSON.parse(r.stdout.slice(r.stdout.indexOf("\n{")));
+    // --report json: stdout is the report alone, the socket tables are on stderr.
+    const report = JSON.parse(r.stdout);
 
     // tshark's bytes each way (the pcapng holds what the report counted: nothing else on lo).
     const frames = await tsharkFields(pcapng, "frame", [
@@ -283,7 +284,7 @@ Deno.test("capture, eBPF: a loopback download counts for both processes: report,
     // The final socket table: each end's socket with what came in and went out.
     const curlLabel = `curl(${c.pid})`, serverLabel = `python3(${servers.pid})`;
     const [client_, server_] = [`${lab.clientAddr}:${c.port}`, `${lab.serverAddr}:8080`];
-    const last = panels(r.stdout.slice(0, r.stdout.indexOf("\n{"))).sockets.at(-1)!;
+    const last = panels(r.stderr).sockets.at(-1)!;
     assertEquals(last.header, ["Process", "Proto", "Local", "Remote", "Packets", "In", "Out"]);
     const n = String(frames.length), [upText, downText] = [bytesText(sent), bytesText(received)];
     assertEquals(

@@ -164,8 +164,9 @@ Deno.test("capture --stats and --report-interval: every figure as tshark counts 
 
     // --stats: a panel every second, through the quiet spell too, and the rest when it stops.
     assertEquals(r.code, 0, r.stderr);
-    const { stats, sockets } = panels(r.stdout.slice(0, r.stdout.indexOf("\n{")));
-    const report = JSON.parse(r.stdout.slice(r.stdout.indexOf("\n{")));
+    // --report json: stdout is the report alone, the panels are on stderr.
+    const { stats, sockets } = panels(r.stderr);
+    const report = JSON.parse(r.stdout);
     assert(stats.length >= Math.floor(elapsed) - 1, `${stats.length} panels in ${elapsed.toFixed(1)} s`);
     for (const p of stats.slice(0, -1)) assert(p.secs >= 0.8 && p.secs <= 1.3, `a panel after ${p.secs} s`);
     assert(stats.slice(-3).some((p) => p.packets === 0), "no panel while nothing was sent");
@@ -251,7 +252,7 @@ Deno.test("capture --stats and --report-interval: every figure as tshark counts 
 
     // -g --top 2: processes by bytes, the two largest.
     assertEquals(g.code, 0, g.stderr);
-    const grouped = panels(g.stdout.slice(0, g.stdout.indexOf("\n{"))).sockets;
+    const grouped = panels(g.stderr).sockets;
     const gSeen = await frames(`${dir}/processes.pcapng`, local);
     const perProcess = new Map<
       string,

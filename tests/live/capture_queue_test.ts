@@ -1,5 +1,6 @@
 // The queue between the capture worker and the decoder is bounded (src/source/batch_ring.ts):
-// with the main thread stuck, because its per-packet lines go to a pipe nobody reads, a flood of
+// with the main thread stuck, because its per-packet lines go to a pipe nobody reads (stderr: with
+// --report json, stdout holds the report alone), a flood of
 // ~400 MB must not grow wiresight's memory. What did not fit stays in the kernel's capture
 // buffer and is dropped there, and the final report counts it: every packet received is either
 // decoded or dropped. Here, run alone, because it measures memory under a flood.
@@ -7,7 +8,7 @@ import { ok as assert } from "node:assert/strict";
 import { spawnIn, withNetPair } from "../helpers/netns.ts";
 import { wiresightArgs } from "../helpers/cli.ts";
 import { runTool } from "../helpers/tool.ts";
-import { sleep, waitFor, waitForText } from "../helpers/wait.ts";
+import { sleep, waitFor } from "../helpers/wait.ts";
 
 const FLOOD = `
 import socket, sys, time
@@ -61,14 +62,18 @@ Deno.test("a stalled decoder bounds the capture's memory and reports the drops",
   await withNetPair(async (net) => {
     const [deno, args] = wiresightArgs(["capture", "-i", net.clientIf, "--no-color", "--report", "json"]);
     const capture = spawnIn(net.client, deno, args, { stderr: "piped" });
-    const stderr = drain(capture.proc.stderr!);
-    let stdout: ReturnType<typeof drain> | undefined;
+    const stdout = drain(capture.proc.stdout);
+    let stderr: ReturnType<typeof drain> | undefined;
+    let seen = "";
     try {
-      await waitForText("wiresight to capture", stderr.text, "capturing on");
+      seen = await readUntil(capture.proc.stderr!, /capturing on/);
       // A first packet decoded and printed (the processes' sockets mapped, the decoder warm): the
       // baseline. Its line is read; the lines after it are left in the pipe, which stalls the decoder.
       await runTool("ip", ["netns", "exec", net.server, "python3", "-c", ONE, net.clientAddr]);
-      await readUntil(capture.proc.stdout, new RegExp(`UDP .*${net.serverAddr.replaceAll(".", "\\.")}`));
+      seen += await readUntil(
+        capture.proc.stderr!,
+        new RegExp(`UDP .*${net.serverAddr.replaceAll(".", "\\.")}`),
+      );
       const pid = capture.proc.pid;
       const before = rssMiB(pid);
       let peak = before;
@@ -89,15 +94,14 @@ Deno.test("a stalled decoder bounds the capture's memory and reports the drops",
       );
 
       // Unstick it: the packets queued are decoded, then the report tells what was dropped.
-      const rest = drain(capture.proc.stdout);
-      stdout = rest;
+      const rest = drain(capture.proc.stderr!);
+      stderr = rest;
       await waitFor("the decoder to catch up", () => caughtUp(pid, rest.text), { everyMs: 0 });
       capture.proc.kill("SIGINT");
       const { success } = await capture.proc.status;
-      await stdout.done;
-      assert(success, `wiresight failed: ${stderr.text()}`);
-      const out = stdout.text();
-      const report = JSON.parse(out.slice(out.lastIndexOf("\n{\n") + 1));
+      await Promise.all([stdout.done, stderr.done]);
+      assert(success, `wiresight failed: ${(seen + rest.text()).slice(-2000)}`);
+      const report = JSON.parse(stdout.text());
       const { received, dropped } = report.capture;
       assert(received >= DATAGRAMS / 2, `only ${received} packets reached the capture`);
       assert(dropped > 0, `nothing dropped of ${received} packets while the decoder was stalled`);
@@ -107,7 +111,7 @@ Deno.test("a stalled decoder bounds the capture's memory and reports the drops",
       assert(unaccounted >= 0 && unaccounted <= 100, `${unaccounted} of ${received} packets unaccounted for`);
     } finally {
       await capture.stop("SIGKILL").catch(() => {});
-      await stdout?.done.catch(() => {});
+      await stderr?.done.catch(() => {});
     }
   });
 });
