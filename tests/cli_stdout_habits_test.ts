@@ -115,3 +115,29 @@ Deno.test("small rates keep their decimals: the Average line against capinfos' p
     assert(Math.abs(Number(ours) - theirs) <= 0.006, `${name}: ${ours} pkt/s, capinfos ${theirs}`);
   }
 });
+
+Deno.test("on a terminal, the progress bar is erased before an alert line: the alert starts its own line", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wiresight_bar_" });
+  try {
+    // A first file to draw the bar, then the one that raises the alert. `script` gives the run a
+    // terminal (stdout goes to a file, so only stderr is on it).
+    const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+    const command = [Deno.execPath(), "run", ...taskFlags(), MAIN, "read", corpusFile("afs.pcap"), ALERTING]
+      .map(quote).join(" ") + ` --detect --report json > ${quote(`${dir}/report.json`)}`;
+    const r = await run("script", ["-qec", command, "/dev/null"], { env: { NO_COLOR: "1" } });
+    assertEquals(r.code, 0, r.stdout);
+    assert(/\] +\d+% .* MB\/s /.test(r.stdout), `no progress bar drawn: ${JSON.stringify(r.stdout)}`);
+    const alerts = r.stdout.split("\n").filter((l) => l.includes("tls.self_signed"));
+    assert(alerts.length > 0, JSON.stringify(r.stdout));
+    for (const line of alerts) {
+      // What the terminal shows of that line: the text after the last carriage return (the
+      // terminal ends each line with \r\n).
+      const text = line.replace(/\r$/, "");
+      const shown = text.slice(text.lastIndexOf("\r") + 1).replaceAll("\x1b[K", "");
+      assert(shown.startsWith("[medium] "), `the alert shares the bar's line: ${JSON.stringify(line)}`);
+    }
+    assert(JSON.parse(await Deno.readTextFile(`${dir}/report.json`)).alerts.length > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
