@@ -34,8 +34,9 @@ periodic reports of active sockets, a final report (Ctrl+C stops and flushes eve
 Needs root, or the capabilities CAP_NET_RAW and CAP_NET_ADMIN.
 
 A trailing expression is a BPF filter, as tcpdump takes it ('capture -i lo tcp port 80'; its
-words are joined); it is -f's, so give one or the other. tcpdump's -w, -n and -D work as there;
--p is protocol (as in ProcShark), not tcpdump's -p: capture is not promiscuous unless --promisc.
+words are joined); it is -f's, so give one or the other. tcpdump's -w (writing pcapng), -n and
+-D work as there; -p is protocol (as in ProcShark), not tcpdump's -p: capture is not promiscuous
+unless --promisc.
 
 Capture:
   -i, --interface IFACE        device to capture on (default: the first up, non-loopback interface

@@ -14,8 +14,8 @@ import { CaptureError } from "../../ffi/libpcap.ts";
 const HELP = `wiresight ${VERSION}: network traffic analyzer
 
 Usage: wiresight COMMAND [options]
-       wiresight -r FILE [read options]    tcpdump's habits: 'read -r FILE'
-       wiresight -D                        'interfaces'
+       wiresight -r FILE [read options]    as tcpdump: the same as 'wiresight read -r FILE'
+       wiresight -D                        as tcpdump: the same as 'wiresight interfaces'
 
 Commands:
   read FILE...     analyse pcap/pcapng captures: report, flows, exports
