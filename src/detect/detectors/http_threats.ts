@@ -103,7 +103,8 @@ export function httpThreats(cfg: DetectConfig["http"], raise: Raise): Detector {
         if (ua === null || ua.trim() === "") {
           alert(
             "http.empty_user_agent",
-            "low",
+            // A notice: scripts and test clients often send none (notices.ts).
+            "info",
             m,
             c,
             `request without a user agent from ${c.src}: ${uri}`,
