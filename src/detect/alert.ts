@@ -84,8 +84,8 @@ export class AlertBook {
 
   constructor(private readonly capacity: number) {}
 
-  /** The alert, whether it is new and whether its severity rose; null when the book is full. */
-  raise(input: AlertInput): { alert: Alert; isNew: boolean; escalated: boolean } | null {
+  /** The alert and whether it is new; null when the book is full. */
+  raise(input: AlertInput): { alert: Alert; isNew: boolean } | null {
     const k = `${input.type}|${input.key}`;
     const old = this.#byKey.get(k);
     if (old) {
@@ -94,14 +94,13 @@ export class AlertBook {
       old.firstSeen = Math.min(old.firstSeen, input.ts);
       old.evidence = input.evidence;
       old.message = input.message;
-      const escalated = severityRank(input.severity) > severityRank(old.severity);
-      if (escalated) old.severity = input.severity;
+      if (severityRank(input.severity) > severityRank(old.severity)) old.severity = input.severity;
       if (
         input.flowId != null && old.flows.length < MAX_FLOWS_PER_ALERT && !old.flows.includes(input.flowId)
       ) {
         old.flows.push(input.flowId);
       }
-      return { alert: old, isNew: false, escalated };
+      return { alert: old, isNew: false };
     }
     if (this.#byKey.size >= this.capacity) {
       this.dropped++;
@@ -126,7 +125,7 @@ export class AlertBook {
       evidence: input.evidence,
     };
     this.#byKey.set(k, alert);
-    return { alert, isNew: true, escalated: false };
+    return { alert, isNew: true };
   }
 
   all(): Alert[] {

@@ -1,8 +1,8 @@
 // The detection engine: turns decoder records into alerts. It routes flow starts and host-rate
 // windows (live signals for scans and floods), flow records and parsed application messages to
 // the detectors the configuration enables, keeps one alert per incident (incidents.ts) and per
-// subject in a bounded book, and tells its listener about each new alert as it is raised (and again
-// when its severity rises).
+// subject in a bounded book, and tells its listener about each new alert as it is raised (later
+// raises update it in the book: count, evidence, a higher severity).
 import * as abi from "../decoder/abi.ts";
 import type { AppEvent } from "../decoder/app_event.ts";
 import type { DecoderConfig } from "../decoder/decoder.ts";
@@ -65,7 +65,7 @@ export class DetectionEngine {
     const raise = (input: AlertInput) => {
       if (!this.#incidents.admit(input)) return;
       const r = this.book.raise(promote(input));
-      if (r && (r.isNew || r.escalated)) this.onAlert(r.alert);
+      if (r?.isNew) this.onAlert(r.alert);
     };
     const c = config;
     const add = (name: string, on: boolean, make: () => Detector) => {

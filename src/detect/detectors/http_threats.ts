@@ -68,7 +68,7 @@ export function httpThreats(cfg: DetectConfig["http"], raise: Raise): Detector {
   const extraAgents = cfg.bad_user_agents.map((s) => s.toLowerCase());
   const alert = (
     type: string,
-    severity: "low" | "medium" | "high",
+    severity: "info" | "low" | "medium" | "high",
     m: HttpMessage,
     c: AppContext,
     message: string,
