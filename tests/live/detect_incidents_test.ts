@@ -134,6 +134,18 @@ Deno.test("an hping3 SYN flood is one flood alert: no scan, no beacon", () =>
       [["syn_flood", CLIENT, SERVER, 8080]],
       summary(alerts),
     );
+    // Its connections do score as a beacon when the series keeps all of them (by default it keeps
+    // the last 256, too short a span): with the flood detector off, the capture's packet spacing
+    // alone keeps it from being one; without that rule too, "a beacon every ~0.001 s".
+    const config = async (text: string) => {
+      await Deno.writeTextFile(
+        `${dir}/c.toml`,
+        `[syn_flood]\nenabled = false\n[beacon]\nmax_timestamps = 8000\n${text}`,
+      );
+      return (await readDetect(path, ["--config", `${dir}/c.toml`])).alerts.map((a) => a.type);
+    };
+    assertEquals(await config(""), []);
+    assertEquals(await config("min_spacing_ratio = 0\n"), ["beacon"]);
     await Deno.remove(dir, { recursive: true });
   }));
 
@@ -215,6 +227,66 @@ Deno.test("dig asking for three names with a 45-character encoded label is one l
       );
     } finally {
       await server.stop();
+    }
+    await Deno.remove(dir, { recursive: true });
+  }));
+
+Deno.test("a developer's HTTP server on 8084 and self-signed TLS on 8444 are notices, no alert", () =>
+  withNetPair(async (net) => {
+    const dir = await Deno.makeTempDir({ prefix: "wiresight_devports_" });
+    await run("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      `${dir}/key.pem`,
+      "-out",
+      `${dir}/cert.pem`,
+      "-days",
+      "30",
+      "-subj",
+      "/CN=localhost",
+    ]);
+    const tls = spawnIn(net.server, "openssl", [
+      "s_server",
+      "-accept",
+      `${SERVER}:8444`,
+      "-cert",
+      `${dir}/cert.pem`,
+      "-key",
+      `${dir}/key.pem`,
+      "-www",
+    ]);
+    try {
+      await waitPort(net, 8444);
+      const path = await withHttpServer(net, dir, 8084, () =>
+        captured(net, dir, "dev.pcap", async () => {
+          await inClient(net, "curl", ["-s", "-o", "/dev/null", "--max-time", "3", `http://${SERVER}:8084/`]);
+          await inClient(net, "curl", [
+            "-sk",
+            "-o",
+            "/dev/null",
+            "--max-time",
+            "3",
+            "--tls-max",
+            "1.2",
+            `https://${SERVER}:8444/`,
+          ]);
+        }));
+      // tshark sees HTTP on 8084 and a TLS certificate on 8444.
+      assert((await tsharkField(path, "http.request", "tcp.dstport")).includes("8084"));
+      assertEquals(await tsharkField(path, "tls.handshake.certificate", "tcp.srcport"), ["8444"]);
+      const { alerts, notices } = await readDetect(path);
+      assertEquals(alerts, []);
+      assertEquals(notices.map((a) => [a.type, a.severity, a.flow.dest_port]).sort(), [
+        ["tls.self_signed", "info", 8444],
+        ["unusual_port.service", "info", 8084],
+        ["unusual_port.service", "info", 8444],
+      ]);
+    } finally {
+      await tls.stop();
     }
     await Deno.remove(dir, { recursive: true });
   }));
