@@ -26,8 +26,8 @@ export const DEFAULT_CONFIG = {
     min_duration_s: 5,
     min_score: 0.8,
     /**
-     * The median interval must be at least this many times the capture's mean packet spacing: a
-     * flood's connections are as regular as a beacon's but come as fast as the packets.
+     * The median interval must be at least this many times the capture's mean packet spacing (or
+     * 1 s): a flood's connections are as regular as a beacon's but come as fast as the packets.
      */
     min_spacing_ratio: 5,
     max_timestamps: 256,

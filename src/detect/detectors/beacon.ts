@@ -87,6 +87,13 @@ export function beaconScore(times: number[], sizes: number[], span: number): Bea
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
+/**
+ * A period this long passes whatever the packet spacing: in a capture of nothing but a beacon of
+ * one or two packets (a UDP check-in), the period is only twice the spacing, and no flood keeps
+ * its connections a second apart.
+ */
+const SLOW_PERIOD_S = 1;
+
 export function beacon(cfg: DetectConfig["beacon"], raise: Raise, maxEntries: number): Detector {
   const pairs = new BoundedTable<Series>("beacon", maxEntries);
   let first = Infinity, last = -Infinity, packets = 0;
@@ -96,7 +103,8 @@ export function beacon(cfg: DetectConfig["beacon"], raise: Raise, maxEntries: nu
     if (Math.max(...s.times) - Math.min(...s.times) < cfg.min_duration_s) return;
     const r = beaconScore(s.times, s.sizes, last - first);
     const spacing = (last - first) / Math.max(packets, 1);
-    if (r.score < cfg.min_score || r.interval.median_s < cfg.min_spacing_ratio * spacing) return;
+    const period = r.interval.median_s;
+    if (r.score < cfg.min_score || period < Math.min(cfg.min_spacing_ratio * spacing, SLOW_PERIOD_S)) return;
     raise({
       type: "beacon",
       severity: r.score >= 0.95 ? "high" : r.score >= 0.9 ? "medium" : "low",
