@@ -4,7 +4,7 @@
 import { parse as parseToml } from "smol-toml";
 import { dirname, resolve } from "node:path";
 import { SEVERITIES } from "./alert.ts";
-import { names, NOTICE_TYPES } from "./notices.ts";
+import { coversType, NOTICE_TYPES } from "./notices.ts";
 
 export const DEFAULT_CONFIG = {
   limits: {
@@ -156,7 +156,7 @@ function checkNotices(n: DetectConfig["notices"], source: string): void {
     );
   }
   for (const entry of n.promote) {
-    if (!NOTICE_TYPES.some((t) => names(entry, t))) {
+    if (!NOTICE_TYPES.some((t) => coversType(entry, t))) {
       throw new ConfigError(
         `${source}: 'notices.promote' names '${entry}', which is no notice (notices: ${
           NOTICE_TYPES.join(", ")

@@ -13,14 +13,14 @@ export const NOTICE_TYPES = [
 ];
 
 /** Whether a `promote` entry names `type`: the type itself, or its detector ("unusual_port"). */
-export function names(entry: string, type: string): boolean {
+export function coversType(entry: string, type: string): boolean {
   return type === entry || type.startsWith(`${entry}.`);
 }
 
 /** The input as raised: a promoted notice gets the configured severity. */
 export function promoter(cfg: DetectConfig["notices"]): (a: AlertInput) => AlertInput {
   return (a) =>
-    a.severity === "info" && cfg.promote.some((entry) => names(entry, a.type))
+    a.severity === "info" && cfg.promote.some((entry) => coversType(entry, a.type))
       ? { ...a, severity: cfg.severity as AlertInput["severity"] }
       : a;
 }
