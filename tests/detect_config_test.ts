@@ -5,11 +5,12 @@ import { deepStrictEqual as assertEquals, ok as assert, rejects, throws } from "
 import { ConfigError, DEFAULT_CONFIG, loadConfig, mergeConfig } from "../src/detect/config.ts";
 import { loadIntel } from "../src/detect/intel.ts";
 import { beaconScore } from "../src/detect/detectors/beacon.ts";
-import { entropy, splitDomain } from "../src/detect/detectors/dns_tunnel.ts";
+import { encodedLabel, entropy, splitDomain } from "../src/detect/detectors/dns_tunnel.ts";
 import { nameMatches } from "../src/detect/detectors/tls_anomaly.ts";
 import { assertIncludes, SAMPLE, wiresight } from "./helpers/cli.ts";
 import { corpusFile } from "./helpers/corpus.ts";
 import { BoundedTable } from "../src/base/bounded_table.ts";
+import { Seeded } from "./helpers/random.ts";
 
 Deno.test("TOML and JSON configs merge over the defaults", async () => {
   const dir = await Deno.makeTempDir();
@@ -58,6 +59,8 @@ Deno.test("config mistakes name the offending key", async () => {
     "'beacon.ignore_ports' must be a list of port numbers",
   );
   assertIncludes(msg({ tls: { bad_ja3: [1] } }), "'tls.bad_ja3' must be a list of strings");
+  assertIncludes(msg({ notices: { severity: "info" } }), "'notices.severity' must be one of low, medium");
+  assertIncludes(msg({ notices: { promote: ["port_scan"] } }), "'notices.promote' names 'port_scan'");
   throws(() => mergeConfig([1]), ConfigError);
   await rejects(loadIntel({ ...DEFAULT_CONFIG.intel, ips: ["10.0.0.300"] }), /'10.0.0.300' is not an IP/);
 });
@@ -114,6 +117,57 @@ Deno.test("DNS names: registered domain, entropy; TLS names: wildcards cover one
   assert(nameMatches("Example.COM.", ["example.com"]));
 });
 
+Deno.test("notices are listed apart (report JSON, text, EVE severity 4) and [notices] promote makes them alerts", async () => {
+  const dir = await Deno.makeTempDir();
+  const files = ["dns_udp_8053.pcap", "sv-ja4-tls.pcap"].map(corpusFile);
+  const plain = await wiresight(["read", ...files, "--detect", "--alerts", `${dir}/eve.ndjson`]);
+  assertEquals(plain.code, 0, plain.stderr);
+  assertIncludes(plain.stdout, "Alerts\n  none");
+  assertIncludes(plain.stdout, "Notices (2)");
+  const eve = (await Deno.readTextFile(`${dir}/eve.ndjson`)).trim().split("\n").map((l) => JSON.parse(l))
+    .filter((e) => e.event_type === "alert");
+  assertEquals(eve.map((e) => [e.wiresight.type, e.alert.severity]).sort(), [
+    ["tls.self_signed", 4],
+    ["unusual_port.service", 4],
+  ]);
+  await Deno.writeTextFile(
+    `${dir}/p.toml`,
+    `[notices]\npromote = ["unusual_port", "tls.self_signed"]\nseverity = "medium"\n`,
+  );
+  const r = await wiresight(["read", ...files, "--config", `${dir}/p.toml`, "--report", "json"]);
+  assertEquals(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  const flat = (groups: { alerts: { type: string; severity: string }[] }[]) =>
+    groups.flatMap((g) => g.alerts.map((a) => [a.type, a.severity])).sort();
+  assertEquals(flat(report.alerts), [["tls.self_signed", "medium"], ["unusual_port.service", "medium"]]);
+  assertEquals(report.notices, []);
+  assertEquals([report.detection.alerts, report.detection.notices], [2, 0]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("encoded DNS labels: random hex, base32 and base64 of 40+ characters; words and hostnames are not", () => {
+  const random = new Seeded(0xe4c0de);
+  for (
+    const alphabet of [
+      "0123456789abcdef",
+      "abcdefghijklmnopqrstuvwxyz234567",
+      "abcdefghijklmnopqrstuvwxyz0123456789-_",
+    ]
+  ) {
+    // A few in a thousand random labels look like words (too many vowels) and are missed.
+    const found = Array.from({ length: 1000 }, () => encodedLabel(random.string(45, alphabet), 40));
+    assert(found.filter(Boolean).length >= 990, `${alphabet}: ${found.filter(Boolean).length} of 1000`);
+  }
+  assert(!encodedLabel(random.string(39, "0123456789abcdef"), 40), "shorter than the threshold");
+  for (
+    const word of [
+      "thisisaverylongsubdomainnameforatestsite1",
+      "ip-10-0-0-1-ec2-internal-compute-amazonaws",
+      "aaaaaaaaaaaaaaaaaaaaaaaa0000000000000000000",
+    ]
+  ) assert(!encodedLabel(word, 40), word);
+});
+
 Deno.test("--outdir writes a timestamped report and EVE file; an unwritable --alerts is a usage error", async () => {
   const dir = await Deno.makeTempDir();
   const capture = corpusFile("sv-ja4-tls.pcap");
@@ -124,7 +178,7 @@ Deno.test("--outdir writes a timestamped report and EVE file; an unwritable --al
   assert(/^wiresight-\d{8}T\d{6}Z\.eve\.ndjson$/.test(files[0]), files[0]);
   assert(/^wiresight-\d{8}T\d{6}Z\.report\.json$/.test(files[1]), files[1]);
   const report = JSON.parse(await Deno.readTextFile(`${dir}/out/${files[1]}`));
-  assertEquals(report.alerts[0].alerts[0].type, "tls.self_signed");
+  assertEquals(report.notices[0].alerts[0].type, "tls.self_signed");
   const eve = (await Deno.readTextFile(`${dir}/out/${files[0]}`)).trim().split("\n").map((l) =>
     JSON.parse(l)
   );

@@ -87,7 +87,7 @@ Deno.test("web attacks with curl against python's http.server, cleartext basic a
       });
       const config = `${dir}/detect.toml`;
       await Deno.writeTextFile(config, `[intel]\ndomains = ["evil.test"]\nips = ["${SERVER}/32"]\n`);
-      const { alerts } = await readDetect(path, ["--config", config]);
+      const { alerts, notices } = await readDetect(path, ["--config", config]);
       const types = new Set(alerts.map((a) => a.type));
       for (
         const t of [
@@ -96,14 +96,19 @@ Deno.test("web attacks with curl against python's http.server, cleartext basic a
           "http.path_traversal",
           "http.command_injection",
           "http.suspicious_user_agent",
-          "http.empty_user_agent",
           "http.encoded_uri",
           "cleartext.http_basic",
           "intel.domain",
           "intel.ip",
         ]
       ) assert(types.has(t), `${t} missing: ${[...types].join(", ")}`);
-      for (const a of alerts.filter((a) => a.type.startsWith("http.") || a.type.startsWith("cleartext."))) {
+      // A request without a user agent is a notice, listed apart.
+      assertEquals(notices.map((a) => [a.type, a.severity]), [["http.empty_user_agent", "info"]]);
+      for (
+        const a of [...alerts, ...notices].filter((a) =>
+          a.type.startsWith("http.") || a.type.startsWith("cleartext.")
+        )
+      ) {
         assertEquals(pairs([a]), [[CLIENT, SERVER]], a.type);
       }
       assertEquals(ofType(alerts, "http.sqli")[0].evidence.decoded_uri, "/item?id=1' OR '1'='1");
@@ -194,9 +199,11 @@ Deno.test("TLS: self-signed and expired certificates of openssl s_server, SNI mi
         await curl("wrong.test", 4443);
         await curl("selfsigned.test", 8443);
       });
-      const { alerts } = await readDetect(path);
+      const { alerts, notices } = await readDetect(path);
       const at = (type: string) =>
-        ofType(alerts, type).map((a) => [a.flow.src_ip, a.flow.dest_ip, a.flow.dest_port]);
+        ofType([...alerts, ...notices], type).map((a) => [a.flow.src_ip, a.flow.dest_ip, a.flow.dest_port]);
+      // Self-signed certificates are notices; the rest are alerts.
+      assertEquals(new Set(notices.map((a) => a.type)), new Set(["tls.self_signed"]));
       assertEquals(at("tls.self_signed").sort(), [[CLIENT, SERVER, 4443], [CLIENT, SERVER, 8443]]);
       assertEquals(at("tls.expired"), [[CLIENT, SERVER, 8443]]);
       assertEquals(at("tls.sni_mismatch"), [[CLIENT, SERVER, 4443]]);

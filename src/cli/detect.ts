@@ -23,7 +23,9 @@ export const DETECT_OPTIONS: Options = {
 };
 
 export const DETECT_HELP =
-  `Detection (alerts on scans, floods, beaconing, DNS tunnels, web attacks, TLS, intel):
+  `Detection (alerts on scans, floods, beaconing, DNS tunnels, web attacks, TLS, intel; one alert per
+incident; unusual ports and self-signed certificates are notices, listed apart unless the config's
+[notices] promote lists them):
       --detect                 run the detectors; alerts print as they are raised, a summary at the end
       --config FILE            thresholds, intel lists and detectors to run (TOML or JSON; implies --detect)
       --alerts PATH            write alerts and flow/dns/http/tls events as Suricata-EVE-like NDJSON
@@ -106,7 +108,8 @@ export class DetectSession {
     }
     const session = new DetectSession(engine, eves, outdir);
     engine.onAlert = (a: Alert) => {
-      line(alertLine(a, color));
+      // Notices are listed in the summary, not printed as they come.
+      if (a.severity !== "info") line(alertLine(a, color));
       for (const eve of eves) eve.alert(a);
     };
     return session;

@@ -1,9 +1,11 @@
 // The alert model: what the detectors raise and every alert sink (terminal, EVE, report) shows.
 // An alert is about a subject (a host, a pair of hosts, a flow, a domain) named by its detector's
 // key; raising it again for the same key updates it (last seen, count, evidence) instead of
-// adding a new one, so a scan of 1000 ports is one alert, not a thousand.
+// adding a new one, so a scan of 1000 ports is one alert, not a thousand. Severity `info` marks a
+// notice: a fact worth listing (a service off its usual port, a self-signed certificate) that is
+// no alert on its own; reports list notices apart from alerts (notices.ts promotes them).
 
-export const SEVERITIES = ["low", "medium", "high", "critical"] as const;
+export const SEVERITIES = ["info", "low", "medium", "high", "critical"] as const;
 export type Severity = typeof SEVERITIES[number];
 
 /** The flow (or the hosts, when no single flow) an alert is about. */
@@ -48,7 +50,15 @@ export interface AlertInput extends Partial<AlertSubject> {
   message: string;
   evidence: Record<string, unknown>;
   hosts?: string[];
+  /** The kind of incident it names, for the engine's one alert per incident (incidents.ts). */
+  incident?: IncidentKind;
 }
+
+/**
+ * scan: a host probing many ports or hosts; flood: many connection attempts to one service;
+ * host_rate: a host's own packet or SYN rate; periodic: connections at a steady period.
+ */
+export type IncidentKind = "scan" | "flood" | "host_rate" | "periodic";
 
 const MAX_FLOWS_PER_ALERT = 16;
 
@@ -84,9 +94,7 @@ export class AlertBook {
       old.firstSeen = Math.min(old.firstSeen, input.ts);
       old.evidence = input.evidence;
       old.message = input.message;
-      if (input.severity && severityRank(input.severity) > severityRank(old.severity)) {
-        old.severity = input.severity;
-      }
+      if (severityRank(input.severity) > severityRank(old.severity)) old.severity = input.severity;
       if (
         input.flowId != null && old.flows.length < MAX_FLOWS_PER_ALERT && !old.flows.includes(input.flowId)
       ) {

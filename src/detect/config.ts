@@ -3,6 +3,8 @@
 // key: a typo or a wrong type is an error naming the offending key, never silently ignored.
 import { parse as parseToml } from "smol-toml";
 import { dirname, resolve } from "node:path";
+import { SEVERITIES } from "./alert.ts";
+import { coversType, NOTICE_TYPES } from "./notices.ts";
 
 export const DEFAULT_CONFIG = {
   limits: {
@@ -23,6 +25,11 @@ export const DEFAULT_CONFIG = {
     /** From the first connection of a pair to its last: a burst of requests is not a beacon. */
     min_duration_s: 5,
     min_score: 0.8,
+    /**
+     * The median interval must be at least this many times the capture's mean packet spacing (or
+     * 1 s): a flood's connections are as regular as a beacon's but come as fast as the packets.
+     */
+    min_spacing_ratio: 5,
     max_timestamps: 256,
     /** Server ports not scored: name lookups and clock sync are periodic by design. */
     ignore_ports: [53, 123, 5353, 5355] as number[],
@@ -64,10 +71,16 @@ export const DEFAULT_CONFIG = {
     ip_files: [] as string[],
     domain_files: [] as string[],
   },
+  notices: {
+    /** Notice types (or their detectors, e.g. "unusual_port") to raise as alerts. */
+    promote: [] as string[],
+    /** The severity of a promoted notice. */
+    severity: "low",
+  },
 };
 
 export type DetectConfig = typeof DEFAULT_CONFIG;
-export type DetectorName = Exclude<keyof DetectConfig, "limits">;
+export type DetectorName = Exclude<keyof DetectConfig, "limits" | "notices">;
 
 /** A config file that cannot be used; the message names the file and the offending key. */
 export class ConfigError extends Error {}
@@ -131,7 +144,26 @@ export function mergeConfig(over: unknown, source = "config"): DetectConfig {
       defaults[key] = value;
     }
   }
+  checkNotices(cfg.notices as DetectConfig["notices"], source);
   return cfg as unknown as DetectConfig;
+}
+
+function checkNotices(n: DetectConfig["notices"], source: string): void {
+  const alertSeverities = SEVERITIES.filter((s) => s !== "info") as string[];
+  if (!alertSeverities.includes(n.severity)) {
+    throw new ConfigError(
+      `${source}: 'notices.severity' must be one of ${alertSeverities.join(", ")}, got '${n.severity}'`,
+    );
+  }
+  for (const entry of n.promote) {
+    if (!NOTICE_TYPES.some((t) => coversType(entry, t))) {
+      throw new ConfigError(
+        `${source}: 'notices.promote' names '${entry}', which is no notice (notices: ${
+          NOTICE_TYPES.join(", ")
+        })`,
+      );
+    }
+  }
 }
 
 /** Reads a TOML (.toml) or JSON (anything else) config file; intel file paths become absolute. */

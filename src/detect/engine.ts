@@ -1,7 +1,8 @@
 // The detection engine: turns decoder records into alerts. It routes flow starts and host-rate
 // windows (live signals for scans and floods), flow records and parsed application messages to
-// the detectors the configuration enables, keeps one alert per subject in a bounded book, and
-// tells its listener about each new alert as it is raised.
+// the detectors the configuration enables, keeps one alert per incident (incidents.ts) and per
+// subject in a bounded book, and tells its listener about each new alert as it is raised (later
+// raises update it in the book: count, evidence, a higher severity).
 import * as abi from "../decoder/abi.ts";
 import type { AppEvent } from "../decoder/app_event.ts";
 import type { DecoderConfig } from "../decoder/decoder.ts";
@@ -13,6 +14,8 @@ import { type Alert, AlertBook, type AlertInput, SEVERITIES, type Severity } fro
 import type { DetectConfig } from "./config.ts";
 import { type AppContext, type Detector, seconds, TCP, UDP } from "./detector.ts";
 import type { IntelLists } from "./intel.ts";
+import { Incidents } from "./incidents.ts";
+import { promoter } from "./notices.ts";
 import { portScan } from "./detectors/scan.ts";
 import { connectionFlood, packetRate, synFlood } from "./detectors/flood.ts";
 import { cleartext } from "./detectors/cleartext.ts";
@@ -26,7 +29,10 @@ import { intelMatch } from "./detectors/intel_match.ts";
 
 /** The engine's own figures for the report. */
 export interface DetectionSummary {
+  /** Alerts (severity low and above). */
   alerts: number;
+  /** Notices (severity info). */
+  notices: number;
   /** Distinct alerts not kept because the book was full (limits.max_alerts). */
   alerts_dropped: number;
   by_severity: Record<Severity, number>;
@@ -45,6 +51,7 @@ export class DetectionEngine {
   readonly book: AlertBook;
   readonly #detectors: Detector[] = [];
   readonly #names: string[] = [];
+  readonly #incidents: Incidents;
   /** The decoder's own bounded counting (set from its statistics at the end): packets of hosts not counted. */
   decoderOverflow = { host_rate_overflow: 0, host_rate_unreported: 0 };
   /** Called once for each new alert, as it is raised. */
@@ -52,11 +59,14 @@ export class DetectionEngine {
 
   constructor(readonly config: DetectConfig, intel: IntelLists) {
     this.book = new AlertBook(config.limits.max_alerts);
+    const max = config.limits.max_entries;
+    this.#incidents = new Incidents(max);
+    const promote = promoter(config.notices);
     const raise = (input: AlertInput) => {
-      const r = this.book.raise(input);
+      if (!this.#incidents.admit(input)) return;
+      const r = this.book.raise(promote(input));
       if (r?.isNew) this.onAlert(r.alert);
     };
-    const max = config.limits.max_entries;
     const c = config;
     const add = (name: string, on: boolean, make: () => Detector) => {
       if (!on) return;
@@ -179,10 +189,12 @@ export class DetectionEngine {
       byType[a.type] = (byType[a.type] ?? 0) + 1;
     }
     const evictions: Record<string, number> = {};
-    for (const d of this.#detectors) for (const t of d.tables ?? []) evictions[t.name] = t.evictions;
+    const tables = [...this.#detectors.flatMap((d) => d.tables ?? []), ...this.#incidents.tables];
+    for (const t of tables) evictions[t.name] = t.evictions;
     Object.assign(evictions, this.decoderOverflow);
     return {
-      alerts: alerts.length,
+      alerts: alerts.length - bySeverity.info,
+      notices: bySeverity.info,
       alerts_dropped: this.book.dropped,
       by_severity: bySeverity,
       by_type: byType,

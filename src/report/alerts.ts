@@ -1,6 +1,7 @@
 // The report's detection part (`--report json` with --detect): the issue's shape
 // `{file, summary{total_flows,total_packets,total_bytes}, alerts:[{flow, alerts[]}]}` next to
-// every existing report key, plus the engine's own figures under `detection`.
+// every existing report key, plus the engine's own figures under `detection`. Notices (severity
+// info) are listed apart, under `notices`, in the same shape.
 import type { Alert, Severity } from "../detect/alert.ts";
 import type { DetectionSummary } from "../detect/engine.ts";
 import { eveProto, eveTime } from "../app/eve.ts";
@@ -29,10 +30,16 @@ export interface AlertJson {
   evidence: Record<string, unknown>;
 }
 
+export interface AlertGroup {
+  flow: AlertFlow;
+  alerts: AlertJson[];
+}
+
 export interface DetectionReport {
   file: string;
   summary: { total_flows: number; total_packets: number; total_bytes: number };
-  alerts: { flow: AlertFlow; alerts: AlertJson[] }[];
+  alerts: AlertGroup[];
+  notices: AlertGroup[];
   detection: DetectionSummary;
 }
 
@@ -57,8 +64,8 @@ export function alertJson(a: Alert): AlertJson {
 }
 
 /** Alerts grouped by the flow (or hosts) they are about, in the order they were first raised. */
-export function groupAlerts(alerts: Alert[]): DetectionReport["alerts"] {
-  const groups = new Map<string, { flow: AlertFlow; alerts: AlertJson[] }>();
+export function groupAlerts(alerts: Alert[]): AlertGroup[] {
+  const groups = new Map<string, AlertGroup>();
   for (const a of alerts) {
     const flow: AlertFlow = {
       flow_id: a.flowId !== null && a.srcPort !== null ? a.flowId : null,
@@ -80,7 +87,8 @@ export function detectionReport(report: Report, alerts: Alert[], summary: Detect
   return {
     file: report.files.map((f) => f.path).join(", "),
     summary: { total_flows: report.flows, total_packets: report.packets, total_bytes: report.bytes },
-    alerts: groupAlerts(alerts),
+    alerts: groupAlerts(alerts.filter((a) => a.severity !== "info")),
+    notices: groupAlerts(alerts.filter((a) => a.severity === "info")),
     detection: summary,
   };
 }

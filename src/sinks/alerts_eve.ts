@@ -16,8 +16,8 @@ import { BufferedWriter, type Sink } from "./export.ts";
 
 type Json = EveRecord;
 
-/** EVE's alert.severity: 1 is the most severe. */
-const EVE_SEVERITY: Record<Severity, number> = { critical: 1, high: 1, medium: 2, low: 3 };
+/** EVE's alert.severity: 1 is the most severe; notices (info) come after Suricata's lowest, 3. */
+const EVE_SEVERITY: Record<Severity, number> = { critical: 1, high: 1, medium: 2, low: 3, info: 4 };
 
 /** A stable signature id per alert type, in a range Suricata rules do not use. */
 function signatureId(type: string): number {

@@ -41,7 +41,7 @@ export interface TimelinePoint {
 export interface AlertRow {
   id: string;
   type: string;
-  severity: "low" | "medium" | "high" | "critical" | string;
+  severity: "info" | "low" | "medium" | "high" | "critical" | string;
   first_seen: string;
   last_seen: string;
   src: string | null;

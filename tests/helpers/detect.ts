@@ -33,6 +33,8 @@ export interface DetectRun {
   // deno-lint-ignore no-explicit-any
   report: any;
   alerts: FlatAlert[];
+  /** The report's notices (severity info), flattened like the alerts. */
+  notices: FlatAlert[];
   stderr: string;
 }
 
@@ -41,9 +43,9 @@ export async function readDetect(path: string, extra: string[] = []): Promise<De
   const r = await wiresight(["read", path, "--detect", "--report", "json", "--no-progress", ...extra]);
   if (r.code !== 0) throw new Error(`wiresight read --detect ${path} exited ${r.code}: ${r.stderr}`);
   const report = JSON.parse(r.stdout);
-  const alerts: FlatAlert[] = [];
-  for (const g of report.alerts) for (const a of g.alerts) alerts.push({ ...a, flow: g.flow });
-  return { report, alerts, stderr: r.stderr };
+  const flat = (groups: { flow: FlatAlert["flow"]; alerts: FlatAlert[] }[]) =>
+    groups.flatMap((g) => g.alerts.map((a) => ({ ...a, flow: g.flow })));
+  return { report, alerts: flat(report.alerts), notices: flat(report.notices), stderr: r.stderr };
 }
 
 /** The alerts of one type (a prefix: "http." takes every HTTP alert). */

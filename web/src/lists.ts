@@ -156,7 +156,7 @@ export const ALERTS: ListSpec = {
   endpoint: "/api/alerts",
   sort: "first_seen",
   filters: [
-    { key: "severity", label: "Severity", options: ["", "low", "medium", "high", "critical"] },
+    { key: "severity", label: "Severity", options: ["", "info", "low", "medium", "high", "critical"] },
     { key: "type", label: "Type" },
     { key: "q", label: "Search" },
   ],

@@ -4,6 +4,9 @@
 // how much of the capture the connections cover; for sizes, their smallness. The score is the
 // mean of the interval and size scores. Dispersion is taken relative to the median, so the
 // score does not depend on the beacon's period (RITA's legacy score used absolute seconds).
+// A beacon's period must also stand well above the capture's mean packet spacing: a flood's
+// connections are as regular as a beacon's, but follow each other as fast as the packets do (the
+// engine also drops a beacon to a service under a flood, or from a scanner).
 import type { DetectConfig } from "../config.ts";
 import { type Detector, protoName, type Raise, seconds, TCP, UDP } from "../detector.ts";
 import { BoundedTable } from "../../base/bounded_table.ts";
@@ -84,18 +87,28 @@ export function beaconScore(times: number[], sizes: number[], span: number): Bea
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
+/**
+ * A period this long passes whatever the packet spacing: in a capture of nothing but a beacon of
+ * one or two packets (a UDP check-in), the period is only twice the spacing, and no flood keeps
+ * its connections a second apart.
+ */
+const SLOW_PERIOD_S = 1;
+
 export function beacon(cfg: DetectConfig["beacon"], raise: Raise, maxEntries: number): Detector {
   const pairs = new BoundedTable<Series>("beacon", maxEntries);
-  let first = Infinity, last = -Infinity;
+  let first = Infinity, last = -Infinity, packets = 0;
 
   const judge = (s: Series) => {
     if (s.times.length < Math.max(cfg.min_connections, 4)) return;
     if (Math.max(...s.times) - Math.min(...s.times) < cfg.min_duration_s) return;
     const r = beaconScore(s.times, s.sizes, last - first);
-    if (r.score < cfg.min_score) return;
+    const spacing = (last - first) / Math.max(packets, 1);
+    const period = r.interval.median_s;
+    if (r.score < cfg.min_score || period < Math.min(cfg.min_spacing_ratio * spacing, SLOW_PERIOD_S)) return;
     raise({
       type: "beacon",
       severity: r.score >= 0.95 ? "high" : r.score >= 0.9 ? "medium" : "low",
+      incident: "periodic",
       key: `${s.src}>${s.dst}:${s.port}/${protoName(s.proto)}`,
       ts: Math.max(...s.times),
       flowId: s.lastFlow,
@@ -109,6 +122,7 @@ export function beacon(cfg: DetectConfig["beacon"], raise: Raise, maxEntries: nu
         score: round(r.score),
         connections: s.times.length,
         min_score: cfg.min_score,
+        packet_spacing_ms: Math.round(spacing * 1e6) / 1e3,
         interval: Object.fromEntries(Object.entries(r.interval).map(([k, v]) => [k, round(v)])),
         size: Object.fromEntries(Object.entries(r.size).map(([k, v]) => [k, round(v)])),
       },
@@ -121,6 +135,7 @@ export function beacon(cfg: DetectConfig["beacon"], raise: Raise, maxEntries: nu
       const ts = seconds(f.firstSec, f.firstNsec);
       first = Math.min(first, ts);
       last = Math.max(last, seconds(f.lastSec, f.lastNsec));
+      packets += f.packetsAtoB + f.packetsBtoA;
       // A continuation record (active timeout) is the same connection.
       if (f.seq !== 0 || (f.ipProto !== TCP && f.ipProto !== UDP) || cfg.ignore_ports.includes(f.dstPort)) {
         return;

@@ -1,9 +1,13 @@
-// Floods. SYN flood: bare SYNs towards one host (counted at each new flow, so spoofed random
-// sources add up) or from one host (the decoder's per-host window counts, which also catch a
-// flood that keeps one 5-tuple). Connection flood: TCP connections opened from one host to
-// another. Packet rate: a host sending more packets per second than the threshold.
+// Floods: many connection attempts to one service (one destination address and port); a source
+// trying many ports or hosts is a scan (scan.ts), not a flood. SYN flood: bare SYNs towards one
+// service (counted at each new flow, so spoofed random sources add up) or from one host (the
+// decoder's per-host window counts, which also catch a flood that keeps one 5-tuple; dropped by
+// the engine when a scan or flood already names that host). Connection flood: completed TCP
+// handshakes from one host to one service. Packet rate: a host sending more packets per second
+// than the threshold.
 import type { DetectConfig } from "../config.ts";
 import { type Detector, type Raise, seconds, TCP, TCP_ACK, TCP_SYN } from "../detector.ts";
+import type { FlowRecord } from "../../decoder/records.ts";
 import { BoundedTable } from "../../base/bounded_table.ts";
 import { WindowedCount, WindowedSet } from "../windows.ts";
 
@@ -20,8 +24,9 @@ export function synFlood(cfg: DetectConfig["syn_flood"], raise: Raise, maxEntrie
     flowStart(f) {
       if (!isBareSyn(f.ipProto, f.tcpFlags) || cfg.syns === 0) return;
       const ts = seconds(f.tsSec, f.tsNsec);
+      const service = `${f.dst}:${f.dstPort}`;
       const v = victims.upsert(
-        f.dst,
+        service,
         () => ({ syns: new WindowedCount(ts), sources: new WindowedSet(ts, 1000) }),
       );
       const n = v.syns.add(ts, cfg.window_s);
@@ -31,7 +36,8 @@ export function synFlood(cfg: DetectConfig["syn_flood"], raise: Raise, maxEntrie
       raise({
         type: "syn_flood",
         severity: n >= 10 * cfg.syns ? "critical" : "high",
-        key: `to ${f.dst}`,
+        incident: "flood",
+        key: `to ${service}`,
         ts,
         flowId: f.id,
         src: sources === 1 ? f.src : null,
@@ -40,7 +46,7 @@ export function synFlood(cfg: DetectConfig["syn_flood"], raise: Raise, maxEntrie
         proto: TCP,
         hosts: [...few, f.dst],
         message:
-          `${n} connection attempts (SYN) to ${f.dst} from ${sources} source(s) within ${cfg.window_s} s`,
+          `${n} connection attempts (SYN) to ${service} from ${sources} source(s) within ${cfg.window_s} s`,
         evidence: { syns: n, threshold: cfg.syns, window_s: cfg.window_s, sources, sources_sample: few },
       });
     },
@@ -51,6 +57,7 @@ export function synFlood(cfg: DetectConfig["syn_flood"], raise: Raise, maxEntrie
       raise({
         type: "syn_flood",
         severity: perS >= 10 * cfg.syns / cfg.window_s ? "critical" : "high",
+        incident: "host_rate",
         key: `from ${r.address}`,
         ts,
         src: r.address,
@@ -70,26 +77,37 @@ export function connectionFlood(
   const pairs = new BoundedTable<WindowedCount>("connection_flood", maxEntries);
   return {
     tables: [pairs],
-    flowStart(f) {
-      if (!isBareSyn(f.ipProto, f.tcpFlags) || cfg.connections === 0) return;
-      const ts = seconds(f.tsSec, f.tsNsec);
-      const key = `${f.src}>${f.dst}`;
+    flow(f) {
+      if (!completedHandshake(f) || cfg.connections === 0) return;
+      const ts = seconds(f.firstSec, f.firstNsec);
+      const key = `${f.src}>${f.dst}:${f.dstPort}`;
       const n = pairs.upsert(key, () => new WindowedCount(ts)).add(ts, cfg.window_s);
       if (n < cfg.connections) return;
       raise({
         type: "connection_flood",
         severity: n >= 10 * cfg.connections ? "high" : "medium",
+        incident: "flood",
         key,
         ts,
         flowId: f.id,
         src: f.src,
         dst: f.dst,
+        dstPort: f.dstPort,
         proto: TCP,
-        message: `${f.src} opened ${n} TCP connections to ${f.dst} within ${cfg.window_s} s`,
+        message: `${f.src} opened ${n} TCP connections to ${f.dst}:${f.dstPort} within ${cfg.window_s} s`,
         evidence: { connections: n, threshold: cfg.connections, window_s: cfg.window_s },
       });
     },
   };
+}
+
+/**
+ * A flow's first record after a completed handshake: the initiator's SYN and ACK, the
+ * responder's SYN-ACK (a SYN answered by a reset, or not at all, is an attempt only).
+ */
+function completedHandshake(f: FlowRecord): boolean {
+  const both = TCP_SYN | TCP_ACK;
+  return f.ipProto === TCP && f.seq === 0 && (f.tcpFlagsA & both) === both && (f.tcpFlagsB & both) === both;
 }
 
 export function packetRate(cfg: DetectConfig["packet_rate"], raise: Raise): Detector {
@@ -100,6 +118,7 @@ export function packetRate(cfg: DetectConfig["packet_rate"], raise: Raise): Dete
       raise({
         type: "packet_rate",
         severity: perS >= 10 * cfg.packets ? "high" : "medium",
+        incident: "host_rate",
         key: r.address,
         ts: seconds(r.tsSec, r.tsNsec),
         src: r.address,

@@ -68,7 +68,7 @@ export function httpThreats(cfg: DetectConfig["http"], raise: Raise): Detector {
   const extraAgents = cfg.bad_user_agents.map((s) => s.toLowerCase());
   const alert = (
     type: string,
-    severity: "low" | "medium" | "high",
+    severity: "info" | "low" | "medium" | "high",
     m: HttpMessage,
     c: AppContext,
     message: string,
@@ -103,7 +103,8 @@ export function httpThreats(cfg: DetectConfig["http"], raise: Raise): Detector {
         if (ua === null || ua.trim() === "") {
           alert(
             "http.empty_user_agent",
-            "low",
+            // A notice: scripts and test clients often send none (notices.ts).
+            "info",
             m,
             c,
             `request without a user agent from ${c.src}: ${uri}`,

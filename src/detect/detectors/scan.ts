@@ -24,6 +24,7 @@ export function portScan(cfg: DetectConfig["port_scan"], raise: Raise, maxEntrie
         raise({
           type: "port_scan.vertical",
           severity: nPorts >= 4 * cfg.vertical_ports ? "high" : "medium",
+          incident: "scan",
           key: pair,
           ts,
           flowId: f.id,
@@ -45,6 +46,7 @@ export function portScan(cfg: DetectConfig["port_scan"], raise: Raise, maxEntrie
         raise({
           type: "port_scan.horizontal",
           severity: nHosts >= 4 * cfg.horizontal_hosts ? "high" : "medium",
+          incident: "scan",
           key: service,
           ts,
           flowId: f.id,

@@ -1,6 +1,7 @@
 // TLS anomalies: a self-signed or expired server certificate, a certificate that does not name
 // the server the client asked for (SNI), and client fingerprints (JA3, JA4) on a known-bad list.
-// Certificates are visible up to TLS 1.2 only (TLS 1.3 encrypts them).
+// Certificates are visible up to TLS 1.2 only (TLS 1.3 encrypts them). A self-signed certificate
+// is a notice (severity info: local test servers have them), an alert when promoted (notices.ts).
 import type { TlsRecord } from "../../app/tls/message.ts";
 import type { DetectConfig } from "../config.ts";
 import { type AppContext, appSubject, type Detector, type Raise } from "../detector.ts";
@@ -63,7 +64,7 @@ export function tlsAnomaly(cfg: DetectConfig["tls"], raise: Raise, maxEntries: n
         raise({
           ...base,
           type: "tls.self_signed",
-          severity: "medium",
+          severity: "info",
           key,
           message: `${server}:${port} presented a self-signed certificate (${r.cert.subject})`,
           evidence: cert,

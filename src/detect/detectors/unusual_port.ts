@@ -1,6 +1,7 @@
 // Unusual ports: a protocol found in the payload on a port that is not its own (HTTP on 4444,
 // SSH on 2222), and conversations on high ports no service is known for. Judged on flow
-// records, once per server port.
+// records, once per server port. Both are notices (severity info: a developer's HTTP server on
+// 8084 is routine), alerts when the config promotes them (notices.ts).
 import * as abi from "../../decoder/abi.ts";
 import { appName } from "../../app/names.ts";
 import { serviceName } from "../../flows/services.ts";
@@ -69,7 +70,7 @@ export function unusualPort(cfg: DetectConfig["unusual_port"], raise: Raise, max
         const name = appName(f.app)!;
         raise({
           type: "unusual_port.service",
-          severity: "low",
+          severity: "info",
           key: `${f.dst}:${f.dstPort}/${name}`,
           ts,
           flowId: f.id,
@@ -99,7 +100,7 @@ export function unusualPort(cfg: DetectConfig["unusual_port"], raise: Raise, max
       seen.upsert(key, () => true);
       raise({
         type: "unusual_port.high_port",
-        severity: "low",
+        severity: "info",
         key,
         ts,
         flowId: f.id,
