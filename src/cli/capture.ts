@@ -14,6 +14,7 @@ import { PacketPrinter } from "../sinks/terminal.ts";
 import { choice, intOption, type Options, parse, secondsOption } from "./args.ts";
 import { decoderConfigFrom, EXPORT_OPTIONS, exportFrom, FILTER_OPTIONS, FLOW_OPTIONS } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
+import { LINE_HELP, LINE_OPTIONS, printerOptionsFrom } from "./lines.ts";
 import { writeErr, writeOut } from "./output.ts";
 import { DETECT_HELP, DETECT_OPTIONS, detectFrom, DetectSession } from "./detect.ts";
 import { captureServeCommand, SERVE_OPTIONS } from "./serve.ts";
@@ -22,7 +23,8 @@ export const CAPTURE_HELP = `Usage: wiresight capture [options]
 
 Capture live traffic and show which program talks to whom: a line per packet, live statistics,
 periodic reports of active sockets, a final report (Ctrl+C stops and flushes everything).
-Needs root, or the capabilities CAP_NET_RAW and CAP_NET_ADMIN.
+Needs root, or the capabilities CAP_NET_RAW and CAP_NET_ADMIN. On a terminal a header row names
+the columns (see 'wiresight read --help' for them).
 
 Capture:
   -i, --interface IFACE        device to capture on (default: the first up, non-loopback interface
@@ -50,10 +52,7 @@ Filters (a packet must pass all that are given):
 
 Terminal:
   -q, --quiet                  no packet lines (use with --stats or --report-interval)
-      --compact                one short line per packet
-  -v, --verbose                more detail per packet (flow, TTL, TCP numbers, executable, user)
-      --no-payload             no payload dump
-      --max-payload N          payload bytes shown per packet (default 64)
+${LINE_HELP} (default 64)
       --no-color               no colour (also: NO_COLOR=1)
       --stats                  a statistics panel every --stats-interval seconds (default 2)
       --stats-interval S
@@ -96,10 +95,7 @@ export const CAPTURE_OPTIONS: Options = {
   process: { type: "string", multiple: true },
   "process-name": { type: "string", multiple: true },
   quiet: { type: "boolean", short: "q" },
-  compact: { type: "boolean" },
-  verbose: { type: "boolean", short: "v" },
-  "no-payload": { type: "boolean" },
-  "max-payload": { type: "string" },
+  ...LINE_OPTIONS,
   "no-color": { type: "boolean" },
   stats: { type: "boolean" },
   "stats-interval": { type: "string" },
@@ -153,9 +149,8 @@ export async function captureCommand(argv: string[]): Promise<number> {
     ? (secondsOption(v["stats-interval"] as string | undefined, "stats-interval") ?? 2)
     : 0;
   const socketsEvery = secondsOption(v["report-interval"] as string | undefined, "report-interval") ?? 0;
-  const maxPayload = v["no-payload"]
-    ? 0
-    : intOption(v["max-payload"] as string | undefined, "max-payload", 0, 65535) ?? 64;
+  const color = colorWanted(Deno.stdout, Boolean(v["no-color"]));
+  const lineOptions = printerOptionsFrom(v, color, 64);
   const refresh = secondsOption(v.refresh as string | undefined, "refresh") ?? 1;
   const attribution = choice(v.attribution as string | undefined, "attribution", ATTRIBUTION_METHODS) ??
     "ebpf";
@@ -166,7 +161,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const decoder = decoderConfigFrom(v);
   decoder.packets = {
     payloadMax: Math.max(
-      maxPayload,
+      v.quiet ? 0 : lineOptions.payload,
       intOption(v["export-payload"] as string | undefined, "export-payload", 0, 65535) ?? 0,
     ),
   };
@@ -207,14 +202,8 @@ export async function captureCommand(argv: string[]): Promise<number> {
       `(Ctrl+C to stop)`,
   );
 
-  const color = colorWanted(Deno.stdout, Boolean(v["no-color"]));
   const st = style(color);
-  const printer = v.quiet ? null : new PacketPrinter({
-    color,
-    compact: Boolean(v.compact),
-    verbose: Boolean(v.verbose),
-    payload: maxPayload,
-  });
+  const printer = v.quiet ? null : new PacketPrinter(lineOptions);
   const terminal = new CaptureTerminal(
     printer,
     intOption(v["dns-count"] as string | undefined, "dns-count", 0, 1000) ?? 10,
@@ -262,6 +251,8 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const sockets = new Every(socketsEvery);
   const flushes = new Every(FLUSH_S);
   let result: SessionResult;
+  // Column names for a reader, not for a program reading the lines.
+  if (printer && !lineOptions.compact && Deno.stdout.isTerminal()) await writeOut(printer.header() + "\n");
   try {
     const steps = session.steps();
     for (;;) {

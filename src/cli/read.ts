@@ -1,9 +1,11 @@
 // `wiresight read FILE...`: analyse captures, print the report, stream exports.
 import { DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from "../decoder/decoder.ts";
-import { Session } from "../pipeline/session.ts";
+import { Session, type SessionResult } from "../pipeline/session.ts";
 import { renderText } from "../report/text.ts";
 import { colorWanted, style } from "../base/format.ts";
 import { Exporter } from "../sinks/export.ts";
+import { FileLines } from "../sinks/file_lines.ts";
+import { PacketPrinter, type PrinterOptions } from "../sinks/terminal.ts";
 import { openCapture } from "../source/file.ts";
 import { BpfCompileError } from "../../ffi/libpcap.ts";
 import { choice, intOption, type Options, parse } from "./args.ts";
@@ -16,6 +18,7 @@ import {
   FLOW_OPTIONS,
 } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
+import { LINE_HELP, LINE_OPTIONS, lineOptionsGiven, printerOptionsFrom } from "./lines.ts";
 import { ProgressBar } from "./progress.ts";
 import { writeErr, writeOut } from "./output.ts";
 import { DETECT_HELP, DETECT_OPTIONS, detectFrom, DetectSession } from "./detect.ts";
@@ -24,7 +27,8 @@ export const READ_HELP = `Usage: wiresight read FILE... [options]
 
 Analyse pcap/pcapng captures: decode every packet, track flows, print a traffic report
 (duration, rates, protocol distribution, top talkers, conversations, ports, malformed packets).
-Several files are read in order as one capture.
+Several files are read in order as one capture. With --lines, a line per packet instead (as
+tshark -r or tcpdump -r list them).
 
   -h, --help                   this help
 
@@ -34,6 +38,15 @@ Report:
   -q, --quiet                  no report (same as --report none), no alert lines
       --no-progress            no progress bar (it is drawn only when stderr is a terminal)
       --no-color               no colour (also: NO_COLOR=1)
+
+Packet lines (stdout; the report, only if --report asks for it, then goes to stderr):
+      --lines                  a line per packet, with the columns of 'capture' under a header row:
+                               Time (local, microseconds) Dir Proto Flags Source Destination Size
+                               Service Process Application; the first eight never hold a space
+                               ("-" when empty); Dir and Process come from a wiresight pcapng's
+                               packet comments (out, in, local), else "-"
+  -c, --count N                stop after N packets (with --lines)
+${LINE_HELP} (default 0)
 
 Export (streamed, any capture size):
       --export PATH            write records to PATH (- for stdout; the report then goes to stderr);
@@ -63,6 +76,8 @@ ${DETECT_HELP}
 
 Examples:
   wiresight read capture.pcapng
+  wiresight read capture.pcapng --lines -c 20 --no-color | awk '$3 == "UDP" {print $5}'
+  wiresight read http.pcap --lines -A -f 'tcp port 80'
   wiresight read a.pcap b.pcap --report json | jq .top_talkers
   wiresight read big.pcap -f 'tcp port 443' --export flows.csv --export-type flows
   wiresight read capture.pcap --detect --alerts eve.ndjson --config detect.toml
@@ -75,6 +90,9 @@ export const READ_OPTIONS: Options = {
   quiet: { type: "boolean", short: "q" },
   "no-progress": { type: "boolean" },
   "no-color": { type: "boolean" },
+  lines: { type: "boolean" },
+  count: { type: "string", short: "c" },
+  ...LINE_OPTIONS,
   ...EXPORT_OPTIONS,
   ...FILTER_OPTIONS,
   ...FLOW_OPTIONS,
@@ -88,19 +106,30 @@ export async function readCommand(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   if (files.length === 0) throw new UsageError("read: give at least one capture file");
+  const lines = linesFrom(v);
+  // With --lines stdout is the lines: a report only when asked for.
   const reportFormat = v.quiet
     ? "none"
-    : choice(v.report as string | undefined, "report", ["text", "json", "none"]) ?? "text";
+    : choice(v.report as string | undefined, "report", ["text", "json", "none"]) ?? (lines ? "none" : "text");
   const top = intOption(v.top as string | undefined, "top", 1, 10000) ?? 10;
   const decoder = decoderConfigFrom(v);
   const exp = exportFrom(v);
   const exportPath = exp?.path;
-  if (exp?.type === "packets") decoder.packets = { payloadMax: exp.payloadMax };
+  const payloadMax = Math.max(exp?.type === "packets" ? exp.payloadMax : 0, lines?.printer.payload ?? 0);
+  if (exp?.type === "packets" || lines) decoder.packets = { payloadMax };
   const bpf = v.filter as string | undefined;
   if (bpf !== undefined) checkBpf(bpf);
   const detectChoice = detectFrom(v);
   if (detectChoice?.alertsPath === "-" && exportPath === "-") {
     throw new UsageError("--alerts - and --export - cannot both write to stdout");
+  }
+  if (lines && (detectChoice?.alertsPath === "-" || exportPath === "-")) {
+    throw new UsageError("--lines writes to stdout: give --alerts and --export a file");
+  }
+  if (lines?.count !== undefined && (reportFormat !== "none" || exp || detectChoice)) {
+    throw new UsageError(
+      "-c stops reading after N packets: a report, an export or detection would cover more, drop -c",
+    );
   }
 
   let total = 0;
@@ -110,8 +139,9 @@ export async function readCommand(argv: string[]): Promise<number> {
     total += size;
   }
 
-  // Alert lines go to stdout, unless stdout carries JSON (a JSON report, an export or EVE).
-  const stdoutTaken = reportFormat === "json" || exportPath === "-" || detectChoice?.alertsPath === "-";
+  // Alert lines go to stdout, unless stdout carries JSON (a JSON report, an export or EVE) or lines.
+  const stdoutTaken = reportFormat === "json" || exportPath === "-" || detectChoice?.alertsPath === "-" ||
+    lines !== undefined;
   const alertStream = stdoutTaken ? Deno.stderr : Deno.stdout;
   const enc = new TextEncoder();
   const detect = detectChoice
@@ -123,20 +153,25 @@ export async function readCommand(argv: string[]): Promise<number> {
     )
     : undefined;
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
-  const bar = new ProgressBar(total, !v["no-progress"] && Deno.stderr.isTerminal());
+  // The lines show the progress (and would share the terminal with the bar).
+  const bar = new ProgressBar(total, !v["no-progress"] && !lines && Deno.stderr.isTerminal());
+  const printer = lines &&
+    new PacketPrinter({ ...lines.printer, color: colorWanted(Deno.stdout, Boolean(v["no-color"])) });
+  const fileLines = printer && new FileLines(printer, lines.count);
   const session = await Session.open({
     files,
     decoder,
     bpf,
     top,
     detection: detect?.engine,
-    sinks: exporter ? [exporter.sink()] : [],
+    sinks: [...(fileLines ? [fileLines] : []), ...(exporter ? [exporter.sink()] : [])],
     lateSinks: detect?.eveSinks,
     progress: (done, _total, path) => bar.update(done, path),
   });
-  const { report, decoded: result } = await (async () => {
+  if (printer && !lines.printer.compact) await writeOut(printer.header() + "\n");
+  const outcome = await (async () => {
     try {
-      return await session.run();
+      return fileLines ? await writeLines(session, fileLines) : await session.run();
     } catch (e) {
       // An expression valid for Ethernet may not be for a link type met later (vlan on SLL).
       if (e instanceof BpfCompileError) throw new UsageError(e.message);
@@ -145,6 +180,9 @@ export async function readCommand(argv: string[]): Promise<number> {
       bar.done();
     }
   })();
+  // -c stopped reading: what was asked for is written.
+  if (!outcome) return EXIT_OK;
+  const { report, decoded: result } = outcome;
 
   // Problems go to stderr whatever the report format; a file's fatal problem is an error.
   for (const f of result.files) {
@@ -160,9 +198,10 @@ export async function readCommand(argv: string[]): Promise<number> {
   const failed = result.files.some((f) => f.problem?.fatal);
   const decodedNothing = result.files.every((f) => f.problem?.fatal && !f.format);
   if (!decodedNothing) {
-    // With the export on stdout, the report (if asked for) goes to stderr.
-    const out = exportPath === "-" ? writeErr : writeOut;
-    const stream = exportPath === "-" ? Deno.stderr : Deno.stdout;
+    // With the export or the lines on stdout, the report (if asked for) goes to stderr.
+    const toStderr = exportPath === "-" || lines !== undefined;
+    const out = toStderr ? writeErr : writeOut;
+    const stream = toStderr ? Deno.stderr : Deno.stdout;
     const st = style(colorWanted(stream, Boolean(v["no-color"])));
     if (reportFormat === "json") {
       await out(JSON.stringify(detect ? detect.report(report) : report, null, 2) + "\n");
@@ -171,4 +210,34 @@ export async function readCommand(argv: string[]): Promise<number> {
     }
   }
   return failed ? EXIT_RUNTIME : EXIT_OK;
+}
+
+/** --lines and its options, validated (undefined without --lines; its options then are errors). */
+function linesFrom(v: Record<string, unknown>): { printer: PrinterOptions; count?: number } | undefined {
+  if (!v.lines) {
+    const given = [...lineOptionsGiven(v), ...(v.count !== undefined ? ["-c"] : [])];
+    if (given.length) throw new UsageError(`${given.join(", ")}: only with --lines`);
+    return undefined;
+  }
+  return {
+    // Colour is decided where the lines are written.
+    printer: printerOptionsFrom(v, false, 0),
+    count: intOption(v.count as string | undefined, "count", 1, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/**
+ * Decodes, writing the lines after each chunk (one write per chunk); stops once -c's packets are
+ * out, and then has no result (the rest of the input was not read).
+ */
+async function writeLines(session: Session, lines: FileLines): Promise<SessionResult | null> {
+  const steps = session.steps();
+  for (;;) {
+    const step = await steps.next();
+    if (lines.done && !step.done) await steps.return(undefined as never);
+    const text = lines.takeLines();
+    if (text.length) await writeOut(text.join("\n") + "\n");
+    if (step.done) return step.value;
+    if (lines.done) return null;
+  }
 }

@@ -1,6 +1,7 @@
-// Packet lines for the terminal, in ProcShark's columns:
+// Packet lines for the terminal and `read --lines`, in ProcShark's columns:
 //   Time  Dir  Proto  Flags  Source  Destination  Size  Service  Process  Application
-// with a colour per protocol, a compact one-line form, and the payload as hex and ASCII.
+// with a colour per protocol, a compact one-line form, and the payload as tcpdump -X or -A prints it.
+// The first eight columns never hold a space ("-" when empty), so `awk '{print $5}'` is the source.
 import { dnsMessage } from "../app/dns/message.ts";
 import { appName } from "../app/names.ts";
 import * as abi from "../decoder/abi.ts";
@@ -8,7 +9,7 @@ import type { AppEvent } from "../decoder/app_event.ts";
 import type { PacketRecord } from "../decoder/records.ts";
 import { tcpFlagLetters } from "../decoder/names.ts";
 import { serviceName } from "../flows/services.ts";
-import { type ProcessInfo, processLabel } from "../proc/process.ts";
+import { type ProcessInfo, processLabel, type ProcessNote } from "../proc/process.ts";
 import { formatEndpoint } from "../base/address.ts";
 import { printable } from "../base/format.ts";
 
@@ -16,9 +17,28 @@ export interface PrinterOptions {
   color: boolean;
   compact: boolean;
   verbose: boolean;
-  /** Payload bytes shown under each line (0: none). */
+  /** Payload bytes shown under each line (0: none)... */
   payload: number;
+  /** ...as hex and ASCII (tcpdump -X) or as ASCII only (tcpdump -A). */
+  dump: "hex" | "ascii";
 }
+
+/** A packet's process as a line shows it: live attribution's, or what a pcapng comment noted. */
+export type LineProcess = ProcessNote & Partial<Pick<ProcessInfo, "container" | "unit">>;
+
+/** The column names, in the widths of a full line. */
+const HEADER = [
+  "Time".padEnd(15),
+  "Dir".padEnd(5),
+  "Proto".padEnd(6),
+  "Flags".padEnd(8),
+  "Source".padEnd(22),
+  "Destination".padEnd(22),
+  "Size".padStart(6),
+  "Service".padEnd(10),
+  "Process".padEnd(20),
+  "Application",
+].join(" ");
 
 const COLORS: Record<string, string> = {
   TCP: "34",
@@ -81,22 +101,22 @@ export class PacketPrinter {
   format(
     p: PacketRecord,
     dir: string,
-    owner: ProcessInfo | null | undefined,
+    owner: LineProcess | null | undefined,
     app: string | null,
-    peer: ProcessInfo | null = null,
+    peer: ProcessNote | null = null,
   ): string {
     const who = peer ? `${processLabel(owner)}>${processLabel(peer)}` : processLabel(owner);
     const proto = app?.split(" ")[0] && COLORS[app.split(" ")[0]] ? app.split(" ")[0] : p.protocol;
     const color = COLORS[proto] ?? COLORS[p.protocol];
     const src = formatEndpoint(p.src, p.srcPort), dst = formatEndpoint(p.dst, p.dstPort);
-    const flags = p.ipProto === 6 && p.srcPort !== null ? `[${tcpFlagLetters(p.tcpFlags)}]` : "";
+    const flags = p.ipProto === 6 && p.srcPort !== null ? `[${tcpFlagLetters(p.tcpFlags)}]` : "-";
     const service = p.srcPort === null ? "-" : portService(p.ipProto, p.srcPort, p.dstPort!);
     if (this.o.compact) {
       const line = [
         time(p.tsSec, p.tsNsec).slice(0, 12),
         dir.toUpperCase(),
         p.protocol,
-        flags,
+        flags === "-" ? "" : flags,
         `${src} > ${dst}`,
         String(p.wirelen),
         service,
@@ -131,20 +151,53 @@ export class PacketPrinter {
     return line + this.#payload(p);
   }
 
+  /** The row of column names above full lines (compact lines have none). */
+  header(): string {
+    return HEADER;
+  }
+
   #payload(p: PacketRecord): string {
     if (!this.o.payload || p.payload.length === 0) return "";
-    return "\n" + hexdump(p.payload.subarray(0, this.o.payload));
+    const bytes = p.payload.subarray(0, this.o.payload);
+    return this.o.dump === "ascii" ? "\n" + asciiDump(bytes) : hexAsciiDump(bytes);
   }
 }
 
-/** Offset, 16 bytes in hex, then the printable ones as ASCII (as tcpdump -X prints). */
-export function hexdump(b: Uint8Array): string {
-  const lines: string[] = [];
+/** Graphic ASCII (no space): what tcpdump shows as itself in its dumps. */
+const isGraph = (b: number) => b > 0x20 && b < 0x7f;
+
+/** Two hex digits per byte, made once. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/**
+ * tcpdump -X: each row of 16 bytes on its own line after a tab, "0x0010:", the bytes in groups of
+ * two, then the graphic ones as ASCII (others as "."); each line starts with its newline.
+ */
+export function hexAsciiDump(b: Uint8Array): string {
+  let out = "";
   for (let off = 0; off < b.length; off += 16) {
-    const row = b.subarray(off, off + 16);
-    const hex = [...row].map((x) => x.toString(16).padStart(2, "0")).join(" ").padEnd(47);
-    const ascii = [...row].map((x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : ".")).join("");
-    lines.push(`    ${off.toString(16).padStart(4, "0")}  ${hex}  ${ascii}`);
+    let hex = "", ascii = "";
+    const end = Math.min(off + 16, b.length);
+    for (let i = off; i < end; i++) {
+      hex += ((i - off) % 2 === 0 ? " " : "") + HEX[b[i]];
+      ascii += isGraph(b[i]) ? String.fromCharCode(b[i]) : ".";
+    }
+    out += `\n\t0x${off.toString(16).padStart(4, "0")}: ${hex.padEnd(40)}  ${ascii}`;
   }
-  return lines.join("\n");
+  return out;
+}
+
+/**
+ * tcpdump -A: the bytes as text, graphic ASCII, space, tab and newline as themselves, others as
+ * "."; a carriage return before a newline (or among the last two bytes) is dropped.
+ */
+export function asciiDump(b: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c === 0x0d) {
+      if (b.length - i - 1 > 1 && b[i + 1] !== 0x0a) out += ".";
+    } else out += isGraph(c) || c === 0x20 || c === 0x09 || c === 0x0a ? String.fromCharCode(c) : ".";
+  }
+  return out;
 }
