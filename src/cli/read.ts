@@ -76,7 +76,7 @@ ${DETECT_HELP}
 
 Examples:
   wiresight read capture.pcapng
-  wiresight read capture.pcapng --lines -c 20 --no-color | awk '$3 == "UDP" {print $5}'
+  wiresight read capture.pcapng --lines -c 20 --no-color | awk 'NR > 1 && $3 == "TCP" {print $5, $6}'
   wiresight read http.pcap --lines -A -f 'tcp port 80'
   wiresight read a.pcap b.pcap --report json | jq .top_talkers
   wiresight read big.pcap -f 'tcp port 443' --export flows.csv --export-type flows

@@ -191,7 +191,7 @@ async function expectedLines(pcapng: string, known: Known): Promise<Expected[]> 
 }
 
 const LINE =
-  /^(\d\d:\d\d:\d\d\.\d{6}) (\S+)\s+(\S+)\s+(?:(\[[A-Z]*\])\s+)?(\S+)\s+(\S+)\s+(\d+) (\S+)\s+(\S+)(?:\s+(.*))?$/;
+  /^(\d\d:\d\d:\d\d\.\d{6}) (\S+)\s+(\S+)\s+(\[[A-Z]*\]|-)\s+(\S+)\s+(\S+)\s+(\d+) (\S+)\s+(\S+)(?:\s+(.*))?$/;
 const COMPACT =
   /^(\d\d:\d\d:\d\d\.\d{3}) (\S+) (\S+) (?:(\[[A-Z]*\]) )?(\S+) > (\S+) (\d+) (\S+) (\S+)(?: (.*))?$/;
 
@@ -204,7 +204,7 @@ interface Printed {
 function printedPackets(stdout: string, re: RegExp): Printed[] {
   const out: Printed[] = [];
   for (const line of stdout.split("\n")) {
-    if (line === "" || line.startsWith("    ")) {
+    if (line === "" || line.startsWith("    ") || line.startsWith("\t")) {
       if (line) out.at(-1)!.detail.push(line);
       continue;
     }
@@ -221,7 +221,8 @@ function summary(e: Expected, compact: boolean): string[] {
     compact ? e.time.slice(0, 12) : e.time,
     e.dir,
     e.proto,
-    e.flags,
+    // Full lines say "-" for no flags, so that every column is a word.
+    compact ? e.flags : e.flags || "-",
     e.src,
     e.dst,
     String(e.size),
@@ -231,15 +232,19 @@ function summary(e: Expected, compact: boolean): string[] {
   ];
 }
 
-/** The hex dump lines of `hex` (tcpdump -X style): offset, hex bytes, printable ASCII. */
+/**
+ * The hex dump lines of `hex` as tcpdump -X prints them (print-ascii.c): a tab, "0x0010: ", the
+ * bytes in groups of two padded to 40 characters, two spaces, graphic ASCII (others as ".").
+ */
 function dumpOf(hex: string, max: number): string[] {
-  const bytes = (hex.match(/../g) ?? []).slice(0, max).map((h) => parseInt(h, 16));
+  const bytes = (hex.match(/../g) ?? []).slice(0, max);
   const lines: string[] = [];
   for (let off = 0; off < bytes.length; off += 16) {
     const row = bytes.slice(off, off + 16);
-    const h = row.map((b) => b.toString(16).padStart(2, "0")).join(" ").padEnd(47);
-    const a = row.map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : ".")).join("");
-    lines.push(`    ${off.toString(16).padStart(4, "0")}  ${h}  ${a}`);
+    const h = (row.join("").match(/.{1,4}/g) ?? []).map((g) => " " + g).join("").padEnd(40);
+    const a = row.map((b) => parseInt(b, 16)).map((b) => (b > 32 && b < 127 ? String.fromCharCode(b) : "."))
+      .join("");
+    lines.push(`\t0x${off.toString(16).padStart(4, "0")}: ${h}  ${a}`);
   }
   return lines;
 }
