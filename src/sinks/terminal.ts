@@ -52,12 +52,18 @@ const COLORS: Record<string, string> = {
   HTTP: "94",
 };
 
+/** The last second's "HH:MM:SS." (local time costs a time zone lookup; packets come many a second). */
+let lastSecond = NaN, lastClock = "";
+
 /** Local time of day with microseconds, as tcpdump prints it. */
 function time(sec: number, nsec: number): string {
-  const d = new Date(sec * 1000);
-  const two = (n: number) => String(n).padStart(2, "0");
-  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.` +
-    String(Math.floor(nsec / 1000)).padStart(6, "0");
+  if (sec !== lastSecond) {
+    const d = new Date(sec * 1000);
+    const two = (n: number) => String(n).padStart(2, "0");
+    lastSecond = sec;
+    lastClock = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.`;
+  }
+  return lastClock + String(Math.floor(nsec / 1000)).padStart(6, "0");
 }
 
 /** What an application message says, in a few words ("DNS A? example.com", "HTTP 200"). */
@@ -163,28 +169,45 @@ export class PacketPrinter {
   }
 }
 
+// The dumps are written as bytes into one scratch buffer and made a string once: building them a
+// character at a time costs ten times more, in time and memory.
+const DOT = 0x2e, SPACE = 0x20, TAB = 0x09, NL = 0x0a, CR = 0x0d;
+const DIGITS = new TextEncoder().encode("0123456789abcdef");
+/** Every byte written is ASCII, which UTF-8 decodes fastest. */
+const ascii = new TextDecoder();
+let scratch = new Uint8Array(1 << 16);
+
+function room(n: number): Uint8Array {
+  if (scratch.length < n) scratch = new Uint8Array(n);
+  return scratch;
+}
+
 /** Graphic ASCII (no space): what tcpdump shows as itself in its dumps. */
 const isGraph = (b: number) => b > 0x20 && b < 0x7f;
 
-/** Two hex digits per byte, made once. */
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** "\n\t0x0010: " + 40 columns of hex + two spaces + 16 of ASCII. */
+const ROW = 2 + 8 + 40 + 2 + 16;
 
 /**
  * tcpdump -X: each row of 16 bytes on its own line after a tab, "0x0010:", the bytes in groups of
  * two, then the graphic ones as ASCII (others as "."); each line starts with its newline.
  */
 export function hexAsciiDump(b: Uint8Array): string {
-  let out = "";
+  const out = room(Math.ceil(b.length / 16) * ROW);
+  let o = 0;
   for (let off = 0; off < b.length; off += 16) {
-    let hex = "", ascii = "";
-    const end = Math.min(off + 16, b.length);
+    out[o++] = NL, out[o++] = TAB, out[o++] = 0x30, out[o++] = 0x78;
+    for (let shift = 12; shift >= 0; shift -= 4) out[o++] = DIGITS[(off >> shift) & 15];
+    out[o++] = 0x3a, out[o++] = SPACE;
+    const end = Math.min(off + 16, b.length), hexEnd = o + 40;
     for (let i = off; i < end; i++) {
-      hex += ((i - off) % 2 === 0 ? " " : "") + HEX[b[i]];
-      ascii += isGraph(b[i]) ? String.fromCharCode(b[i]) : ".";
+      if ((i - off) % 2 === 0) out[o++] = SPACE;
+      out[o++] = DIGITS[b[i] >> 4], out[o++] = DIGITS[b[i] & 15];
     }
-    out += `\n\t0x${off.toString(16).padStart(4, "0")}: ${hex.padEnd(40)}  ${ascii}`;
+    while (o < hexEnd + 2) out[o++] = SPACE;
+    for (let i = off; i < end; i++) out[o++] = isGraph(b[i]) ? b[i] : DOT;
   }
-  return out;
+  return ascii.decode(out.subarray(0, o));
 }
 
 /**
@@ -192,12 +215,13 @@ export function hexAsciiDump(b: Uint8Array): string {
  * "."; a carriage return before a newline (or among the last two bytes) is dropped.
  */
 export function asciiDump(b: Uint8Array): string {
-  let out = "";
+  const out = room(b.length);
+  let o = 0;
   for (let i = 0; i < b.length; i++) {
     const c = b[i];
-    if (c === 0x0d) {
-      if (b.length - i - 1 > 1 && b[i + 1] !== 0x0a) out += ".";
-    } else out += isGraph(c) || c === 0x20 || c === 0x09 || c === 0x0a ? String.fromCharCode(c) : ".";
+    if (c === CR) {
+      if (b.length - i - 1 > 1 && b[i + 1] !== NL) out[o++] = DOT;
+    } else out[o++] = isGraph(c) || c === SPACE || c === TAB || c === NL ? c : DOT;
   }
-  return out;
+  return ascii.decode(out.subarray(0, o));
 }
