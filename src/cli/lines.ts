@@ -20,7 +20,7 @@ export const LINE_HELP =
   -X, --hex                    the payload in hex and ASCII, as tcpdump -X (all of it, or --max-payload)
   -A, --ascii                  the payload as text, as tcpdump -A (all of it, or --max-payload)
       --no-payload             no payload dump
-      --max-payload N          payload bytes shown per packet`;
+      --max-payload N          payload bytes shown per packet, as with -X`;
 
 /** Payload bytes a dump shows when -X or -A gives no --max-payload: all the decoder copies. */
 const WHOLE_PAYLOAD = 65535;

@@ -46,7 +46,7 @@ Packet lines (stdout; the report, only if --report asks for it, then goes to std
                                ("-" when empty); Dir and Process come from a wiresight pcapng's
                                packet comments (out, in, local), else "-"
   -c, --count N                stop after N packets (with --lines)
-${LINE_HELP} (default 0)
+${LINE_HELP} (default: none)
 
 Export (streamed, any capture size):
       --export PATH            write records to PATH (- for stdout; the report then goes to stderr);

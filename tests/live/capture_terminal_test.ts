@@ -365,6 +365,7 @@ async function onTerminal(net: NetPair, args: string[], env: string[], work: () 
   return { code: status.code, text };
 }
 
+const HEADER = /^Time\s+Dir\s+Proto\s+Flags\s+Source\s+Destination\s+Size\s+Service\s+Process\s+Application$/;
 // deno-lint-ignore no-control-regex
 const SGR = /\x1b\[[0-9;]*m/g;
 // deno-lint-ignore no-control-regex
@@ -382,6 +383,9 @@ Deno.test("capture colours: on a terminal only, never with NO_COLOR or --no-colo
     // TCP's colour (blue, 34), or HTTP's (94) once the flow said it was HTTP.
     // deno-lint-ignore no-control-regex
     for (const l of lines) assert(/^\x1b\[(34|94)m.*\x1b\[0m$/.test(l), JSON.stringify(l));
+    // A header row names the columns on a terminal, before the first packet's line.
+    const header = coloured.text.split(/\r?\n/).findIndex((l) => HEADER.test(l));
+    assert(header >= 0 && header < coloured.text.split(/\r?\n/).indexOf(lines[0]), coloured.text);
     const plainCases: [string, string[], string[]][] = [
       ["NO_COLOR=1", ["NO_COLOR=1"], []],
       ["--no-color", [], ["--no-color"]],
@@ -398,6 +402,7 @@ Deno.test("capture colours: on a terminal only, never with NO_COLOR or --no-colo
     const piped = await ws.exited();
     assertEquals(piped.code, 0, piped.stderr);
     assert(!piped.stdout.includes("\x1b["), JSON.stringify(piped.stdout));
+    assert(!piped.stdout.split("\n").some((l) => HEADER.test(l)), "a header row in a pipe");
   }));
 
 Deno.test("capture lines: text from the wire never reaches the terminal raw", () =>
