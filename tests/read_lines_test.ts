@@ -4,7 +4,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { corpusFile } from "./helpers/corpus.ts";
 import { runCli } from "./helpers/run_cli.ts";
-import { run } from "./helpers/cli.ts";
+import { run, wiresightArgs } from "./helpers/cli.ts";
 import { tsharkView } from "./helpers/tshark.ts";
 
 /** Times of day in UTC, so they compare with tshark's epoch seconds whatever the machine's zone. */
@@ -221,4 +221,14 @@ Deno.test("read --lines --report text: the lines alone on stdout, the report on 
   const { frames } = await tsharkView(path);
   assertEquals(r.stdout.trim().split("\n").length, frames.length + 1);
   assert(r.stderr.includes("wiresight report"), r.stderr);
+});
+
+Deno.test("read --lines | head: the reader going away ends reading quietly", async () => {
+  // Its lines and dumps outgrow a pipe's buffer: wiresight is writing when head has gone.
+  const path = corpusFile("afs.pcap");
+  const [deno, args] = wiresightArgs(["read", path, "--lines", "-X"]);
+  const r = await run("bash", ["-o", "pipefail", "-c", `"$0" "$@" | head -2`, deno, ...args], { env: ENV });
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(r.stderr, "");
+  assertEquals(r.stdout.split("\n").length, 3);
 });

@@ -155,8 +155,7 @@ export async function readCommand(argv: string[]): Promise<number> {
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
   // The lines show the progress (and would share the terminal with the bar).
   const bar = new ProgressBar(total, !v["no-progress"] && !lines && Deno.stderr.isTerminal());
-  const printer = lines &&
-    new PacketPrinter({ ...lines.printer, color: colorWanted(Deno.stdout, Boolean(v["no-color"])) });
+  const printer = lines && new PacketPrinter(lines.printer);
   const fileLines = printer && new FileLines(printer, lines.count);
   const session = await Session.open({
     files,
@@ -180,7 +179,7 @@ export async function readCommand(argv: string[]): Promise<number> {
       bar.done();
     }
   })();
-  // -c stopped reading: what was asked for is written.
+  // -c (or the reader) stopped reading: what was asked for is written.
   if (!outcome) return EXIT_OK;
   const { report, decoded: result } = outcome;
 
@@ -220,24 +219,30 @@ function linesFrom(v: Record<string, unknown>): { printer: PrinterOptions; count
     return undefined;
   }
   return {
-    // Colour is decided where the lines are written.
-    printer: printerOptionsFrom(v, false, 0),
+    printer: printerOptionsFrom(v, colorWanted(Deno.stdout, Boolean(v["no-color"])), 0),
     count: intOption(v.count as string | undefined, "count", 1, Number.MAX_SAFE_INTEGER),
   };
 }
 
 /**
  * Decodes, writing the lines after each chunk (one write per chunk); stops once -c's packets are
- * out, and then has no result (the rest of the input was not read).
+ * out or the reader went away (`| head`), and then has no result (the rest was not read).
  */
 async function writeLines(session: Session, lines: FileLines): Promise<SessionResult | null> {
+  const flush = async () => {
+    const text = lines.takeLines();
+    return !text.length || await writeOut(text.join("\n") + "\n");
+  };
   const steps = session.steps();
   for (;;) {
     const step = await steps.next();
-    if (lines.done && !step.done) await steps.return(undefined as never);
-    const text = lines.takeLines();
-    if (text.length) await writeOut(text.join("\n") + "\n");
+    const read = await flush();
     if (step.done) return step.value;
-    if (lines.done) return null;
+    if (lines.done || !read) {
+      // The decoder is freed, and the last packet's line made (-c's last is kept).
+      await steps.return(undefined as never);
+      if (read) await flush();
+      return null;
+    }
   }
 }
