@@ -232,3 +232,10 @@ Deno.test("read --lines | head: the reader going away ends reading quietly", asy
   assertEquals(r.stderr, "");
   assertEquals(r.stdout.split("\n").length, 3);
 });
+
+Deno.test("read --lines on a file that is no capture: no header, the error on stderr, exit 1", async () => {
+  const notCapture = corpusFile("sv-http-all-headers.pcap").replace(/[^/]+$/, "SOURCES.md");
+  const r = await runCli(["read", notCapture, "--lines"], { env: ENV });
+  assertEquals([r.code, r.stdout], [1, ""], r.stderr);
+  assert(r.stderr.includes("not a pcap or pcapng"), r.stderr);
+});

@@ -156,7 +156,7 @@ export async function readCommand(argv: string[]): Promise<number> {
   // The lines show the progress (and would share the terminal with the bar).
   const bar = new ProgressBar(total, !v["no-progress"] && !lines && Deno.stderr.isTerminal());
   const printer = lines && new PacketPrinter(lines.printer);
-  const fileLines = printer && new FileLines(printer, lines.count);
+  const fileLines = printer && new FileLines(printer, !lines.printer.compact, lines.count);
   const session = await Session.open({
     files,
     decoder,
@@ -167,7 +167,6 @@ export async function readCommand(argv: string[]): Promise<number> {
     lateSinks: detect?.eveSinks,
     progress: (done, _total, path) => bar.update(done, path),
   });
-  if (printer && !lines.printer.compact) await writeOut(printer.header() + "\n");
   const outcome = await (async () => {
     try {
       return fileLines ? await writeLines(session, fileLines) : await session.run();

@@ -15,9 +15,13 @@ export class FileLines implements SessionSink {
   /** The last packet, until its comment (or the next packet) comes. */
   #pending: { p: PacketRecord; app: string | null } | null = null;
   #count = 0;
+  /** The column names go above the first line (none for a file that is no capture). */
+  #headerDue: boolean;
 
   /** `limit`: lines made at most (later packets are ignored). */
-  constructor(private readonly printer: PacketPrinter, private readonly limit = Infinity) {}
+  constructor(private readonly printer: PacketPrinter, header: boolean, private readonly limit = Infinity) {
+    this.#headerDue = header;
+  }
 
   /** All `limit` lines are made: reading may stop. */
   get done(): boolean {
@@ -60,6 +64,8 @@ export class FileLines implements SessionSink {
     this.#pending = null;
     // As capture saw it: sent by a local process (out), received by one (in), or both (local).
     const dir = noted ? (noted.peer ? "local" : noted.sent ? "out" : "in") : "-";
+    if (this.#headerDue) this.#lines.push(this.printer.header());
+    this.#headerDue = false;
     this.#lines.push(this.printer.format(pending.p, dir, noted, pending.app, noted?.peer ?? null));
   }
 }
