@@ -1,10 +1,11 @@
 // The packet lines of `wiresight capture` checked field by field against tshark (root). curl and
 // dig, each from a local port the test picks, talk to real servers in a second namespace while
 // four captures run side by side (full lines, --compact, -v with --max-payload, the default
-// payload dump); each line is compared with tshark's reading of the pcapng the same run wrote:
-// time (local, TZ set), direction, protocol, TCP flags, endpoints, size, service (/etc/services),
-// process (the pid the test started), application message. Then colours (only on a terminal,
-// never with NO_COLOR or --no-color) and text from the wire that tries to drive the terminal.
+// payload dump in tcpdump -X rows); each line is compared with tshark's reading of the pcapng the
+// same run wrote: time (local, TZ set), direction, protocol, TCP flags, endpoints, size, service
+// (/etc/services), process (the pid the test started), application message. Then colours and the
+// header row (only on a terminal, never with NO_COLOR or --no-color) and text from the wire that
+// tries to drive the terminal.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { tsharkFields } from "../helpers/app.ts";
 import { MAIN } from "../helpers/cli.ts";
@@ -257,7 +258,8 @@ Deno.test("capture lines: every field of every packet as tshark reads the same r
   withLab("wiresight_lines_", async (net, dir) => {
     const modes = {
       full: ["--no-payload"],
-      compact: ["--compact", "--no-payload"],
+      // --compact alone: one line per packet, no payload dump.
+      compact: ["--compact"],
       verbose: ["-v", "--max-payload", "20"],
       payload: [],
     };
