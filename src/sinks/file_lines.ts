@@ -1,12 +1,12 @@
 // `read --lines`: a line per packet of a capture file, as `capture` prints them. A wiresight
 // pcapng notes each packet's process in its comment, which the decoder hands out after the
 // packet: a line waits for the next event to know whether it has one.
+import type { AppEvent } from "../decoder/app_event.ts";
 import type { CommentRecord, PacketRecord } from "../decoder/records.ts";
 import { type NotedProcess, parseProcessComment } from "../proc/comment.ts";
 import { FlowLabels } from "./flow_labels.ts";
 import type { FlowView } from "./rows.ts";
 import type { SessionSink } from "./sink.ts";
-import type { AppEvent } from "../decoder/app_event.ts";
 import type { PacketPrinter } from "./terminal.ts";
 
 export class FileLines implements SessionSink {
