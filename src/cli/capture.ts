@@ -21,6 +21,7 @@ import {
   NUMERIC_OPTION,
 } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
+import { LINE_HELP, LINE_OPTIONS, printerOptionsFrom } from "./lines.ts";
 import { stdoutPlan, writeOut, writeTo } from "./output.ts";
 import { callerPath } from "./paths.ts";
 import { interfacesCommand } from "./interfaces.ts";
@@ -31,7 +32,8 @@ export const CAPTURE_HELP = `Usage: wiresight capture [options] [BPF EXPRESSION]
 
 Capture live traffic and show which program talks to whom: a line per packet, live statistics,
 periodic reports of active sockets, a final report (Ctrl+C stops and flushes everything).
-Needs root, or the capabilities CAP_NET_RAW and CAP_NET_ADMIN.
+Needs root, or the capabilities CAP_NET_RAW and CAP_NET_ADMIN. On a terminal a header row names
+the columns (see 'wiresight read --help' for them).
 
 A trailing expression is a BPF filter, as tcpdump takes it ('capture -i lo tcp port 80'; its
 words are joined); it is -f's, so give one or the other. tcpdump's -w (writing pcapng), -n and
@@ -66,10 +68,7 @@ Filters (a packet must pass all that are given):
 
 Terminal:
   -q, --quiet                  no packet lines (use with --stats or --report-interval)
-      --compact                one short line per packet
-  -v, --verbose                more detail per packet (flow, TTL, TCP numbers, executable, user)
-      --no-payload             no payload dump
-      --max-payload N          payload bytes shown per packet (default 64)
+${LINE_HELP} (default 64)
       --no-color               no colour (also: NO_COLOR=1)
       --stats                  a statistics panel every --stats-interval seconds (default 2)
       --stats-interval S       the panel's period (above 0; implies --stats)
@@ -116,10 +115,7 @@ export const CAPTURE_OPTIONS: Options = {
   process: { type: "string", multiple: true },
   "process-name": { type: "string", multiple: true },
   quiet: { type: "boolean", short: "q" },
-  compact: { type: "boolean" },
-  verbose: { type: "boolean", short: "v" },
-  "no-payload": { type: "boolean" },
-  "max-payload": { type: "string" },
+  ...LINE_OPTIONS,
   "no-color": { type: "boolean" },
   stats: { type: "boolean" },
   "stats-interval": { type: "string" },
@@ -175,9 +171,8 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const statsInterval = intervalOption(v["stats-interval"] as string | undefined, "stats-interval");
   const statsEvery = v.stats || statsInterval ? (statsInterval ?? 2) : 0;
   const socketsEvery = intervalOption(v["report-interval"] as string | undefined, "report-interval") ?? 0;
-  const maxPayload = v["no-payload"]
-    ? 0
-    : intOption(v["max-payload"] as string | undefined, "max-payload", 0, 65535) ?? 64;
+  // Validated now; the colour depends on where the lines go (decided below).
+  const lineOptions = printerOptionsFrom(v, false, 64);
   const refresh = secondsOption(v.refresh as string | undefined, "refresh") ?? 1;
   const attribution = choice(v.attribution as string | undefined, "attribution", ATTRIBUTION_METHODS) ??
     "ebpf";
@@ -188,7 +183,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const decoder = decoderConfigFrom(v);
   decoder.packets = {
     payloadMax: Math.max(
-      maxPayload,
+      v.quiet ? 0 : lineOptions.payload,
       intOption(v["export-payload"] as string | undefined, "export-payload", 0, 65535) ?? 0,
     ),
   };
@@ -232,12 +227,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
 
   const color = colorWanted(out.lines, Boolean(v["no-color"]));
   const st = style(color);
-  const printer = v.quiet ? null : new PacketPrinter({
-    color,
-    compact: Boolean(v.compact),
-    verbose: Boolean(v.verbose),
-    payload: maxPayload,
-  });
+  const printer = v.quiet ? null : new PacketPrinter({ ...lineOptions, color });
   const terminal = new CaptureTerminal(
     printer,
     intOption(v["dns-count"] as string | undefined, "dns-count", 0, 1000) ?? 10,
@@ -285,6 +275,10 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const sockets = new Every(socketsEvery);
   const flushes = new Every(FLUSH_S);
   let result: SessionResult;
+  // Column names for a reader, not for a program reading the lines.
+  if (printer && !lineOptions.compact && out.lines.isTerminal()) {
+    await writeTo(out.lines, printer.header() + "\n");
+  }
   try {
     const steps = session.steps();
     for (;;) {

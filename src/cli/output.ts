@@ -6,20 +6,23 @@ const enc = new TextEncoder();
 
 export type Stream = typeof Deno.stdout | typeof Deno.stderr;
 
-export async function writeTo(stream: Stream, text: string): Promise<void> {
+/** False when the reader went away. */
+export async function writeTo(stream: Stream, text: string): Promise<boolean> {
   const bytes = enc.encode(text);
   try {
     for (let off = 0; off < bytes.length;) off += await stream.write(bytes.subarray(off));
+    return true;
   } catch (e) {
     if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+    return false;
   }
 }
 
-export function writeOut(text: string): Promise<void> {
+export function writeOut(text: string): Promise<boolean> {
   return writeTo(Deno.stdout, text);
 }
 
-export function writeErr(text: string): Promise<void> {
+export function writeErr(text: string): Promise<boolean> {
   return writeTo(Deno.stderr, text);
 }
 
@@ -35,7 +38,17 @@ export interface StdoutPlan {
  * report; a JSON report keeps stdout to itself, so `| jq` always parses. Two machine formats
  * cannot share it.
  */
-export function stdoutPlan(report: string, exportPath?: string, alertsPath?: string): StdoutPlan {
+export function stdoutPlan(
+  report: string,
+  exportPath?: string,
+  alertsPath?: string,
+  packetLines = false,
+): StdoutPlan {
+  if (packetLines && (alertsPath === "-" || exportPath === "-")) {
+    throw new UsageError("--lines writes to stdout: give --alerts and --export a file");
+  }
+  // read --lines: stdout is the packet lines, everything else goes to stderr.
+  if (packetLines) return { report: Deno.stderr, lines: Deno.stderr };
   if (alertsPath === "-" && exportPath === "-") {
     throw new UsageError("--alerts - and --export - cannot both write to stdout: give one of them a file");
   }

@@ -1,9 +1,11 @@
 // `wiresight read FILE...`: analyse captures, print the report, stream exports.
 import { DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from "../decoder/decoder.ts";
-import { Session } from "../pipeline/session.ts";
+import { Session, type SessionResult } from "../pipeline/session.ts";
 import { renderText } from "../report/text.ts";
 import { colorWanted, style } from "../base/format.ts";
 import { Exporter } from "../sinks/export.ts";
+import { FileLines } from "../sinks/file_lines.ts";
+import { PacketPrinter, type PrinterOptions } from "../sinks/terminal.ts";
 import { openCapture } from "../source/file.ts";
 import { BpfCompileError } from "../../ffi/libpcap.ts";
 import { choice, intOption, type Options, parse } from "./args.ts";
@@ -17,6 +19,7 @@ import {
   NUMERIC_OPTION,
 } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
+import { LINE_HELP, LINE_OPTIONS, lineOptionsGiven, printerOptionsFrom } from "./lines.ts";
 import { ProgressBar } from "./progress.ts";
 import { stdoutPlan, writeOut, writeTo } from "./output.ts";
 import { callerPath } from "./paths.ts";
@@ -27,7 +30,8 @@ export const READ_HELP = `Usage: wiresight read FILE... [options]
 
 Analyse pcap/pcapng captures: decode every packet, track flows, print a traffic report
 (duration, rates, protocol distribution, top talkers, conversations, ports, malformed packets).
-Several files are read in order as one capture.
+Several files are read in order as one capture. With --lines, a line per packet instead (as
+tshark -r or tcpdump -r list them).
 
   -r, --file FILE              a capture to read, as tcpdump's -r (repeatable; same as FILE)
   -n, --numeric                accepted for tcpdump's habit: wiresight never resolves names
@@ -40,6 +44,15 @@ Report:
   -q, --quiet                  no report (same as --report none), no alert lines
       --no-progress            no progress bar (it is drawn only when stderr is a terminal)
       --no-color               no colour (also: NO_COLOR=1)
+
+Packet lines (stdout; the report, only if --report asks for it, then goes to stderr):
+      --lines                  a line per packet, with the columns of 'capture' under a header row:
+                               Time (local, microseconds) Dir Proto Flags Source Destination Size
+                               Service Process Application; the first eight never hold a space
+                               ("-" when empty); Dir and Process come from a wiresight pcapng's
+                               packet comments (out, in, local), else "-"
+  -c, --count N                stop after N packets (with --lines)
+${LINE_HELP} (default: none)
 
 Export (streamed, any capture size):
       --export PATH            write records to PATH (- for stdout; the report then goes to stderr);
@@ -70,6 +83,8 @@ ${DETECT_HELP}
 
 Examples:
   wiresight read capture.pcapng
+  wiresight read capture.pcapng --lines -c 20 --no-color | awk 'NR > 1 && $3 == "TCP" {print $5, $6}'
+  wiresight read http.pcap --lines -A -f 'tcp port 80'
   wiresight read a.pcap b.pcap --report json | jq .top_talkers
   wiresight read big.pcap -f 'tcp port 443' --export flows.csv --export-type flows
   wiresight read capture.pcap --detect --alerts eve.ndjson --config detect.toml
@@ -84,6 +99,9 @@ export const READ_OPTIONS: Options = {
   quiet: { type: "boolean", short: "q" },
   "no-progress": { type: "boolean" },
   "no-color": { type: "boolean" },
+  lines: { type: "boolean" },
+  count: { type: "string", short: "c" },
+  ...LINE_OPTIONS,
   ...EXPORT_OPTIONS,
   ...FILTER_OPTIONS,
   ...FLOW_OPTIONS,
@@ -98,18 +116,26 @@ export async function readCommand(argv: string[]): Promise<number> {
   }
   const files = [...((v.file as string[] | undefined) ?? []), ...positionals].map((f) => callerPath(f));
   if (files.length === 0) throw new UsageError("read: give at least one capture file (FILE or -r FILE)");
+  const lines = linesFrom(v);
+  // With --lines stdout is the lines: a report only when asked for.
   const reportFormat = v.quiet
     ? "none"
-    : choice(v.report as string | undefined, "report", ["text", "json", "none"]) ?? "text";
+    : choice(v.report as string | undefined, "report", ["text", "json", "none"]) ?? (lines ? "none" : "text");
   const top = intOption(v.top as string | undefined, "top", 1, 10000) ?? 10;
   const decoder = decoderConfigFrom(v);
   const exp = exportFrom(v);
   const exportPath = exp?.path;
-  if (exp?.type === "packets") decoder.packets = { payloadMax: exp.payloadMax };
+  const payloadMax = Math.max(exp?.type === "packets" ? exp.payloadMax : 0, lines?.printer.payload ?? 0);
+  if (exp?.type === "packets" || lines) decoder.packets = { payloadMax };
   const bpf = v.filter as string | undefined;
   if (bpf !== undefined) checkBpf(bpf);
   const detectChoice = detectFrom(v);
-  const out = stdoutPlan(reportFormat, exportPath, detectChoice?.alertsPath);
+  const out = stdoutPlan(reportFormat, exportPath, detectChoice?.alertsPath, lines !== undefined);
+  if (lines?.count !== undefined && (reportFormat !== "none" || exp || detectChoice)) {
+    throw new UsageError(
+      "-c stops reading after N packets: a report, an export or detection would cover more, drop -c",
+    );
+  }
 
   let total = 0;
   for (const f of files) {
@@ -118,7 +144,8 @@ export async function readCommand(argv: string[]): Promise<number> {
     total += size;
   }
 
-  const bar = new ProgressBar(total, !v["no-progress"] && Deno.stderr.isTerminal());
+  // The lines show the progress (and would share the terminal with the bar).
+  const bar = new ProgressBar(total, !v["no-progress"] && !lines && Deno.stderr.isTerminal());
   const enc = new TextEncoder();
   const detect = detectChoice
     ? await DetectSession.open(
@@ -134,19 +161,21 @@ export async function readCommand(argv: string[]): Promise<number> {
     )
     : undefined;
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
+  const printer = lines && new PacketPrinter(lines.printer);
+  const fileLines = printer && new FileLines(printer, !lines.printer.compact, lines.count);
   const session = await Session.open({
     files,
     decoder,
     bpf,
     top,
     detection: detect?.engine,
-    sinks: exporter ? [exporter.sink()] : [],
+    sinks: [...(fileLines ? [fileLines] : []), ...(exporter ? [exporter.sink()] : [])],
     lateSinks: detect?.eveSinks,
     progress: (done, _total, path) => bar.update(done, path),
   });
-  const { report, decoded: result } = await (async () => {
+  const outcome = await (async () => {
     try {
-      return await session.run();
+      return fileLines ? await writeLines(session, fileLines) : await session.run();
     } catch (e) {
       // An expression valid for Ethernet may not be for a link type met later (vlan on SLL).
       if (e instanceof BpfCompileError) throw new UsageError(e.message);
@@ -155,6 +184,9 @@ export async function readCommand(argv: string[]): Promise<number> {
       bar.done();
     }
   })();
+  // -c (or the reader) stopped reading: what was asked for is written.
+  if (!outcome) return EXIT_OK;
+  const { report, decoded: result } = outcome;
 
   // Problems go to stderr whatever the report format; a file's fatal problem is an error.
   for (const f of result.files) {
@@ -170,7 +202,7 @@ export async function readCommand(argv: string[]): Promise<number> {
   const failed = result.files.some((f) => f.problem?.fatal);
   const decodedNothing = result.files.every((f) => f.problem?.fatal && !f.format);
   if (!decodedNothing) {
-    // With an export or EVE on stdout, the report (if asked for) goes to stderr.
+    // With an export, EVE or the lines on stdout, the report (if asked for) goes to stderr.
     const st = style(colorWanted(out.report, Boolean(v["no-color"])));
     if (reportFormat === "json") {
       await writeTo(out.report, JSON.stringify(detect ? detect.report(report) : report, null, 2) + "\n");
@@ -182,4 +214,40 @@ export async function readCommand(argv: string[]): Promise<number> {
     }
   }
   return failed ? EXIT_RUNTIME : EXIT_OK;
+}
+
+/** --lines and its options, validated (undefined without --lines; its options then are errors). */
+function linesFrom(v: Record<string, unknown>): { printer: PrinterOptions; count?: number } | undefined {
+  if (!v.lines) {
+    const given = [...lineOptionsGiven(v), ...(v.count !== undefined ? ["-c"] : [])];
+    if (given.length) throw new UsageError(`${given.join(", ")}: only with --lines`);
+    return undefined;
+  }
+  return {
+    printer: printerOptionsFrom(v, colorWanted(Deno.stdout, Boolean(v["no-color"])), 0),
+    count: intOption(v.count as string | undefined, "count", 1, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/**
+ * Decodes, writing the lines after each chunk (one write per chunk); stops once -c's packets are
+ * out or the reader went away (`| head`), and then has no result (the rest was not read).
+ */
+async function writeLines(session: Session, lines: FileLines): Promise<SessionResult | null> {
+  const flush = async () => {
+    const text = lines.takeLines();
+    return !text.length || await writeOut(text.join("\n") + "\n");
+  };
+  const steps = session.steps();
+  for (;;) {
+    const step = await steps.next();
+    const read = await flush();
+    if (step.done) return step.value;
+    if (lines.done || !read) {
+      // The decoder is freed, and the last packet's line made (-c's last is kept).
+      await steps.return(undefined as never);
+      if (read) await flush();
+      return null;
+    }
+  }
 }

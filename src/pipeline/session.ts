@@ -163,11 +163,13 @@ export class Session implements SinkContext {
     const packetSinks = sinks.filter((s) => s.packet);
     const appSinks = sinks.filter((s) => s.app);
     const flowSinks = sinks.filter((s) => s.flow);
+    const commentSinks = sinks.filter((s) => s.comment);
     const attributor = this.#attributor;
     return {
       comment: (c) => {
         this.processes.addComment(c);
         if (wantsFlows) this.#comments.note(c);
+        for (const s of commentSinks) s.comment!(c);
       },
       packet: packetSinks.length || attributor
         ? (p) => {

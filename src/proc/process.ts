@@ -51,6 +51,6 @@ export function noAttribution(reason: string): ProcessLookup {
 }
 
 /** "name(pid)" (escaped: a process names itself), or "-" for none. */
-export function processLabel(p: ProcessInfo | null | undefined): string {
+export function processLabel(p: Pick<ProcessInfo, "name" | "pid"> | null | undefined): string {
   return p ? `${printable(p.name, 32)}(${p.pid})` : "-";
 }

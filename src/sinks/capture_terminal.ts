@@ -2,22 +2,18 @@
 // application message of its flow), and the live totals behind the stats panel and the socket
 // reports. Lines wait here until the command writes them out between batches.
 import { dnsMessage } from "../app/dns/message.ts";
-import { appName } from "../app/names.ts";
 import * as abi from "../decoder/abi.ts";
 import type { AppEvent } from "../decoder/app_event.ts";
 import type { PacketRecord } from "../decoder/records.ts";
 import { LiveTraffic } from "../report/live.ts";
+import { FlowLabels } from "./flow_labels.ts";
 import type { FlowView } from "./rows.ts";
 import type { PacketContext, SessionSink } from "./sink.ts";
-import { appLabel, type PacketPrinter } from "./terminal.ts";
-
-/** Flows whose latest application message is kept for their packets' lines. */
-const MAX_LABELS = 100_000;
+import type { PacketPrinter } from "./terminal.ts";
 
 export class CaptureTerminal implements SessionSink {
   readonly traffic: LiveTraffic;
-  /** The latest application message per flow, shown on the packet that carried it. */
-  readonly #labels = new Map<number, { frame: number; text: string; app: string }>();
+  readonly #labels = new FlowLabels();
   #lines: string[] = [];
   /** Capture has ended: flows still open stay in the final socket report. */
   ended = false;
@@ -27,28 +23,22 @@ export class CaptureTerminal implements SessionSink {
   }
 
   packet(p: PacketRecord, who: PacketContext): void {
-    const label = this.#labels.get(p.flowId);
-    const app = label ? (label.frame === p.frame ? label.text : label.app) : null;
-    this.traffic.add(p, who, label?.app ?? null);
+    this.traffic.add(p, who, this.#labels.protocol(p.flowId));
     if (this.printer) {
-      this.#lines.push(this.printer.format(p, who.direction ?? "fwd", who.owner?.process, app, who.peer));
+      this.#lines.push(
+        this.printer.format(p, who.direction ?? "fwd", who.owner?.process, this.#labels.line(p), who.peer),
+      );
     }
   }
 
   flow({ record }: FlowView): void {
-    this.#labels.delete(record.id);
+    this.#labels.end(record.id);
     if (!this.ended) this.traffic.endFlow(record.id);
   }
 
   app(e: AppEvent): void {
     if (e.kind === abi.AK_DNS) this.traffic.dns(dnsMessage(e));
-    if (this.#labels.size < MAX_LABELS || this.#labels.has(e.flowId)) {
-      this.#labels.set(e.flowId, {
-        frame: e.frame,
-        text: appLabel(e),
-        app: appName(e.app)?.toUpperCase() ?? "",
-      });
-    }
+    this.#labels.app(e);
   }
 
   /** The lines made since the last call. */

@@ -1,6 +1,6 @@
 // What every sink can take from a session (src/pipeline/session.ts hands them out).
 import type { AppEvent } from "../decoder/app_event.ts";
-import type { PacketRecord } from "../decoder/records.ts";
+import type { CommentRecord, PacketRecord } from "../decoder/records.ts";
 import type { PacketContext } from "../proc/owners.ts";
 import type { ProcessNote } from "../proc/process.ts";
 import type { FlowView } from "./rows.ts";
@@ -24,6 +24,8 @@ export interface SessionSink {
   packet?(p: PacketRecord, who: PacketContext): void;
   flow?(view: FlowView): void;
   app?(e: AppEvent): void;
+  /** A packet's pcapng comment, handed out after the packet's other events. */
+  comment?(c: CommentRecord): void;
   /** Live only: each batch of pcap records once the decoder handed out its events. */
   batch?(records: Uint8Array): void;
   /** Called once before the first record, with the session's lookups. */

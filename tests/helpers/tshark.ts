@@ -17,6 +17,8 @@ export interface TsharkFrame {
   fragId?: string;
   fragOffset: number;
   moreFragments: boolean;
+  /** Seconds since the epoch, to the nanosecond ("1084443427.311224000"). */
+  timeEpoch: string;
 }
 
 export interface TsharkConversation {
@@ -54,6 +56,7 @@ const FIELDS = [
   "ipv6.fraghdr.ident",
   "ipv6.fraghdr.offset",
   "ipv6.fraghdr.more",
+  "frame.time_epoch",
 ];
 
 const first = (v: string | undefined) => (v ?? "").split(",")[0];
@@ -104,7 +107,7 @@ export async function tsharkView(path: string): Promise<TsharkView> {
 
 function parseFrame(c: string[]): TsharkFrame {
   const [num, len, protos, ipSrc, ipDst, ip6Src, ip6Dst, tSport, tDport, uSport, uDport] = c;
-  const [ipId, ipOff, ipMf, ip6Id, ip6Off, ip6More] = c.slice(11);
+  const [ipId, ipOff, ipMf, ip6Id, ip6Off, ip6More, timeEpoch] = c.slice(11);
   const protocols = protos ? protos.split(":") : [];
   const { l3, l4 } = outerProtocols(protocols);
   const v6 = l3 === "ipv6";
@@ -117,6 +120,7 @@ function parseFrame(c: string[]): TsharkFrame {
     fragOffset: Number(first(v6 ? ip6Off : ipOff) || 0),
     moreFragments: truthy(first(v6 ? ip6More : ipMf)),
     fragId: first(v6 ? ip6Id : ipId) || undefined,
+    timeEpoch,
   };
   if (l4 === "tcp" || l4 === "udp") {
     frame.srcPort = Number(first(l4 === "tcp" ? tSport : uSport));

@@ -1,10 +1,11 @@
 // The packet lines of `wiresight capture` checked field by field against tshark (root). curl and
 // dig, each from a local port the test picks, talk to real servers in a second namespace while
 // four captures run side by side (full lines, --compact, -v with --max-payload, the default
-// payload dump); each line is compared with tshark's reading of the pcapng the same run wrote:
-// time (local, TZ set), direction, protocol, TCP flags, endpoints, size, service (/etc/services),
-// process (the pid the test started), application message. Then colours (only on a terminal,
-// never with NO_COLOR or --no-color) and text from the wire that tries to drive the terminal.
+// payload dump in tcpdump -X rows); each line is compared with tshark's reading of the pcapng the
+// same run wrote: time (local, TZ set), direction, protocol, TCP flags, endpoints, size, service
+// (/etc/services), process (the pid the test started), application message. Then colours and the
+// header row (only on a terminal, never with NO_COLOR or --no-color) and text from the wire that
+// tries to drive the terminal.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { tsharkFields } from "../helpers/app.ts";
 import { MAIN } from "../helpers/cli.ts";
@@ -191,7 +192,7 @@ async function expectedLines(pcapng: string, known: Known): Promise<Expected[]> 
 }
 
 const LINE =
-  /^(\d\d:\d\d:\d\d\.\d{6}) (\S+)\s+(\S+)\s+(?:(\[[A-Z]*\])\s+)?(\S+)\s+(\S+)\s+(\d+) (\S+)\s+(\S+)(?:\s+(.*))?$/;
+  /^(\d\d:\d\d:\d\d\.\d{6}) (\S+)\s+(\S+)\s+(\[[A-Z]*\]|-)\s+(\S+)\s+(\S+)\s+(\d+) (\S+)\s+(\S+)(?:\s+(.*))?$/;
 const COMPACT =
   /^(\d\d:\d\d:\d\d\.\d{3}) (\S+) (\S+) (?:(\[[A-Z]*\]) )?(\S+) > (\S+) (\d+) (\S+) (\S+)(?: (.*))?$/;
 
@@ -204,7 +205,7 @@ interface Printed {
 function printedPackets(stdout: string, re: RegExp): Printed[] {
   const out: Printed[] = [];
   for (const line of stdout.split("\n")) {
-    if (line === "" || line.startsWith("    ")) {
+    if (line === "" || line.startsWith("    ") || line.startsWith("\t")) {
       if (line) out.at(-1)!.detail.push(line);
       continue;
     }
@@ -221,7 +222,8 @@ function summary(e: Expected, compact: boolean): string[] {
     compact ? e.time.slice(0, 12) : e.time,
     e.dir,
     e.proto,
-    e.flags,
+    // Full lines say "-" for no flags, so that every column is a word.
+    compact ? e.flags : e.flags || "-",
     e.src,
     e.dst,
     String(e.size),
@@ -231,15 +233,19 @@ function summary(e: Expected, compact: boolean): string[] {
   ];
 }
 
-/** The hex dump lines of `hex` (tcpdump -X style): offset, hex bytes, printable ASCII. */
+/**
+ * The hex dump lines of `hex` as tcpdump -X prints them (print-ascii.c): a tab, "0x0010: ", the
+ * bytes in groups of two padded to 40 characters, two spaces, graphic ASCII (others as ".").
+ */
 function dumpOf(hex: string, max: number): string[] {
-  const bytes = (hex.match(/../g) ?? []).slice(0, max).map((h) => parseInt(h, 16));
+  const bytes = (hex.match(/../g) ?? []).slice(0, max);
   const lines: string[] = [];
   for (let off = 0; off < bytes.length; off += 16) {
     const row = bytes.slice(off, off + 16);
-    const h = row.map((b) => b.toString(16).padStart(2, "0")).join(" ").padEnd(47);
-    const a = row.map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : ".")).join("");
-    lines.push(`    ${off.toString(16).padStart(4, "0")}  ${h}  ${a}`);
+    const h = (row.join("").match(/.{1,4}/g) ?? []).map((g) => " " + g).join("").padEnd(40);
+    const a = row.map((b) => parseInt(b, 16)).map((b) => (b > 32 && b < 127 ? String.fromCharCode(b) : "."))
+      .join("");
+    lines.push(`\t0x${off.toString(16).padStart(4, "0")}: ${h}  ${a}`);
   }
   return lines;
 }
@@ -252,7 +258,8 @@ Deno.test("capture lines: every field of every packet as tshark reads the same r
   withLab("wiresight_lines_", async (net, dir) => {
     const modes = {
       full: ["--no-payload"],
-      compact: ["--compact", "--no-payload"],
+      // --compact alone: one line per packet, no payload dump.
+      compact: ["--compact"],
       verbose: ["-v", "--max-payload", "20"],
       payload: [],
     };
@@ -360,6 +367,7 @@ async function onTerminal(net: NetPair, args: string[], env: string[], work: () 
   return { code: status.code, text };
 }
 
+const HEADER = /^Time\s+Dir\s+Proto\s+Flags\s+Source\s+Destination\s+Size\s+Service\s+Process\s+Application$/;
 // deno-lint-ignore no-control-regex
 const SGR = /\x1b\[[0-9;]*m/g;
 // deno-lint-ignore no-control-regex
@@ -377,6 +385,9 @@ Deno.test("capture colours: on a terminal only, never with NO_COLOR or --no-colo
     // TCP's colour (blue, 34), or HTTP's (94) once the flow said it was HTTP.
     // deno-lint-ignore no-control-regex
     for (const l of lines) assert(/^\x1b\[(34|94)m.*\x1b\[0m$/.test(l), JSON.stringify(l));
+    // A header row names the columns on a terminal, before the first packet's line.
+    const header = coloured.text.split(/\r?\n/).findIndex((l) => HEADER.test(l));
+    assert(header >= 0 && header < coloured.text.split(/\r?\n/).indexOf(lines[0]), coloured.text);
     const plainCases: [string, string[], string[]][] = [
       ["NO_COLOR=1", ["NO_COLOR=1"], []],
       ["--no-color", [], ["--no-color"]],
@@ -393,6 +404,7 @@ Deno.test("capture colours: on a terminal only, never with NO_COLOR or --no-colo
     const piped = await ws.exited();
     assertEquals(piped.code, 0, piped.stderr);
     assert(!piped.stdout.includes("\x1b["), JSON.stringify(piped.stdout));
+    assert(!piped.stdout.split("\n").some((l) => HEADER.test(l)), "a header row in a pipe");
   }));
 
 Deno.test("capture lines: text from the wire never reaches the terminal raw", () =>
