@@ -6,11 +6,15 @@ import { corpusFile } from "./helpers/corpus.ts";
 import { assertIncludes, capinfos, MAIN, run, SAMPLE, taskFlags, wiresight } from "./helpers/cli.ts";
 import { withNetns } from "./helpers/capture.ts";
 
-/** A capture whose certificate is self-signed: `--detect` raises an alert on it. */
+/** A capture whose certificate is self-signed: a notice, which PROMOTE makes an alert. */
 const ALERTING = corpusFile("sv-ja4-tls.pcap");
+const PROMOTE = Deno.makeTempFileSync({ prefix: "wiresight_promote_", suffix: ".toml" });
+Deno.writeTextFileSync(PROMOTE, `[notices]\npromote = ["tls.self_signed"]\nseverity = "medium"\n`);
+const DETECT = ["--detect", "--config", PROMOTE];
+globalThis.addEventListener("unload", () => Deno.removeSync(PROMOTE));
 
 Deno.test("read --detect --report json: stdout is the report alone, each alert line on stderr", async () => {
-  const r = await wiresight(["read", ALERTING, "--detect", "--report", "json"]);
+  const r = await wiresight(["read", ALERTING, ...DETECT, "--report", "json"]);
   assertEquals(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
   const ids = report.alerts.flatMap((g: { alerts: { id: string }[] }) => g.alerts.map((a) => a.id));
@@ -19,12 +23,12 @@ Deno.test("read --detect --report json: stdout is the report alone, each alert l
 });
 
 Deno.test("read --alerts -: EVE alone on stdout; with --report json, a usage error naming the choices", async () => {
-  const both = await wiresight(["read", ALERTING, "--alerts", "-", "--report", "json"]);
+  const both = await wiresight(["read", ALERTING, ...DETECT, "--alerts", "-", "--report", "json"]);
   assertEquals(both.code, 2, both.stderr);
   assertIncludes(both.stderr, "choose --alerts FILE, or --report text|none");
   assertEquals(both.stdout, "");
 
-  const eve = await wiresight(["read", ALERTING, "--alerts", "-"]);
+  const eve = await wiresight(["read", ALERTING, ...DETECT, "--alerts", "-"]);
   assertEquals(eve.code, 0, eve.stderr);
   const events = eve.stdout.trim().split("\n").map((l) => JSON.parse(l));
   assert(events.some((e) => e.event_type === "alert"), eve.stdout);
@@ -123,7 +127,8 @@ Deno.test("on a terminal, the progress bar is erased before an alert line: the a
     // terminal (stdout goes to a file, so only stderr is on it).
     const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
     const command = [Deno.execPath(), "run", ...taskFlags(), MAIN, "read", corpusFile("afs.pcap"), ALERTING]
-      .map(quote).join(" ") + ` --detect --report json > ${quote(`${dir}/report.json`)}`;
+      .map(quote).join(" ") +
+      ` ${DETECT.map(quote).join(" ")} --report json > ${quote(`${dir}/report.json`)}`;
     const r = await run("script", ["-qec", command, "/dev/null"], { env: { NO_COLOR: "1" } });
     assertEquals(r.code, 0, r.stdout);
     assert(/\] +\d+% .* MB\/s /.test(r.stdout), `no progress bar drawn: ${JSON.stringify(r.stdout)}`);
