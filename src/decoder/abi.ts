@@ -389,6 +389,10 @@ export const PROTO_IPV4 = 32;
 export const PROTO_IPV6 = 64;
 export const PROTO_OTHER = 128;
 
+// Application marks (ws_filter_app_marks)
+export const APP_MARK_INCLUDED = 1;
+export const APP_MARK_EXCLUDED = 2;
+
 // Statistics (ws_stats_ptr: f64 array)
 export const ST_RECORDS = 0;
 export const ST_PACKETS = 1;

@@ -16,6 +16,7 @@ import type { FlowProcesses, PacketContext, SessionSink, SinkContext } from "../
 import { type DecodeResult, decodeSteps } from "../source/decode.ts";
 import type { LiveCapture } from "../source/live.ts";
 import { PacketSelector, type SelectRules } from "./live_select.ts";
+import { appMarks } from "./app_marks.ts";
 
 export interface LiveSource {
   capture: LiveCapture;
@@ -103,6 +104,7 @@ export class Session implements SinkContext {
         (all.some((s) => s.packet) || this.#attributor ? { payloadMax: 0 } : undefined),
       ...opts.detection?.decoderSettings(),
     };
+    if (decoder.apps && opts.files?.length) decoder.appMarks = await appMarks(opts.files, decoder);
     const plain = this.#handlers(decoder.appDecoding !== false, wantsFlows);
     const handlers = this.#withLate(opts.detection ? opts.detection.handlers(plain) : plain);
     const batchSinks = this.#sinks.filter((s) => s.batch);

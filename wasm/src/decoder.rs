@@ -255,6 +255,7 @@ impl Engine {
     }
 
     fn packet(&mut self, data: &[u8], r: &Record, iface: &Iface, comment: Option<&[u8]>) {
+        let record = self.stats.v[ST_RECORDS] as usize;
         self.stats.v[ST_RECORDS] += 1.0;
         self.frame += 1;
         if self.bpf_on {
@@ -280,7 +281,7 @@ impl Engine {
         }
         decode_layers(data, p);
         let fragment_of = self.flows.fragment_flow(p);
-        if self.filter.active() && !self.filter.matches(p) {
+        if self.filter.active() && !self.filter.matches(p, record) {
             self.stats.v[ST_FILTERED] += 1.0;
             return;
         }
