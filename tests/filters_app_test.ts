@@ -6,38 +6,8 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { corpusFile } from "./helpers/corpus.ts";
 import { captureLoopback, inNetns, run, withNetns } from "./helpers/capture.ts";
-import { TSHARK_PREFS } from "./helpers/tshark.ts";
-import { runTool } from "./helpers/tool.ts";
+import { streamPackets } from "./helpers/app_streams.ts";
 import { readReport, runCli } from "./helpers/run_cli.ts";
-
-interface Frame {
-  tcp: string;
-  udp: string;
-}
-
-/** Each frame's TCP and UDP stream (empty when it has none), and the frames `filter` matches. */
-async function tsharkStreams(path: string, decodeAs: string[], filter?: string): Promise<Frame[]> {
-  const args = ["-n", "-r", path, ...TSHARK_PREFS, ...decodeAs.flatMap((d) => ["-d", d])];
-  if (filter) args.push("-Y", filter);
-  args.push("-T", "fields", "-E", "occurrence=f", "-e", "tcp.stream", "-e", "udp.stream");
-  const out = await runTool("tshark", args);
-  return out.stdout.split("\n").filter((l) => l !== "").map((l) => {
-    const [tcp, udp] = l.split("\t");
-    return { tcp, udp };
-  });
-}
-
-/** The oracle: how many frames are in streams that carry `filter`, and how many frames in all. */
-async function streamPackets(path: string, filter: string, decodeAs: string[] = []) {
-  const [all, matching] = await Promise.all([
-    tsharkStreams(path, decodeAs),
-    tsharkStreams(path, decodeAs, filter),
-  ]);
-  const tcp = new Set(matching.map((f) => f.tcp).filter((s) => s !== ""));
-  const udp = new Set(matching.map((f) => f.udp).filter((s) => s !== ""));
-  const inStreams = (f: Frame) => (f.tcp !== "" && tcp.has(f.tcp)) || (f.udp !== "" && udp.has(f.udp));
-  return { all, inStreams, streams: tcp.size + udp.size };
-}
 
 async function packets(path: string, ...args: string[]): Promise<number> {
   return (await readReport([path, ...args])).packets as number;

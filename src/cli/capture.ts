@@ -164,6 +164,12 @@ export async function captureCommand(argv: string[]): Promise<number> {
     (v["process-name"] as string[] | undefined) ?? [],
   );
   const decoder = decoderConfigFrom(v);
+  if (decoder.apps && (direction || processRule || count !== undefined)) {
+    throw new UsageError(
+      "application protocols in --protocol/--exclude-protocol do not combine with --direction, --process, " +
+        "--process-name or --count yet",
+    );
+  }
   decoder.packets = {
     payloadMax: Math.max(
       maxPayload,

@@ -103,7 +103,7 @@ export class Decoder {
     ex.ws_set_timeouts(h, t.tcpIdle, t.udpIdle, t.closedLinger, t.active);
     if (cfg.packets) ex.ws_set_packet_output(h, 1, cfg.packets.payloadMax);
     if (cfg.protocols) ex.ws_filter_protocols(h, cfg.protocols.include, cfg.protocols.exclude);
-    if (cfg.appMarks) this.#setAppMarks(cfg.appMarks);
+    if (cfg.appMarks) this.setAppMarks(0, cfg.appMarks);
     for (const host of cfg.hosts ?? []) {
       const c = parseCidr(host);
       if (!c) throw new Error(`not an IP address or CIDR: ${host}`);
@@ -123,17 +123,12 @@ export class Decoder {
     for (const [proto, port] of KNOWN_PORTS) ex.ws_set_known_port(h, proto, port);
   }
 
-  #setAppMarks(m: AppMarks): void {
-    const ptr = this.#ex.ws_filter_app_marks(
-      this.#h,
-      m.marks.length * 4,
-      m.include ? 1 : 0,
-      m.exclude ? 1 : 0,
-    );
+  /** Marks for the records from `first` on (their index over all input fed), replacing those before. */
+  setAppMarks(first: number, m: AppMarks): void {
+    const records = m.marks.length * 4;
+    const ptr = this.#ex.ws_filter_app_marks(this.#h, first, records, m.include ? 1 : 0, m.exclude ? 1 : 0);
     if (ptr === 0) {
-      throw new DecoderMemoryError(
-        `the application marks of ${m.marks.length * 4} packets do not fit in memory`,
-      );
+      throw new DecoderMemoryError(`the application marks of ${records} packets do not fit in memory`);
     }
     this.#mem().set(m.marks, ptr);
   }

@@ -9,9 +9,29 @@ import * as abi from "../decoder/abi.ts";
 import type { AppMarks, DecoderConfig } from "../decoder/decoder.ts";
 import { runDecode } from "../source/decode.ts";
 
+/** The APP_MARK_* bits of a flow of application `app` (APP_*), for the lists `apps` gives. */
+export function appMarker(apps: DecoderConfig["apps"]): (app: number) => number {
+  const include = new Set(apps?.include), exclude = new Set(apps?.exclude);
+  return (app) =>
+    (include.has(app) ? abi.APP_MARK_INCLUDED : 0) | (exclude.has(app) ? abi.APP_MARK_EXCLUDED : 0);
+}
+
+/** Empty marks for `records` records (the caller sets them with `setMark`). */
+export function emptyMarks(records: number, apps: DecoderConfig["apps"]): AppMarks {
+  return {
+    marks: new Uint8Array((records + 3) >> 2),
+    include: Boolean(apps?.include.length),
+    exclude: Boolean(apps?.exclude.length),
+  };
+}
+
+export function setMark(m: AppMarks, record: number, mark: number): void {
+  m.marks[record >> 2] |= mark << (2 * (record & 3));
+}
+
 /** The mark of every record of `files` for the applications `config.apps` names. */
 export async function appMarks(files: string[], config: DecoderConfig): Promise<AppMarks> {
-  const include = new Set(config.apps?.include), exclude = new Set(config.apps?.exclude);
+  const markOf = appMarker(config.apps);
   const markOfFlow = new Map<number, number>();
   // The flow of each record, by its index over all files (flow ids count up from 1; 0: none).
   let flowOf = new Uint32Array(1 << 16);
@@ -29,15 +49,14 @@ export async function appMarks(files: string[], config: DecoderConfig): Promise<
       flowOf[records++] = p.flowId;
     },
     flow: (f) => {
-      const mark = (include.has(f.app) ? abi.APP_MARK_INCLUDED : 0) |
-        (exclude.has(f.app) ? abi.APP_MARK_EXCLUDED : 0);
+      const mark = markOf(f.app);
       if (mark) markOfFlow.set(f.id, mark);
     },
   });
-  const marks = new Uint8Array((records + 3) >> 2);
+  const marks = emptyMarks(records, config.apps);
   for (let i = 0; i < records; i++) {
     const mark = markOfFlow.get(flowOf[i]);
-    if (mark) marks[i >> 2] |= mark << (2 * (i & 3));
+    if (mark) setMark(marks, i, mark);
   }
-  return { marks, include: include.size > 0, exclude: exclude.size > 0 };
+  return marks;
 }

@@ -17,6 +17,7 @@ import { type DecodeResult, decodeSteps } from "../source/decode.ts";
 import type { LiveCapture } from "../source/live.ts";
 import { PacketSelector, type SelectRules } from "./live_select.ts";
 import { appMarks } from "./app_marks.ts";
+import { AppHold } from "./app_hold.ts";
 
 export interface LiveSource {
   capture: LiveCapture;
@@ -85,6 +86,15 @@ export class Session implements SinkContext {
         () => live.capture.stop(),
       );
       live.capture.select = s.#selector.select;
+    }
+    if (live && opts.decoder.apps) {
+      // The selector keys its packets by their order, which holding flows back would change.
+      if (s.#selector) {
+        throw new Error(
+          "application protocols cannot be filtered with --direction, --process or --count yet",
+        );
+      }
+      live.capture.hold = await AppHold.create(opts.decoder, live.capture.fileHeader());
     }
     s.#attributor = s.#selector ?? live?.owners;
     if (live?.owners) live.capture.onOwners = (hints) => live.owners!.hint(hints);

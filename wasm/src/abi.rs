@@ -268,7 +268,8 @@ abi_layout!(PACKET_FIELDS {
     PKT_TCP_SEQ: u32 = 124,
     PKT_TCP_ACK: u32 = 128,
     PKT_ICMP_ID: u16 = 132,
-    PKT_RESERVED: u16 = 134,
+    PKT_APP: u8 = 134,
+    PKT_APP_DECIDED: u8 = 135,
     PKT_FRAME: f64 = 136,
     PKT_PAYLOAD: [u8] = 144,
 });

@@ -294,6 +294,8 @@ impl Engine {
             if p.flags & PF_L4 != 0 {
                 let fa = self.flows.app_mut(idx);
                 self.apps.packet(fa, p, data, &mut self.out, &mut self.stats);
+                p.app = fa.proto;
+                p.app_decided = fa.proto != APP_UNKNOWN || fa.done || !self.apps.enabled;
             }
         } else if p.flags & (PF_FRAGMENT | PF_FIRST_FRAGMENT) == PF_FRAGMENT {
             self.stats.v[ST_FRAGMENTS_UNMATCHED] += 1.0;
@@ -366,6 +368,8 @@ fn write_packet(out: &mut Out, p: &Packet, data: &[u8], payload_max: usize) {
     put(e, PKT_TCP_ACK, p.tcp_ack);
     put(e, PKT_ICMP_ID, p.icmp_id);
     put(e, PKT_FRAME, p.frame as f64);
+    put(e, PKT_APP, p.app);
+    put(e, PKT_APP_DECIDED, p.app_decided as u8);
     put_tail(e, PKT_PAYLOAD, &data[off..off + copy]);
 }
 

@@ -40,8 +40,9 @@ pub struct Filter {
     hosts: Vec<Cidr>,
     ports: Vec<u16>,
     no_loopback: bool,
-    /// APP_MARK_* bits per capture record (its index over all files), four records a byte.
+    /// APP_MARK_* bits per capture record from record `app_first` on (index over all input), four a byte.
     app_marks: Vec<u8>,
+    app_first: usize,
     /// Applications were named in the include list (a marked record passes it) ...
     app_include: bool,
     /// ... or in the exclude list (a marked record is dropped).
@@ -98,13 +99,15 @@ impl Filter {
         self.update();
     }
 
-    /// Room for the marks of `records` records, zeroed (TS writes them); None without memory.
-    pub fn set_app_marks(&mut self, records: usize, include: bool, exclude: bool) -> Option<&mut [u8]> {
+    /// Room for the marks of `records` records from record `first` on, zeroed (TS writes them);
+    /// None without memory.
+    pub fn set_app_marks(&mut self, first: usize, records: usize, include: bool, exclude: bool) -> Option<&mut [u8]> {
         let bytes = (records + 3) / 4;
         let mut marks = Vec::new();
         marks.try_reserve_exact(bytes).ok()?;
         marks.resize(bytes, 0);
         self.app_marks = marks;
+        self.app_first = first;
         self.app_include = include;
         self.app_exclude = exclude;
         self.update();
@@ -112,7 +115,10 @@ impl Filter {
     }
 
     fn app_mark(&self, record: usize) -> u8 {
-        self.app_marks.get(record / 4).map_or(0, |b| (b >> (2 * (record % 4))) & 3)
+        match record.checked_sub(self.app_first) {
+            Some(i) => self.app_marks.get(i / 4).map_or(0, |b| (b >> (2 * (i % 4))) & 3),
+            None => 0,
+        }
     }
 
     pub fn set_no_loopback(&mut self, on: bool) {
@@ -191,7 +197,7 @@ mod tests {
         p.flags = PF_L4;
         p.ip_proto = IPPROTO_UDP;
         // Records 0..5: record 1 is of an included application, record 4 of an excluded one.
-        let marks = f.set_app_marks(5, true, true).unwrap();
+        let marks = f.set_app_marks(0, 5, true, true).unwrap();
         marks[0] = APP_MARK_INCLUDED << 2;
         marks[1] = APP_MARK_EXCLUDED;
         assert!(f.active());
@@ -201,5 +207,10 @@ mod tests {
         f.set_protocols(PROTO_UDP, 0);
         let kept: Vec<bool> = (0..6).map(|r| f.matches(&p, r)).collect();
         assert_eq!(kept, [true, true, true, true, false, true]);
+        // Marks of a later stretch (a live capture's batch, records 3 and 4): the second is marked.
+        f.set_protocols(0, 0);
+        f.set_app_marks(3, 2, true, false).unwrap()[0] = APP_MARK_INCLUDED << 2;
+        let kept: Vec<bool> = (0..6).map(|r| f.matches(&p, r)).collect();
+        assert_eq!(kept, [false, false, false, false, true, false]);
     }
 }
