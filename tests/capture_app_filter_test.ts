@@ -5,7 +5,8 @@
 // ping) while tcpdump captures everything; each capture's pcapng and report must hold exactly the
 // packets of the streams in which tshark dissects the application (or, excluded, the others).
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { captureLoopback, run } from "./helpers/capture.ts";
+import { captureLoopback } from "./helpers/capture.ts";
+import { runCli } from "./helpers/run_cli.ts";
 import { spawnIn } from "./helpers/netns.ts";
 import { streamPackets } from "./helpers/app_streams.ts";
 import {
@@ -109,12 +110,7 @@ Deno.test("capture with application protocols keeps whole flows, as tshark's str
   }, { ipv4Only: true }));
 
 Deno.test("capture refuses application protocols with the filters that count packets in order", async () => {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "src/cli/main.ts", "capture", "-i", "lo", "-p", "dns", "-c", "5"],
-    cwd: new URL("../", import.meta.url).pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const r = await runCli(["capture", "-i", "lo", "-p", "dns", "-c", "5"]);
   assertEquals(r.code, 2);
-  assert(new TextDecoder().decode(r.stderr).includes("--count"));
+  assert(r.stderr.includes("--count"), r.stderr);
 });
