@@ -39,7 +39,8 @@ Capture:
 
 Filters (a packet must pass all that are given):
   -f, --filter EXPR            BPF expression, applied in the kernel
-  -p, --protocol LIST          keep only these: tcp udp icmp icmpv6 arp ipv4 ipv6 other
+  -p, --protocol LIST          keep only these: tcp udp icmp icmpv6 arp ipv4 ipv6 other, or applications
+                               (dns http tls quic ssh dhcp ntp smtp ...: every packet of their flows)
       --exclude-protocol LIST  drop these
       --host ADDR[/PREFIX]     keep packets to or from these addresses
       --port N                 keep packets with this source or destination port
