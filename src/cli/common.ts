@@ -65,11 +65,9 @@ function protocolList(values: string[], flag: string): { mask: number; apps: num
     if (bit !== undefined) mask |= bit;
     else if (app !== undefined) apps.push(app);
     else {
+      const l34 = Object.keys(PROTOCOL_BITS).join(", "), known = Object.keys(APP_CODES).join(", ");
       throw new UsageError(
-        `--${flag}: unknown protocol '${v}' (network and transport: ${
-          Object.keys(PROTOCOL_BITS).join(", ")
-        }; ` +
-          `applications: ${Object.keys(APP_CODES).join(", ")})`,
+        `--${flag}: unknown protocol '${v}' (network and transport: ${l34}; applications: ${known})`,
       );
     }
   }
