@@ -30,7 +30,11 @@ export function setMark(m: AppMarks, record: number, mark: number): void {
 }
 
 /** The mark of every record of `files` for the applications `config.apps` names. */
-export async function appMarks(files: string[], config: DecoderConfig): Promise<AppMarks> {
+export async function appMarks(
+  files: string[],
+  config: DecoderConfig,
+  progress?: (file: string, index: number, bytesRead: number) => void,
+): Promise<AppMarks> {
   const markOf = appMarker(config.apps);
   const markOfFlow = new Map<number, number>();
   // The flow of each record, by its index over all files (flow ids count up from 1; 0: none).
@@ -39,6 +43,7 @@ export async function appMarks(files: string[], config: DecoderConfig): Promise<
   await runDecode({
     files,
     decoder: { maxFlows: config.maxFlows, timeouts: config.timeouts, packets: { payloadMax: 0 } },
+    progress,
   }, {
     packet: (p) => {
       if (records === flowOf.length) {

@@ -114,15 +114,26 @@ export class Session implements SinkContext {
         (all.some((s) => s.packet) || this.#attributor ? { payloadMax: 0 } : undefined),
       ...opts.detection?.decoderSettings(),
     };
-    if (decoder.apps && opts.files?.length) decoder.appMarks = await appMarks(opts.files, decoder);
     const plain = this.#handlers(decoder.appDecoding !== false, wantsFlows);
     const handlers = this.#withLate(opts.detection ? opts.detection.handlers(plain) : plain);
     const batchSinks = this.#sinks.filter((s) => s.batch);
     const sizes = opts.progress ? await fileSizes(opts.files ?? []) : [];
     const total = sizes.reduce((a, b) => a + b, 0);
+    /** Progress over all files from one file's, with what is being done to it. */
+    const progress = (label: (path: string) => string) =>
+      opts.progress &&
+      ((path: string, index: number, read: number) =>
+        opts.progress!(sizes.slice(0, index).reduce((a, b) => a + b, 0) + read, total, label(path)));
     let decoded: DecodeResult;
     let decoding: AsyncGenerator<void, DecodeResult> | undefined;
     try {
+      if (decoder.apps && opts.files?.length) {
+        decoder.appMarks = await appMarks(
+          opts.files,
+          decoder,
+          progress((path) => `${path} (finding applications)`),
+        );
+      }
       decoding = decodeSteps({
         files: opts.files ?? [],
         live: opts.live?.capture,
@@ -130,9 +141,7 @@ export class Session implements SinkContext {
         decoder,
         bpf: opts.bpf,
         top: opts.top,
-        progress: opts.progress &&
-          ((path, index, read) =>
-            opts.progress!(sizes.slice(0, index).reduce((a, b) => a + b, 0) + read, total, path)),
+        progress: progress((path) => path),
       }, handlers);
       for (;;) {
         const step = await decoding.next();
