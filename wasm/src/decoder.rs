@@ -295,7 +295,9 @@ impl Engine {
                 let fa = self.flows.app_mut(idx);
                 self.apps.packet(fa, p, data, &mut self.out, &mut self.stats);
                 p.app = fa.proto;
-                p.app_decided = fa.proto != APP_UNKNOWN || fa.done || !self.apps.enabled;
+                // Only TCP and UDP flows carry an application the decoder can find.
+                let carrier = p.ip_proto == net::IPPROTO_TCP || p.ip_proto == net::IPPROTO_UDP;
+                p.app_decided = fa.proto != APP_UNKNOWN || fa.done || !self.apps.enabled || !carrier;
             }
         } else if p.flags & (PF_FRAGMENT | PF_FIRST_FRAGMENT) == PF_FRAGMENT {
             self.stats.v[ST_FRAGMENTS_UNMATCHED] += 1.0;
