@@ -37,6 +37,10 @@ const CASES: [file: string, app: string, filter: string][] = [
   ["sv-ja4-tls.pcap", "tls", "tls"],
   ["sv-tls-tls13-draft28.pcap", "tls", "tls"],
   ["sv-tls-tls-client-hello-frag-01.pcap", "tls", "tls"],
+  ["sv-ssh-hassh.pcap", "ssh", "ssh"],
+  ["quic_handshake.pcap", "quic", "quic"],
+  ["dhcp-option-33.pcap", "dhcp", "dhcp"],
+  ["ntp.pcap", "ntp", "ntp"],
 ];
 
 for (const [file, app, filter] of CASES) {
