@@ -57,7 +57,8 @@ Capture:
 
 Filters (a packet must pass all that are given):
   -f, --filter EXPR            BPF expression, applied in the kernel
-  -p, --protocol LIST          keep only these: tcp udp icmp icmpv6 arp ipv4 ipv6 other
+  -p, --protocol LIST          keep only these: tcp udp icmp icmpv6 arp ipv4 ipv6 other, or applications
+                               (dns http tls quic ssh dhcp ntp smtp ...: every packet of their flows)
       --exclude-protocol LIST  drop these
       --host ADDR[/PREFIX]     keep packets to or from these addresses
       --port N                 keep packets with this source or destination port
@@ -181,6 +182,12 @@ export async function captureCommand(argv: string[]): Promise<number> {
     (v["process-name"] as string[] | undefined) ?? [],
   );
   const decoder = decoderConfigFrom(v);
+  if (decoder.apps && (direction || processRule || count !== undefined)) {
+    throw new UsageError(
+      "application protocols in --protocol/--exclude-protocol do not combine with --direction, --process, " +
+        "--process-name or --count yet",
+    );
+  }
   decoder.packets = {
     payloadMax: Math.max(
       v.quiet ? 0 : lineOptions.payload,

@@ -2,6 +2,7 @@
 import * as abi from "../decoder/abi.ts";
 import { type DecoderConfig, DEFAULT_TIMEOUTS } from "../decoder/decoder.ts";
 import { parseCidr } from "../base/address.ts";
+import { APP_NAMES } from "../app/names.ts";
 import {
   EXPORT_FORMATS,
   EXPORT_TYPES,
@@ -53,18 +54,28 @@ const PROTOCOL_BITS: Record<string, number> = {
   other: abi.PROTO_OTHER,
 };
 
-function protocolMask(values: string[], flag: string): number {
+/** Applications by name (those the decoder detects), for the same lists. */
+const APP_CODES: Record<string, number> = Object.fromEntries(
+  Object.entries(APP_NAMES).map(([code, name]) => [name, Number(code)]),
+);
+
+/** A protocol list: network/transport names as decoder bits, application names as APP_* codes. */
+function protocolList(values: string[], flag: string): { mask: number; apps: number[] } {
   let mask = 0;
+  const apps: number[] = [];
   for (const v of values) {
-    const bit = PROTOCOL_BITS[v.toLowerCase()];
-    if (bit === undefined) {
+    const name = v.toLowerCase();
+    const bit = PROTOCOL_BITS[name], app = APP_CODES[name];
+    if (bit !== undefined) mask |= bit;
+    else if (app !== undefined) apps.push(app);
+    else {
+      const l34 = Object.keys(PROTOCOL_BITS).join(", "), known = Object.keys(APP_CODES).join(", ");
       throw new UsageError(
-        `--${flag}: unknown protocol '${v}' (use ${Object.keys(PROTOCOL_BITS).join(", ")})`,
+        `--${flag}: unknown protocol '${v}' (network and transport: ${l34}; applications: ${known})`,
       );
     }
-    mask |= bit;
   }
-  return mask;
+  return { mask, apps };
 }
 
 function ports(values: string[]): number[] {
@@ -77,8 +88,8 @@ export function decoderConfigFrom(v: Record<string, unknown>): DecoderConfig {
   for (const h of hosts) {
     if (!parseCidr(h)) throw new UsageError(`--host: '${h}' is not an IPv4/IPv6 address or CIDR`);
   }
-  const include = protocolMask(listOption(v.protocol as string[] | undefined), "protocol");
-  const exclude = protocolMask(listOption(v["exclude-protocol"] as string[] | undefined), "exclude-protocol");
+  const include = protocolList(listOption(v.protocol as string[] | undefined), "protocol");
+  const exclude = protocolList(listOption(v["exclude-protocol"] as string[] | undefined), "exclude-protocol");
   return {
     maxFlows: intOption(v["max-flows"] as string | undefined, "max-flows", 16, 50_000_000),
     timeouts: {
@@ -90,7 +101,10 @@ export function decoderConfigFrom(v: Record<string, unknown>): DecoderConfig {
       active: secondsOption(v["active-timeout"] as string | undefined, "active-timeout") ??
         DEFAULT_TIMEOUTS.active,
     },
-    protocols: include || exclude ? { include, exclude } : undefined,
+    protocols: include.mask || exclude.mask ? { include: include.mask, exclude: exclude.mask } : undefined,
+    apps: include.apps.length || exclude.apps.length
+      ? { include: include.apps, exclude: exclude.apps }
+      : undefined,
     hosts,
     ports: ports(listOption(v.port as string[] | undefined)),
     noLoopback: Boolean(v["no-loopback"]),

@@ -62,8 +62,9 @@ Export (streamed, any capture size):
       --export-payload N       include up to N payload bytes per packet, as hex (default 0)
 
 Filters (a packet must pass all that are given):
-  -p, --protocol LIST          keep only these: tcp udp icmp icmpv6 arp ipv4 ipv6 other
-                               (-p is protocol, as in ProcShark; not tcpdump's -p)
+  -p, --protocol LIST          keep only these: tcp udp icmp icmpv6 arp ipv4 ipv6 other, or applications
+                               (dns http tls quic ssh dhcp ntp smtp ...: every packet of their flows);
+                               -p is protocol, as in ProcShark, not tcpdump's -p
       --exclude-protocol LIST  drop these
       --host ADDR[/PREFIX]     keep packets to or from these addresses (repeat or comma-separate)
       --port N                 keep packets with this source or destination port (repeatable)

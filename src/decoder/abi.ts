@@ -102,7 +102,8 @@ export const PKT_PAYLOAD_LEN = field(120, "u32");
 export const PKT_TCP_SEQ = field(124, "u32");
 export const PKT_TCP_ACK = field(128, "u32");
 export const PKT_ICMP_ID = field(132, "u16");
-export const PKT_RESERVED = field(134, "u16");
+export const PKT_APP = field(134, "u8");
+export const PKT_APP_DECIDED = field(135, "u8");
 export const PKT_FRAME = field(136, "f64");
 export const PKT_PAYLOAD = field(144, "u8[]");
 
@@ -388,6 +389,10 @@ export const PROTO_ARP = 16;
 export const PROTO_IPV4 = 32;
 export const PROTO_IPV6 = 64;
 export const PROTO_OTHER = 128;
+
+// Application marks (ws_filter_app_marks)
+export const APP_MARK_INCLUDED = 1;
+export const APP_MARK_EXCLUDED = 2;
 
 // Statistics (ws_stats_ptr: f64 array)
 export const ST_RECORDS = 0;

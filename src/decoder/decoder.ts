@@ -27,6 +27,14 @@ export interface DecoderConfig {
   /** Emit a record per packet, with up to `payloadMax` payload bytes. */
   packets?: { payloadMax: number };
   protocols?: { include: number; exclude: number };
+  /**
+   * Application protocols (APP_*) in the protocol lists. The decoder cannot tell a packet's
+   * application before its flow's first payload: the session turns these into `appMarks`
+   * (files) or holds packets until their flow's application is known (live capture).
+   */
+  apps?: { include: number[]; exclude: number[] };
+  /** APP_MARK_* per capture record, four a byte (wasm/ABI.md, "Application marks"). */
+  appMarks?: AppMarks;
   hosts?: string[];
   ports?: number[];
   noLoopback?: boolean;
@@ -40,6 +48,13 @@ export interface DecoderConfig {
   flowStarts?: boolean;
   /** Per-host packet counts per window; hosts over a threshold get a host-rate record. */
   hostRates?: { windowMs: number; minPackets: number; minSyns: number };
+}
+
+export interface AppMarks {
+  marks: Uint8Array;
+  /** Applications were named in the include list (marked records pass it), in the exclude list. */
+  include: boolean;
+  exclude: boolean;
 }
 
 /** The decoder's buffers and flow table do not fit in memory. */
@@ -88,6 +103,7 @@ export class Decoder {
     ex.ws_set_timeouts(h, t.tcpIdle, t.udpIdle, t.closedLinger, t.active);
     if (cfg.packets) ex.ws_set_packet_output(h, 1, cfg.packets.payloadMax);
     if (cfg.protocols) ex.ws_filter_protocols(h, cfg.protocols.include, cfg.protocols.exclude);
+    if (cfg.appMarks) this.setAppMarks(0, cfg.appMarks);
     for (const host of cfg.hosts ?? []) {
       const c = parseCidr(host);
       if (!c) throw new Error(`not an IP address or CIDR: ${host}`);
@@ -105,6 +121,16 @@ export class Decoder {
       ex.ws_set_host_rates(h, r.windowMs, r.minPackets, r.minSyns);
     }
     for (const [proto, port] of KNOWN_PORTS) ex.ws_set_known_port(h, proto, port);
+  }
+
+  /** Marks for the records from `first` on (their index over all input fed), replacing those before. */
+  setAppMarks(first: number, m: AppMarks): void {
+    const records = m.marks.length * 4;
+    const ptr = this.#ex.ws_filter_app_marks(this.#h, first, records, m.include ? 1 : 0, m.exclude ? 1 : 0);
+    if (ptr === 0) {
+      throw new DecoderMemoryError(`the application marks of ${records} packets do not fit in memory`);
+    }
+    this.#mem().set(m.marks, ptr);
   }
 
   /** The memory view, re-created when the instance's memory grew (its buffer is replaced). */

@@ -36,6 +36,10 @@ export interface PacketRecord {
   icmpType: number | null;
   icmpCode: number | null;
   flowId: number;
+  /** APP_* of the packet's flow as known after this packet (APP_UNKNOWN: not yet, or none). */
+  app: number;
+  /** Detection is over for the flow: `app` is final (also for packets without a flow). */
+  appDecided: boolean;
   fromResponder: boolean;
   fragment: boolean;
   truncated: boolean;
@@ -234,6 +238,8 @@ export function parsePacket(u8: Uint8Array, dv: DataView, o: number): PacketReco
     icmpType: isIcmp ? getU8(dv, o, abi.PKT_ICMP_TYPE) : null,
     icmpCode: isIcmp ? getU8(dv, o, abi.PKT_ICMP_CODE) : null,
     flowId: getF64(dv, o, abi.PKT_FLOW_ID),
+    app: getU8(dv, o, abi.PKT_APP),
+    appDecided: getU8(dv, o, abi.PKT_APP_DECIDED) === 1,
     fromResponder: (flags & abi.PF_FROM_RESPONDER) !== 0,
     fragment: (flags & abi.PF_FRAGMENT) !== 0,
     truncated: (flags & abi.PF_TRUNCATED) !== 0,

@@ -20,6 +20,7 @@ export interface DecoderExports {
   ws_filter_add_host(h: number, prefixLen: number, ipver: number): void;
   ws_filter_add_port(h: number, port: number): void;
   ws_filter_no_loopback(h: number, on: number): void;
+  ws_filter_app_marks(h: number, first: number, records: number, include: number, exclude: number): number;
   ws_filter_bpf_enable(h: number, on: number): void;
   ws_set_bpf(h: number, linktype: number, count: number): number;
   ws_begin_file(h: number): void;

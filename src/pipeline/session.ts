@@ -16,6 +16,8 @@ import type { FlowProcesses, PacketContext, SessionSink, SinkContext } from "../
 import { type DecodeResult, decodeSteps } from "../source/decode.ts";
 import type { LiveCapture } from "../source/live.ts";
 import { PacketSelector, type SelectRules } from "./live_select.ts";
+import { appMarks } from "./app_marks.ts";
+import { AppHold } from "./app_hold.ts";
 
 export interface LiveSource {
   capture: LiveCapture;
@@ -85,6 +87,15 @@ export class Session implements SinkContext {
       );
       live.capture.select = s.#selector.select;
     }
+    if (live && opts.decoder.apps) {
+      // The selector keys its packets by their order, which holding flows back would change.
+      if (s.#selector) {
+        throw new Error(
+          "application protocols cannot be filtered with --direction, --process or --count yet",
+        );
+      }
+      live.capture.hold = await AppHold.create(opts.decoder, live.capture.fileHeader());
+    }
     s.#attributor = s.#selector ?? live?.owners;
     if (live?.owners) live.capture.onOwners = (hints) => live.owners!.hint(hints);
     return s;
@@ -108,9 +119,21 @@ export class Session implements SinkContext {
     const batchSinks = this.#sinks.filter((s) => s.batch);
     const sizes = opts.progress ? await fileSizes(opts.files ?? []) : [];
     const total = sizes.reduce((a, b) => a + b, 0);
+    /** Progress over all files from one file's, with what is being done to it. */
+    const progress = (label: (path: string) => string) =>
+      opts.progress &&
+      ((path: string, index: number, read: number) =>
+        opts.progress!(sizes.slice(0, index).reduce((a, b) => a + b, 0) + read, total, label(path)));
     let decoded: DecodeResult;
     let decoding: AsyncGenerator<void, DecodeResult> | undefined;
     try {
+      if (decoder.apps && opts.files?.length) {
+        decoder.appMarks = await appMarks(
+          opts.files,
+          decoder,
+          progress((path) => `${path} (finding applications)`),
+        );
+      }
       decoding = decodeSteps({
         files: opts.files ?? [],
         live: opts.live?.capture,
@@ -118,9 +141,7 @@ export class Session implements SinkContext {
         decoder,
         bpf: opts.bpf,
         top: opts.top,
-        progress: opts.progress &&
-          ((path, index, read) =>
-            opts.progress!(sizes.slice(0, index).reduce((a, b) => a + b, 0) + read, total, path)),
+        progress: progress((path) => path),
       }, handlers);
       for (;;) {
         const step = await decoding.next();

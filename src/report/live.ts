@@ -103,7 +103,8 @@ export class LiveTraffic {
     if (app) i.apps.add(app);
     for (const proc of [sender, receiver]) if (proc) i.processes.add(processLabel(proc), p.wirelen);
     this.#layers(p);
-    for (const a of p.src === p.dst ? [p.src] : [p.src, p.dst]) {
+    // Both ends, also when they are the same host: talking to itself, it sent and received the packet.
+    for (const a of [p.src, p.dst]) {
       if (!a) continue;
       this.#talkerBytes.add(a, p.wirelen);
       this.#talkerPackets.add(a);

@@ -52,6 +52,14 @@ export function captureInterfaces(): CaptureInterface[] {
   }));
 }
 
+/** A stage between the capture and the decoder that may hold records back (order kept per flow). */
+export interface RecordHold {
+  /** The records to decode now (some of `records`, some held before); they are marked in `decoder`. */
+  release(records: Uint8Array, decoder: Decoder): Uint8Array;
+  /** Capture ended: every record still held. */
+  end(decoder: Decoder): Uint8Array;
+}
+
 export class LiveCapture {
   readonly #worker: Worker;
   readonly #stop = new SharedArrayBuffer(4);
@@ -89,6 +97,12 @@ export class LiveCapture {
    * decoder know); returns them as pcap records. Without it, every record goes on.
    */
   select?: (records: Uint8Array) => Uint8Array;
+
+  /**
+   * Holds records back until what the decoder needs to judge them is known (their flow's
+   * application): it returns the records to decode now, and marks them in the decoder.
+   */
+  hold?: RecordHold;
 
   /** Called once when capture has ended, before the decoder ends the flows still open. */
   onEnd?: () => void;
@@ -164,6 +178,12 @@ export class LiveCapture {
     onBatch?: (records: Uint8Array) => void,
   ): AsyncGenerator<void, { error?: string }> {
     const feed = (bytes: Uint8Array, eof: boolean) => feedRecords(decoder, bytes, eof, handlers);
+    const releaseHeld = () => {
+      if (!this.hold) return;
+      const rest = this.hold.end(decoder);
+      feed(rest, false);
+      onBatch?.(rest);
+    };
     decoder.beginFile();
     feed(this.fileHeader(), false);
     try {
@@ -173,17 +193,20 @@ export class LiveCapture {
         else if (m.type === "batch") {
           if (m.owners.length) this.onOwners?.(m.owners);
           const all = this.#ring.slot(m.slot, m.length);
-          const records = this.select ? this.select(all) : all;
+          const selected = this.select ? this.select(all) : all;
+          const records = this.hold ? this.hold.release(selected, decoder) : selected;
           feed(records, false);
           // After the decoder's events went out, so the batch's packets are known by then.
           onBatch?.(records);
           this.#ring.free(m.slot);
           yield;
         } else if (m.type === "error") {
+          releaseHeld();
           this.onEnd?.();
           return { error: m.message };
         } else if (m.type === "done") break;
       }
+      releaseHeld();
       this.onEnd?.();
       feed(new Uint8Array(0), true);
       return {};

@@ -268,7 +268,8 @@ abi_layout!(PACKET_FIELDS {
     PKT_TCP_SEQ: u32 = 124,
     PKT_TCP_ACK: u32 = 128,
     PKT_ICMP_ID: u16 = 132,
-    PKT_RESERVED: u16 = 134,
+    PKT_APP: u8 = 134,
+    PKT_APP_DECIDED: u8 = 135,
     PKT_FRAME: f64 = 136,
     PKT_PAYLOAD: [u8] = 144,
 });
@@ -565,6 +566,11 @@ abi_consts!(PROTO_BITS: u32 {
     PROTO_OTHER = 128,
 });
 
+abi_consts!(APP_MARKS: u8 {
+    APP_MARK_INCLUDED = 1,
+    APP_MARK_EXCLUDED = 2,
+});
+
 abi_consts!(STATS: usize {
     ST_RECORDS = 0,
     ST_PACKETS = 1,
@@ -701,7 +707,7 @@ mod abi_doc {
             L3_KINDS, MALFORMED, FLOW_FIELDS, END_REASONS, TCP_STATES, INTERFACE_FIELDS, IF_FORMATS,
             TOP_FIELDS, TOP_TABLES, NAME_FIELDS, IFSTATS_FIELDS, IFSTATS_BITS, COMMENT_FIELDS,
             FLOW_START_FIELDS, HOST_RATE_FIELDS, APP_FIELDS, APP_FIELD_HEADER, APP_LIMITS, APP_PROTOCOLS,
-            APP_KINDS, APP_FIELD_IDS, DNS_ERRORS, PROTO_BITS, STATS, LINKTYPES,
+            APP_KINDS, APP_FIELD_IDS, DNS_ERRORS, PROTO_BITS, APP_MARKS, STATS, LINKTYPES,
         ];
         let mut ours = BTreeMap::new();
         for table in tables {

@@ -202,9 +202,13 @@ impl Aggregates {
         let flows = f.new_flow as u64;
         let meta = (f.ipver as u32) << 24;
         let swap = |x: [u64; 2]| [x[1], x[0]];
-        self.hosts.get(Key { a: f.a, b: 0, meta }).add(f.pkts, f.bytes, flows);
         if f.b != f.a {
+            self.hosts.get(Key { a: f.a, b: 0, meta }).add(f.pkts, f.bytes, flows);
             self.hosts.get(Key { a: f.b, b: 0, meta }).add(swap(f.pkts), swap(f.bytes), flows);
+        } else {
+            // A host talking to itself sends and receives every packet (as tshark's endpoints count).
+            let both = |x: [u64; 2]| [x[0] + x[1], x[0] + x[1]];
+            self.hosts.get(Key { a: f.a, b: 0, meta }).add(both(f.pkts), both(f.bytes), flows);
         }
         let pair = if f.a <= f.b {
             let p = self.pairs.get(Key { a: f.a, b: f.b, meta });
@@ -311,5 +315,29 @@ mod tests {
         assert_eq!((svc.0.meta & 0xffff, svc.1.bytes[0], svc.1.flows), (443, 4600, 1));
         assert_eq!(g.service_port(6, 443, 50000), 443);
         assert_eq!(g.service_port(17, 40000, 50000), 50000);
+    }
+
+    #[test]
+    fn a_host_talking_to_itself_sends_and_receives_each_packet() {
+        let mut g = Aggregates::default();
+        let f = FlowTotals {
+            ipver: 4,
+            proto: 6,
+            a: 7,
+            b: 7,
+            port_a: 50000,
+            port_b: 8080,
+            has_ports: true,
+            pkts: [3, 2],
+            bytes: [300, 2000],
+            first_ns: 5,
+            last_ns: 9,
+            new_flow: true,
+            app: APP_HTTP,
+        };
+        g.add(&f);
+        let host = g.hosts.top(2);
+        assert_eq!(host.len(), 1);
+        assert_eq!((host[0].1.pkts, host[0].1.bytes, host[0].1.flows), ([5, 5], [2300, 2300], 1));
     }
 }

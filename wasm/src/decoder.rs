@@ -255,6 +255,7 @@ impl Engine {
     }
 
     fn packet(&mut self, data: &[u8], r: &Record, iface: &Iface, comment: Option<&[u8]>) {
+        let record = self.stats.v[ST_RECORDS] as usize;
         self.stats.v[ST_RECORDS] += 1.0;
         self.frame += 1;
         if self.bpf_on {
@@ -280,7 +281,7 @@ impl Engine {
         }
         decode_layers(data, p);
         let fragment_of = self.flows.fragment_flow(p);
-        if self.filter.active() && !self.filter.matches(p) {
+        if self.filter.active() && !self.filter.matches(p, record) {
             self.stats.v[ST_FILTERED] += 1.0;
             return;
         }
@@ -293,6 +294,10 @@ impl Engine {
             if p.flags & PF_L4 != 0 {
                 let fa = self.flows.app_mut(idx);
                 self.apps.packet(fa, p, data, &mut self.out, &mut self.stats);
+                p.app = fa.proto;
+                // Only TCP and UDP flows carry an application the decoder can find.
+                let carrier = p.ip_proto == net::IPPROTO_TCP || p.ip_proto == net::IPPROTO_UDP;
+                p.app_decided = fa.proto != APP_UNKNOWN || fa.done || !self.apps.enabled || !carrier;
             }
         } else if p.flags & (PF_FRAGMENT | PF_FIRST_FRAGMENT) == PF_FRAGMENT {
             self.stats.v[ST_FRAGMENTS_UNMATCHED] += 1.0;
@@ -365,6 +370,8 @@ fn write_packet(out: &mut Out, p: &Packet, data: &[u8], payload_max: usize) {
     put(e, PKT_TCP_ACK, p.tcp_ack);
     put(e, PKT_ICMP_ID, p.icmp_id);
     put(e, PKT_FRAME, p.frame as f64);
+    put(e, PKT_APP, p.app);
+    put(e, PKT_APP_DECIDED, p.app_decided as u8);
     put_tail(e, PKT_PAYLOAD, &data[off..off + copy]);
 }
 

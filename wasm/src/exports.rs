@@ -98,6 +98,21 @@ pub unsafe extern "C" fn ws_filter_no_loopback(h: *mut Decoder, on: u32) {
 }
 
 #[no_mangle]
+pub unsafe extern "C" fn ws_filter_app_marks(
+    h: *mut Decoder,
+    first: f64,
+    records: u32,
+    include: u32,
+    exclude: u32,
+) -> *mut u8 {
+    let filter = &mut unsafe { dec(h) }.eng.filter;
+    match filter.set_app_marks(first as usize, records as usize, include != 0, exclude != 0) {
+        Some(marks) => marks.as_mut_ptr(),
+        None => std::ptr::null_mut(),
+    }
+}
+
+#[no_mangle]
 pub unsafe extern "C" fn ws_filter_bpf_enable(h: *mut Decoder, on: u32) {
     unsafe { dec(h) }.enable_bpf(on != 0);
 }

@@ -36,6 +36,9 @@ pub struct Packet {
     pub payload_len: u32,
     pub malformed: u8,
     pub flow_id: u64,
+    /// The flow's APP_* as known after this packet, and whether detection is over for it.
+    pub app: u8,
+    pub app_decided: bool,
     /// Final destination named by an IPv6 routing header (valid with `PF_ROUTED`).
     pub route_dst: [u8; 16],
 }
@@ -77,6 +80,8 @@ impl Packet {
             payload_len: 0,
             malformed: MAL_NONE,
             flow_id: 0,
+            app: APP_UNKNOWN,
+            app_decided: true,
             route_dst: [0; 16],
         }
     }
@@ -84,6 +89,8 @@ impl Packet {
     /// Clears the per-packet fields that decoding sets conditionally.
     pub fn reset(&mut self) {
         self.flags = 0;
+        self.app = APP_UNKNOWN;
+        self.app_decided = true;
         self.ethertype = 0;
         self.vlan = [0; 2];
         self.l3 = L3_NONE;
