@@ -61,10 +61,15 @@ async function lastAnswer(conn: Deno.Conn, answer: Uint8Array): Promise<void> {
  * as http://relayed.invalid/PATH (the Host header, which access control checks, is unchanged).
  */
 export function asHttp(req: Request): Request {
-  const prefix = `http+unix://${req.headers.get("host") ?? ""}`;
-  if (!req.url.startsWith(prefix)) return req;
+  const scheme = "http+unix://", host = req.headers.get("host") ?? "";
+  if (!req.url.startsWith(scheme)) return req;
+  // Without a Host header, Deno puts the socket's (encoded) path where the host goes.
+  const from = host && req.url.startsWith(scheme + host)
+    ? scheme.length + host.length
+    : req.url.indexOf("/", scheme.length);
+  const path = from < 0 ? "/" : req.url.slice(from) || "/";
   // Not its signal: reading it makes Deno warn about its legacy abort (nothing here uses it).
-  return new Request(`http://relayed.invalid${req.url.slice(prefix.length) || "/"}`, {
+  return new Request(`http://relayed.invalid${path}`, {
     method: req.method,
     headers: req.headers,
     body: req.body,
