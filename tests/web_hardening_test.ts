@@ -210,7 +210,7 @@ Deno.test("web hardening: the token redirect only goes to this server's paths; a
   }
 });
 
-Deno.test("serve: an address the host lacks or a port in use is one line on stderr, exit 1", async () => {
+Deno.test("serve: an address the host lacks or a port in use is one line on stderr, exit 1; bad limits are usage errors", async () => {
   const [db, cleanup] = await tempDb();
   const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
@@ -225,6 +225,15 @@ Deno.test("serve: an address the host lacks or a port in use is one line on stde
       assert.equal(lines.length, 1, `one line for ${listen}: ${r.stderr}`);
       assert.match(lines[0], message);
       assert.equal(r.stdout, "");
+    }
+    for (
+      const bad of [["--header-timeout", "0"], ["--body-timeout", "x"], ["--analyses", "0"], [
+        "--max-connections",
+        "0",
+      ]]
+    ) {
+      const r = await wiresight(["serve", ...bad, "--db", db]);
+      assert.equal(r.code, 2, `${bad.join(" ")} is a usage error: ${r.stderr}`);
     }
   } finally {
     busy.close();
