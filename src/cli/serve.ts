@@ -285,7 +285,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   return await runServer(settings, async (web, store) => {
     for (const f of files) {
       const id = await store.createSession({ kind: "file", name: f, sensor: settings.sensor });
-      const report = await web.analyses.run(web.analyses.reserve(), { sessionId: id, files: [f] })
+      const report = await web.analyses.run(web.analyses.reserve(true), { sessionId: id, files: [f] })
         .catch(() => null);
       const stored = await store.session(id);
       if (!report || stored?.status === "failed") {

@@ -52,9 +52,12 @@ export class AnalysisPool {
 
   constructor(private readonly o: PoolOptions) {}
 
-  /** Takes a place (running or queued); throws ServerBusy when every place is taken. */
-  reserve(): PoolTicket {
-    if (this.#closed || this.#taken >= this.o.running + this.o.queued) {
+  /**
+   * Takes a place (running or queued); throws ServerBusy when every place is taken, unless
+   * `always` (the files given to `serve`, analysed one after another, are never refused).
+   */
+  reserve(always = false): PoolTicket {
+    if (this.#closed || (!always && this.#taken >= this.o.running + this.o.queued)) {
       throw new ServerBusy(
         RETRY_AFTER_S,
         `the server is busy: ${this.#running} analyses running and ${
