@@ -4,7 +4,7 @@
 // the security headers, an aborted upload is one log line, and bind errors are one line, exit 1.
 import assert from "node:assert/strict";
 import net from "node:net";
-import { assertIncludes, SAMPLE, wiresight } from "./helpers/cli.ts";
+import { assertIncludes, capinfos, SAMPLE, wiresight } from "./helpers/cli.ts";
 import { curl, type Served, withServe } from "./helpers/web.ts";
 import { sleep, waitFor } from "./helpers/wait.ts";
 
@@ -49,7 +49,7 @@ async function trickle(c: RawClient, bytes: string, pieceLen: number, everyMs: n
   let open = true;
   c.closed.then(() => open = false);
   for (let i = 0; open && Date.now() - t0 < maxMs; i += pieceLen) {
-    c.socket.write(bytes.slice(i % bytes.length, i % bytes.length + pieceLen));
+    c.socket.write(bytes.slice(i % bytes.length, i % bytes.length + pieceLen), "latin1");
     await sleep(everyMs);
   }
   const closedAt = await Promise.race([c.closed, sleep(2000).then(() => null)]);
@@ -66,6 +66,9 @@ async function raw(port: number, request: string): Promise<{ status: number; hea
   const head = c.received().split("\r\n\r\n")[0];
   return { status: Number(head.split(" ")[1]), head: head.toLowerCase() };
 }
+
+/** Each byte as one character (what node:net's "latin1" writes back as that byte). */
+const bytesAsText = (b: Uint8Array) => Array.from(b, (x) => String.fromCharCode(x)).join("");
 
 const header = (head: string, name: string) => head.match(new RegExp(`\\r\\n${name}: ([^\\r]*)`))?.[1];
 
@@ -98,7 +101,7 @@ Deno.test("web hardening: slow heads and bodies are cut after the timeout; an ab
         `POST /api/upload?name=slow.pcapng HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
           `Content-Type: application/octet-stream\r\nContent-Length: ${capture.length}\r\n\r\n`,
       );
-      const bodyAt = await trickle(slowBody, new TextDecoder("latin1").decode(capture), 10, 100, 8000);
+      const bodyAt = await trickle(slowBody, bytesAsText(capture), 10, 100, 8000);
       assert.ok(bodyAt !== null && bodyAt < 5000, `slow body cut after ${bodyAt} ms`);
 
       // A client that goes away mid-upload.
@@ -128,6 +131,46 @@ Deno.test("web hardening: slow heads and bodies are cut after the timeout; an ab
       // A normal client is served as before.
       const ok = await curl(`${s.origin}/api/captures`);
       assert.equal(ok.status, 200);
+    });
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("web hardening: chunked bodies and keep-alive requests pass the guard, pauses between them too", async () => {
+  const [db, cleanup] = await tempDb();
+  try {
+    const args = ["--listen", "127.0.0.1:0", "--db", db, "--header-timeout", "1", "--body-timeout", "1"];
+    await withServe(args, async (s) => {
+      const c = await connect(portOf(s));
+      const capture = await Deno.readFile(SAMPLE);
+      const chunks = [];
+      for (let i = 0; i < capture.length; i += 7000) {
+        const piece = capture.subarray(i, i + 7000);
+        chunks.push(
+          `${piece.length.toString(16)};ext=1\r\n`,
+          bytesAsText(piece),
+          "\r\n",
+        );
+      }
+      const get = `GET /api/captures HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+      // A chunked upload with a trailer, and a request pipelined right behind it.
+      c.socket.write(
+        `POST /api/upload?name=chunked.pcapng&wait=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+          `Transfer-Encoding: chunked\r\n\r\n${chunks.join("")}0\r\nX-Trailer: 1\r\n\r\n${get}`,
+        "latin1",
+      );
+      const answers = () => c.received().match(/HTTP\/1.1 \d+/g) ?? [];
+      await waitFor("two answers on one connection", () => answers().length >= 2, { timeoutMs: 30_000 });
+      // Longer than the head and body timeouts between requests: not cut (the answer came).
+      await sleep(2500);
+      c.socket.write(get);
+      await waitFor("a third answer after the pause", () => answers().length >= 3, { timeoutMs: 10_000 });
+      assert.deepEqual(answers(), ["HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 200"]);
+      assert.match(c.received(), /"name":"chunked.pcapng".*"status":"done"/s);
+      const stored = Number(c.received().match(/"packets":(\d+)/)?.[1]);
+      assert.equal(stored, (await capinfos(SAMPLE)).packets, "the chunked upload arrived whole");
+      c.socket.destroy();
     });
   } finally {
     await cleanup();
