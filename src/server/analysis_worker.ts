@@ -39,8 +39,8 @@ export type FromWorker =
   | { type: "done"; report: Report }
   | { type: "failed"; message: string };
 
-/** Rows per message: the main thread writes one batch in a few milliseconds. */
-export const WRITE_BATCH = 2000;
+/** Rows per message: 2000 flow rows took the main thread 25 ms (median; 88 ms at most) on a loaded machine. */
+export const WRITE_BATCH = 1000;
 /** Least time between progress messages. */
 const PROGRESS_MS = 200;
 
