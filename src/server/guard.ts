@@ -114,16 +114,19 @@ class Relay {
         if (this.#cutting) continue;
         this.lastActivity = now;
         const { phase: before, requests } = this.framing;
-        if (before === "between") this.headStart = now;
         try {
           this.framing.feed(buf.subarray(0, n));
         } catch (e) {
           if (!(e instanceof RequestTooLarge)) throw e;
           return void this.cut(reply("431 Request Header Fields Too Large", `${e.message} (${MAX_HEAD})`));
         }
+        // A head that began in these bytes is timed from now (a pipelined one too); the first
+        // one from the connection's start, so an idle connection counts.
+        const newHead = this.framing.phase === "head" &&
+          (before !== "head" || this.framing.requests > requests);
+        if (newHead && this.framing.requests > 0) this.headStart = now;
         if (this.framing.requests > requests) {
           this.answered = false;
-          this.headStart = now;
           this.windowWaitMs = 0;
           this.windowBytes = 0;
         }
