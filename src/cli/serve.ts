@@ -2,8 +2,9 @@
 // history store; files given are analysed into sessions first.
 import { hostname } from "node:os";
 import { CaptureError } from "../../ffi/libpcap.ts";
+import { join } from "node:path";
 import { createApp, type WebApp } from "../server/app.ts";
-import { analyzeIntoSession } from "../server/analysis.ts";
+import { asHttp, ConnectionGuard, GUARD_DEFAULTS, type GuardLimits } from "../server/guard.ts";
 import { type EngineFactory, engineFactory } from "../server/detection.ts";
 import { ConfigError } from "../detect/config.ts";
 import type { LiveStart } from "../server/live.ts";
@@ -33,6 +34,17 @@ given are analysed into sessions before the server starts.
                                DATABASE_URL=postgres://... stores the history in PostgreSQL instead
       --retain DAYS            delete sessions older than DAYS (at start, then hourly)
       --max-upload MIB         largest capture accepted by upload (default 256)
+      --analyses N             uploads and files analysed at once, each in a worker (default 2)
+      --upload-queue N         uploads accepted beyond those analysed, waiting their turn
+                               (default 8); more are answered 503 with Retry-After
+      --max-connections N      connections at once; more are answered 503 (default ${GUARD_DEFAULTS.connections})
+      --header-timeout S       a request's head must arrive within S seconds (default ${
+  GUARD_DEFAULTS.headerTimeoutMs / 1000
+})
+      --body-timeout S         a request's body must bring ${
+  GUARD_DEFAULTS.bodyMinBytes / 1024
+} KiB in every S seconds waited for it
+                               (default ${GUARD_DEFAULTS.bodyWindowMs / 1000}); slower clients are cut off
       --store-packets N        packets kept per session for the packets page (default ${DEFAULT_LIMITS.packets}; 0: none)
       --top N                  entries in each top list (default 10)
       --sensor NAME            this machine's name in the history (default: the host name)
@@ -54,6 +66,11 @@ export const SERVE_OPTIONS: Options = {
   db: { type: "string" },
   retain: { type: "string" },
   "max-upload": { type: "string" },
+  analyses: { type: "string" },
+  "upload-queue": { type: "string" },
+  "max-connections": { type: "string" },
+  "header-timeout": { type: "string" },
+  "body-timeout": { type: "string" },
   "store-packets": { type: "string" },
   sensor: { type: "string" },
   "no-detect": { type: "boolean" },
@@ -88,6 +105,10 @@ export interface ServeSettings {
   generatedToken: boolean;
   retainDays: number | undefined;
   maxUploadBytes: number;
+  /** File analyses at once, and uploads that may wait beyond them. */
+  analyses: { running: number; queued: number };
+  /** Connection limit and slow-client timeouts. */
+  guard: GuardLimits;
   storePackets: number;
   top: number;
   sensor: string;
@@ -96,6 +117,12 @@ export interface ServeSettings {
   /** Run the detectors on every session, with this config file (default settings without). */
   detect: boolean;
   detectConfig: string | undefined;
+}
+
+function timeoutMs(value: unknown, name: string): number | undefined {
+  const s = secondsOption(value as string | undefined, name);
+  if (s === 0) throw new UsageError(`--${name} takes a number of seconds above 0`);
+  return s === undefined ? undefined : s * 1000;
 }
 
 /** The serve options, validated (shared with `capture --serve`). */
@@ -117,6 +144,17 @@ export function serveSettings(v: Record<string, unknown>): ServeSettings {
     retainDays: secondsOption(v.retain as string | undefined, "retain"),
     maxUploadBytes: (intOption(v["max-upload"] as string | undefined, "max-upload", 1, 1 << 20) ?? 256) *
       (1 << 20),
+    analyses: {
+      running: intOption(v.analyses as string | undefined, "analyses", 1, 64) ?? 2,
+      queued: intOption(v["upload-queue"] as string | undefined, "upload-queue", 0, 10_000) ?? 8,
+    },
+    guard: {
+      ...GUARD_DEFAULTS,
+      connections: intOption(v["max-connections"] as string | undefined, "max-connections", 1, 100_000) ??
+        GUARD_DEFAULTS.connections,
+      headerTimeoutMs: timeoutMs(v["header-timeout"], "header-timeout") ?? GUARD_DEFAULTS.headerTimeoutMs,
+      bodyWindowMs: timeoutMs(v["body-timeout"], "body-timeout") ?? GUARD_DEFAULTS.bodyWindowMs,
+    },
     storePackets: intOption(v["store-packets"] as string | undefined, "store-packets", 0, 10_000_000) ??
       DEFAULT_LIMITS.packets,
     top: intOption(v.top as string | undefined, "top", 1, 1000) ?? 10,
@@ -130,13 +168,28 @@ export function serveSettings(v: Record<string, unknown>): ServeSettings {
 
 const DAY_MS = 86_400_000;
 
+const listenName = (l: { hostname: string; port: number }) =>
+  `${l.hostname.includes(":") ? `[${l.hostname}]` : l.hostname}:${l.port}`;
+
+/** Why the address cannot be listened on, and what to do, in words. */
+function listenProblem(e: Error): string {
+  if (e instanceof Deno.errors.AddrInUse) return "the port is in use: pick another --listen port";
+  if (e instanceof Deno.errors.AddrNotAvailable) {
+    return "this host has no such address: give one of its addresses (ip addr), 127.0.0.1 or 0.0.0.0";
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
+    return "not allowed (ports below 1024 need privileges): pick a port from 1024 up";
+  }
+  return e.message;
+}
+
 /**
  * Opens the store, starts the server, runs `ready` (analyses, a capture), then serves until
  * SIGINT/SIGTERM; everything is closed on the way out.
  */
 export async function runServer(
   s: ServeSettings,
-  ready: (web: WebApp, store: SessionStore, detection: EngineFactory | undefined) => Promise<void>,
+  ready: (web: WebApp, store: SessionStore) => Promise<void>,
 ): Promise<number> {
   let detection: EngineFactory | undefined;
   try {
@@ -155,7 +208,18 @@ export async function runServer(
     }
     throw e;
   }
-  const uploadDir = await Deno.makeTempDir({ prefix: "wiresight-uploads-" });
+  // Bind first: a wrong --listen fails at once, before any analysis.
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen(s.listen);
+  } catch (e) {
+    console.error(`wiresight: cannot listen on ${listenName(s.listen)}: ${listenProblem(e as Error)}`);
+    await store.close();
+    return EXIT_RUNTIME;
+  }
+  // Private (0700): the upload files, and the socket the guard relays connections to.
+  const workDir = await Deno.makeTempDir({ prefix: "wiresight-serve-" });
+  const guard = new ConnectionGuard(listener, join(workDir, "http.sock"), s.guard);
   const stopped = Promise.withResolvers<void>();
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const onSignal = () => stopped.resolve();
@@ -169,9 +233,10 @@ export async function runServer(
     top: s.top,
     limits: { ...DEFAULT_LIMITS, packets: s.storePackets },
     maxUploadBytes: s.maxUploadBytes,
-    uploadDir,
+    uploadDir: workDir,
     capture: s.capture,
     detection,
+    analyses: s.analyses,
   });
   try {
     if (s.retainDays !== undefined) {
@@ -185,21 +250,13 @@ export async function runServer(
         3_600_000,
       );
     }
-    await ready(web, store, detection);
-    try {
-      server = Deno.serve({ ...s.listen, onListen: () => {} }, web.app.fetch);
-    } catch (e) {
-      if (e instanceof Deno.errors.AddrInUse) {
-        console.error(
-          `wiresight: ${s.listen.hostname}:${s.listen.port} is in use: pick another --listen port`,
-        );
-        return EXIT_RUNTIME;
-      }
-      throw e;
-    }
-    const addr = server.addr as Deno.NetAddr;
-    const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-    const url = `http://${host}:${addr.port}/${s.token && s.generatedToken ? `?token=${s.token}` : ""}`;
+    server = Deno.serve(
+      { path: join(workDir, "http.sock"), onListen: () => {} },
+      (req) => web.app.fetch(asHttp(req)),
+    );
+    await ready(web, store);
+    const addr = guard.addr;
+    const url = `http://${listenName(addr)}/${s.token && s.generatedToken ? `?token=${s.token}` : ""}`;
     console.error(`wiresight: web view on ${url} (history: ${store.kind} ${store.location}; Ctrl+C to stop)`);
     if (s.token && !s.generatedToken) {
       console.error("wiresight: every request needs the token given with --token");
@@ -209,11 +266,13 @@ export async function runServer(
   } finally {
     for (const sig of signals) Deno.removeSignalListener(sig, onSignal);
     clearInterval(retention);
+    await guard.close();
     await web.captures.stop();
+    await web.analyses.close();
     web.hub.closeAll();
     await server?.shutdown();
     await store.close();
-    await Deno.remove(uploadDir, { recursive: true }).catch(() => {});
+    await Deno.remove(workDir, { recursive: true }).catch(() => {});
   }
 }
 
@@ -224,17 +283,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   const settings = serveSettings(v);
-  return await runServer(settings, async (_web, store, detection) => {
+  return await runServer(settings, async (web, store) => {
     for (const f of files.map((f) => callerPath(f))) {
       const id = await store.createSession({ kind: "file", name: f, sensor: settings.sensor });
-      const report = await analyzeIntoSession(store, id, [f], {
-        top: settings.top,
-        limits: { ...DEFAULT_LIMITS, packets: settings.storePackets },
-        detection,
-      });
+      const report = await web.analyses.run(web.analyses.reserve(true), { sessionId: id, files: [f] })
+        .catch(() => null);
       const stored = await store.session(id);
-      if (stored?.status === "failed") console.error(`wiresight: error: ${stored.error} (session ${id})`);
-      else console.error(`wiresight: ${f}: session ${id}, ${report.packets} packets, ${report.flows} flows`);
+      if (!report || stored?.status === "failed") {
+        console.error(`wiresight: error: ${stored?.error} (session ${id})`);
+      } else {console.error(
+          `wiresight: ${f}: session ${id}, ${report.packets} packets, ${report.flows} flows`,
+        );}
     }
   });
 }

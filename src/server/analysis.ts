@@ -3,7 +3,7 @@
 import { Session } from "../pipeline/session.ts";
 import type { Report } from "../report/report.ts";
 import { DEFAULT_LIMITS, FLUSH_ROWS, SessionRecorder, type StoreLimits } from "../store/recorder.ts";
-import type { SessionStore } from "../store/types.ts";
+import type { SessionWriter } from "../store/types.ts";
 import { alertRow, type EngineFactory } from "./detection.ts";
 
 export interface AnalysisOptions {
@@ -22,7 +22,7 @@ export interface AnalysisOptions {
  * when no file could be decoded). Returns the report, as `wiresight read --report json` gives it.
  */
 export async function analyzeIntoSession(
-  store: SessionStore,
+  store: SessionWriter,
   sessionId: number,
   files: string[],
   opts: AnalysisOptions = {},

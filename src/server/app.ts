@@ -9,11 +9,12 @@ import type { DecoderConfig } from "../decoder/decoder.ts";
 import type { StoreLimits } from "../store/recorder.ts";
 import type { SessionStore } from "../store/types.ts";
 import type { EngineFactory } from "./detection.ts";
+import { AnalysisPool, ServerBusy } from "./analysis_pool.ts";
 import { ApiError, apiRoutes } from "./api.ts";
 import { CaptureControl } from "./control.ts";
 import { EventHub } from "./events.ts";
 import { accessControl, securityHeaders } from "./security.ts";
-import { handleUpload, UploadError } from "./upload.ts";
+import { handleUpload, UploadAborted, UploadError } from "./upload.ts";
 
 export interface ServerOptions {
   store: SessionStore;
@@ -30,12 +31,15 @@ export interface ServerOptions {
   decoder?: DecoderConfig;
   /** The detectors each session runs (none without). */
   detection?: EngineFactory;
+  /** File analyses at once, and how many more may wait (uploads beyond are refused with 503). */
+  analyses: { running: number; queued: number };
 }
 
 export interface WebApp {
   app: Hono;
   hub: EventHub;
   captures: CaptureControl;
+  analyses: AnalysisPool;
 }
 
 /** Seconds between keep-alive comments on an idle event stream. */
@@ -47,6 +51,13 @@ export function createApp(o: ServerOptions): WebApp {
     { store: o.store, hub, sensor: o.sensor, top: o.top, limits: o.limits, detection: o.detection },
     o.capture,
   );
+  const analyses = new AnalysisPool({
+    store: o.store,
+    top: o.top,
+    limits: o.limits,
+    detection: o.detection,
+    ...o.analyses,
+  });
   const app = new Hono();
   app.use("*", securityHeaders);
   app.use("*", accessControl({ token: o.token }));
@@ -59,6 +70,14 @@ export function createApp(o: ServerOptions): WebApp {
     if (e instanceof ApiError || e instanceof UploadError) return c.json({ error: e.message }, e.status);
     if (e instanceof CaptureError) return c.json({ error: e.message }, e.usage ? 409 : 503);
     if (e instanceof RangeError) return c.json({ error: e.message }, 400);
+    if (e instanceof ServerBusy) {
+      return c.json({ error: e.message }, 503, { "retry-after": String(e.retryAfterS) });
+    }
+    if (e instanceof UploadAborted) {
+      // A client going away is no server fault: one line, no stack.
+      console.error(`wiresight: web: ${e.message}`);
+      return c.json({ error: e.message }, 400);
+    }
     console.error(`wiresight: web: ${c.req.method} ${new URL(c.req.url).pathname}: ${e.stack ?? e}`);
     return c.json({ error: `internal error: ${e.message}` }, 500);
   });
@@ -75,11 +94,9 @@ export function createApp(o: ServerOptions): WebApp {
       store: o.store,
       hub,
       sensor: o.sensor,
-      top: o.top,
-      limits: o.limits,
       maxBytes: o.maxUploadBytes,
       dir: o.uploadDir,
-      detection: o.detection,
+      pool: analyses,
     }));
 
   app.get("/api/capture/status", (c) => c.json(captures.status()));
@@ -128,5 +145,5 @@ export function createApp(o: ServerOptions): WebApp {
       }
     }));
 
-  return { app, hub, captures };
+  return { app, hub, captures, analyses };
 }

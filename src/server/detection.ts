@@ -7,14 +7,17 @@ import { loadIntel } from "../detect/intel.ts";
 import { alertJson } from "../report/alerts.ts";
 import type { AlertRow } from "../store/types.ts";
 
-/** Makes a fresh engine for each session. */
-export type EngineFactory = () => DetectionEngine;
+/**
+ * Makes a fresh engine for each session; `configPath` is the file it was loaded from (none: the
+ * defaults), so an analysis worker can load the same.
+ */
+export type EngineFactory = (() => DetectionEngine) & { readonly configPath?: string };
 
 /** Loads the config (and its intel lists) once; throws ConfigError when they are wrong. */
 export async function engineFactory(configPath?: string): Promise<EngineFactory> {
   const config = configPath ? await loadConfig(configPath) : structuredClone(DEFAULT_CONFIG);
   const intel = await loadIntel(config.intel);
-  return () => new DetectionEngine(config, intel);
+  return Object.assign(() => new DetectionEngine(config, intel), { configPath });
 }
 
 /** The alert as the store keeps it: times and fields as `read --detect --report json` gives them. */

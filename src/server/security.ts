@@ -22,6 +22,28 @@ export function newToken(): string {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/** Whether a Host header is a name or address with an optional port (RFC 9110, 7.2). */
+export function validHost(host: string): boolean {
+  const m = host.match(/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/);
+  return m !== null && (m[1] === undefined || Number(m[1]) <= 65535);
+}
+
+/**
+ * Whether a browser takes `pathname` as a path on this server: not `//host` or `/\host`
+ * (other hosts), nor those encoded or with tabs or line breaks (which browsers drop) between.
+ */
+export function isLocalPath(pathname: string): boolean {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return false;
+  }
+  const control = [...decoded].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
+  return !control && /^\/(?![/\\])/.test(pathname) &&
+    /^\/(?![/\\])/.test(decoded);
+}
+
 function sameToken(given: string | undefined, token: string): boolean {
   if (given === undefined) return false;
   const a = new TextEncoder().encode(given), b = new TextEncoder().encode(token);
@@ -38,8 +60,14 @@ const problem = (status: number, error: string) =>
 
 export function accessControl(policy: AccessPolicy): MiddlewareHandler {
   return async (c, next) => {
-    const url = new URL(c.req.url);
     const host = c.req.header("host") ?? "";
+    if (!validHost(host)) {
+      return problem(
+        400,
+        `the Host header '${host.slice(0, 100)}' is not a host name or address with a port`,
+      );
+    }
+    const url = new URL(c.req.url);
     if (!policy.token && !isLoopback(host.replace(/:\d+$/, ""))) {
       return problem(403, `Host '${host}' is not this machine's loopback; open the page at http://127.0.0.1`);
     }
@@ -57,6 +85,8 @@ export function accessControl(policy: AccessPolicy): MiddlewareHandler {
       }
       if (sameToken(fromQuery, policy.token) && c.req.method === "GET") {
         // Keep the token out of the address bar and history: a cookie carries it from now on.
+        // The redirect goes only to a path on this server (never //other.host).
+        if (!isLocalPath(url.pathname)) return problem(400, `'${url.pathname}' is not a page of this server`);
         setCookie(c, TOKEN_COOKIE, policy.token, { httpOnly: true, sameSite: "Strict", path: "/" });
         url.searchParams.delete("token");
         return c.redirect(url.pathname + url.search, 303);

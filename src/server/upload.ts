@@ -1,15 +1,17 @@
-// Capture uploads: the body streams to a private temporary file under a size limit, its first
-// bytes must be a pcap or pcapng header, and it is then analysed into a session in the
-// background (progress goes to the pages as `upload` events) by the pipeline `read` uses.
+// Capture uploads: a place in the analysis pool is taken first (503 when the server is full),
+// the body streams to a private temporary file under a size limit, its first bytes must be a
+// pcap or pcapng header, and it is then analysed into a session in a worker (progress goes to
+// the pages as `upload` events) by the pipeline `read` uses.
 import type { Context } from "hono";
 import { basename, join } from "node:path";
 import type { SessionStore } from "../store/types.ts";
-import type { StoreLimits } from "../store/recorder.ts";
-import { analyzeIntoSession } from "./analysis.ts";
-import type { EngineFactory } from "./detection.ts";
+import type { AnalysisPool } from "./analysis_pool.ts";
 import type { EventHub } from "./events.ts";
 
 export const CAPTURE_EXTENSIONS = [".pcap", ".pcapng", ".cap"];
+
+/** The client stopped sending the body (or was cut off as too slow): logged as one line. */
+export class UploadAborted extends Error {}
 
 /** An upload refused, with the HTTP status that says why. */
 export class UploadError extends Error {
@@ -60,12 +62,10 @@ export interface UploadDeps {
   store: SessionStore;
   hub: EventHub;
   sensor: string;
-  top: number;
-  limits: StoreLimits;
   maxBytes: number;
   /** A private directory for the files while they are analysed. */
   dir: string;
-  detection?: EngineFactory;
+  pool: AnalysisPool;
 }
 
 /** Copies the request body to `path`, refusing it past `maxBytes`; returns its size and first bytes. */
@@ -73,12 +73,19 @@ async function receive(
   body: ReadableStream<Uint8Array>,
   path: string,
   maxBytes: number,
+  name: string,
 ): Promise<{ size: number; head: Uint8Array }> {
   const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
   const head = new Uint8Array(32);
   let size = 0;
+  const reader = body.getReader();
+  const next = () =>
+    reader.read().catch((e) => {
+      throw new UploadAborted(`upload '${name}' aborted after ${size} bytes: ${(e as Error).message}`);
+    });
   try {
-    for await (const chunk of body) {
+    for (let r = await next(); !r.done; r = await next()) {
+      const chunk = r.value;
       if (size + chunk.length > maxBytes) {
         throw new UploadError(
           413,
@@ -93,6 +100,7 @@ async function receive(
     }
   } finally {
     file.close();
+    reader.releaseLock();
   }
   return { size, head: head.subarray(0, Math.min(size, head.length)) };
 }
@@ -112,11 +120,12 @@ export async function handleUpload(c: Context, deps: UploadDeps): Promise<Respon
   }
   const body = c.req.raw.body;
   if (!body) throw new UploadError(400, "the request has no body: send the capture file as the body");
+  const ticket = deps.pool.reserve();
   // The server picks the path; the client's name is only shown.
   const path = join(deps.dir, `upload-${Deno.pid}-${++uploads}-${crypto.randomUUID()}`);
   let keep = false;
   try {
-    const { size, head } = await receive(body, path, deps.maxBytes);
+    const { size, head } = await receive(body, path, deps.maxBytes, name);
     const format = captureFormat(head, size);
     const id = await deps.store.createSession({ kind: "upload", name, sensor: deps.sensor });
     deps.hub.publish("sessions", { changed: id });
@@ -124,11 +133,10 @@ export async function handleUpload(c: Context, deps: UploadDeps): Promise<Respon
       deps.hub.publish("upload", { session: id, name, phase, bytes, size, ...extra }, `upload ${id}`);
     progress("analysing", 0);
     keep = true;
-    const analysis = analyzeIntoSession(deps.store, id, [path], {
-      top: deps.top,
-      limits: deps.limits,
+    const analysis = deps.pool.run(ticket, {
+      sessionId: id,
+      files: [path],
       displayName: name,
-      detection: deps.detection,
       progress: (read) => progress("analysing", read),
     }).then(async (report) => {
       const s = await deps.store.session(id);
@@ -150,6 +158,9 @@ export async function handleUpload(c: Context, deps: UploadDeps): Promise<Respon
     }
     return c.json({ session: id, name, size, format, status: "running" }, 202);
   } finally {
-    if (!keep) await Deno.remove(path).catch(() => {});
+    if (!keep) {
+      ticket.release();
+      await Deno.remove(path).catch(() => {});
+    }
   }
 }

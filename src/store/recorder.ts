@@ -9,7 +9,7 @@ import type { Row } from "../base/columns.ts";
 import { FLOW_ROWS, type FlowView, PACKET_ROWS } from "../sinks/rows.ts";
 import type { Report } from "../report/report.ts";
 import { Timeline } from "./timeline.ts";
-import type { AlertRow, RecordKind, SessionStatus, SessionStore } from "./types.ts";
+import type { AlertRow, RecordKind, SessionStatus, SessionWriter } from "./types.ts";
 
 export interface StoreLimits {
   /** Packets kept per session (0: none). */
@@ -43,7 +43,7 @@ export class SessionRecorder {
   readonly dropped = { flows: 0, packets: 0, dns: 0, http: 0, tls: 0 };
 
   constructor(
-    private readonly store: SessionStore,
+    private readonly store: SessionWriter,
     readonly sessionId: number,
     private readonly limits: StoreLimits = DEFAULT_LIMITS,
   ) {}

@@ -103,6 +103,12 @@ export interface SessionUpdate {
   timeline?: TimelinePoint[];
 }
 
+/** What an analysis writes: its rows and its session's state (a worker's analysis forwards these). */
+export type SessionWriter = Pick<
+  SessionStore,
+  "updateSession" | "addFlows" | "addRecords" | "addPackets" | "setAlerts"
+>;
+
 export interface SessionStore {
   /** "sqlite" or "postgres". */
   readonly kind: string;
