@@ -12,7 +12,14 @@ import { Exporter } from "../sinks/export.ts";
 import { CaptureWriter, PcapngWriter } from "../sinks/pcapng.ts";
 import { PacketPrinter } from "../sinks/terminal.ts";
 import { choice, intOption, type Options, parse, secondsOption } from "./args.ts";
-import { decoderConfigFrom, EXPORT_OPTIONS, exportFrom, FILTER_OPTIONS, FLOW_OPTIONS } from "./common.ts";
+import {
+  decoderConfigFrom,
+  EXPORT_OPTIONS,
+  exportFrom,
+  FILTER_OPTIONS,
+  FLOW_OPTIONS,
+  memoryPlanFrom,
+} from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { writeErr, writeOut } from "./output.ts";
 import { DETECT_HELP, DETECT_OPTIONS, detectFrom, DetectSession } from "./detect.ts";
@@ -68,7 +75,8 @@ Output:
       --export PATH            stream records (json, ndjson, csv; see 'wiresight read --help')
       --export-format FMT, --export-type TYPE, --export-payload N
 
-Flows: --tcp-timeout S, --udp-timeout S, --active-timeout S, --max-flows N, --no-app (as for read)
+Flows: --tcp-timeout S, --udp-timeout S, --active-timeout S, --max-flows N, --memory MIB, --no-app
+       (as for read)
 
 Web view:
       --serve                  show the capture live in the web view, kept in its history (see
@@ -163,7 +171,9 @@ export async function captureCommand(argv: string[]): Promise<number> {
     processPaths((v.process as string[] | undefined) ?? []),
     (v["process-name"] as string[] | undefined) ?? [],
   );
-  const decoder = decoderConfigFrom(v);
+  const detectChoice = detectFrom(v);
+  const plan = memoryPlanFrom(v, detectChoice !== undefined);
+  const decoder = decoderConfigFrom(v, plan);
   decoder.packets = {
     payloadMax: Math.max(
       maxPayload,
@@ -173,12 +183,12 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const exp = exportFrom(v);
   // Detection: its config is checked before capture starts; alert lines go out with the packet lines.
   const alertLines: string[] = [];
-  const detectChoice = detectFrom(v);
   const detect = detectChoice
     ? await DetectSession.open(
       detectChoice,
       (line) => alertLines.push(line),
       colorWanted(Deno.stdout, Boolean(v["no-color"])),
+      plan,
     )
     : undefined;
   const device = (v.interface as string | undefined) ?? defaultInterface();

@@ -1,5 +1,6 @@
 // `wiresight read FILE...`: analyse captures, print the report, stream exports.
-import { DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from "../decoder/decoder.ts";
+import { DEFAULT_TIMEOUTS } from "../decoder/decoder.ts";
+import { DEFAULT_MEMORY_MIB, planMemory } from "../detect/budget.ts";
 import { Session } from "../pipeline/session.ts";
 import { renderText } from "../report/text.ts";
 import { colorWanted, style } from "../base/format.ts";
@@ -14,6 +15,7 @@ import {
   exportFrom,
   FILTER_OPTIONS,
   FLOW_OPTIONS,
+  memoryPlanFrom,
 } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { ProgressBar } from "./progress.ts";
@@ -54,7 +56,12 @@ Flows:
       --tcp-timeout S          end TCP flows idle this long (default ${DEFAULT_TIMEOUTS.tcpIdle}; 0 = never)
       --udp-timeout S          end UDP and other flows idle this long (default ${DEFAULT_TIMEOUTS.udpIdle})
       --active-timeout S       split flows active this long into records (default ${DEFAULT_TIMEOUTS.active})
-      --max-flows N            flows tracked at once; the least recent is ended beyond (default ${DEFAULT_MAX_FLOWS})
+      --max-flows N            flows tracked at once; the least recent is ended beyond (default: from
+                               --memory, ${planMemory(DEFAULT_MEMORY_MIB, false).maxFlows}, or ${
+  planMemory(DEFAULT_MEMORY_MIB, true).maxFlows
+} with --detect)
+      --memory MIB             memory for the flow table and the detectors' tables, the process included:
+                               peak resident memory stays about under it (default ${DEFAULT_MEMORY_MIB})
 
 Application layer:
       --no-app                 skip application-layer decoding (DNS, HTTP, TLS, QUIC ...): L2-L4 only
@@ -92,13 +99,14 @@ export async function readCommand(argv: string[]): Promise<number> {
     ? "none"
     : choice(v.report as string | undefined, "report", ["text", "json", "none"]) ?? "text";
   const top = intOption(v.top as string | undefined, "top", 1, 10000) ?? 10;
-  const decoder = decoderConfigFrom(v);
+  const detectChoice = detectFrom(v);
+  const plan = memoryPlanFrom(v, detectChoice !== undefined);
+  const decoder = decoderConfigFrom(v, plan);
   const exp = exportFrom(v);
   const exportPath = exp?.path;
   if (exp?.type === "packets") decoder.packets = { payloadMax: exp.payloadMax };
   const bpf = v.filter as string | undefined;
   if (bpf !== undefined) checkBpf(bpf);
-  const detectChoice = detectFrom(v);
   if (detectChoice?.alertsPath === "-" && exportPath === "-") {
     throw new UsageError("--alerts - and --export - cannot both write to stdout");
   }
@@ -120,6 +128,7 @@ export async function readCommand(argv: string[]): Promise<number> {
       // -q: no report and no alert lines (--alerts and --outdir still get everything).
       (line) => v.quiet || alertStream.writeSync(enc.encode(line + "\n")),
       colorWanted(alertStream, Boolean(v["no-color"])),
+      plan,
     )
     : undefined;
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;

@@ -13,7 +13,7 @@ import { DEFAULT_LIMITS } from "../store/recorder.ts";
 import type { SessionStore } from "../store/types.ts";
 import { choice, intOption, type Options, parse, secondsOption } from "./args.ts";
 import { ATTRIBUTION_METHODS } from "../proc/attribution.ts";
-import { decoderConfigFrom } from "./common.ts";
+import { decoderConfigFrom, memoryPlanFrom } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { writeOut } from "./output.ts";
 
@@ -254,7 +254,7 @@ export async function captureServeCommand(v: Record<string, unknown>, device: st
     bufferBytes: (intOption(v["buffer-size"] as string | undefined, "buffer-size", 1, 4096) ?? 8) << 20,
     count: intOption(v.count as string | undefined, "count", 1, Number.MAX_SAFE_INTEGER),
     duration: secondsOption(v.duration as string | undefined, "duration"),
-    decoder: decoderConfigFrom(v),
+    decoder: decoderConfigFrom(v, memoryPlanFrom(v, false)),
     attribution: choice(v.attribution as string | undefined, "attribution", ATTRIBUTION_METHODS),
   };
   return await runServer({ ...settings, capture: true }, async (web) => {

@@ -22,7 +22,7 @@ export function alertLine(a: Alert, color: boolean): string {
 export function alertSummary(alerts: Alert[], summary: DetectionSummary, st: Style, top: number): string {
   const lines = [st.heading("Alerts")];
   if (!alerts.length) {
-    lines.push(`  none (detectors: ${summary.detectors.join(", ")})`);
+    lines.push(`  none (detectors: ${summary.detectors.join(", ")})`, ...evictionLines(summary, st));
     return lines.join("\n") + "\n";
   }
   lines.push(
@@ -57,9 +57,21 @@ export function alertSummary(alerts: Alert[], summary: DetectionSummary, st: Sty
   if (sorted.length > top) {
     lines.push(st.dim(`  ... ${count(sorted.length - top)} more (see --report json or --alerts)`));
   }
-  const evicted = Object.entries(summary.evictions).filter(([, n]) => n > 0);
-  if (evicted.length) {
-    lines.push(st.dim(`  table evictions: ${evicted.map(([t, n]) => `${t} ${count(n)}`).join(", ")}`));
-  }
+  lines.push(...evictionLines(summary, st));
   return lines.join("\n") + "\n";
+}
+
+/** What the bounded tables forgot to stay in the memory budget, and that budget (none: nothing). */
+function evictionLines(summary: DetectionSummary, st: Style): string[] {
+  const evicted = Object.entries(summary.evictions).filter(([, n]) => n > 0);
+  if (!evicted.length) return [];
+  const { budget_mib, max_flows, table_entries } = summary.memory;
+  return [
+    st.dim(`  table evictions: ${evicted.map(([t, n]) => `${t} ${count(n)}`).join(", ")}`),
+    st.dim(
+      `  (memory budget ${budget_mib} MiB: ${count(max_flows)} flows, ${
+        count(table_entries)
+      } entries per detector table; --memory raises it)`,
+    ),
+  ];
 }
