@@ -11,7 +11,7 @@ import { isLoopback, newToken } from "../server/security.ts";
 import { openStore, StoreOpenError } from "../store/open.ts";
 import { DEFAULT_LIMITS } from "../store/recorder.ts";
 import type { SessionStore } from "../store/types.ts";
-import { choice, intOption, type Options, parse, secondsOption } from "./args.ts";
+import { choice, intOption, listOption, type Options, parse, secondsOption } from "./args.ts";
 import { ATTRIBUTION_METHODS } from "../proc/attribution.ts";
 import { decoderConfigFrom, memoryPlanFrom } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
@@ -31,6 +31,9 @@ given are analysed into sessions before the server starts.
                                i.e. ~/.local/share/wiresight/history.sqlite)
                                DATABASE_URL=postgres://... stores the history in PostgreSQL instead
       --retain DAYS            delete sessions older than DAYS (at start, then hourly)
+      --retain SIZE            keep the newest sessions that fit in SIZE (500MB, 2GiB: their rows' size,
+                               as the sessions list shows it), deleting older ones (at start, then each
+                               minute); give both to bound by age and size
       --max-upload MIB         largest capture accepted by upload (default 256)
       --store-packets N        packets kept per session for the packets page (default ${DEFAULT_LIMITS.packets}; 0: none)
       --top N                  entries in each top list (default 10)
@@ -51,7 +54,7 @@ export const SERVE_OPTIONS: Options = {
   listen: { type: "string" },
   token: { type: "string" },
   db: { type: "string" },
-  retain: { type: "string" },
+  retain: { type: "string", multiple: true },
   "max-upload": { type: "string" },
   "store-packets": { type: "string" },
   sensor: { type: "string" },
@@ -85,7 +88,8 @@ export interface ServeSettings {
   token: string | null;
   /** Whether the token was generated (it is printed then). */
   generatedToken: boolean;
-  retainDays: number | undefined;
+  retainDays?: number;
+  retainBytes?: number;
   maxUploadBytes: number;
   storePackets: number;
   top: number;
@@ -113,7 +117,7 @@ export function serveSettings(v: Record<string, unknown>): ServeSettings {
     listen,
     token,
     generatedToken,
-    retainDays: secondsOption(v.retain as string | undefined, "retain"),
+    ...retainFrom(listOption(v.retain as string[] | undefined)),
     maxUploadBytes: (intOption(v["max-upload"] as string | undefined, "max-upload", 1, 1 << 20) ?? 256) *
       (1 << 20),
     storePackets: intOption(v["store-packets"] as string | undefined, "store-packets", 0, 10_000_000) ??
@@ -173,15 +177,26 @@ export async function runServer(
     detection,
   });
   try {
-    if (s.retainDays !== undefined) {
+    if (s.retainDays !== undefined || s.retainBytes !== undefined) {
       const prune = async () => {
-        const n = await store.deleteBefore(Date.now() - s.retainDays! * DAY_MS);
-        if (n) console.error(`wiresight: deleted ${n} sessions older than ${s.retainDays} days`);
+        if (s.retainDays !== undefined) {
+          const n = await store.deleteBefore(Date.now() - s.retainDays * DAY_MS);
+          if (n) console.error(`wiresight: deleted ${n} sessions older than ${s.retainDays} days`);
+        }
+        if (s.retainBytes !== undefined) {
+          const n = await store.deleteBeyond(s.retainBytes);
+          if (n) {
+            console.error(
+              `wiresight: deleted ${n} old sessions to keep the history under ${s.retainBytes} bytes`,
+            );
+          }
+        }
       };
       await prune();
+      // A size can be reached by a few uploads: it is checked more often than an age.
       retention = setInterval(
         () => prune().catch((e) => console.error(`wiresight: retention: ${e.message}`)),
-        3_600_000,
+        s.retainBytes !== undefined ? 60_000 : 3_600_000,
       );
     }
     await ready(web, store, detection);
@@ -273,4 +288,34 @@ export async function captureServeCommand(v: Record<string, unknown>, device: st
       )
     ).catch((e) => console.error(`wiresight: capture failed: ${(e as Error).message}`));
   });
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** `--retain DAYS` and `--retain SIZE` (a number with a unit), at most one of each. */
+export function retainFrom(values: string[]): { retainDays?: number; retainBytes?: number } {
+  const out: { retainDays?: number; retainBytes?: number } = {};
+  for (const value of values) {
+    const size = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)$/i.exec(value.trim());
+    const key = size ? "retainBytes" : "retainDays";
+    if (out[key] !== undefined) {
+      throw new UsageError(`--retain: give at most one age and one size, not '${value}'`);
+    }
+    const n = size ? Number(size[1]) * SIZE_UNITS[size[2].toLowerCase()] : Number(value);
+    if (value.trim() === "" || !Number.isFinite(n) || n < 0) {
+      throw new UsageError(`--retain takes DAYS or a size such as 500MB, not '${value}'`);
+    }
+    out[key] = size ? Math.floor(n) : n;
+  }
+  return out;
 }
