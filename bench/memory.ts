@@ -27,6 +27,8 @@ const HELP =
 
 interface Sample {
   wallS: number;
+  /** User and system CPU time: what a loaded machine bends least. */
+  cpuS: number;
   rssMiB: number;
 }
 
@@ -51,9 +53,17 @@ async function measure(cmd: string[]): Promise<Sample> {
   if (!r.success) {
     throw new Error(`${cmd.join(" ")} failed: ${new TextDecoder().decode(r.stderr).slice(-800)}`);
   }
-  const kib = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(out, "utf8"));
-  if (!kib) throw new Error(`no peak RSS in GNU time's output (${out})`);
-  return { wallS, rssMiB: Number(kib[1]) / 1024 };
+  const text = readFileSync(out, "utf8");
+  const field = (name: string) => {
+    const m = new RegExp(`${name}: ([\\d.]+)`).exec(text);
+    if (!m) throw new Error(`no '${name}' in GNU time's output (${out})`);
+    return Number(m[1]);
+  };
+  return {
+    wallS,
+    cpuS: field("User time \\(seconds\\)") + field("System time \\(seconds\\)"),
+    rssMiB: field("Maximum resident set size \\(kbytes\\)") / 1024,
+  };
 }
 
 function median(xs: number[]): number {
