@@ -72,13 +72,16 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** "median (min-max)" of one figure of the samples. */
+function spread(samples: Sample[], pick: (s: Sample) => number, digits: number): string {
+  const xs = samples.map(pick);
+  const f = (x: number) => x.toFixed(digits);
+  return `${f(median(xs))} (${f(Math.min(...xs))}-${f(Math.max(...xs))})`;
+}
+
 function line(label: string, samples: Sample[]): string {
-  const rss = samples.map((s) => s.rssMiB), wall = samples.map((s) => s.wallS);
-  const f = (x: number, d: number) => x.toFixed(d);
-  return `${label.padEnd(34)} peak ${f(median(rss), 0)} MiB (${f(Math.min(...rss), 0)}-${
-    f(Math.max(...rss), 0)
-  })` +
-    `  wall ${f(median(wall), 2)} s (${f(Math.min(...wall), 2)}-${f(Math.max(...wall), 2)})`;
+  return `${label.padEnd(24)} peak ${spread(samples, (s) => s.rssMiB, 0)} MiB` +
+    `  cpu ${spread(samples, (s) => s.cpuS, 1)} s  wall ${spread(samples, (s) => s.wallS, 1)} s`;
 }
 
 async function main(): Promise<void> {
