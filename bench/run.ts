@@ -8,6 +8,7 @@ import { cpus, loadavg, release } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { wiresightCommand } from "./wiresight_command.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const DEFAULT_FILE = "/tmp/bench/bench.pcap";
@@ -182,7 +183,7 @@ function wiresightTools(file: string, root: string, prefix: string, who: string)
   const tool = (suffix: string, label: string, extra: string[]): Tool => ({
     name: prefix + suffix,
     label: `${who} ${label}`,
-    cmd: [...wiresightCommand(file, root), ...extra],
+    cmd: [...readCommand(file, root), ...extra],
     needs: Deno.execPath(),
     pkg: "",
     check: wiresightCounts,
@@ -251,26 +252,9 @@ function selectTools(file: string, only: string[] | undefined, baseline?: string
   return chosen;
 }
 
-/** `deno run` with the exact permission flags of the `wiresight` task in the deno.json at `root`. */
-function wiresightCommand(file: string, root = ROOT): string[] {
-  const config = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
-  const words: string[] = config.tasks.wiresight.split(/\s+/);
-  const script = words.findIndex((w) => w.endsWith(".ts"));
-  const flags = words.slice(words.indexOf("run") + 1, script);
-  return [
-    Deno.execPath(),
-    "run",
-    // That checkout's own import map and lock, whatever the working directory.
-    "--config",
-    join(root, "deno.json"),
-    ...flags,
-    join(root, words[script]),
-    "read",
-    file,
-    "--report",
-    "json",
-    "--no-progress",
-  ];
+/** `wiresight read FILE --report json` of the checkout at `root`. */
+function readCommand(file: string, root = ROOT): string[] {
+  return [...wiresightCommand(root), "read", file, "--report", "json", "--no-progress"];
 }
 
 /** Compiles the native baseline into /tmp (binaries are never kept in the repo). */

@@ -305,6 +305,38 @@ Deno.test("serve: --retain deletes old sessions at start", async () => {
   }
 });
 
+Deno.test("serve: each session says its size; --retain SIZE keeps the newest sessions that fit", async () => {
+  const dir = await tempDir();
+  try {
+    const db = `${dir}/h.sqlite`;
+    for (let i = 0; i < 2; i++) {
+      await withServe([SAMPLE, "--listen", "127.0.0.1:0", "--db", db], async () => {});
+    }
+    let sessions: { id: number; stored_bytes: number }[] = [];
+    await withServe(["--listen", "127.0.0.1:0", "--db", db], async (s) => {
+      sessions = (await curlJson(`${s.origin}/api/captures`)).json.sessions;
+    });
+    assert.equal(sessions.length, 2);
+    assert.ok(sessions.every((x) => x.stored_bytes > 10_000), JSON.stringify(sessions));
+    // Room for the newest only (a size in bytes, as the list gives it): the older one goes.
+    await withServe(
+      ["--listen", "127.0.0.1:0", "--db", db, "--retain", `${sessions[0].stored_bytes}B`, "--retain", "30"],
+      async (s) => {
+        assertIncludes(s.log(), "deleted 1 old sessions to keep the history under");
+        const left = (await curlJson(`${s.origin}/api/captures`)).json.sessions;
+        assert.deepEqual(left.map((x: { id: number }) => x.id), [sessions[0].id]);
+      },
+    );
+    for (const bad of ["5XB", "-1", "1GB,2GB"]) {
+      const r = await wiresight(["serve", "--db", db, "--retain", bad]);
+      assert.equal(r.code, 2, `${bad}: ${r.stderr}`);
+      assertIncludes(r.stderr, "--retain");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("web api: a session's alerts are the ones read --detect raises on the same capture", async () => {
   const dir = await tempDir();
   try {

@@ -18,6 +18,7 @@ import {
   exportFrom,
   FILTER_OPTIONS,
   FLOW_OPTIONS,
+  memoryPlanFrom,
   NUMERIC_OPTION,
 } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
@@ -85,7 +86,8 @@ Output:
       --export PATH            stream records (json, ndjson, csv; see 'wiresight read --help')
       --export-format FMT, --export-type TYPE, --export-payload N
 
-Flows: --tcp-timeout S, --udp-timeout S, --active-timeout S, --max-flows N, --no-app (as for read)
+Flows: --tcp-timeout S, --udp-timeout S, --active-timeout S, --max-flows N, --memory MIB, --no-app
+       (as for read)
 
 Web view:
       --serve                  show the capture live in the web view, kept in its history (see
@@ -181,7 +183,9 @@ export async function captureCommand(argv: string[]): Promise<number> {
     processPaths((v.process as string[] | undefined) ?? []),
     (v["process-name"] as string[] | undefined) ?? [],
   );
-  const decoder = decoderConfigFrom(v);
+  const detectChoice = detectFrom(v);
+  const plan = memoryPlanFrom(v, detectChoice !== undefined);
+  const decoder = decoderConfigFrom(v, plan);
   if (decoder.apps && (direction || processRule || count !== undefined)) {
     throw new UsageError(
       "application protocols in --protocol/--exclude-protocol do not combine with --direction, --process, " +
@@ -197,13 +201,13 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const exp = exportFrom(v);
   // Detection: its config is checked before capture starts; alert lines go out with the packet lines.
   const alertLines: string[] = [];
-  const detectChoice = detectFrom(v);
   const out = stdoutPlan(reportFormat, exp?.path, detectChoice?.alertsPath);
   const detect = detectChoice
     ? await DetectSession.open(
       detectChoice,
       (line) => alertLines.push(line),
       colorWanted(out.lines, Boolean(v["no-color"])),
+      plan,
     )
     : undefined;
   const device = (v.interface as string | undefined) ?? defaultInterface();

@@ -3,6 +3,7 @@ import * as abi from "../decoder/abi.ts";
 import { type DecoderConfig, DEFAULT_TIMEOUTS } from "../decoder/decoder.ts";
 import { parseCidr } from "../base/address.ts";
 import { APP_NAMES } from "../app/names.ts";
+import { DEFAULT_MEMORY_MIB, type MemoryPlan, MIN_MEMORY_MIB, planMemory } from "../detect/budget.ts";
 import {
   EXPORT_FORMATS,
   EXPORT_TYPES,
@@ -32,6 +33,7 @@ export const FLOW_OPTIONS: Options = {
   "udp-timeout": { type: "string" },
   "active-timeout": { type: "string" },
   "max-flows": { type: "string" },
+  memory: { type: "string" },
   "no-app": { type: "boolean" },
 };
 
@@ -82,8 +84,17 @@ function ports(values: string[]): number[] {
   return values.map((v) => intOption(v, "port", 0, 65535)!);
 }
 
-/** Validates the filter options and turns them into decoder settings. */
-export function decoderConfigFrom(v: Record<string, unknown>): DecoderConfig {
+/** The memory budget (--memory) shared out; --max-flows, when given, overrides its flows. */
+export function memoryPlanFrom(v: Record<string, unknown>, detect: boolean): MemoryPlan {
+  const mib = intOption(v.memory as string | undefined, "memory", MIN_MEMORY_MIB, 1 << 20) ??
+    DEFAULT_MEMORY_MIB;
+  const plan = planMemory(mib, detect);
+  const maxFlows = intOption(v["max-flows"] as string | undefined, "max-flows", 16, 50_000_000);
+  return maxFlows === undefined ? plan : { ...plan, maxFlows };
+}
+
+/** Validates the filter options and turns them into decoder settings (flows from `plan`). */
+export function decoderConfigFrom(v: Record<string, unknown>, plan: MemoryPlan): DecoderConfig {
   const hosts = listOption(v.host as string[] | undefined);
   for (const h of hosts) {
     if (!parseCidr(h)) throw new UsageError(`--host: '${h}' is not an IPv4/IPv6 address or CIDR`);
@@ -91,7 +102,7 @@ export function decoderConfigFrom(v: Record<string, unknown>): DecoderConfig {
   const include = protocolList(listOption(v.protocol as string[] | undefined), "protocol");
   const exclude = protocolList(listOption(v["exclude-protocol"] as string[] | undefined), "exclude-protocol");
   return {
-    maxFlows: intOption(v["max-flows"] as string | undefined, "max-flows", 16, 50_000_000),
+    maxFlows: plan.maxFlows,
     timeouts: {
       tcpIdle: secondsOption(v["tcp-timeout"] as string | undefined, "tcp-timeout") ??
         DEFAULT_TIMEOUTS.tcpIdle,

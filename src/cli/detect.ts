@@ -7,6 +7,7 @@ import { callerPath } from "./paths.ts";
 import * as abi from "../decoder/abi.ts";
 import { ConfigError, DEFAULT_CONFIG, loadConfig } from "../detect/config.ts";
 import { DetectionEngine } from "../detect/engine.ts";
+import type { MemoryPlan } from "../detect/budget.ts";
 import { loadIntel } from "../detect/intel.ts";
 import type { Alert } from "../detect/alert.ts";
 import { EveWriter } from "../sinks/alerts_eve.ts";
@@ -70,18 +71,19 @@ export class DetectSession {
     this.#outdir = outdir;
   }
 
-  /** Loads the config and intel, opens the EVE outputs; `line` prints each new alert. */
+  /** Loads the config and intel, opens the EVE outputs; `line` prints each new alert; tables sized by `memory`. */
   static async open(
     choice: DetectChoice,
     line: (text: string) => void,
     color: boolean,
+    memory: MemoryPlan,
   ): Promise<DetectSession> {
     let engine: DetectionEngine;
     try {
       const config = choice.configPath
         ? await loadConfig(choice.configPath)
         : structuredClone(DEFAULT_CONFIG);
-      engine = new DetectionEngine(config, await loadIntel(config.intel));
+      engine = new DetectionEngine(config, await loadIntel(config.intel), memory);
     } catch (e) {
       if (e instanceof ConfigError) throw new UsageError(e.message);
       throw e;
@@ -120,9 +122,10 @@ export class DetectSession {
     return this.#eves;
   }
 
-  /** Takes the decoder's counters of its bounded host-rate table (from the pipeline's statistics). */
+  /** Takes the decoder's counters of its bounded flow and host-rate tables (from the pipeline's statistics). */
   decoderStats(stats: Float64Array): void {
     this.engine.decoderOverflow = {
+      flow_table: stats[abi.ST_FLOWS_EVICTED],
       host_rate_overflow: stats[abi.ST_HOST_RATE_OVERFLOW],
       host_rate_unreported: stats[abi.ST_HOST_RATE_UNREPORTED],
     };

@@ -1,5 +1,6 @@
 // `wiresight read FILE...`: analyse captures, print the report, stream exports.
-import { DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from "../decoder/decoder.ts";
+import { DEFAULT_TIMEOUTS } from "../decoder/decoder.ts";
+import { DEFAULT_MEMORY_MIB, planMemory } from "../detect/budget.ts";
 import { Session, type SessionResult } from "../pipeline/session.ts";
 import { renderText } from "../report/text.ts";
 import { colorWanted, style } from "../base/format.ts";
@@ -16,6 +17,7 @@ import {
   exportFrom,
   FILTER_OPTIONS,
   FLOW_OPTIONS,
+  memoryPlanFrom,
   NUMERIC_OPTION,
 } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
@@ -75,7 +77,12 @@ Flows:
       --tcp-timeout S          end TCP flows idle this long (default ${DEFAULT_TIMEOUTS.tcpIdle}; 0 = never)
       --udp-timeout S          end UDP and other flows idle this long (default ${DEFAULT_TIMEOUTS.udpIdle})
       --active-timeout S       split flows active this long into records (default ${DEFAULT_TIMEOUTS.active})
-      --max-flows N            flows tracked at once; the least recent is ended beyond (default ${DEFAULT_MAX_FLOWS})
+      --max-flows N            flows tracked at once; the least recent is ended beyond (default: from
+                               --memory, ${planMemory(DEFAULT_MEMORY_MIB, false).maxFlows}, or ${
+  planMemory(DEFAULT_MEMORY_MIB, true).maxFlows
+} with --detect)
+      --memory MIB             memory for the flow table and the detectors' tables, the process included:
+                               peak resident memory stays about under it (default ${DEFAULT_MEMORY_MIB})
 
 Application layer:
       --no-app                 skip application-layer decoding (DNS, HTTP, TLS, QUIC ...): L2-L4 only
@@ -123,14 +130,15 @@ export async function readCommand(argv: string[]): Promise<number> {
     ? "none"
     : choice(v.report as string | undefined, "report", ["text", "json", "none"]) ?? (lines ? "none" : "text");
   const top = intOption(v.top as string | undefined, "top", 1, 10000) ?? 10;
-  const decoder = decoderConfigFrom(v);
+  const detectChoice = detectFrom(v);
+  const plan = memoryPlanFrom(v, detectChoice !== undefined);
+  const decoder = decoderConfigFrom(v, plan);
   const exp = exportFrom(v);
   const exportPath = exp?.path;
   const payloadMax = Math.max(exp?.type === "packets" ? exp.payloadMax : 0, lines?.printer.payload ?? 0);
   if (exp?.type === "packets" || lines) decoder.packets = { payloadMax };
   const bpf = v.filter as string | undefined;
   if (bpf !== undefined) checkBpf(bpf);
-  const detectChoice = detectFrom(v);
   const out = stdoutPlan(reportFormat, exportPath, detectChoice?.alertsPath, lines !== undefined);
   if (lines?.count !== undefined && (reportFormat !== "none" || exp || detectChoice)) {
     throw new UsageError(
@@ -159,6 +167,7 @@ export async function readCommand(argv: string[]): Promise<number> {
         out.lines.writeSync(enc.encode(line + "\n"));
       },
       colorWanted(out.lines, Boolean(v["no-color"])),
+      plan,
     )
     : undefined;
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;

@@ -12,9 +12,9 @@ import { isLoopback, newToken } from "../server/security.ts";
 import { openStore, StoreOpenError } from "../store/open.ts";
 import { DEFAULT_LIMITS } from "../store/recorder.ts";
 import type { SessionStore } from "../store/types.ts";
-import { choice, intervalOption, intOption, type Options, parse, secondsOption } from "./args.ts";
+import { choice, intervalOption, intOption, listOption, type Options, parse, secondsOption } from "./args.ts";
 import { ATTRIBUTION_METHODS } from "../proc/attribution.ts";
-import { decoderConfigFrom } from "./common.ts";
+import { decoderConfigFrom, memoryPlanFrom } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { writeOut } from "./output.ts";
 import { callerPath } from "./paths.ts";
@@ -33,6 +33,9 @@ given are analysed into sessions before the server starts.
                                i.e. ~/.local/share/wiresight/history.sqlite)
                                DATABASE_URL=postgres://... stores the history in PostgreSQL instead
       --retain DAYS            delete sessions older than DAYS (at start, then hourly)
+      --retain SIZE            keep the newest sessions that fit in SIZE (500MB, 2GiB: their rows' size,
+                               as the sessions list shows it), deleting older ones (at start, then each
+                               minute); give both to bound by age and size
       --max-upload MIB         largest capture accepted by upload (default 256)
       --analyses N             uploads and files analysed at once, each in a worker (default 2)
       --upload-queue N         uploads accepted beyond those analysed, waiting their turn
@@ -64,7 +67,7 @@ export const SERVE_OPTIONS: Options = {
   listen: { type: "string" },
   token: { type: "string" },
   db: { type: "string" },
-  retain: { type: "string" },
+  retain: { type: "string", multiple: true },
   "max-upload": { type: "string" },
   analyses: { type: "string" },
   "upload-queue": { type: "string" },
@@ -103,7 +106,8 @@ export interface ServeSettings {
   token: string | null;
   /** Whether the token was generated (it is printed then). */
   generatedToken: boolean;
-  retainDays: number | undefined;
+  retainDays?: number;
+  retainBytes?: number;
   maxUploadBytes: number;
   /** File analyses at once, and uploads that may wait beyond them. */
   analyses: { running: number; queued: number };
@@ -141,7 +145,7 @@ export function serveSettings(v: Record<string, unknown>): ServeSettings {
     listen,
     token,
     generatedToken,
-    retainDays: secondsOption(v.retain as string | undefined, "retain"),
+    ...retainFrom(listOption(v.retain as string[] | undefined)),
     maxUploadBytes: (intOption(v["max-upload"] as string | undefined, "max-upload", 1, 1 << 20) ?? 256) *
       (1 << 20),
     analyses: {
@@ -239,15 +243,26 @@ export async function runServer(
     analyses: s.analyses,
   });
   try {
-    if (s.retainDays !== undefined) {
+    if (s.retainDays !== undefined || s.retainBytes !== undefined) {
       const prune = async () => {
-        const n = await store.deleteBefore(Date.now() - s.retainDays! * DAY_MS);
-        if (n) console.error(`wiresight: deleted ${n} sessions older than ${s.retainDays} days`);
+        if (s.retainDays !== undefined) {
+          const n = await store.deleteBefore(Date.now() - s.retainDays * DAY_MS);
+          if (n) console.error(`wiresight: deleted ${n} sessions older than ${s.retainDays} days`);
+        }
+        if (s.retainBytes !== undefined) {
+          const n = await store.deleteBeyond(s.retainBytes);
+          if (n) {
+            console.error(
+              `wiresight: deleted ${n} old sessions to keep the history under ${s.retainBytes} bytes`,
+            );
+          }
+        }
       };
       await prune();
+      // A size can be reached by a few uploads: it is checked more often than an age.
       retention = setInterval(
         () => prune().catch((e) => console.error(`wiresight: retention: ${e.message}`)),
-        3_600_000,
+        s.retainBytes !== undefined ? 60_000 : 3_600_000,
       );
     }
     server = Deno.serve(
@@ -318,7 +333,7 @@ export async function captureServeCommand(
     bufferBytes: (intOption(v["buffer-size"] as string | undefined, "buffer-size", 1, 4096) ?? 8) << 20,
     count: intOption(v.count as string | undefined, "count", 1, Number.MAX_SAFE_INTEGER),
     duration: intervalOption(v.duration as string | undefined, "duration"),
-    decoder: decoderConfigFrom(v),
+    decoder: decoderConfigFrom(v, memoryPlanFrom(v, false)),
     attribution: choice(v.attribution as string | undefined, "attribution", ATTRIBUTION_METHODS),
   };
   return await runServer({ ...settings, capture: true }, async (web) => {
@@ -337,4 +352,34 @@ export async function captureServeCommand(
       )
     ).catch((e) => console.error(`wiresight: capture failed: ${(e as Error).message}`));
   });
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** `--retain DAYS` and `--retain SIZE` (a number with a unit), at most one of each. */
+export function retainFrom(values: string[]): { retainDays?: number; retainBytes?: number } {
+  const out: { retainDays?: number; retainBytes?: number } = {};
+  for (const value of values) {
+    const size = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)$/i.exec(value.trim());
+    const key = size ? "retainBytes" : "retainDays";
+    if (out[key] !== undefined) {
+      throw new UsageError(`--retain: give at most one age and one size, not '${value}'`);
+    }
+    const n = size ? Number(size[1]) * SIZE_UNITS[size[2].toLowerCase()] : Number(value);
+    if (value.trim() === "" || !Number.isFinite(n) || n < 0) {
+      throw new UsageError(`--retain takes DAYS or a size such as 500MB, not '${value}'`);
+    }
+    out[key] = size ? Math.floor(n) : n;
+  }
+  return out;
 }

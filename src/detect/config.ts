@@ -10,8 +10,8 @@ export const DEFAULT_CONFIG = {
   limits: {
     /** Distinct alerts kept; more are counted, not kept. */
     max_alerts: 10000,
-    /** Entries of each per-host / per-pair / per-domain table. */
-    max_entries: 65536,
+    /** Entries of each per-host / per-pair / per-domain table; 0: sized from the memory budget (--memory). */
+    max_entries: 0,
   },
   port_scan: { enabled: true, window_s: 60, vertical_ports: 25, horizontal_hosts: 25 },
   syn_flood: { enabled: true, window_s: 1, syns: 200 },

@@ -14,6 +14,7 @@ import { type Alert, AlertBook, type AlertInput, SEVERITIES, type Severity } fro
 import type { DetectConfig } from "./config.ts";
 import { type AppContext, type Detector, seconds, TCP, UDP } from "./detector.ts";
 import type { IntelLists } from "./intel.ts";
+import { DEFAULT_MEMORY_MIB, type MemoryPlan, planMemory } from "./budget.ts";
 import { Incidents } from "./incidents.ts";
 import { promoter } from "./notices.ts";
 import { portScan } from "./detectors/scan.ts";
@@ -39,10 +40,12 @@ export interface DetectionSummary {
   by_type: Record<string, number>;
   detectors: string[];
   /**
-   * Entries each bounded table evicted to stay under its limit; host_rate_overflow and
-   * host_rate_unreported are the decoder's (wasm/ABI.md, HOST_RATE event).
+   * Entries each bounded table evicted to stay under its limit; flow_table (flows ended early),
+   * host_rate_overflow and host_rate_unreported are the decoder's (wasm/ABI.md, HOST_RATE event).
    */
   evictions: Record<string, number>;
+  /** The memory budget and what it gave the flow table and each detector table. */
+  memory: { budget_mib: number; max_flows: number; table_entries: number };
 }
 
 const TLS_KINDS = new Set([abi.AK_TLS_CLIENT_HELLO, abi.AK_TLS_SERVER_HELLO, abi.AK_TLS_CERTIFICATE]);
@@ -52,14 +55,24 @@ export class DetectionEngine {
   readonly #detectors: Detector[] = [];
   readonly #names: string[] = [];
   readonly #incidents: Incidents;
-  /** The decoder's own bounded counting (set from its statistics at the end): packets of hosts not counted. */
-  decoderOverflow = { host_rate_overflow: 0, host_rate_unreported: 0 };
+  /**
+   * The decoder's own bounded tables (set from its statistics at the end): flows ended early,
+   * packets of hosts not counted.
+   */
+  decoderOverflow = { flow_table: 0, host_rate_overflow: 0, host_rate_unreported: 0 };
+  /** Entries of each detector table: limits.max_entries, else the memory plan's. */
+  readonly tableEntries: number;
   /** Called once for each new alert, as it is raised. */
   onAlert: (a: Alert) => void = () => {};
 
-  constructor(readonly config: DetectConfig, intel: IntelLists) {
+  constructor(
+    readonly config: DetectConfig,
+    intel: IntelLists,
+    readonly memory: MemoryPlan = planMemory(DEFAULT_MEMORY_MIB, true),
+  ) {
     this.book = new AlertBook(config.limits.max_alerts);
-    const max = config.limits.max_entries;
+    this.tableEntries = config.limits.max_entries || memory.tableEntries;
+    const max = this.tableEntries;
     this.#incidents = new Incidents(max);
     const promote = promoter(config.notices);
     const raise = (input: AlertInput) => {
@@ -200,6 +213,11 @@ export class DetectionEngine {
       by_type: byType,
       detectors: [...this.#names],
       evictions,
+      memory: {
+        budget_mib: this.memory.memoryMib,
+        max_flows: this.memory.maxFlows,
+        table_entries: this.tableEntries,
+      },
     };
   }
 }

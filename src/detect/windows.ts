@@ -22,6 +22,16 @@ export class WindowedSet {
     if (this.values.size < this.cap) this.values.add(v);
     return this.values.size;
   }
+
+  /** The first `n` values (the evidence's sample), without copying the whole set. */
+  sample(n: number): (string | number)[] {
+    const out: (string | number)[] = [];
+    for (const v of this.values) {
+      if (out.length === n) break;
+      out.push(v);
+    }
+    return out;
+  }
 }
 
 /** Events counted within a window of capture time (restarting like WindowedSet). */

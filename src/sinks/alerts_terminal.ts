@@ -57,10 +57,7 @@ export function alertSummary(all: Alert[], summary: DetectionSummary, st: Style,
   if ([alerts, notices].some((l) => l.length > top)) {
     lines.push(st.dim(`  ... more than ${count(top)} listed (see --report json or --alerts)`));
   }
-  const evicted = Object.entries(summary.evictions).filter(([, n]) => n > 0);
-  if (evicted.length) {
-    lines.push(st.dim(`  table evictions: ${evicted.map(([t, n]) => `${t} ${count(n)}`).join(", ")}`));
-  }
+  lines.push(...evictionLines(summary, st));
   return lines.join("\n") + "\n";
 }
 
@@ -80,4 +77,19 @@ function listing(alerts: Alert[], top: number): string {
       a.message,
     ]),
   );
+}
+
+/** What the bounded tables forgot to stay in the memory budget, and that budget (none: nothing). */
+function evictionLines(summary: DetectionSummary, st: Style): string[] {
+  const evicted = Object.entries(summary.evictions).filter(([, n]) => n > 0);
+  if (!evicted.length) return [];
+  const { budget_mib, max_flows, table_entries } = summary.memory;
+  return [
+    st.dim(`  table evictions: ${evicted.map(([t, n]) => `${t} ${count(n)}`).join(", ")}`),
+    st.dim(
+      `  (memory budget ${budget_mib} MiB: ${count(max_flows)} flows, ${
+        count(table_entries)
+      } entries per detector table; --memory raises it)`,
+    ),
+  ];
 }

@@ -176,6 +176,9 @@ export const MIGRATIONS: readonly Migration[] = [
       responder_user: "text",
     },
   }),
+  addColumns(3, "sessions: the bytes its rows take (a session's size, --retain by size)", {
+    sessions: { stored_bytes: "integer" },
+  }),
 ];
 
 /** The typed columns of TABLE once MIGRATIONS have run (those they created or added). */

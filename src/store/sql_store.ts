@@ -148,7 +148,15 @@ const SESSION_COLUMNS = [
   "flows",
   "start_epoch",
   "end_epoch",
+  "stored_bytes",
 ];
+
+/** The bytes a row's values take: text as UTF-16 length (near enough), 8 a number. */
+function rowBytes(values: readonly Param[]): number {
+  let n = 0;
+  for (const v of values) n += typeof v === "string" ? v.length : v === null ? 0 : 8;
+  return n;
+}
 
 /** `%` and `_` match themselves in a search. */
 const likePattern = (s: string) => `%${s.toLowerCase().replace(/[\\%_]/g, (c) => "\\" + c)}%`;
@@ -184,6 +192,9 @@ function whereClause(spec: ListSpec, sessionId: number, q: ListQuery, extra: Sta
 export class SqlStore implements SessionStore {
   readonly #flowColumns: readonly string[];
   readonly #flows: ListSpec;
+  /** Sessions have stored_bytes (migration 3): the session columns read. */
+  readonly #sized: boolean;
+  readonly #sessionColumns: string;
 
   /** MIGRATIONS: those the database has had (only tests give fewer, to write as an older store). */
   constructor(
@@ -193,6 +204,8 @@ export class SqlStore implements SessionStore {
   ) {
     this.#flowColumns = storedFlowColumns(migrations);
     this.#flows = { ...FLOWS, select: this.#flowColumns, sortable: this.#flowColumns };
+    this.#sized = "stored_bytes" in tableColumns("sessions", migrations);
+    this.#sessionColumns = SESSION_COLUMNS.filter((c) => this.#sized || c !== "stored_bytes").join(", ");
   }
 
   get kind(): string {
@@ -235,17 +248,33 @@ export class SqlStore implements SessionStore {
 
   async addFlows(id: number, rows: Row[]): Promise<void> {
     if (!rows.length) return;
-    await this.db.insertMany(
+    await this.#insert(
+      id,
       "flows",
       ["session_id", ...this.#flowColumns],
       rows.map((r) => [id, ...this.#flowColumns.map((c) => param(r[c]))]),
     );
   }
 
+  /** Inserts a session's rows and adds their size to the session's. */
+  async #insert(id: number, table: string, columns: string[], rows: Param[][]): Promise<void> {
+    await this.db.insertMany(table, columns, rows);
+    await this.#grow(id, rows.reduce((n, r) => n + rowBytes(r), 0));
+  }
+
+  async #grow(id: number, bytes: number): Promise<void> {
+    if (!this.#sized) return;
+    await this.db.batch([{
+      sql: "UPDATE sessions SET stored_bytes = COALESCE(stored_bytes, 0) + ? WHERE id = ?",
+      params: [bytes, id],
+    }]);
+  }
+
   async addRecords(id: number, kind: RecordKind, rows: Row[]): Promise<void> {
     if (!rows.length) return;
     const name = (r: Row) => param(kind === "dns" ? r.qname : kind === "http" ? r.host : r.sni);
-    await this.db.insertMany(
+    await this.#insert(
+      id,
       "records",
       ["session_id", "kind", "time", "flow_id", "src", "src_port", "dst", "dst_port", "name", "row"],
       rows.map((r) => [
@@ -265,7 +294,8 @@ export class SqlStore implements SessionStore {
 
   async addPackets(id: number, rows: Row[]): Promise<void> {
     if (!rows.length) return;
-    await this.db.insertMany(
+    await this.#insert(
+      id,
       "packets",
       ["session_id", "frame", "time", "protocol", "src", "src_port", "dst", "dst_port", "len", "row"],
       rows.map((r) => [
@@ -284,10 +314,16 @@ export class SqlStore implements SessionStore {
   }
 
   async setAlerts(id: number, rows: AlertRow[]): Promise<void> {
+    // They replace those stored: the session's size loses the old ones' size.
+    const columns = ["alert_id", "type", "severity", "first_seen", "last_seen", "src", "dst", "evidence"];
+    const old = await this.db.all(`SELECT ${columns.join(", ")} FROM alerts WHERE session_id = ?`, [id]);
+    const oldBytes = old.reduce((n, r) => n + 8 + rowBytes(columns.map((c) => param(r[c]))), 0);
     await this.db.batch([{ sql: "DELETE FROM alerts WHERE session_id = ?", params: [id] }]);
-    await this.db.insertMany(
+    await this.#grow(id, -oldBytes);
+    await this.#insert(
+      id,
       "alerts",
-      ["session_id", "alert_id", "type", "severity", "first_seen", "last_seen", "src", "dst", "evidence"],
+      ["session_id", ...columns],
       rows.map((a) => [
         id,
         a.id,
@@ -304,7 +340,7 @@ export class SqlStore implements SessionStore {
 
   async sessions(limit = 200): Promise<SessionInfo[]> {
     const rows = await this.db.all(
-      `SELECT ${SESSION_COLUMNS.join(", ")} FROM sessions ORDER BY id DESC LIMIT ?`,
+      `SELECT ${this.#sessionColumns} FROM sessions ORDER BY id DESC LIMIT ?`,
       [limit],
     );
     return rows.map(sessionInfo);
@@ -312,7 +348,7 @@ export class SqlStore implements SessionStore {
 
   async session(id: number): Promise<SessionDetail | null> {
     const rows = await this.db.all(
-      `SELECT ${SESSION_COLUMNS.join(", ")}, report, timeline FROM sessions WHERE id = ?`,
+      `SELECT ${this.#sessionColumns}, report, timeline FROM sessions WHERE id = ?`,
       [id],
     );
     if (!rows.length) return null;
@@ -395,6 +431,25 @@ export class SqlStore implements SessionStore {
     return Number(n[0].n);
   }
 
+  async deleteBeyond(maxBytes: number): Promise<number> {
+    // Newest first: what the newer sessions (and a running capture) take is kept first.
+    const rows = await this.db.all(
+      `SELECT id, status, ${
+        this.#sized ? "COALESCE(stored_bytes, 0)" : "0"
+      } AS size FROM sessions ORDER BY created_ms DESC, id DESC`,
+      [],
+    );
+    let total = 0, deleted = 0;
+    for (const r of rows) {
+      total += Number(r.size);
+      if (total > maxBytes && r.status !== "running" && await this.deleteSession(Number(r.id))) {
+        total -= Number(r.size);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
   close(): Promise<void> {
     return this.db.close();
   }
@@ -423,5 +478,6 @@ function sessionInfo(r: Record<string, unknown>): SessionInfo {
     flows: Number(r.flows),
     start_epoch: num(r.start_epoch),
     end_epoch: num(r.end_epoch),
+    stored_bytes: Number(r.stored_bytes ?? 0),
   };
 }

@@ -21,6 +21,8 @@ export interface SessionInfo {
   flows: number;
   start_epoch: number | null;
   end_epoch: number | null;
+  /** What its rows take in the store: their text and 8 bytes a number (indexes and pages aside). */
+  stored_bytes: number;
 }
 
 /** A session with its report (the `read --report json` object) and its traffic over time. */
@@ -130,5 +132,7 @@ export interface SessionStore {
   deleteSession(id: number): Promise<boolean>;
   /** Deletes the sessions created before `beforeMs`; returns how many. */
   deleteBefore(beforeMs: number): Promise<number>;
+  /** Deletes the oldest sessions (not a running capture) until all take at most `maxBytes`; returns how many. */
+  deleteBeyond(maxBytes: number): Promise<number>;
   close(): Promise<void>;
 }

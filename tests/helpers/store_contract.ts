@@ -262,6 +262,37 @@ export function storeContract(t: Deno.TestContext, fresh: FreshDb) {
       );
     },
 
+    async sizeAndRetentionBySize() {
+      await t.step(
+        "each session's size grows with what it holds; retention by size keeps the newest that fit",
+        () =>
+          withStore(fresh, async (store) => {
+            const small = await store.createSession({ kind: "file", name: "small", sensor: "test" });
+            await analyzeIntoSession(store, small, [SAMPLE]);
+            const big = await store.createSession({ kind: "file", name: "big", sensor: "test" });
+            await analyzeIntoSession(store, big, [SAMPLE, SAMPLE]);
+            const again = await store.createSession({ kind: "file", name: "again", sensor: "test" });
+            await analyzeIntoSession(store, again, [SAMPLE]);
+            const running = await store.createSession({ kind: "capture", name: "running", sensor: "test" });
+            const size = async (id: number) => (await store.session(id))!.stored_bytes;
+            const [s1, s2, s3] = [await size(small), await size(big), await size(again)];
+            // The sample holds 192 packets, each stored as a row of a few hundred bytes at least.
+            assert.ok(s1 > 192 * 100, `size ${s1}`);
+            assert.equal(s3, s1, "the same capture, the same size");
+            assert.ok(s2 > s1 * 1.5, `twice the packets: ${s2} against ${s1}`);
+            assert.deepEqual(
+              (await store.sessions()).map((s) => [s.id, s.stored_bytes]),
+              [[running, 0], [again, s3], [big, s2], [small, s1]],
+            );
+            assert.equal(await store.deleteBeyond(s3 + s2 + s1), 0, "all fit");
+            assert.equal(await store.deleteBeyond(s3 + s2), 1, "the oldest goes");
+            assert.deepEqual((await store.sessions()).map((s) => s.id), [running, again, big]);
+            assert.equal(await store.deleteBeyond(0), 2, "a running capture stays whatever the size");
+            assert.deepEqual((await store.sessions()).map((s) => s.id), [running]);
+          }),
+      );
+    },
+
     async upgrade() {
       await t.step("a database made by migration 1 only is migrated, read back and written", () => {
         const first = MIGRATIONS.filter((m) => m.version === 1);

@@ -32,7 +32,7 @@ export function synFlood(cfg: DetectConfig["syn_flood"], raise: Raise, maxEntrie
       const n = v.syns.add(ts, cfg.window_s);
       const sources = v.sources.add(f.src, ts, cfg.window_s);
       if (n < cfg.syns) return;
-      const few = [...v.sources.values].slice(0, SAMPLE) as string[];
+      const few = v.sources.sample(SAMPLE) as string[];
       raise({
         type: "syn_flood",
         severity: n >= 10 * cfg.syns ? "critical" : "high",

@@ -35,7 +35,7 @@ export function portScan(cfg: DetectConfig["port_scan"], raise: Raise, maxEntrie
             distinct_ports: nPorts,
             threshold: cfg.vertical_ports,
             window_s: cfg.window_s,
-            ports_sample: [...ports.values].slice(0, SAMPLE),
+            ports_sample: ports.sample(SAMPLE),
           },
         });
       }
@@ -61,7 +61,7 @@ export function portScan(cfg: DetectConfig["port_scan"], raise: Raise, maxEntrie
             distinct_hosts: nHosts,
             threshold: cfg.horizontal_hosts,
             window_s: cfg.window_s,
-            hosts_sample: [...hosts.values].slice(0, SAMPLE),
+            hosts_sample: hosts.sample(SAMPLE),
           },
         });
       }
