@@ -3,7 +3,7 @@
 // --no-loopback) against tshark display filters that say the same thing.
 import assert from "node:assert/strict";
 import { analyze } from "../mod.ts";
-import { decoderConfigFrom } from "../src/cli/common.ts";
+import { decoderConfigFrom, memoryPlanFrom } from "../src/cli/common.ts";
 import { corpusFile } from "./helpers/corpus.ts";
 import { TSHARK_PREFS } from "./helpers/tshark.ts";
 import { readReport, runCli } from "./helpers/run_cli.ts";
@@ -318,7 +318,7 @@ Deno.test("simple filters count what the equivalent tshark display filters count
       tsharkCounts(file, filters),
       Promise.all(
         SIMPLE_CASES.map(async ([opts]) =>
-          (await analyze(file, { decoder: decoderConfigFrom(opts) })).packets
+          (await analyze(file, { decoder: decoderConfigFrom(opts, memoryPlanFrom(opts, false)) })).packets
         ),
       ),
     ]);
