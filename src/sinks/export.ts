@@ -75,6 +75,11 @@ export class Exporter {
     if (format === "json") this.#out.write("[");
   }
 
+  /** Writes to SINK (memory, a socket). */
+  static to(sink: Sink, format: ExportFormat, type: ExportType): Exporter {
+    return new Exporter(sink, format, type);
+  }
+
   /** Opens PATH for writing ("-" is standard output). */
   static async open(path: string, format: ExportFormat, type: ExportType): Promise<Exporter> {
     if (path === "-") return new Exporter({ writeSync: (p) => Deno.stdout.writeSync(p) }, format, type);
