@@ -2,9 +2,7 @@
 // whole pipeline (see runner.ts, pipeline.ts). stdout gets the one line the user asked for:
 // "N inputs, R inputs/s, F failures"; progress and each failure go to stderr.
 import { parseArgs } from "node:util";
-import { corpusRoot } from "../../helpers/corpus.ts";
-import { fuzz, replay, type RunnerOptions, type Summary } from "./runner.ts";
-import type { CorpusEntry } from "./mutate.ts";
+import { corpusCaptures, fuzz, replay, type RunnerOptions, type Summary } from "./runner.ts";
 
 const HELP = `deno task fuzz [options]
 
@@ -30,23 +28,6 @@ function positive(v: string | undefined, name: string, fallback: number): number
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: not a positive number: ${v}`);
   return n;
-}
-
-/** Every capture under the corpus root, by its name there (public/x.pcap). */
-function loadCorpus(): CorpusEntry[] {
-  const root = corpusRoot();
-  const out: CorpusEntry[] = [];
-  const walk = (dir: string) => {
-    for (const e of [...Deno.readDirSync(dir)].sort((a, b) => a.name.localeCompare(b.name))) {
-      const path = `${dir}/${e.name}`;
-      if (e.isDirectory) walk(path);
-      else if (/\.(pcap|pcapng|cap)$/.test(e.name)) {
-        out.push({ name: path.slice(root.length + 1), bytes: Deno.readFileSync(path) });
-      }
-    }
-  };
-  walk(root);
-  return out;
 }
 
 const line = (s: Summary) =>
@@ -88,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
   const minutes = v.minutes === undefined ? undefined : positive(v.minutes, "minutes", 1);
   const seed = Math.floor(positive(v.seed, "seed", 1));
   const out = v.out ?? `${ROOT}bench/out/fuzz-failures`;
-  const corpus = loadCorpus();
+  const corpus = corpusCaptures();
   console.error(`fuzz: ${corpus.length} corpus captures, seed ${seed}, failures to ${out}`);
   const s = await fuzz({
     ...limits,

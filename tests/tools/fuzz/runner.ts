@@ -2,6 +2,7 @@
 // a time limit, with the process's memory watched. A failure (an exception out of the pipeline, a
 // dead worker, an input over its time limit, memory over the bound or growing from input to
 // input) is saved to the failures directory: the input and a note saying why, to replay.
+import { corpusRoot } from "../../helpers/corpus.ts";
 import type { CorpusEntry } from "./mutate.ts";
 import { Mutator } from "./mutate.ts";
 import type { WorkerReply, WorkerSetup } from "./protocol.ts";
@@ -24,6 +25,8 @@ export interface RunnerOptions {
   maxRssMb: number;
   /** Heap allowed above the first measure, after a garbage collection. */
   growthMb: number;
+  /** Inputs between two heap measures (each costs a full garbage collection; default 200). */
+  heapEvery?: number;
   /** Test-only: a module whose default export makes an extra sink (a planted failure). */
   sinkModule?: string;
 }
@@ -31,8 +34,6 @@ export interface RunnerOptions {
 type Outcome = { ok: true; reply: WorkerReply } | { ok: false; kind: FailureKind; detail: string };
 
 const WORKER = new URL("./worker.ts", import.meta.url).href;
-/** Inputs between two heap measures (each costs a full garbage collection). */
-const HEAP_EVERY = 200;
 
 /** One worker and its limits; a worker that hung or died is replaced. */
 export class Runner {
@@ -68,7 +69,7 @@ export class Runner {
   /** Runs one input; a failure says what kind and why. */
   async run(bytes: Uint8Array): Promise<Outcome> {
     const id = ++this.#id;
-    const measureHeap = ++this.#runs % HEAP_EVERY === 0;
+    const measureHeap = ++this.#runs % (this.opts.heapEvery ?? 200) === 0;
     const w = this.#worker!;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const outcome = await new Promise<Outcome>((resolve) => {
@@ -107,7 +108,7 @@ export class Runner {
           ok: false,
           kind: "growth",
           detail: `the heap kept growing: ${mib(heap)} MiB after a collection, ${mib(was)} MiB ` +
-            `${this.#runs - HEAP_EVERY} inputs earlier`,
+            `at an earlier measure (every ${this.opts.heapEvery ?? 200} inputs)`,
         };
       }
     }
@@ -118,6 +119,23 @@ export class Runner {
     this.#worker?.terminate();
     await Deno.remove(this.#dir, { recursive: true });
   }
+}
+
+/** Every capture under the corpus root, by its name there (public/x.pcap). */
+export function corpusCaptures(): CorpusEntry[] {
+  const root = corpusRoot();
+  const out: CorpusEntry[] = [];
+  const walk = (dir: string) => {
+    for (const e of [...Deno.readDirSync(dir)].sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory) walk(path);
+      else if (/\.(pcap|pcapng|cap)$/.test(e.name)) {
+        out.push({ name: path.slice(root.length + 1), bytes: Deno.readFileSync(path) });
+      }
+    }
+  };
+  walk(root);
+  return out;
 }
 
 const mib = (n: number) => (n / (1 << 20)).toFixed(0);
