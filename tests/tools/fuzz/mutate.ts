@@ -382,6 +382,8 @@ const PACKET: Record<string, PacketMutation> = {
   },
 };
 
+const APP_LAYER = ["dns", "tls", "quic", "http"];
+
 function ports(p: Packet, l: Layers): number[] {
   if (l.l4 < 0 || l.l4 + 4 > p.data.length) return [];
   return [(p.data[l.l4] << 8) | p.data[l.l4 + 1], (p.data[l.l4 + 2] << 8) | p.data[l.l4 + 3]];
@@ -437,7 +439,8 @@ export class Mutator {
         const ps = packets(c);
         if (!ps.length) continue;
         // The first packet from a random place on that the chosen layer mutation applies to.
-        const name = pick(r, Object.keys(PACKET));
+        // Half the time an application-layer one: few captures have their packets, so they would be rare.
+        const name = pick(r, r.int(2) ? APP_LAYER : Object.keys(PACKET));
         const first = r.int(ps.length);
         for (let t = 0; t < ps.length; t++) {
           const p = ps[(first + t) % ps.length];
