@@ -70,6 +70,9 @@ async function main(argv: string[]): Promise<number> {
   const seed = Math.floor(positive(v.seed, "seed", 1));
   const out = v.out ?? `${ROOT}bench/out/fuzz-failures`;
   const corpus = corpusCaptures();
+  // Ctrl-C or a kill ends the run after the input under way, with its summary.
+  const stop = new AbortController();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => stop.abort());
   console.error(`fuzz: ${corpus.length} corpus captures, seed ${seed}, failures to ${out}`);
   const s = await fuzz({
     ...limits,
@@ -78,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
     inputs: positive(v.inputs, "inputs", v.minutes !== undefined ? Infinity : 10_000),
     minutes,
     out,
+    stop: stop.signal,
     progress: (p) => console.error(`fuzz: ${line(p)}, ${p.packets} packets`),
   });
   for (const f of s.failures) console.error(`fuzz: ${f.kind} at input ${f.index}: ${f.file}`);

@@ -151,6 +151,8 @@ export interface FuzzOptions extends RunnerOptions {
   out: string;
   /** Called every few seconds with the progress so far. */
   progress?(s: Summary): void;
+  /** Ends the run after the input under way (Ctrl-C). */
+  stop?: AbortSignal;
 }
 
 export interface Summary {
@@ -170,7 +172,7 @@ export async function fuzz(opts: FuzzOptions): Promise<Summary> {
   const s: Summary = { inputs: 0, seconds: 0, failures: [], packets: 0 };
   let shown = started;
   try {
-    for (let index = 0; index < opts.inputs && performance.now() < deadline; index++) {
+    for (let index = 0; index < opts.inputs && performance.now() < deadline && !opts.stop?.aborted; index++) {
       const m = mutator.mutant(opts.seed, index);
       const outcome = await runner.run(m.bytes);
       s.inputs++;
