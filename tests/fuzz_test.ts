@@ -6,6 +6,10 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { corpusCaptures, fuzz, replay, type RunnerOptions } from "./tools/fuzz/runner.ts";
 import { Mutator } from "./tools/fuzz/mutate.ts";
+import { layersOf, parseCapture, serialise } from "./tools/fuzz/capture_model.ts";
+import { resealInitial } from "./tools/fuzz/quic_reseal.ts";
+import { corpusFile } from "./helpers/corpus.ts";
+import { runTool } from "./helpers/tool.ts";
 
 const corpus = corpusCaptures();
 const LIMITS: RunnerOptions = { limitMs: 60_000, maxRssMb: 4096, growthMb: 512 };
@@ -39,6 +43,29 @@ Deno.test("the same seed gives the same mutants, another seed others", () => {
   );
   assert(differ.filter(Boolean).length > 40, "seeds 7 and 8 gave mostly the same inputs");
 });
+
+Deno.test("a QUIC Initial opened, changed and sealed again is what tshark decrypts", () =>
+  withDir(async (dir) => {
+    const source = Deno.readFileSync(corpusFile("quic_handshake.pcap"));
+    const c = parseCapture(source)!;
+    const p = "packet" in c.items[0] ? c.items[0].packet : null;
+    assert(p, "the capture starts with a packet");
+    const datagram = p.data.subarray(layersOf(p.linktype, p.data).payload);
+    assert(resealInitial(datagram, () => {}), "the client Initial opens");
+    assertEquals(serialise(c), source, "sealed unchanged, the packet is the same bytes");
+    const name = new TextEncoder().encode("localhost");
+    assert(resealInitial(datagram, (plain) => {
+      const at = plain.findIndex((_, i) => name.every((b, k) => plain[i + k] === b));
+      assert(at > 0, "the SNI is in the plaintext");
+      plain.set(new TextEncoder().encode("fuzzhost!"), at);
+    }));
+    await Deno.writeFile(`${dir}/q.pcap`, serialise(c));
+    const sni = await runTool("tshark", [
+      ...["-r", `${dir}/q.pcap`, "-Y", "tls.handshake.type == 1"],
+      ...["-T", "fields", "-e", "tls.handshake.extensions_server_name"],
+    ]);
+    assertEquals(sni.stdout.trim(), "fuzzhost!");
+  }));
 
 Deno.test("a short seeded run: no crash, exception, hang or growth", () =>
   withDir(async (out) => {

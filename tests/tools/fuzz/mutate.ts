@@ -2,7 +2,8 @@
 // capture picked by the generator, then 1-4 mutations, each either on the raw bytes (bit and byte
 // flips, truncation, splicing another capture in, lying record and block lengths) or on one
 // packet that knows its layers (IPv4/IPv6 headers and extension headers, TCP options, UDP length,
-// DNS, TLS, QUIC and HTTP fields, packet counts), written back with consistent framing.
+// DNS, TLS, QUIC and HTTP fields, QUIC Initials opened and sealed again, packet counts), written
+// back with consistent framing.
 import { Seeded } from "../../helpers/random.ts";
 import {
   type Capture,
@@ -14,6 +15,7 @@ import {
   parseCapture,
   serialise,
 } from "./capture_model.ts";
+import { resealInitial } from "./quic_reseal.ts";
 
 export interface CorpusEntry {
   name: string;
@@ -340,6 +342,18 @@ const PACKET: Record<string, PacketMutation> = {
     }
     return true;
   },
+  /** A client Initial opened, its CRYPTO frames and ClientHello changed, and sealed again. */
+  quic_plaintext(r, p, l) {
+    if (l.proto !== 17 || l.payload < 0 || l.payload >= p.data.length) return false;
+    const datagram = p.data.subarray(l.payload);
+    return resealInitial(datagram, (plain) => {
+      for (let k = 1 + r.int(6); k > 0; k--) {
+        // Mostly the first bytes: the frame headers and the ClientHello's lengths.
+        const at = r.int(2) ? r.int(Math.min(64, plain.length)) : r.int(plain.length);
+        plain[at] = r.int(2) ? pick(r, INTERESTING_8) : plain[at] ^ (1 << r.int(8));
+      }
+    });
+  },
   /** HTTP: lying Content-Length, chunk sizes, huge and broken header lines, many headers. */
   http(r, p, l) {
     if (l.payload < 0 || l.payload >= p.data.length) return false;
@@ -382,7 +396,7 @@ const PACKET: Record<string, PacketMutation> = {
   },
 };
 
-const APP_LAYER = ["dns", "tls", "quic", "http"];
+const APP_LAYER = ["dns", "tls", "quic", "quic_plaintext", "http"];
 
 function ports(p: Packet, l: Layers): number[] {
   if (l.l4 < 0 || l.l4 + 4 > p.data.length) return [];
