@@ -36,7 +36,7 @@ class MemorySink implements Sink {
 
 /** What OWASP says a spreadsheet runs (the exports' own check lives in src/sinks/csv_cell.ts). */
 const runnable = (cell: string) =>
-  /^[=+\-@\t\r]/.test(cell) && !/^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(cell);
+  /^[=+\-@\t\r]/.test(cell) && !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(cell);
 
 function checkExport(label: string, format: string, text: string, rows: number): void {
   let parsed: unknown[];
