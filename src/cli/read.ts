@@ -59,7 +59,8 @@ ${LINE_HELP} (default: none)
 Export (streamed, any capture size):
       --export PATH            write records to PATH (- for stdout; the report then goes to stderr);
                                format from its extension (.json .ndjson .jsonl .csv)
-      --export-format FMT      json, ndjson or csv (overrides the extension)
+      --export-format FMT      json, ndjson or csv (overrides the extension; in CSV, text a spreadsheet
+                               would run as a formula, such as =cmd..., is written as '=cmd...)
       --export-type TYPE       packets (default), flows, or application records: dns, http, tls
       --export-payload N       include up to N payload bytes per packet, as hex (default 0)
 

@@ -40,6 +40,11 @@ export class EveWriter {
     this.#close = () => sink.close?.();
   }
 
+  /** Writes to SINK (memory, a socket). */
+  static to(sink: Sink): EveWriter {
+    return new EveWriter(sink);
+  }
+
   static async open(path: string): Promise<EveWriter> {
     if (path === "-") return new EveWriter({ writeSync: (p) => Deno.stdout.writeSync(p) });
     return new EveWriter(await Deno.open(path, { write: true, create: true, truncate: true }));

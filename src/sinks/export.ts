@@ -1,4 +1,5 @@
-// Streaming exports of packets, flows or application records as JSON, NDJSON or CSV (RFC 4180, via csv-stringify).
+// Streaming exports of packets, flows or application records as JSON, NDJSON or CSV (RFC 4180, via csv-stringify;
+// cells a spreadsheet would take for a formula are neutralised, csv_cell.ts).
 // Rows are written through a small buffer with synchronous writes, so memory stays flat however
 // large the capture.
 import { stringify } from "csv-stringify/sync";
@@ -8,6 +9,7 @@ import type { Cell, RowSchema } from "../base/columns.ts";
 import { FLOW_ROWS, type FlowView, PACKET_ROWS } from "./rows.ts";
 import { APP_EXPORTS } from "../app/registry.ts";
 import type { SessionSink } from "./sink.ts";
+import { castCsvString } from "./csv_cell.ts";
 
 export type ExportFormat = "json" | "ndjson" | "csv";
 
@@ -73,6 +75,11 @@ export class Exporter {
     if (format === "json") this.#out.write("[");
   }
 
+  /** Writes to SINK (memory, a socket). */
+  static to(sink: Sink, format: ExportFormat, type: ExportType): Exporter {
+    return new Exporter(sink, format, type);
+  }
+
   /** Opens PATH for writing ("-" is standard output). */
   static async open(path: string, format: ExportFormat, type: ExportType): Promise<Exporter> {
     if (path === "-") return new Exporter({ writeSync: (p) => Deno.stdout.writeSync(p) }, format, type);
@@ -126,7 +133,7 @@ export class Exporter {
       stringify(this.#csvBatch, {
         header,
         columns: [...this.#columns],
-        cast: { boolean: (b) => String(b) },
+        cast: { boolean: (b) => String(b), string: castCsvString },
       }),
     );
     this.#csvBatch = [];

@@ -47,46 +47,49 @@ const dn = (s: string) => s.split("\n").join(", ");
 const colonHex = (hex: string) => hex.toLowerCase().match(/../g)?.join(":") ?? "";
 
 function parse(der: Uint8Array, sha256: string): Certificate {
-  let c: X509Certificate;
+  let cert: X509Certificate | null = null;
   try {
-    c = new X509Certificate(der);
-  } catch {
-    return {
-      info: { subject: null, issuer: null, not_before: null, not_after: null, self_signed: false, sha256 },
-      sha1: null,
-      serial: null,
-      names: [],
-    };
-  }
-  const subject = dn(c.subject);
-  const issuer = dn(c.issuer);
-  let verifies = false;
-  try {
-    verifies = c.verify(c.publicKey);
-  } catch { /* a key type node cannot use */ }
+    cert = new X509Certificate(der);
+  } catch { /* not a certificate: every field null */ }
+  // Node reads some fields only when asked, so a damaged one (an issuer of invalid attributes)
+  // throws then: each field is read on its own, and one that cannot be read is null.
+  const read = <T>(get: (c: X509Certificate) => T): T | null => {
+    if (!cert) return null;
+    try {
+      return get(cert);
+    } catch {
+      return null;
+    }
+  };
+  const subject = read((c) => dn(c.subject));
+  const issuer = read((c) => dn(c.issuer));
+  const verifies = read((c) => c.verify(c.publicKey)) ?? false;
   // As DER writes it: a leading zero byte keeps a serial with its high bit set positive.
-  const serialHex = c.serialNumber.length % 2 ? `0${c.serialNumber}` : c.serialNumber;
+  const serial = read((c) => {
+    const hex = c.serialNumber.length % 2 ? `0${c.serialNumber}` : c.serialNumber;
+    return colonHex(/^[89a-f]/i.test(hex) ? `00${hex}` : hex).toUpperCase();
+  });
   return {
     info: {
       subject,
       issuer,
-      not_before: new Date(c.validFrom).toISOString(),
-      not_after: new Date(c.validTo).toISOString(),
-      self_signed: subject === issuer && verifies,
+      not_before: read((c) => new Date(c.validFrom).toISOString()),
+      not_after: read((c) => new Date(c.validTo).toISOString()),
+      self_signed: subject !== null && subject === issuer && verifies,
       sha256,
     },
-    sha1: c.fingerprint.toLowerCase(),
-    serial: colonHex(/^[89a-f]/i.test(serialHex) ? `00${serialHex}` : serialHex).toUpperCase(),
-    names: certNames(c, subject),
+    sha1: read((c) => c.fingerprint.toLowerCase()),
+    serial,
+    names: read((c) => certNames(c, subject)) ?? [],
   };
 }
 
-function certNames(c: X509Certificate, subject: string): string[] {
+function certNames(c: X509Certificate, subject: string | null): string[] {
   const san = c.subjectAltName;
   if (san) {
     return san.split(/,\s*/).map((e) => e.replace(/^(DNS|IP Address):/, "")).filter((e) => !e.includes(":"))
       .map((e) => e.toLowerCase());
   }
-  const cn = subject.match(/(?:^|, )CN=([^,]+)/)?.[1];
+  const cn = subject?.match(/(?:^|, )CN=([^,]+)/)?.[1];
   return cn ? [cn.toLowerCase()] : [];
 }

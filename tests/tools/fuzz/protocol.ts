@@ -1,0 +1,27 @@
+// Messages between the fuzz runner and its worker.
+import type { PipelineCounts } from "./pipeline.ts";
+
+export interface WorkerSetup {
+  /** A private directory for the input file. */
+  dir: string;
+  /** Test-only: a module whose default export makes an extra session sink. */
+  sinkModule?: string;
+}
+
+export interface WorkerRequest {
+  id: number;
+  bytes: ArrayBuffer;
+  /** Collect garbage after the input and say how much heap is left. */
+  measureHeap: boolean;
+}
+
+export interface WorkerReply {
+  id: number;
+  ok: boolean;
+  counts?: PipelineCounts;
+  error?: string;
+  /** The process's resident memory after the input. */
+  rss: number;
+  /** Heap in use after a garbage collection (when asked). */
+  heap?: number;
+}
