@@ -3,20 +3,21 @@
 // everything; real clients make TCP (curl, to the server side and to a server on loopback), UDP
 // (dig), ICMP (an echo request) and ARP traffic. Each capture's pcapng must hold exactly the
 // packets tshark's matching display filter picks from tcpdump's capture, and its report count them.
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { captureLoopback, run } from "./helpers/capture.ts";
-import { type NetPair, spawnIn } from "./helpers/netns.ts";
+import { ok as assert } from "node:assert/strict";
+import { run } from "./helpers/capture.ts";
+import type { NetPair } from "./helpers/netns.ts";
 import {
+  checkFilterCaptures,
   client,
   curl,
   dig,
-  LiveWiresight,
   packetKeys,
-  waitPcapngPackets,
+  startFilterCaptures,
+  stopFilterCaptures,
   waitTcpQuiet,
   withLab,
+  withLoopbackHttp,
 } from "./helpers/live.ts";
-import { waitFor } from "./helpers/wait.ts";
 
 /** The client side's own addresses, as tshark display-filter clauses for one field family. */
 function isLocal(side: "src" | "dst", clientAddr: string): string {
@@ -49,44 +50,11 @@ const CASES: FilterCase[] = [
   },
 ];
 
-/** An ICMP echo request to `to` from a raw socket (the server's kernel answers it). */
-const PING = `import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-s.sendto(bytes([8, 0, 0xf7, 0xff, 0, 0, 0, 0]), (sys.argv[1], 0))`;
-
 Deno.test("capture filters keep exactly the packets tshark's equivalent display filters pick", () =>
   withLab("wiresight_filters_", async (net, dir) => {
     // A server on the client side's loopback: traffic that is local both ways.
-    const loopback = spawnIn(net.client, "python3", [
-      "-m",
-      "http.server",
-      "--bind",
-      "127.0.0.1",
-      "8090",
-      "-d",
-      dir,
-    ]);
-    try {
-      await Deno.writeTextFile(`${dir}/ping.py`, PING);
-      const local = () =>
-        client(net, "curl", ["-sf", "-o", "/dev/null", "-m", "2", "http://127.0.0.1:8090/"]);
-      await waitFor("the server on loopback", local);
-      await waitTcpQuiet(net.client);
-      const reference = await captureLoopback(dir, "all.pcap", "", net.client, "any");
-      const runs = await Promise.all(CASES.map(async (c, i) => ({
-        c,
-        path: `${dir}/${i}.pcapng`,
-        ws: await LiveWiresight.start(net.client, [
-          "-i",
-          "any",
-          "-q",
-          "--report",
-          "json",
-          "--write",
-          `${dir}/${i}.pcapng`,
-          ...c.args,
-        ]),
-      })));
+    await withLoopbackHttp(net, dir, 8090, async (local) => {
+      const { reference, runs } = await startFilterCaptures(net, dir, CASES);
       // Forget the server's address, so ARP asks for it again.
       await run("ip", ["-n", net.client, "neigh", "flush", "dev", net.clientIf]);
       for (let i = 0; i < 2; i++) {
@@ -101,25 +69,11 @@ Deno.test("capture filters keep exactly the packets tshark's equivalent display 
       await waitTcpQuiet(net.client, net.server);
       await reference.stop();
       const expected = await Promise.all(runs.map(({ c }) => packetKeys(`${dir}/all.pcap`, c.expect(net))));
-      // A capture that never gets there fails below, with the packets it lacks.
-      await Promise.all(
-        runs.map(({ path }, i) => waitPcapngPackets(path, expected[i].length).catch(() => {})),
-      );
-      const results = [];
-      for (const r of runs) results.push({ ...r, out: await r.ws.stop() });
+      const results = await stopFilterCaptures(runs, expected);
       const all = await packetKeys(`${dir}/all.pcap`);
       for (const proto of ["tcp", "udp", "icmp", "arp"]) {
         assert((await packetKeys(`${dir}/all.pcap`, proto)).length > 0, `no ${proto} in the traffic`);
       }
-      for (const [i, { c, path, out }] of results.entries()) {
-        const what = c.args.join(" ");
-        assertEquals(out.code, 0, `${what}: ${out.stderr}`);
-        const expect = expected[i];
-        assert(expect.length > 0 && expect.length < all.length, `${what}: ${expect.length} of ${all.length}`);
-        assertEquals(await packetKeys(path), expect, what);
-        assertEquals(JSON.parse(out.stdout).packets, expect.length, `${what}: the report`);
-      }
-    } finally {
-      await loopback.stop();
-    }
+      await checkFilterCaptures(results, expected, all.length);
+    });
   }, { ipv4Only: true }));

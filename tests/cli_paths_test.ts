@@ -25,18 +25,14 @@ function shellEnv(): Record<string, string> {
   return env;
 }
 
-async function runClean(cwd: string, args: string[], extraEnv: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    clearEnv: true,
-    env: { ...shellEnv(), ...extraEnv },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+/** `deno ...args` in `cwd` with only a user's shell environment (and `extraEnv`). */
+function runClean(cwd: string, args: string[], extraEnv: Record<string, string> = {}) {
+  return run(Deno.execPath(), args, { cwd, clearEnv: true, env: { ...shellEnv(), ...extraEnv } });
+}
+
+/** `deno task --config <checkout>/deno.json wiresight ...args` run from `cwd`, as a user would. */
+function taskFrom(cwd: string, args: string[]) {
+  return runClean(cwd, ["task", "--config", `${REPO}/deno.json`, "wiresight", ...args]);
 }
 
 /** Rows of the CSV export (header excluded). */
@@ -47,11 +43,7 @@ async function csvRows(path: string): Promise<number> {
 Deno.test("deno task --config from another directory: ./rel.pcap, --export, --alerts, --outdir land there", () =>
   withTempDir(async (dir) => {
     await Deno.copyFile(SAMPLE, `${dir}/rel.pcap`);
-    const r = await runClean(dir, [
-      "task",
-      "--config",
-      `${REPO}/deno.json`,
-      "wiresight",
+    const r = await taskFrom(dir, [
       "read",
       "./rel.pcap",
       "--export",
@@ -80,14 +72,7 @@ Deno.test("deno task --config from another directory: ./rel.pcap, --export, --al
 
 Deno.test("a missing relative file under deno task is named as the caller gave it, exit 1", () =>
   withTempDir(async (dir) => {
-    const r = await runClean(dir, [
-      "task",
-      "--config",
-      `${REPO}/deno.json`,
-      "wiresight",
-      "read",
-      "nope.pcap",
-    ]);
+    const r = await taskFrom(dir, ["read", "nope.pcap"]);
     assertEquals(r.code, 1, r.stderr);
     assert(r.stderr.includes(`${dir}/nope.pcap`), r.stderr);
   }));

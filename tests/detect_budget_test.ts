@@ -6,7 +6,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { withNetPair } from "./helpers/netns.ts";
 import { captureLoopback, run } from "./helpers/capture.ts";
 import { assertIncludes, wiresight } from "./helpers/cli.ts";
-import { inClient, ofType, readDetect, SERVER } from "./helpers/detect.ts";
+import { ofType, randomSourceSynFlood, readDetect, SERVER } from "./helpers/detect.ts";
 import { MIN_MEMORY_MIB, planMemory } from "../src/detect/budget.ts";
 
 Deno.test("a small --memory budget: evictions counted in the report, the random-source SYN flood still found", () =>
@@ -15,19 +15,7 @@ Deno.test("a small --memory budget: evictions counted in the report, the random-
     const cap = await captureLoopback(dir, "randflood.pcap", "tcp", net.client, net.clientIf);
     try {
       // Nothing listens: the server answers each SYN with a reset, as a flooded port would.
-      await inClient(net, "hping3", [
-        "-q",
-        "-S",
-        "-p",
-        "80",
-        "--rand-source",
-        "-i",
-        "u100",
-        "-c",
-        "3000",
-        SERVER,
-      ])
-        .catch(() => {});
+      await randomSourceSynFlood(net, "u100", 3000);
     } finally {
       await cap.stop();
     }

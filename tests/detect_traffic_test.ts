@@ -3,27 +3,21 @@
 // `--detect`. Each detector must fire on its attack and name the right hosts.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { type NetPair, spawnIn, withNetPair } from "./helpers/netns.ts";
-import { captureLoopback, inNetns, run } from "./helpers/capture.ts";
-import { CLIENT, inClient, ofType, readDetect, SERVER, waitPort } from "./helpers/detect.ts";
+import { inNetns, run } from "./helpers/capture.ts";
+import {
+  captured,
+  CLIENT,
+  inClient,
+  ofType,
+  readDetect,
+  selfSignedCert,
+  SERVER,
+  tlsServer,
+  waitPort,
+  withDnsmasq,
+} from "./helpers/detect.ts";
 import { Seeded } from "./helpers/random.ts";
 import { waitFor } from "./helpers/wait.ts";
-
-/** Runs `fn` with a capture of the client side of a fresh namespace pair; returns the pcap path. */
-async function captured(
-  net: NetPair,
-  dir: string,
-  name: string,
-  fn: () => Promise<void>,
-  snaplen = 0,
-): Promise<string> {
-  const cap = await captureLoopback(dir, name, "", net.client, net.clientIf, snaplen);
-  try {
-    await fn();
-  } finally {
-    await cap.stop();
-  }
-  return cap.path;
-}
 
 Deno.test("port scans by nmap: vertical (many ports of one host) and horizontal (one port, many hosts)", () =>
   withNetPair(async (net) => {
@@ -124,23 +118,7 @@ Deno.test("web attacks with curl against python's http.server, cleartext basic a
 Deno.test("TLS: self-signed and expired certificates of openssl s_server, SNI mismatch, a listed JA3", () =>
   withNetPair(async (net) => {
     const dir = await Deno.makeTempDir({ prefix: "wiresight_tls_" });
-    await run("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      `${dir}/key.pem`,
-      "-out",
-      `${dir}/cert.pem`,
-      "-subj",
-      "/CN=selfsigned.test",
-      "-addext",
-      "subjectAltName=DNS:selfsigned.test",
-      "-days",
-      "30",
-    ]);
+    await selfSignedCert(dir, "/CN=selfsigned.test", ["-addext", "subjectAltName=DNS:selfsigned.test"]);
     // The same key signs a copy whose validity ended yesterday.
     await run("openssl", [
       "x509",
@@ -154,28 +132,8 @@ Deno.test("TLS: self-signed and expired certificates of openssl s_server, SNI mi
       `${dir}/expired.pem`,
     ]);
     const servers = [
-      spawnIn(net.server, "openssl", [
-        "s_server",
-        "-accept",
-        "4443",
-        "-cert",
-        `${dir}/cert.pem`,
-        "-key",
-        `${dir}/key.pem`,
-        "-tls1_2",
-        "-www",
-      ]),
-      spawnIn(net.server, "openssl", [
-        "s_server",
-        "-accept",
-        "8443",
-        "-cert",
-        `${dir}/expired.pem`,
-        "-key",
-        `${dir}/key.pem`,
-        "-tls1_2",
-        "-www",
-      ]),
+      tlsServer(net, "4443", `${dir}/cert.pem`, `${dir}/key.pem`, ["-tls1_2"]),
+      tlsServer(net, "8443", `${dir}/expired.pem`, `${dir}/key.pem`, ["-tls1_2"]),
     ];
     try {
       await waitPort(net, 4443);
@@ -242,19 +200,7 @@ function randomLabel(n: number): string {
 Deno.test("DNS tunnel: dig asks dnsmasq for many random high-entropy names under one domain", () =>
   withNetPair(async (net) => {
     const dir = await Deno.makeTempDir({ prefix: "wiresight_dnstun_" });
-    const server = spawnIn(net.server, "dnsmasq", [
-      "-k",
-      "-p53",
-      `--listen-address=${SERVER}`,
-      "--bind-interfaces",
-      "--no-resolv",
-      "--no-hosts",
-      `--pid-file=${dir}/pid`,
-      "--user=root",
-      "--address=/tunnel.test/10.9.9.9",
-      "--address=/example.test/10.9.9.8",
-    ]);
-    try {
+    await withDnsmasq(net, dir, "tunnel.test", async () => {
       const batch = [
         ...Array.from({ length: 120 }, () => `${randomLabel(40)}.${randomLabel(12)}.tunnel.test A`),
         ...Array.from({ length: 60 }, () => `${randomLabel(30)}.tunnel.test TXT`),
@@ -262,13 +208,6 @@ Deno.test("DNS tunnel: dig asks dnsmasq for many random high-entropy names under
         "mail.example.test A",
       ];
       await Deno.writeTextFile(`${dir}/names`, batch.join("\n") + "\n");
-      // dnsmasq answers before the capture starts.
-      await waitFor(
-        "dnsmasq to answer",
-        async () =>
-          (await inClient(net, "dig", ["+short", "+tries=1", "+time=2", `@${SERVER}`, "probe.example.test"]))
-            .trim() === "10.9.9.8",
-      );
       const path = await captured(net, dir, "dns.pcap", async () => {
         await inClient(net, "dig", ["+tries=1", "+time=5", `@${SERVER}`, "-f", `${dir}/names`]);
       });
@@ -281,9 +220,7 @@ Deno.test("DNS tunnel: dig asks dnsmasq for many random high-entropy names under
       assert(Number(t.evidence.unique_subdomains) >= 100, JSON.stringify(t.evidence));
       assert(Number(t.evidence.txt_null_queries) >= 50, JSON.stringify(t.evidence));
       assertEquals(t.severity, "high");
-    } finally {
-      await server.stop();
-    }
+    });
     await Deno.remove(dir, { recursive: true });
   }));
 

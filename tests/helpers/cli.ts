@@ -42,12 +42,13 @@ export function assertIncludes(text: string, part: string, message = ""): void {
 export async function run(
   program: string,
   args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
+  options: { cwd?: string; env?: Record<string, string>; clearEnv?: boolean } = {},
 ): Promise<Run> {
   const out = await new Deno.Command(program, {
     args,
     cwd: options.cwd ?? REPO,
     env: options.env,
+    clearEnv: options.clearEnv,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -1,7 +1,8 @@
 // A small lab for live-capture tests, inside the two namespaces of `withNetPair`: real servers
 // on the server side (python's http.server, dnsmasq), `wiresight capture` and real clients on the
 // client side, and tshark's view of what was captured.
-import { run, withNetns } from "./capture.ts";
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { type Capture, captureLoopback, run, withNetns } from "./capture.ts";
 import { type NetPair, spawnIn, withNetPair } from "./netns.ts";
 import { wiresightArgs } from "./cli.ts";
 import { tsharkFields } from "./app.ts";
@@ -400,4 +401,110 @@ export async function readBack(path: string): Promise<{ packets: number; tsharkE
     packets: Number(info.match(/Number of packets:\s+(\d+)/)![1]),
     tsharkErrors: out.success ? errors : `tshark exited ${out.code}: ${errors}`,
   };
+}
+
+/** An ICMP echo request to `to` from a raw socket (the server's kernel answers it). */
+const PING = `import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.sendto(bytes([8, 0, 0xf7, 0xff, 0, 0, 0, 0]), (sys.argv[1], 0))`;
+
+/** One filtered capture of `startFilterCaptures`: its case, its pcapng and the running capture. */
+export interface FilterRun<C> {
+  c: C;
+  path: string;
+  ws: LiveWiresight;
+}
+
+/**
+ * Once the client namespace's TCP is quiet: tcpdump on `any` into `dir`/all.pcap (the reference),
+ * and one `wiresight capture -i any` a case, each writing `dir`/I.pcapng with the case's arguments.
+ */
+export async function startFilterCaptures<C extends { args: string[] }>(
+  net: NetPair,
+  dir: string,
+  cases: C[],
+): Promise<{ reference: Capture; runs: FilterRun<C>[] }> {
+  await waitTcpQuiet(net.client);
+  const reference = await captureLoopback(dir, "all.pcap", "", net.client, "any");
+  const runs = await Promise.all(cases.map(async (c, i) => ({
+    c,
+    path: `${dir}/${i}.pcapng`,
+    ws: await LiveWiresight.start(net.client, [
+      "-i",
+      "any",
+      "-q",
+      "--report",
+      "json",
+      "--write",
+      `${dir}/${i}.pcapng`,
+      ...c.args,
+    ]),
+  })));
+  return { reference, runs };
+}
+
+/**
+ * Stops each capture once its pcapng holds the packets it should (`expected[i]`; stopping earlier
+ * would lose what waits in the kernel's buffer); their results, in order.
+ */
+export async function stopFilterCaptures<C>(
+  runs: FilterRun<C>[],
+  expected: string[][],
+): Promise<(FilterRun<C> & { out: WiresightResult })[]> {
+  // A capture that never gets there fails in `checkFilterCaptures`, with the packets it lacks.
+  await Promise.all(
+    runs.map(({ path }, i) => waitPcapngPackets(path, expected[i].length).catch(() => {})),
+  );
+  const results = [];
+  for (const r of runs) results.push({ ...r, out: await r.ws.stop() });
+  return results;
+}
+
+/**
+ * Each capture exited 0 and its pcapng and report hold exactly `expected[i]`: some packets, fewer
+ * than the `all` of the reference.
+ */
+export async function checkFilterCaptures(
+  results: { c: { args: string[] }; path: string; out: WiresightResult }[],
+  expected: string[][],
+  all: number,
+): Promise<void> {
+  for (const [i, { c, path, out }] of results.entries()) {
+    const what = c.args.join(" ");
+    assertEquals(out.code, 0, `${what}: ${out.stderr}`);
+    const expect = expected[i];
+    assert(expect.length > 0 && expect.length < all, `${what}: ${expect.length} of ${all}`);
+    assertEquals(await packetKeys(path), expect, what);
+    assertEquals(JSON.parse(out.stdout).packets, expect.length, `${what}: the report`);
+  }
+}
+
+/**
+ * python's http.server on 127.0.0.1:`port` of the client side, serving `dir`, for the time of `fn`,
+ * with the ping script in `dir`/ping.py; `fn` gets a curl of the server, and runs once it answers.
+ */
+export async function withLoopbackHttp<T>(
+  net: NetPair,
+  dir: string,
+  port: number,
+  fn: (local: () => Promise<unknown>) => Promise<T>,
+): Promise<T> {
+  const server = spawnIn(net.client, "python3", [
+    "-m",
+    "http.server",
+    "--bind",
+    "127.0.0.1",
+    `${port}`,
+    "-d",
+    dir,
+  ]);
+  try {
+    await Deno.writeTextFile(`${dir}/ping.py`, PING);
+    const local = () =>
+      client(net, "curl", ["-sf", "-o", "/dev/null", "-m", "2", `http://127.0.0.1:${port}/`]);
+    await waitFor(`the server on 127.0.0.1:${port}`, local);
+    return await fn(local);
+  } finally {
+    await server.stop();
+  }
 }

@@ -16,6 +16,11 @@ export async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Pro
 
 /** The bytes of `parts`, one after another. */
 export function concat(...parts: (Uint8Array | number[])[]): Uint8Array {
+  return concatBytes(parts);
+}
+
+/** The bytes of the array `parts`, one after another (`concat` for lists too long to spread). */
+export function concatBytes(parts: (Uint8Array | number[])[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

@@ -5,22 +5,21 @@
 // ping) while tcpdump captures everything; each capture's pcapng and report must hold exactly the
 // packets of the streams in which tshark dissects the application (or, excluded, the others).
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { captureLoopback } from "../helpers/capture.ts";
 import { runCli } from "../helpers/run_cli.ts";
-import { spawnIn } from "../helpers/netns.ts";
 import { streamPackets } from "../helpers/app_streams.ts";
 import {
+  checkFilterCaptures,
   client,
   curl,
   dig,
-  LiveWiresight,
   packetKeys,
   sleep,
-  waitPcapngPackets,
+  startFilterCaptures,
+  stopFilterCaptures,
   waitTcpQuiet,
   withLab,
+  withLoopbackHttp,
 } from "../helpers/live.ts";
-import { waitFor } from "../helpers/wait.ts";
 import { HOLD_SECONDS } from "../../src/pipeline/app_hold.ts";
 
 /** HTTP on the client side's loopback, on a port tshark dissects as HTTP only when told. */
@@ -39,42 +38,10 @@ const CASES: AppCase[] = [
   { args: ["-p", "udp,http"], expect: (s) => `udp or ${s.http}` },
 ];
 
-const PING = `import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-s.sendto(bytes([8, 0, 0xf7, 0xff, 0, 0, 0, 0]), (sys.argv[1], 0))`;
-
 Deno.test("capture with application protocols keeps whole flows, as tshark's streams say", () =>
   withLab("wiresight_app_capture_", async (net, dir) => {
-    const odd = spawnIn(net.client, "python3", [
-      "-m",
-      "http.server",
-      "--bind",
-      "127.0.0.1",
-      `${ODD_PORT}`,
-      "-d",
-      dir,
-    ]);
-    try {
-      await Deno.writeTextFile(`${dir}/ping.py`, PING);
-      const local = () =>
-        client(net, "curl", ["-sf", "-o", "/dev/null", "-m", "2", `http://127.0.0.1:${ODD_PORT}/`]);
-      await waitFor("the server on an odd port", local);
-      await waitTcpQuiet(net.client);
-      const reference = await captureLoopback(dir, "all.pcap", "", net.client, "any");
-      const runs = await Promise.all(CASES.map(async (c, i) => ({
-        c,
-        path: `${dir}/${i}.pcapng`,
-        ws: await LiveWiresight.start(net.client, [
-          "-i",
-          "any",
-          "-q",
-          "--report",
-          "json",
-          "--write",
-          `${dir}/${i}.pcapng`,
-          ...c.args,
-        ]),
-      })));
+    await withLoopbackHttp(net, dir, ODD_PORT, async (local) => {
+      const { reference, runs } = await startFilterCaptures(net, dir, CASES);
       for (let i = 0; i < 2; i++) {
         await curl(net, 45200 + i);
         await dig(net, 45300 + i, "app.lab.test");
@@ -94,24 +61,10 @@ Deno.test("capture with application protocols keeps whole flows, as tshark's str
       assert(http.streams >= 4 && dns.streams >= 2, `streams: http ${http.streams}, dns ${dns.streams}`);
       const filters = { http: http.filter, dns: dns.filter };
       const expected = await Promise.all(runs.map(({ c }) => packetKeys(all, c.expect(filters))));
-      // A capture that never gets there fails below, with the packets it lacks.
-      await Promise.all(
-        runs.map(({ path }, i) => waitPcapngPackets(path, expected[i].length).catch(() => {})),
-      );
-      const results = [];
-      for (const r of runs) results.push({ ...r, out: await r.ws.stop() });
+      const results = await stopFilterCaptures(runs, expected);
       const everything = await packetKeys(all);
-      for (const [i, { c, path, out }] of results.entries()) {
-        const what = c.args.join(" ");
-        assertEquals(out.code, 0, `${what}: ${out.stderr}`);
-        const expect = expected[i];
-        assert(expect.length > 0 && expect.length < everything.length, `${what}: ${expect.length}`);
-        assertEquals(await packetKeys(path), expect, what);
-        assertEquals(JSON.parse(out.stdout).packets, expect.length, `${what}: the report`);
-      }
-    } finally {
-      await odd.stop();
-    }
+      await checkFilterCaptures(results, expected, everything.length);
+    });
   }, { ipv4Only: true }));
 
 Deno.test("capture refuses application protocols with the filters that count packets in order", async () => {

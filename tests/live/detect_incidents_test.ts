@@ -6,11 +6,21 @@
 // shows the old detectors' triggers were really there. Run alone (rates depend on the machine).
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { type NetPair, spawnIn, withNetPair } from "../helpers/netns.ts";
-import { captureLoopback, run } from "../helpers/capture.ts";
-import { CLIENT, type FlatAlert, inClient, readDetect, SERVER, waitPort } from "../helpers/detect.ts";
+import { run } from "../helpers/capture.ts";
+import {
+  captured,
+  CLIENT,
+  type FlatAlert,
+  inClient,
+  readDetect,
+  selfSignedCert,
+  SERVER,
+  tlsServer,
+  waitPort,
+  withDnsmasq,
+} from "../helpers/detect.ts";
 import { sleep } from "../helpers/live.ts";
 import { Seeded } from "../helpers/random.ts";
-import { waitFor } from "../helpers/wait.ts";
 
 /** A python http.server on `port` of the server namespace for the time of `fn`. */
 async function withHttpServer<T>(net: NetPair, dir: string, port: number, fn: () => Promise<T>): Promise<T> {
@@ -29,22 +39,6 @@ async function withHttpServer<T>(net: NetPair, dir: string, port: number, fn: ()
   } finally {
     await server.stop();
   }
-}
-
-/** Captures the client side of `net` while `fn` runs; returns the pcap's path. */
-async function captured(
-  net: NetPair,
-  dir: string,
-  name: string,
-  fn: () => Promise<unknown>,
-): Promise<string> {
-  const cap = await captureLoopback(dir, name, "", net.client, net.clientIf);
-  try {
-    await fn();
-  } finally {
-    await cap.stop();
-  }
-  return cap.path;
 }
 
 /** tshark's value of `field` for each frame matching `filter`. */
@@ -183,25 +177,7 @@ Deno.test("a curl beacon every 0.3 s is one beacon alert", () =>
 Deno.test("dig asking for three names with a 45-character encoded label is one low alert", () =>
   withNetPair(async (net) => {
     const dir = await Deno.makeTempDir({ prefix: "wiresight_dnslabel_" });
-    const server = spawnIn(net.server, "dnsmasq", [
-      "-k",
-      "-p53",
-      `--listen-address=${SERVER}`,
-      "--bind-interfaces",
-      "--no-resolv",
-      "--no-hosts",
-      `--pid-file=${dir}/pid`,
-      "--user=root",
-      "--address=/exfil.test/10.9.9.9",
-      "--address=/example.test/10.9.9.8",
-    ]);
-    try {
-      await waitFor(
-        "dnsmasq to answer",
-        async () =>
-          (await inClient(net, "dig", ["+short", "+tries=1", "+time=2", `@${SERVER}`, "probe.example.test"]))
-            .trim() === "10.9.9.8",
-      );
+    await withDnsmasq(net, dir, "exfil.test", async () => {
       // Base32 of random bytes, as DNS exfiltration tools send it (seeded: the same on every run).
       const random = new Seeded(0xd1a7);
       const labels = Array.from({ length: 3 }, () => random.string(45, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"));
@@ -225,40 +201,15 @@ Deno.test("dig asking for three names with a 45-character encoded label is one l
         [["dns_tunnel", "low", "exfil.test", 3]],
         summary(alerts),
       );
-    } finally {
-      await server.stop();
-    }
+    });
     await Deno.remove(dir, { recursive: true });
   }));
 
 Deno.test("a developer's HTTP server on 8084 and self-signed TLS on 8444 are notices, no alert", () =>
   withNetPair(async (net) => {
     const dir = await Deno.makeTempDir({ prefix: "wiresight_devports_" });
-    await run("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      `${dir}/key.pem`,
-      "-out",
-      `${dir}/cert.pem`,
-      "-days",
-      "30",
-      "-subj",
-      "/CN=localhost",
-    ]);
-    const tls = spawnIn(net.server, "openssl", [
-      "s_server",
-      "-accept",
-      `${SERVER}:8444`,
-      "-cert",
-      `${dir}/cert.pem`,
-      "-key",
-      `${dir}/key.pem`,
-      "-www",
-    ]);
+    await selfSignedCert(dir, "/CN=localhost");
+    const tls = tlsServer(net, `${SERVER}:8444`, `${dir}/cert.pem`, `${dir}/key.pem`);
     try {
       await waitPort(net, 8444);
       const path = await withHttpServer(net, dir, 8084, () =>

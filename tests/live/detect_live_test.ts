@@ -4,7 +4,15 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { spawnIn, withNetPair } from "../helpers/netns.ts";
 import { captureLoopback } from "../helpers/capture.ts";
-import { CLIENT, inClient, ofType, readDetect, SERVER, waitPort } from "../helpers/detect.ts";
+import {
+  CLIENT,
+  inClient,
+  ofType,
+  randomSourceSynFlood,
+  readDetect,
+  SERVER,
+  waitPort,
+} from "../helpers/detect.ts";
 import { LiveWiresight, sleep } from "../helpers/live.ts";
 import { Seeded } from "../helpers/random.ts";
 
@@ -71,19 +79,7 @@ Deno.test("floods: hping3 SYN flood (one source, then spoofed sources) is one al
       await inClient(net, "hping3", ["-q", "-S", "-p", "80", "-i", "u50", "-c", "20000", SERVER]).catch(
         () => {},
       );
-      await inClient(net, "hping3", [
-        "-q",
-        "-S",
-        "-p",
-        "80",
-        "--rand-source",
-        "-i",
-        "u200",
-        "-c",
-        "3000",
-        SERVER,
-      ])
-        .catch(() => {});
+      await randomSourceSynFlood(net, "u200", 3000);
       await inClient(net, "sh", ["-c", `for i in $(seq 150); do nc -z -w 1 ${SERVER} 8080; done`]);
       const path = await cap.stop();
       const { alerts } = await readDetect(path);

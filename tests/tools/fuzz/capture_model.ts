@@ -2,6 +2,7 @@
 // bytes with its link type, so a mutator can grow or shrink a packet and the lengths around it
 // (pcap record header, pcapng block length and trailer) are written back consistent. Mutators
 // that lie about those lengths work on the serialised bytes instead.
+import { concatBytes } from "../../helpers/util.ts";
 
 export interface Packet {
   /** The record header (pcap: 16 bytes) or the EPB's fixed part (28 bytes, type and length included). */
@@ -122,16 +123,6 @@ export function packetOffsets(c: Capture): [number, number][] {
     const p = item.packet;
     out.push([at, p.data.length]);
     at += c.pcapng ? 28 + pad4(p.data.length) + p.options.length + 4 : 16 + p.data.length;
-  }
-  return out;
-}
-
-export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
   }
   return out;
 }

@@ -5,9 +5,9 @@
 // DNS, TLS, QUIC and HTTP fields, QUIC Initials opened and sealed again, packet counts), written
 // back with consistent framing.
 import { Seeded } from "../../helpers/random.ts";
+import { concatBytes } from "../../helpers/util.ts";
 import {
   type Capture,
-  concatBytes,
   type Layers,
   layersOf,
   type Packet,
