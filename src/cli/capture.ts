@@ -28,6 +28,7 @@ import { callerPath } from "./paths.ts";
 import { interfacesCommand } from "./interfaces.ts";
 import { DETECT_HELP, DETECT_OPTIONS, detectFrom, DetectSession } from "./detect.ts";
 import { captureServeCommand, SERVE_OPTIONS } from "./serve.ts";
+import { IPFIX_HELP, IPFIX_OPTIONS, ipfixFrom, openIpfix } from "./ipfix.ts";
 
 export const CAPTURE_HELP = `Usage: wiresight capture [options] [BPF EXPRESSION]
 
@@ -93,6 +94,8 @@ Web view:
       --serve                  show the capture live in the web view, kept in its history (see
                                'wiresight serve --help': --listen, --token, --db, --retain ...)
 
+${IPFIX_HELP}
+
 ${DETECT_HELP}
 
 Examples:
@@ -100,6 +103,7 @@ Examples:
   sudo wiresight capture -q --stats --report-interval 10 -g
   sudo wiresight capture -i any --process-name curl --write curl.pcapng
   sudo wiresight capture -i lo -n -w web.pcapng tcp port 80
+  sudo wiresight capture -i eth0 -q --ipfix tcp://collector.example:4739
 `;
 
 export const CAPTURE_OPTIONS: Options = {
@@ -134,6 +138,7 @@ export const CAPTURE_OPTIONS: Options = {
   ...DETECT_OPTIONS,
   serve: { type: "boolean" },
   ...SERVE_OPTIONS,
+  ...IPFIX_OPTIONS,
 };
 
 /**
@@ -164,6 +169,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   if (v["list-interfaces"]) return await interfacesCommand([]);
   const filter = captureFilter(v.filter as string | undefined, positionals);
   if (v.serve) {
+    if (v.ipfix !== undefined) throw new UsageError("--ipfix does not combine with --serve yet");
     return await captureServeCommand(v, (v.interface as string | undefined) ?? defaultInterface(), filter);
   }
   const count = intOption(v.count as string | undefined, "count", 1, Number.MAX_SAFE_INTEGER);
@@ -199,6 +205,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
     ),
   };
   const exp = exportFrom(v);
+  const ipfixChoice = ipfixFrom(v);
   // Detection: its config is checked before capture starts; alert lines go out with the packet lines.
   const alertLines: string[] = [];
   const out = stdoutPlan(reportFormat, exp?.path, detectChoice?.alertsPath);
@@ -244,6 +251,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
     intOption(v["dns-count"] as string | undefined, "dns-count", 0, 1000) ?? 10,
   );
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
+  const ipfix = ipfixChoice && await openIpfix(ipfixChoice, decoder);
   const writer = v.write
     ? new CaptureWriter(
       await PcapngWriter.create(callerPath(v.write as string), capture.linktype, capture.snaplen, device),
@@ -263,7 +271,12 @@ export async function captureCommand(argv: string[]): Promise<number> {
     decoder,
     top,
     detection: detect?.engine,
-    sinks: [terminal, ...(exporter ? [exporter.sink()] : []), ...(writer ? [writer] : [])],
+    sinks: [
+      terminal,
+      ...(exporter ? [exporter.sink()] : []),
+      ...(writer ? [writer] : []),
+      ...(ipfix ? [ipfix] : []),
+    ],
     lateSinks: detect?.eveSinks,
   });
   /** Panels drawn when capture ends, before the flows still open are closed. */
@@ -317,6 +330,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   } finally {
     clearTimeout(timer);
     for (const s of signals) Deno.removeSignalListener(s, stopAll);
+    await ipfix?.finished();
   }
   if (alertLines.length) await writeTo(out.lines, alertLines.splice(0).join("\n") + "\n");
   if (finalPanels.length) await writeTo(out.lines, finalPanels.join("\n") + "\n");

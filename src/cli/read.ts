@@ -26,6 +26,7 @@ import { ProgressBar } from "./progress.ts";
 import { stdoutPlan, writeOut, writeTo } from "./output.ts";
 import { callerPath } from "./paths.ts";
 import { DETECT_HELP, DETECT_OPTIONS, detectFrom, DetectSession } from "./detect.ts";
+import { IPFIX_HELP, IPFIX_OPTIONS, ipfixFrom, openIpfix } from "./ipfix.ts";
 
 export const READ_HELP = `Usage: wiresight read FILE... [options]
        wiresight read -r FILE [options]      (also 'wiresight -r FILE ...', as tcpdump)
@@ -88,6 +89,10 @@ Flows:
 Application layer:
       --no-app                 skip application-layer decoding (DNS, HTTP, TLS, QUIC ...): L2-L4 only
 
+${IPFIX_HELP}
+                               Flows go with their capture times; the message header's export
+                               time is the wall clock.
+
 ${DETECT_HELP}
 
 Examples:
@@ -97,6 +102,7 @@ Examples:
   wiresight read a.pcap b.pcap --report json | jq .top_talkers
   wiresight read big.pcap -f 'tcp port 443' --export flows.csv --export-type flows
   wiresight read capture.pcap --detect --alerts eve.ndjson --config detect.toml
+  wiresight read capture.pcap -q --ipfix 127.0.0.1:9995
 `;
 
 export const READ_OPTIONS: Options = {
@@ -115,6 +121,7 @@ export const READ_OPTIONS: Options = {
   ...FILTER_OPTIONS,
   ...FLOW_OPTIONS,
   ...DETECT_OPTIONS,
+  ...IPFIX_OPTIONS,
 };
 
 export async function readCommand(argv: string[]): Promise<number> {
@@ -135,6 +142,7 @@ export async function readCommand(argv: string[]): Promise<number> {
   const plan = memoryPlanFrom(v, detectChoice !== undefined);
   const decoder = decoderConfigFrom(v, plan);
   const exp = exportFrom(v);
+  const ipfixChoice = ipfixFrom(v);
   const exportPath = exp?.path;
   const payloadMax = Math.max(exp?.type === "packets" ? exp.payloadMax : 0, lines?.printer.payload ?? 0);
   if (exp?.type === "packets" || lines) decoder.packets = { payloadMax };
@@ -172,6 +180,7 @@ export async function readCommand(argv: string[]): Promise<number> {
     )
     : undefined;
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
+  const ipfix = ipfixChoice && await openIpfix(ipfixChoice, decoder);
   const printer = lines && new PacketPrinter(lines.printer);
   const fileLines = printer && new FileLines(printer, !lines.printer.compact, lines.count);
   const session = await Session.open({
@@ -180,7 +189,11 @@ export async function readCommand(argv: string[]): Promise<number> {
     bpf,
     top,
     detection: detect?.engine,
-    sinks: [...(fileLines ? [fileLines] : []), ...(exporter ? [exporter.sink()] : [])],
+    sinks: [
+      ...(fileLines ? [fileLines] : []),
+      ...(exporter ? [exporter.sink()] : []),
+      ...(ipfix ? [ipfix] : []),
+    ],
     lateSinks: detect?.eveSinks,
     progress: (done, _total, path) => bar.update(done, path),
   });
@@ -193,6 +206,7 @@ export async function readCommand(argv: string[]): Promise<number> {
       throw e;
     } finally {
       bar.done();
+      await ipfix?.finished();
     }
   })();
   // -c (or the reader) stopped reading: what was asked for is written.
