@@ -35,8 +35,11 @@ interface ExportedFlow {
   server_name: string | null;
 }
 
-/** A daemon the test starts, stopped (SIGTERM: it writes out what it holds) at the end. */
-async function startDaemon(cmd: string, args: string[], ready: string) {
+/**
+ * A daemon the test starts, stopped at the end with `stop` (nfcapd writes out what it holds on
+ * SIGTERM; nfacctd's core waits on it forever once its plugin has gone, so it takes SIGKILL).
+ */
+async function startDaemon(cmd: string, args: string[], ready: string, stop: Deno.Signal = "SIGTERM") {
   const proc = new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
   let log = "";
   const dec = new TextDecoder();
@@ -50,7 +53,7 @@ async function startDaemon(cmd: string, args: string[], ready: string) {
   return {
     log: () => log,
     async stop() {
-      proc.kill("SIGTERM");
+      proc.kill(stop);
       await proc.status;
       await Promise.all(pumps);
     },
@@ -200,4 +203,115 @@ Deno.test("read --ipfix: nfcapd stores every flow, nfdump lists the export's flo
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("read --ipfix: pmacct's nfacctd accepts the export (its print plugin shows each flow)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wiresight-ipfix-" });
+  try {
+    const port = freePort();
+    const csv = `${dir}/flows.csv`;
+    await Deno.writeTextFile(
+      `${dir}/nfacctd.conf`,
+      [
+        "daemonize: false",
+        "nfacctd_ip: 127.0.0.1",
+        `nfacctd_port: ${port}`,
+        "plugins: print",
+        "aggregate: src_host, dst_host, src_port, dst_port, proto",
+        "print_output: csv",
+        `print_output_file: ${csv}`,
+        "print_output_file_append: true",
+        "print_refresh_time: 1",
+      ].join("\n") + "\n",
+    );
+    const nfacctd = await startDaemon("nfacctd", ["-f", `${dir}/nfacctd.conf`], "cache entries=", "SIGKILL");
+    let ours: ExportedFlow[];
+    let rows: string[] = [];
+    try {
+      ours = (await readFlows([SAMPLE, "--ipfix", `127.0.0.1:${port}`], dir)).flows;
+      // The print plugin writes what it accounted at each refresh (every second).
+      rows = await waitFor("nfacctd to print every flow", async () => {
+        const lines = (await Deno.readTextFile(csv).catch(() => "")).trim().split("\n").slice(1);
+        return lines.length >= ours.length && lines;
+      }, { timeoutMs: 30_000, detail: () => nfacctd.log().slice(-2000) });
+    } finally {
+      await nfacctd.stop();
+    }
+    // nfacctd 1.7.7 accounts the forward direction of a biflow (it has no reverse counters).
+    const theirs = rows.map((r) => r.split(",").join(" ")).sort();
+    const expected = ours.map((f) =>
+      [f.src, f.dst, f.src_port, f.dst_port, f.protocol.toLowerCase(), f.packets_a_to_b, f.bytes_a_to_b].join(
+        " ",
+      )
+    ).sort();
+    assert.deepEqual(theirs, expected);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("read --ipfix tcp://: messages framed back to back on the stream, as tshark reads them", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wiresight-ipfix-" });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  try {
+    // A listener that takes the stream (no collector here speaks IPFIX over TCP: nfcapd does not).
+    const received = (async () => {
+      const conn = await listener.accept();
+      let n = 0;
+      for await (const chunk of conn.readable) n += chunk.length;
+      return n;
+    })();
+    const capture = await captureLoopback(dir, "tcp.pcap", `tcp port ${port}`);
+    let ours: ExportedFlow[];
+    try {
+      ours = (await readFlows([SAMPLE, "--ipfix", `tcp://127.0.0.1:${port}`], dir)).flows;
+      assert.ok(await received > 0);
+    } finally {
+      await capture.stop();
+    }
+    const tsharkArgs = ["-r", capture.path, "-d", `tcp.port==${port},cflow`];
+    const expert = (await runTool("tshark", [...tsharkArgs, "-q", "-z", "expert"])).stdout;
+    assert.equal(/Malformed|Error/.test(expert), false, expert);
+    const fields = (await runTool("tshark", [
+      ...tsharkArgs,
+      "-Y",
+      "cflow",
+      "-T",
+      "fields",
+      "-E",
+      "occurrence=a",
+      "-e",
+      "cflow.srcport",
+    ])).stdout;
+    const ports = fields.split(/[\n,]/).filter((p) => p !== "").map(Number).sort((a, b) => a - b);
+    assert.deepEqual(ports, ours.map((f) => f.src_port ?? 0).sort((a, b) => a - b));
+  } finally {
+    listener.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("read --ipfix: a collector that cannot be reached is said on stderr, and the run goes on", async () => {
+  const closed = freePort();
+  for (
+    const [target, said] of [
+      [`tcp://127.0.0.1:${closed}`, `IPFIX collector tcp://127.0.0.1:${closed}: ECONNREFUSED`],
+      [
+        "collector.invalid:4739",
+        "IPFIX collector udp://collector.invalid:4739: cannot resolve 'collector.invalid'",
+      ],
+    ]
+  ) {
+    const r = await wiresight(["read", SAMPLE, "--ipfix", target, "--report", "json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assertIncludes(r.stderr, said);
+    assert.equal(JSON.parse(r.stdout).flows, 26);
+  }
+  const bad = await wiresight(["read", SAMPLE, "--ipfix", "nowhere"]);
+  assert.equal(bad.code, 2);
+  assertIncludes(bad.stderr, "--ipfix takes HOST:PORT");
+  const alone = await wiresight(["read", SAMPLE, "--ipfix-mtu", "1200"]);
+  assert.equal(alone.code, 2);
+  assertIncludes(alone.stderr, "--ipfix-mtu: only with --ipfix");
 });
