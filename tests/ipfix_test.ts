@@ -147,6 +147,14 @@ Deno.test("read --ipfix: nfcapd stores every flow, nfdump lists the export's flo
       (await runTool("tshark", [...tsharkArgs, "-T", "json", "--no-duplicate-keys"])).stdout,
     );
     const records: Record<string, unknown>[] = [];
+    // Messages of at most 1400 bytes (the default --ipfix-mtu), and more than one: records were packed.
+    const lengths = frames.map((f: { _source: { layers: { cflow: Record<string, string> } } }) =>
+      Number(f._source.layers.cflow["cflow.len"])
+    );
+    assert.ok(
+      lengths.length > 4 && lengths.every((n: number) => n <= 1400) && lengths.some((n: number) => n > 1200),
+      `${lengths}`,
+    );
     for (const frame of frames) {
       for (const [name, set] of Object.entries(frame._source.layers.cflow as Record<string, unknown>)) {
         if (!name.startsWith("Set ")) continue;
