@@ -39,9 +39,6 @@ export class IpfixExporter implements SessionSink {
   #messagesSinceTemplates = 0;
   #lastSend = Date.now();
   #closed = false;
-  /** Data records and messages made. */
-  records = 0;
-  messages = 0;
 
   private constructor(readonly settings: IpfixSettings, readonly transport: Transport) {
     const t = templates(settings.pen);
@@ -67,7 +64,6 @@ export class IpfixExporter implements SessionSink {
     if (this.transport.startSession()) this.#startTemplates(true);
     const ja4 = this.#ja4.peek(f.id) ?? null;
     this.#forget(f.id, f.endReason);
-    this.records++;
     const full = this.#builder.add(f.ipVersion === 6 ? this.#v6 : this.#v4, view, { ja4 });
     if (full) {
       this.#send(full);
@@ -109,7 +105,6 @@ export class IpfixExporter implements SessionSink {
 
   #send(message: Uint8Array): void {
     this.transport.send(message);
-    this.messages++;
     this.#messagesSinceTemplates++;
     this.#lastSend = Date.now();
   }

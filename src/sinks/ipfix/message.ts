@@ -1,8 +1,7 @@
 // IPFIX messages (RFC 7011 section 3): a 16-byte header, then sets. Records are packed into messages
 // of at most `mtu` bytes, one data set per run of records of the same template; the sequence number
 // counts the data records sent before the message in this transport session.
-import { maxRecordSize, RecordWriter, type Template, templateRecord } from "./template.ts";
-import type { FlowExtras } from "./template.ts";
+import { type FlowExtras, maxRecordSize, RecordWriter, type Template, templateRecord } from "./template.ts";
 import type { FlowView } from "../rows.ts";
 
 const VERSION = 10;
