@@ -6,7 +6,7 @@ import { parseCollector } from "../sinks/ipfix/transport.ts";
 import { intervalOption, intOption, type Options, secondsOption } from "./args.ts";
 import { UsageError } from "./errors.ts";
 
-/** nfdump's nfpcapd and many routers cut long flows at 60 s by default... */
+/** Well under a collector's 5-minute files (nfcapd's), so a long flow shows in each while it lasts. */
 const DEFAULT_ACTIVE_TIMEOUT = 60;
 const DEFAULT_TEMPLATE_REFRESH = 60;
 const DEFAULT_MTU = 1400;
