@@ -353,6 +353,7 @@ export const F_TLS_SIG_ALGS = 73;
 export const F_TLS_CERT = 74;
 export const F_TLS_CERT_COUNT = 75;
 export const F_TLS_QUIC = 76;
+export const F_TLS_SSLV2 = 77;
 export const F_QUIC_VERSION = 96;
 export const F_QUIC_DCID = 97;
 export const F_QUIC_SCID = 98;

@@ -524,6 +524,7 @@ abi_consts!(APP_FIELD_IDS: u16 {
     F_TLS_CERT = 74,
     F_TLS_CERT_COUNT = 75,
     F_TLS_QUIC = 76,
+    F_TLS_SSLV2 = 77,
     F_QUIC_VERSION = 96,
     F_QUIC_DCID = 97,
     F_QUIC_SCID = 98,
