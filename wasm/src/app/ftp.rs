@@ -74,9 +74,13 @@ impl StreamParser for Ftp {
         if std::mem::take(&mut self.discarding[dir]) {
             return Parsed { consumed: end + 1, ..Parsed::default() };
         }
-        // One event at most per line, and one announced channel per call: else wait for room.
-        if !ctx.can_emit() || ctx.announced.is_some() {
+        // One event at most per line: else the line waits for room.
+        if !ctx.can_emit() {
             ctx.defer();
+            return Parsed::default();
+        }
+        // The dispatcher takes one announced data channel per packet: a second waits for the next.
+        if ctx.announced.is_some() {
             return Parsed::default();
         }
         let line = data[..end].strip_suffix(b"\r").unwrap_or(&data[..end]);
@@ -112,13 +116,13 @@ impl Ftp {
         };
         let mut cmd = Command { name: name.to_ascii_uppercase(), ..Command::default() };
         cmd.name.truncate(MAX_TEXT);
-        match cmd.name.as_slice() {
-            b"PASS" => self.password_given = true,
-            b"USER" => self.user = arg[..arg.len().min(MAX_TEXT)].to_vec(),
-            _ => cmd.arg = arg[..arg.len().min(MAX_TEXT)].to_vec(),
+        if cmd.name == b"PASS" {
+            self.password_given = true;
+        } else {
+            cmd.arg = arg[..arg.len().min(MAX_TEXT)].to_vec();
         }
         if cmd.name == b"USER" {
-            cmd.arg = self.user.clone();
+            self.user = cmd.arg.clone();
         }
         let active = match cmd.name.as_slice() {
             b"PORT" => port_address(arg).map(|(a, p)| (ctx.packet.l3, a, p)),
