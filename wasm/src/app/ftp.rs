@@ -247,10 +247,10 @@ fn trim_start(s: &[u8]) -> &[u8] {
 
 /// The text after the first "(" (227 replies put the address in parentheses; some servers don't).
 fn after_paren(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|&b| b == b'(').map_or_else(
-        || s.iter().position(u8::is_ascii_digit).unwrap_or(s.len()),
-        |i| i + 1,
-    );
+    let start = s
+        .iter()
+        .position(|&b| b == b'(')
+        .map_or_else(|| s.iter().position(u8::is_ascii_digit).unwrap_or(s.len()), |i| i + 1);
     &s[start..]
 }
 
