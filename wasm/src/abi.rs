@@ -467,7 +467,7 @@ abi_consts!(APP_PROTOCOLS: u8 {
     APP_FTP_DATA = 30,
     APP_SRC_NONE = 0,
     APP_SRC_PAYLOAD = 1,
-    APP_SRC_EXPECTED = 2,
+    APP_SRC_LINKED = 2,
 });
 
 abi_consts!(APP_KINDS: u8 {

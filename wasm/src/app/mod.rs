@@ -222,7 +222,7 @@ impl AppTable {
     }
 
     /// A new TCP flow to an address and port a control flow announced: marked as its data
-    /// channel (APP_SRC_EXPECTED) with an AK_FTP_DATA event naming the control flow.
+    /// channel (APP_SRC_LINKED) with an AK_FTP_DATA event naming the control flow.
     fn data_channel(&mut self, fa: &mut FlowApp, p: &Packet, out: &mut Out, stats: &mut Stats) -> bool {
         let from_responder = p.flags & PF_FROM_RESPONDER != 0;
         let (addr, port) = if from_responder { (&p.src, p.sport) } else { (&p.dst, p.dport) };
@@ -230,7 +230,7 @@ impl AppTable {
             Some(c) => c,
             None => return false,
         };
-        *fa = FlowApp { proto: APP_FTP_DATA, source: APP_SRC_EXPECTED, done: true, ..FlowApp::default() };
+        *fa = FlowApp { proto: APP_FTP_DATA, source: APP_SRC_LINKED, done: true, ..FlowApp::default() };
         let mut ctx = Ctx::new(out, stats, &mut self.fields, p, APP_FTP_DATA);
         ctx.dir = 0;
         ctx.fields.u32(F_FTP_CONTROL_FLOW, control as u32);
