@@ -71,8 +71,9 @@ function row(events: Ours[]): string[][] {
   return [
     events.map((o) => TYPE_OF[o.kind]),
     hellos.flatMap((o) => (o.rec.sni === null ? [] : [o.rec.sni])),
-    hellos.map((o) => o.rec.ja3!),
-    hellos.map((o) => o.rec.ja3_string!),
+    // No JA3 for an SSLv2-compatible hello (tshark computes none either).
+    hellos.flatMap((o) => (o.rec.ja3 === null ? [] : [o.rec.ja3])),
+    hellos.flatMap((o) => (o.rec.ja3_string === null ? [] : [o.rec.ja3_string])),
     events.filter((o) => o.kind !== abi.AK_TLS_CERTIFICATE).flatMap((o) => o.rec.alpn),
     events.filter((o) => o.kind !== abi.AK_TLS_CERTIFICATE).map((o) => hex4(o.helloVersion)),
     events.filter((o) => o.kind === abi.AK_TLS_SERVER_HELLO).map((o) => o.rec.ja3s_string!),
@@ -95,13 +96,7 @@ function tsharkRow(values: string[][]): string[][] {
 const fromHex = (h: string) => new Uint8Array(h.match(/../g)?.map((b) => parseInt(b, 16)) ?? []);
 
 /** Where wiresight and tshark legitimately differ, and why (checked to still differ). */
-const KNOWN: Record<string, { why: string; onlyTshark?: number[] }> = {
-  "sv-sslv2-tls-upgrade-01.pcap": {
-    why: "frame 4 is a ClientHello in the SSL 2.0 record format (0x80 length header): wiresight reads TLS " +
-      "records only; the server's TLS reply (ServerHello, certificate) in the same flow is read",
-    onlyTshark: [4],
-  },
-};
+const KNOWN: Record<string, { why: string; onlyTshark?: number[] }> = {};
 
 /** Suricata's expected values (sv-expected.json) for TLS and QUIC. */
 interface Expected {
@@ -176,6 +171,28 @@ Deno.test("TLS handshakes agree with tshark, frame by frame, on every corpus cap
   ];
   assertEquals(files.map((f) => compared.get(f)), [3, 4, 3]);
   assertEquals(results.filter((x) => x.compared).length >= 10, true);
+});
+
+Deno.test("an SSLv2-compatible ClientHello: version, record version and TLS cipher specs as tshark reads them", async () => {
+  const path = corpusFile("public/sv-sslv2-tls-upgrade-01.pcap");
+  const fields = ["tls.record.version", "tls.handshake.version", "tls.handshake.cipherspec"];
+  const [theirs] = await tsharkFields(path, "tls.handshake.cipherspec", fields);
+  const hellos = await appEvents(path, [abi.AK_TLS_CLIENT_HELLO], (e) => ({
+    frame: e.frame,
+    recordVersion: hex4(e.num(abi.F_TLS_RECORD_VERSION)),
+    version: hex4(e.num(abi.F_TLS_VERSION)),
+    ciphers: e.u16s(abi.F_TLS_CIPHERS),
+    rec: tlsRecord(e),
+  }));
+  assertEquals(hellos.length, 1);
+  const [h] = hellos;
+  const [recordVersion, version, specs] = theirs.values;
+  assertEquals([h.frame, h.recordVersion, h.version], [theirs.frame, recordVersion[0], version[0]]);
+  // Specs 0x00XXXX are TLS suites; the others exist in SSL 2.0 only.
+  const tlsSuites = specs.map((s) => parseInt(s, 16)).filter((s) => s < 0x10000);
+  assertEquals(h.ciphers, tlsSuites);
+  assertEquals(tlsSuites.length, 20);
+  assertEquals([h.rec.sslv2, h.rec.version, h.rec.sni, h.rec.ja3], [true, "TLS 1.0", null, null]);
 });
 
 Deno.test("every TLS and QUIC value Suricata expects is checked", () => {

@@ -24,6 +24,7 @@ export const APP_NAMES: Record<number, string> = {
   [abi.APP_SYSLOG]: "syslog",
   [abi.APP_SNMP]: "snmp",
   [abi.APP_TELNET]: "telnet",
+  [abi.APP_FTP_DATA]: "ftp-data",
 };
 
 export function appName(app: number): string | null {

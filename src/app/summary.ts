@@ -4,6 +4,7 @@ import type { AppEvent } from "../decoder/app_event.ts";
 import type { FlowRecord } from "../decoder/records.ts";
 import type { Style } from "../base/format.ts";
 import { type DnsReport, DnsSection } from "./dns/section.ts";
+import { type FtpReport, FtpSection } from "./ftp/section.ts";
 import { type HttpReport, HttpSection } from "./http/section.ts";
 import { type OtherReport, OtherSection } from "./other/section.ts";
 import { QuicHellos, type QuicReport, QuicSection } from "./quic/section.ts";
@@ -18,6 +19,7 @@ export interface AppReport {
   tls: TlsReport | null;
   quic: QuicReport | null;
   ssh: SshReport | null;
+  ftp: FtpReport | null;
   other: OtherReport | null;
 }
 
@@ -32,6 +34,7 @@ export class AppSummary {
     new TlsSection(this.flowNames, this.#quicHellos),
     new QuicSection(this.#quicHellos),
     new SshSection(),
+    new FtpSection(),
     new OtherSection(),
   ];
   readonly #byKind = new Map<number, Section<unknown>>();

@@ -29,7 +29,7 @@ incident; unusual ports and self-signed certificates are notices, listed apart u
 [notices] promote lists them):
       --detect                 run the detectors; alerts print as they are raised, a summary at the end
       --config FILE            thresholds, intel lists and detectors to run (TOML or JSON; implies --detect)
-      --alerts PATH            write alerts and flow/dns/http/tls events as Suricata-EVE-like NDJSON
+      --alerts PATH            write alerts and flow/dns/http/tls/ftp events as Suricata-EVE-like NDJSON
                                (- for stdout; implies --detect)
       --outdir DIR             write a timestamped JSON report and EVE file there (implies --detect)`;
 

@@ -62,7 +62,7 @@ Export (streamed, any capture size):
                                format from its extension (.json .ndjson .jsonl .csv)
       --export-format FMT      json, ndjson or csv (overrides the extension; in CSV, text a spreadsheet
                                would run as a formula, such as =cmd..., is written as '=cmd...)
-      --export-type TYPE       packets (default), flows, or application records: dns, http, tls
+      --export-type TYPE       packets (default), flows, or application records: dns, http, tls, ftp
       --export-payload N       include up to N payload bytes per packet, as hex (default 0)
 
 Filters (a packet must pass all that are given):

@@ -274,7 +274,8 @@ export function buildReport(result: DecodeResult, apps?: AppSummary, top = 10): 
       evicted: s[abi.ST_FLOWS_EVICTED],
       peak: s[abi.ST_FLOWS_PEAK],
     },
-    ...(apps?.report(top) ?? { dns: null, http: null, tls: null, quic: null, ssh: null, other: null }),
+    ...(apps?.report(top) ??
+      { dns: null, http: null, tls: null, quic: null, ssh: null, other: null, ftp: null }),
     approximate: s[abi.ST_HOSTS_FOLDED] + s[abi.ST_PAIRS_FOLDED] + s[abi.ST_SERVICES_FOLDED] > 0,
     warnings,
   };

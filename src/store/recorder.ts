@@ -9,7 +9,13 @@ import type { Row } from "../base/columns.ts";
 import { FLOW_ROWS, type FlowView, PACKET_ROWS } from "../sinks/rows.ts";
 import type { Report } from "../report/report.ts";
 import { Timeline } from "./timeline.ts";
-import type { AlertRow, RecordKind, SessionStatus, SessionWriter } from "./types.ts";
+import {
+  type AlertRow,
+  RECORD_KINDS,
+  type RecordKind,
+  type SessionStatus,
+  type SessionWriter,
+} from "./types.ts";
 
 export interface StoreLimits {
   /** Packets kept per session (0: none). */
@@ -22,8 +28,11 @@ export interface StoreLimits {
 
 export const DEFAULT_LIMITS: StoreLimits = { packets: 10_000, flows: 1_000_000, records: 200_000 };
 
-/** The stored record kinds are the application exports. */
-const RECORD_EXPORTS = APP_EXPORTS as Record<RecordKind, AppExport>;
+/** The stored record kinds are application exports (those the schema has tables for). */
+const RECORD_EXPORTS = Object.fromEntries(RECORD_KINDS.map((k) => [k, APP_EXPORTS[k]])) as Record<
+  RecordKind,
+  AppExport
+>;
 const KIND_OF_EVENT = new Map<number, RecordKind>(
   Object.entries(RECORD_EXPORTS).flatMap(([kind, x]) => x.kinds.map((k) => [k, kind as RecordKind])),
 );

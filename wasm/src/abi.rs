@@ -464,8 +464,10 @@ abi_consts!(APP_PROTOCOLS: u8 {
     APP_SYSLOG = 20,
     APP_SNMP = 21,
     APP_TELNET = 22,
+    APP_FTP_DATA = 30,
     APP_SRC_NONE = 0,
     APP_SRC_PAYLOAD = 1,
+    APP_SRC_LINKED = 2,
 });
 
 abi_consts!(APP_KINDS: u8 {
@@ -481,6 +483,8 @@ abi_consts!(APP_KINDS: u8 {
     AK_DHCP = 10,
     AK_NTP = 11,
     AK_BANNER = 12,
+    AK_FTP = 16,
+    AK_FTP_DATA = 17,
 });
 
 abi_consts!(APP_FIELD_IDS: u16 {
@@ -524,6 +528,7 @@ abi_consts!(APP_FIELD_IDS: u16 {
     F_TLS_CERT = 74,
     F_TLS_CERT_COUNT = 75,
     F_TLS_QUIC = 76,
+    F_TLS_SSLV2 = 77,
     F_QUIC_VERSION = 96,
     F_QUIC_DCID = 97,
     F_QUIC_SCID = 98,
@@ -547,6 +552,18 @@ abi_consts!(APP_FIELD_IDS: u16 {
     F_NTP_MODE = 145,
     F_NTP_STRATUM = 146,
     F_BANNER = 160,
+    F_FTP_COMMAND = 176,
+    F_FTP_ARG = 177,
+    F_FTP_USER = 178,
+    F_FTP_PASSWORD_GIVEN = 179,
+    F_FTP_REPLY_CODE = 180,
+    F_FTP_REPLY_MSG = 181,
+    F_FTP_DATA_PASSIVE = 182,
+    F_FTP_DATA_ORIG = 183,
+    F_FTP_DATA_RESP = 184,
+    F_FTP_DATA_PORT = 185,
+    F_FTP_FILE_SIZE = 186,
+    F_FTP_CONTROL_FLOW = 187,
 });
 
 abi_consts!(DNS_ERRORS: u8 {

@@ -28,5 +28,6 @@ export const TLS_EXPORT = appExport(
     { name: "cert_count", type: "integer", get: (r) => r.cert_count },
     { name: "self_signed", type: "boolean", get: (r) => r.cert?.self_signed ?? null },
     { name: "expired", type: "boolean", get: (r) => r.expired },
+    { name: "sslv2_hello", type: "boolean", get: (r) => r.kind === "client_hello" ? r.sslv2 : null },
   ]),
 );

@@ -81,6 +81,8 @@ export interface TlsRecord {
   x509: Certificate | null;
   /** Certificates in the chain. */
   cert_count: number | null;
+  /** A ClientHello in the SSLv2-compatible format (no extensions, so no SNI, JA3 or JA4). */
+  sslv2: boolean;
   /** The leaf had expired at the time of the packet. */
   expired: boolean | null;
 }
@@ -108,12 +110,16 @@ function parseTlsRecord(e: AppEvent): TlsRecord {
     x509: null,
     cert_count: null,
     expired: null,
+    sslv2: e.num(abi.F_TLS_SSLV2) === 1,
   };
   if (e.kind === abi.AK_TLS_CLIENT_HELLO) {
     const h = helloParams(e);
     r.version = tlsVersionName(highestVersion(h));
     r.sni = h.sni;
     r.alpn = h.alpn.map((a) => text.decode(a));
+    // JA3 and JA4 are defined on TLS hellos only: Salesforce's ja3, Suricata and tshark compute
+    // none for an SSLv2-compatible one.
+    if (r.sslv2) return r;
     const f = clientFingerprints(h);
     r.ja3_string = f.ja3String;
     r.ja3 = f.ja3;

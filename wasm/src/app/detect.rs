@@ -27,6 +27,9 @@ fn tcp(p: &Packet, d: &[u8]) -> Option<u8> {
     if d.len() >= 3 && d[0] == 0x16 && d[1] == 3 && d[2] <= 4 {
         return Some(APP_TLS);
     }
+    if super::tls::looks_like_sslv2_hello(d) {
+        return Some(APP_TLS);
+    }
     if super::http::looks_like_http(d) {
         return Some(APP_HTTP);
     }

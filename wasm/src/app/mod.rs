@@ -8,6 +8,8 @@ pub mod detect;
 pub mod dhcp;
 pub mod dns;
 pub mod event;
+pub mod expect;
+pub mod ftp;
 pub mod http;
 pub mod ntp;
 pub mod quic;
@@ -76,6 +78,7 @@ enum Parser {
     Tls(tls::Tls),
     Ssh(ssh::Ssh),
     Banner(banner::Banner),
+    Ftp(ftp::Ftp),
 }
 
 impl Parser {
@@ -85,7 +88,8 @@ impl Parser {
             APP_HTTP => Parser::Http(http::Http::default()),
             APP_TLS => Parser::Tls(tls::Tls::default()),
             APP_SSH => Parser::Ssh(ssh::Ssh::default()),
-            APP_SMTP | APP_FTP | APP_POP3 | APP_IMAP => Parser::Banner(banner::Banner),
+            APP_FTP => Parser::Ftp(ftp::Ftp::default()),
+            APP_SMTP | APP_POP3 | APP_IMAP => Parser::Banner(banner::Banner),
             _ => return None,
         })
     }
@@ -97,6 +101,7 @@ impl Parser {
             Parser::Tls(p) => p.parse(ctx, dir, data),
             Parser::Ssh(p) => p.parse(ctx, dir, data),
             Parser::Banner(p) => p.parse(ctx, dir, data),
+            Parser::Ftp(p) => p.parse(ctx, dir, data),
             Parser::Undecided => Parsed::default(),
         }
     }
@@ -119,12 +124,21 @@ pub struct AppTable {
     /// Bytes all streams hold.
     held: usize,
     fields: Fields,
+    /// Data connections that control flows announced.
+    expected: expect::Expected,
     pub enabled: bool,
 }
 
 impl Default for AppTable {
     fn default() -> AppTable {
-        AppTable { states: Vec::new(), free: Vec::new(), held: 0, fields: Fields::new(), enabled: true }
+        AppTable {
+            states: Vec::new(),
+            free: Vec::new(),
+            held: 0,
+            fields: Fields::new(),
+            expected: expect::Expected::default(),
+            enabled: true,
+        }
     }
 }
 
@@ -132,6 +146,10 @@ impl AppTable {
     /// Looks at a packet of a flow (after flow accounting, so `p.flow_id` is set).
     pub fn packet(&mut self, fa: &mut FlowApp, p: &Packet, data: &[u8], out: &mut Out, stats: &mut Stats) {
         if fa.done || !self.enabled {
+            return;
+        }
+        let fresh = fa.proto == APP_UNKNOWN && fa.slot == NIL && fa.count == 0;
+        if fresh && p.ip_proto == IPPROTO_TCP && !self.expected.is_empty() && self.data_channel(fa, p, out, stats) {
             return;
         }
         let start = p.payload_off as usize;
@@ -147,6 +165,9 @@ impl AppTable {
                         drive(state, fa, &mut ctx, d);
                     }
                     self.held = self.held + state.held() - before;
+                }
+                if let Some(a) = ctx.announced {
+                    self.expected.add(a, p.flow_id);
                 }
             }
             return;
@@ -192,9 +213,29 @@ impl AppTable {
             // Detected by signature only (SNMP, syslog ...): nothing more to extract.
             _ => fa.done = true,
         }
+        if let Some(a) = ctx.announced {
+            self.expected.add(a, p.flow_id);
+        }
         if fa.done {
             self.release(fa);
         }
+    }
+
+    /// A new TCP flow to an address and port a control flow announced: marked as its data
+    /// channel (APP_SRC_LINKED) with an AK_FTP_DATA event naming the control flow.
+    fn data_channel(&mut self, fa: &mut FlowApp, p: &Packet, out: &mut Out, stats: &mut Stats) -> bool {
+        let from_responder = p.flags & PF_FROM_RESPONDER != 0;
+        let (addr, port) = if from_responder { (&p.src, p.sport) } else { (&p.dst, p.dport) };
+        let control = match self.expected.take(&expect::Announced::new(p.l3, addr, port)) {
+            Some(c) => c,
+            None => return false,
+        };
+        *fa = FlowApp { proto: APP_FTP_DATA, source: APP_SRC_LINKED, done: true, ..FlowApp::default() };
+        let mut ctx = Ctx::new(out, stats, &mut self.fields, p, APP_FTP_DATA);
+        ctx.dir = 0;
+        ctx.fields.u32(F_FTP_CONTROL_FLOW, control as u32);
+        ctx.emit(AK_FTP_DATA);
+        true
     }
 
     /// Frees a flow's stream state (its parser is done).

@@ -3,6 +3,9 @@
 //! stay in the stream (its memory counts against the shared budget) until every handshake message
 //! they carry has been handled. A direction ends at its first record that is not a handshake
 //! (ChangeCipherSpec, alert, application data: what follows is encrypted) or that is not TLS.
+//! A client's first record may be an SSLv2-compatible ClientHello (RFC 5246 E.2), which clients
+//! of the early 2000s sent to reach SSL 2 and TLS servers alike; the TLS records that follow it
+//! are read as usual.
 
 use super::event::{Ctx, Fields};
 use super::{Parsed, StreamParser};
@@ -182,6 +185,47 @@ fn extension(f: &mut Fields, ty: u16, data: &[u8], client: bool) -> Option<()> {
     Some(())
 }
 
+/// SSL 2.0 record header of an SSLv2-compatible ClientHello: two-byte length with the high bit set
+/// (no padding), then message type 1 and the highest version the client speaks.
+const SSLV2_HEADER: usize = 2;
+/// msg_type, version, cipher_spec_length, session_id_length, challenge_length.
+const SSLV2_HELLO_FIXED: usize = 9;
+/// SSL 2.0's version number, which tools show as the record version of such a hello.
+const SSLV2_VERSION: u16 = 0x0002;
+
+/// Whether `d` starts like an SSLv2-compatible ClientHello: SSL 2.0 or an SSL 3 / TLS version.
+pub fn looks_like_sslv2_hello(d: &[u8]) -> bool {
+    d.len() >= SSLV2_HEADER + SSLV2_HELLO_FIXED
+        && d[0] & 0x80 != 0
+        && d[2] == HS_CLIENT_HELLO
+        && (be16(d, 3) == Some(SSLV2_VERSION) || (d[3] == 3 && d[4] <= 4))
+        && sslv2_record_len(d).map_or(false, |n| n >= SSLV2_HELLO_FIXED)
+}
+
+/// The length of an SSL 2.0 record without padding (the two-byte header's low 15 bits).
+fn sslv2_record_len(d: &[u8]) -> Option<usize> {
+    be16(d, 0).map(|v| (v & 0x7fff) as usize)
+}
+
+/// The fields of an SSLv2-compatible ClientHello (`msg` from its type byte): the version, the
+/// cipher specs that name a TLS suite (0x00XXXX) as F_TLS_CIPHERS, and F_TLS_SSLV2. No
+/// extensions, so no SNI. None when its lengths do not add up to the record.
+fn sslv2_client_hello(f: &mut Fields, msg: &[u8]) -> Option<()> {
+    let mut c = Cur::new(msg);
+    c.u8()?;
+    let version = c.u16()?;
+    let (specs, session, challenge) = (c.u16()? as usize, c.u16()? as usize, c.u16()? as usize);
+    let specs = c.take(specs).filter(|s| s.len() % 3 == 0)?;
+    c.take(session)?;
+    c.take(challenge)?;
+    f.u16(F_TLS_RECORD_VERSION, SSLV2_VERSION);
+    f.u16(F_TLS_VERSION, version);
+    let tls: Vec<u8> = specs.chunks_exact(3).filter(|s| s[0] == 0).flat_map(|s| [s[1], s[2]]).collect();
+    f.u16_list_be(F_TLS_CIPHERS, &tls);
+    f.u8(F_TLS_SSLV2, 1);
+    Some(())
+}
+
 /// Certificate (TLS <= 1.2): the count, then the leaf when it fits in the event. A malformed
 /// list gives the certificates read before the fault.
 fn certificate(f: &mut Fields, b: &[u8]) {
@@ -234,6 +278,28 @@ impl Tls {
         Parsed { consumed: len, skip: u64::MAX, done: self.finished() }
     }
 
+    /// An SSLv2-compatible ClientHello at the front of the client's stream: once whole, its event,
+    /// then the stream goes on as TLS records.
+    fn sslv2_hello(&mut self, ctx: &mut Ctx, data: &[u8]) -> Parsed {
+        let len = sslv2_record_len(data).unwrap_or(0);
+        let msg = match data.get(SSLV2_HEADER..SSLV2_HEADER + len) {
+            Some(m) => m,
+            None => return Parsed::default(),
+        };
+        if !ctx.can_emit() {
+            ctx.defer();
+            return Parsed::default();
+        }
+        ctx.fields.clear();
+        if sslv2_client_hello(ctx.fields, msg).is_none() {
+            ctx.fields.clear();
+            return self.end(0, data.len());
+        }
+        self.client_hello = true;
+        ctx.emit(AK_TLS_CLIENT_HELLO);
+        Parsed { consumed: SSLV2_HEADER + len, skip: 0, done: self.finished() }
+    }
+
     /// Handles one whole handshake message.
     fn message(&mut self, ctx: &mut Ctx, dir: usize, msg: &[u8], record_version: u16) {
         let f = &mut *ctx.fields;
@@ -274,6 +340,9 @@ impl StreamParser for Tls {
     fn parse(&mut self, ctx: &mut Ctx, dir: usize, data: &[u8]) -> Parsed {
         if self.ended[dir] {
             return self.end(dir, data.len());
+        }
+        if dir == 0 && !self.client_hello && self.handled[0] == 0 && looks_like_sslv2_hello(data) {
+            return self.sslv2_hello(ctx, data);
         }
         // Nothing to do unless a new record is whole (or is not TLS) or a message waits for room.
         let fresh = match record_header(data, self.seen[dir]) {
@@ -540,6 +609,31 @@ pub mod tests {
         assert!(client_hello_fields(&mut f, &ch));
         assert!(!client_hello_fields(&mut f, &ch[..ch.len() - 1]));
         assert!(f.is_empty());
+    }
+
+    #[test]
+    fn sslv2_compatible_hello_then_tls_records() {
+        // SSL 2.0 header (length 0x8000 | n), type 1, TLS 1.0, two cipher specs of which one
+        // names a TLS suite, no session id, a 16-byte challenge.
+        let mut hello = vec![1, 3, 1, 0, 6, 0, 0, 0, 16, 0x01, 0x00, 0x80, 0x00, 0x00, 0x39];
+        hello.extend_from_slice(&[0x5a; 16]);
+        let wire = [&[0x80 | (hello.len() >> 8) as u8, hello.len() as u8][..], &hello].concat();
+        assert!(looks_like_sslv2_hello(&wire));
+        let server = record(CT_HANDSHAKE, &server_hello_msg([3; 32], 0x0039, &[]));
+        let (done, ev) = flow(&[(0, &wire[..7]), (0, &wire[7..]), (1, &server)]);
+        let kinds: Vec<u8> = ev.iter().map(|e| e.0).collect();
+        assert_eq!(kinds, [AK_TLS_CLIENT_HELLO, AK_TLS_SERVER_HELLO]);
+        assert_eq!(values(&ev[0].1, F_TLS_RECORD_VERSION), [vec![2, 0]]);
+        assert_eq!(values(&ev[0].1, F_TLS_VERSION), [vec![1, 3]]);
+        assert_eq!(values(&ev[0].1, F_TLS_CIPHERS), [vec![0x39, 0x00]]);
+        assert_eq!(values(&ev[0].1, F_TLS_SSLV2), [vec![1]]);
+        assert!(values(&ev[0].1, F_TLS_SNI).is_empty());
+        assert!(!done);
+        // Lengths that do not add up to the record: no hello, the direction ends.
+        let mut bad = wire.clone();
+        bad[8] = 0xff;
+        let (_, ev) = flow(&[(0, &bad)]);
+        assert!(ev.is_empty());
     }
 
     #[test]
