@@ -51,6 +51,27 @@ class Problems {
   }
 }
 
+/**
+ * Bytes a transport holds for a collector slower than the capture; beyond it messages are dropped
+ * (said once) so memory stays bounded whatever the traffic.
+ */
+export const MAX_PENDING_BYTES = 16 << 20;
+
+/** Says once that a slow collector made us drop messages. */
+function overflowWarning(where: string, warn: (message: string) => void): () => void {
+  let said = false;
+  return () => {
+    if (!said) {
+      warn(
+        `IPFIX collector ${where} is slower than the traffic: messages beyond ${
+          MAX_PENDING_BYTES >> 20
+        } MiB waiting are dropped`,
+      );
+    }
+    said = true;
+  };
+}
+
 const errorText = (e: unknown) => (e as { code?: string }).code ?? (e as Error).message;
 
 export async function openTransport(c: Collector, warn: (message: string) => void): Promise<Transport> {
@@ -62,16 +83,18 @@ export async function openTransport(c: Collector, warn: (message: string) => voi
     problems.say(`cannot resolve '${c.host}' (${errorText(e)})`);
     return { send() {}, startSession: () => false, close: () => Promise.resolve() };
   }
-  if (c.transport === "tcp") return new TcpTransport(address.address, c.port, problems);
+  const overflow = overflowWarning(describeCollector(c), warn);
+  if (c.transport === "tcp") return new TcpTransport(address.address, c.port, problems, overflow);
   const socket = dgram.createSocket(address.family === 6 ? "udp6" : "udp4");
   // Bound before the first send: sends queued while binding went out in reverse order.
   await new Promise<void>((resolve) => socket.bind(0, () => resolve()));
-  return new UdpTransport(socket, address.address, c.port, problems);
+  return new UdpTransport(socket, address.address, c.port, problems, overflow);
 }
 
 class UdpTransport implements Transport {
   /** Messages waiting for the one in flight: one send at a time keeps their order (the templates first). */
   readonly #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
   #sending = false;
   #drained: (() => void) | null = null;
 
@@ -80,6 +103,7 @@ class UdpTransport implements Transport {
     readonly address: string,
     readonly port: number,
     readonly problems: Problems,
+    readonly overflow: () => void,
   ) {
     socket.on("error", (e) => problems.say(errorText(e)));
   }
@@ -90,6 +114,8 @@ class UdpTransport implements Transport {
   }
 
   send(message: Uint8Array): void {
+    if (this.#queuedBytes + message.length > MAX_PENDING_BYTES) return this.overflow();
+    this.#queuedBytes += message.length;
     this.#queue.push(message);
     if (!this.#sending) this.#next();
   }
@@ -98,6 +124,7 @@ class UdpTransport implements Transport {
     const message = this.#queue.shift();
     this.#sending = message !== undefined;
     if (!message) return this.#drained?.();
+    this.#queuedBytes -= message.length;
     // UDP has no answer: a collector that is not listening cannot be told apart here.
     this.socket.send(message, this.port, this.address, (e) => {
       if (e) this.problems.say(errorText(e));
@@ -121,7 +148,12 @@ class TcpTransport implements Transport {
   #socket: net.Socket | null = null;
   #lastAttempt = 0;
 
-  constructor(readonly address: string, readonly port: number, readonly problems: Problems) {}
+  constructor(
+    readonly address: string,
+    readonly port: number,
+    readonly problems: Problems,
+    readonly overflow: () => void,
+  ) {}
 
   #connect(): net.Socket {
     this.#lastAttempt = Date.now();
@@ -147,7 +179,10 @@ class TcpTransport implements Transport {
 
   send(message: Uint8Array): void {
     // Queued by node until connected; lost with the connection if it fails (as UDP would lose it).
-    this.#socket?.write(message);
+    const socket = this.#socket;
+    if (!socket) return;
+    if (socket.writableLength + message.length > MAX_PENDING_BYTES) return this.overflow();
+    socket.write(message);
   }
 
   async close(): Promise<void> {
