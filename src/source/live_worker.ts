@@ -4,7 +4,7 @@
 // waiting, so packets reach an idle decoder within milliseconds; while the decoder is still on
 // earlier batches, a batch keeps filling for up to HOLD_MS (fewer, fuller slots absorb more).
 import { CaptureError, LiveHandle, type LiveOptions } from "../../ffi/libpcap.ts";
-import { foreignBytes, waitReadable } from "../../ffi/libc.ts";
+import { foreignBytes } from "../../ffi/libc.ts";
 import { PKTHDR } from "../../ffi/platform.ts";
 import { FirstPackets, type OwnerHint } from "../proc/first_packets.ts";
 import { openProcessLookup } from "../proc/attribution.ts";
@@ -150,11 +150,9 @@ class CaptureLoop {
     this.#flush();
   }
 
-  /** Waits up to `ms` for packets: poll() where the capture has a descriptor, else a sleep. */
+  /** Waits up to `ms` for packets (poll(), or Npcap's event); a sleep that a stop ends early. */
   #wait(ms: number): void {
-    const fd = this.h.fd;
-    if (fd === null) Atomics.wait(this.stop, 0, 0, ms);
-    else waitReadable(fd, ms);
+    this.h.waitForPackets(ms, (t) => Atomics.wait(this.stop, 0, 0, t));
   }
 
   /** Whether the decoder is done with the batch before this one (so it waits for this one). */
