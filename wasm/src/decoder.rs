@@ -4,7 +4,7 @@
 use crate::abi::*;
 use crate::app::AppTable;
 use crate::bpf::{self, Insn};
-use crate::capture::{Container, Iface, Record, Step, MAX_PCAP_RECORD};
+use crate::capture::{Container, DarwinProcess, Iface, Record, Step, MAX_PCAP_RECORD};
 use crate::filter::{is_loopback, Filter};
 use crate::flow::{FlowTable, Timeouts};
 use crate::link::{self, Net};
@@ -24,6 +24,8 @@ pub struct Decoder {
     pub input: Vec<u8>,
     pub scratch: Vec<u8>,
     container: Container,
+    /// The process note of a packet whose process comes from a Darwin process block.
+    note: Vec<u8>,
     pub eng: Engine,
 }
 
@@ -65,6 +67,7 @@ impl Decoder {
             input: vec![0; input_cap],
             scratch: vec![0; SCRATCH_BYTES],
             container: Container::new(input_cap / 4),
+            note: Vec::new(),
             eng: Engine {
                 out: Out::new(out_cap),
                 stats: Stats::new(),
@@ -165,7 +168,14 @@ impl Decoder {
                         break;
                     }
                     let at = pos + r.data;
-                    let comment = r.comment.map(|(off, len)| &window[pos + off..pos + off + len]);
+                    let comment = match (r.comment, r.process.and_then(|i| self.container.processes.get(i))) {
+                        (Some((off, len)), _) => Some(&window[pos + off..pos + off + len]),
+                        (None, Some(p)) => {
+                            process_note(&mut self.note, p, r.inbound);
+                            Some(&self.note[..])
+                        }
+                        (None, None) => None,
+                    };
                     e.packet(&window[at..at + r.caplen], &r, iface, comment);
                     pos += r.consumed;
                 }
@@ -313,6 +323,22 @@ impl Engine {
         for slot in self.flows.released.drain(..) {
             self.apps.release_slot(slot);
         }
+    }
+}
+
+/// A Darwin process block's process as the note wiresight's own pcapng comments carry
+/// ("wiresight process role=… pid=… name=… exe=…", src/proc/comment.ts), so files from macOS
+/// name their processes as wiresight's do. Without a name, the path's last part names it.
+fn process_note(note: &mut Vec<u8>, p: &DarwinProcess, inbound: bool) {
+    note.clear();
+    note.extend_from_slice(if inbound { b"wiresight process role=received pid=" } else { b"wiresight process role=sent pid=" });
+    note.extend_from_slice(p.pid.to_string().as_bytes());
+    note.extend_from_slice(b" name=");
+    let base = p.path.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
+    note.extend_from_slice(if !p.name.is_empty() { &p.name } else if !base.is_empty() { base } else { b"?" });
+    if !p.path.is_empty() {
+        note.extend_from_slice(b" exe=");
+        note.extend_from_slice(&p.path);
     }
 }
 
