@@ -4,6 +4,7 @@ import {
   AF_INET,
   AF_INET6,
   HERE,
+  LINKTYPE_PKTAP,
   type OsName,
   PCAP_STAT_BYTES,
   SOCKADDR_HAS_LEN,
@@ -322,7 +323,10 @@ export class LiveHandle {
       throw why;
     }
     if (rc > 0) this.warnings.push(`${o.device}: ${this.#error() || statusText(lib, rc)}`);
-    this.linktype = lib.pcap_datalink(p);
+    // Records carry the file link type: macOS's PKTAP DLT is written as LINKTYPE_PKTAP, as
+    // libpcap's savefiles do.
+    const dlt = lib.pcap_datalink(p);
+    this.linktype = dlt === HERE.pktapDlt ? LINKTYPE_PKTAP : dlt;
     this.snaplen = lib.pcap_snapshot(p);
     this.nanoseconds = lib.pcap_get_tstamp_precision(p) === PCAP_TSTAMP_PRECISION_NANO;
     if (o.filter !== undefined) this.#setFilter(o.filter);

@@ -6,6 +6,9 @@
 
 export type OsName = typeof Deno.build.os;
 
+/** Apple's PKTAP link type in files (libpcap pcap/dlt.h:1408). */
+export const LINKTYPE_PKTAP = 258;
+
 /** struct pcap_pkthdr's size and field offsets. */
 export interface PkthdrLayout {
   size: number;
@@ -33,6 +36,11 @@ export interface Platform {
    * or, with Npcap, which has no descriptor, an event handle to wait on (pcap_getevent).
    */
   waitSymbol: "pcap_get_selectable_fd" | "pcap_getevent";
+  /**
+   * The DLT libpcap gives a PKTAP capture (`-i pktap,en0`): DLT_USER2 on macOS, LINKTYPE_PKTAP
+   * elsewhere (libpcap pcap/dlt.h:1406-1408); files and the decoder know it as LINKTYPE_PKTAP.
+   */
+  pktapDlt: number;
   /** Whether the kernel answers sock_diag netlink requests (socket owners without /proc/net). */
   hasSockDiag: boolean;
   afInet6: number;
@@ -73,6 +81,7 @@ export function platformFor(os: OsName, systemRoot?: string): Platform {
       : { size: 24, tsSec: 0, tsFrac: 8, caplen: 16, len: 20 },
     pcapStatBytes: windows ? 24 : 12,
     waitSymbol: windows ? "pcap_getevent" : "pcap_get_selectable_fd",
+    pktapDlt: os === "darwin" ? 149 : LINKTYPE_PKTAP,
     hasSockDiag: os === "linux",
     // AF_INET6 is the one address family number that differs between systems.
     afInet6: os === "linux" || os === "android"

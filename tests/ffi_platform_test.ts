@@ -70,6 +70,11 @@ Deno.test("libpcap names, DLL folder, waiting and pcap_pkthdr layout per OS", ()
   assertEquals([linux.sockaddrHasLen, windows.sockaddrHasLen, mac.sockaddrHasLen], [false, false, true]);
   assertEquals([linux.pcapStatBytes, windows.pcapStatBytes, mac.pcapStatBytes], [12, 24, 12]);
   assertEquals([linux.hasSockDiag, windows.hasSockDiag, mac.hasSockDiag], [true, false, false]);
+  // The installed pcap/dlt.h: DLT_PKTAP is DLT_USER2 (149) on Apple systems, 258 elsewhere.
+  const dlt = Deno.readTextFileSync("/usr/include/pcap/dlt.h");
+  const user2 = Number(dlt.match(/#define DLT_USER2\s+(\d+)/)![1]);
+  assertMatch(dlt, /#ifdef __APPLE__\s+#define DLT_PKTAP\s+DLT_USER2\s+#else\s+#define DLT_PKTAP\s+258/);
+  assertEquals([linux.pktapDlt, windows.pktapDlt, mac.pktapDlt], [258, 258, user2]);
 });
 
 Deno.test("pcap_pkthdr per OS: bytes laid out as each system's struct timeval puts them", () => {

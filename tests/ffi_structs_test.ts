@@ -10,7 +10,6 @@ import {
   SOCKET_FDINFO_BYTES,
   socketDescriptors,
 } from "../ffi/libproc.ts";
-import { decodePktapHeader } from "../ffi/pktap.ts";
 import { type CField, cLayout } from "./helpers/c_abi.ts";
 
 const u32 = (n: string): CField => [n, 4, 4];
@@ -334,60 +333,4 @@ Deno.test("proc_fdinfo lists and proc_bsdshortinfo", () => {
   b.set(new TextEncoder().encode("Safari"), info.offsets.comm);
   new DataView(b.buffer).setUint32(info.offsets.uid, 501, true);
   assertEquals(decodeBsdShortInfo(b), { comm: "Safari", uid: 501 });
-});
-
-// apple-oss-distributions/xnu@e3723e1 bsd/net/pktap.h:89-114 struct pktap_header.
-const PKTAP = cLayout([
-  u32("pth_length"),
-  u32("pth_type_next"),
-  u32("pth_dlt"),
-  bytesOf("pth_ifname", 24), // PKTAP_IFXNAMESIZE = IF_NAMESIZE 16 + 8 (:43)
-  u32("pth_flags"),
-  u32("pth_protocol_family"),
-  u32("pth_frame_pre_length"),
-  u32("pth_frame_post_length"),
-  i32("pth_pid"),
-  bytesOf("pth_comm", 17), // MAXCOMLEN + 1
-  bytesOf("pth_ipproto", 1),
-  u16("pth_trace_tag"),
-  u32("pth_svc"),
-  u16("pth_iftype"),
-  u16("pth_ifunit"),
-  i32("pth_epid"),
-  bytesOf("pth_ecomm", 17),
-  bytesOf("pth_pad2", 1),
-  u16("pth_pad3"),
-  u32("pth_flowid"),
-  u32("pth_comp_gencnt"),
-  ["pth_tstamp", 8, 4], // struct timeval32
-  bytesOf("pth_uuid", 16),
-  bytesOf("pth_euuid", 16),
-]);
-
-Deno.test("PKTAP header: interface, link type and process of a packet", () => {
-  const packet = new Uint8Array(PKTAP.size + 14);
-  const v = new DataView(packet.buffer);
-  const o = PKTAP.offsets;
-  v.setUint32(o.pth_length, PKTAP.size, true);
-  v.setUint32(o.pth_type_next, 1, true); // PTH_TYPE_PACKET
-  v.setUint32(o.pth_dlt, 1, true); // DLT_EN10MB
-  packet.set(new TextEncoder().encode("en0"), o.pth_ifname);
-  v.setInt32(o.pth_pid, 812, true);
-  packet.set(new TextEncoder().encode("curl"), o.pth_comm);
-  v.setInt32(o.pth_epid, 90, true);
-  packet.set(new TextEncoder().encode("nsurlsessiond"), o.pth_ecomm);
-  assertEquals(decodePktapHeader(packet, 0, packet.length), {
-    length: PKTAP.size,
-    typeNext: 1,
-    dlt: 1,
-    ifname: "en0",
-    pid: 812,
-    comm: "curl",
-    epid: 90,
-    ecomm: "nsurlsessiond",
-  });
-  // Cut short of its own length, or claiming a length past the capture: not a header.
-  assertEquals(decodePktapHeader(packet, 0, 60), null);
-  v.setUint32(o.pth_length, packet.length + 1, true);
-  assertEquals(decodePktapHeader(packet, 0, packet.length), null);
 });

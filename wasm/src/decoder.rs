@@ -4,7 +4,7 @@
 use crate::abi::*;
 use crate::app::AppTable;
 use crate::bpf::{self, Insn};
-use crate::capture::{Container, DarwinProcess, Iface, Record, Step, MAX_PCAP_RECORD};
+use crate::capture::{Container, Iface, Record, Step, MAX_PCAP_RECORD};
 use crate::filter::{is_loopback, Filter};
 use crate::flow::{FlowTable, Timeouts};
 use crate::link::{self, Net};
@@ -168,15 +168,22 @@ impl Decoder {
                         break;
                     }
                     let at = pos + r.data;
+                    let data = &window[at..at + r.caplen];
                     let comment = match (r.comment, r.process.and_then(|i| self.container.processes.get(i))) {
                         (Some((off, len)), _) => Some(&window[pos + off..pos + off + len]),
                         (None, Some(p)) => {
-                            process_note(&mut self.note, p, r.inbound);
+                            process_note(&mut self.note, p.pid, &p.name, &p.path, r.inbound);
                             Some(&self.note[..])
+                        }
+                        (None, None) if iface.linktype == LINKTYPE_PKTAP => {
+                            link::pktap_process(data).map(|(pid, comm, inbound)| {
+                                process_note(&mut self.note, pid, comm, &[], inbound);
+                                &self.note[..]
+                            })
                         }
                         (None, None) => None,
                     };
-                    e.packet(&window[at..at + r.caplen], &r, iface, comment);
+                    e.packet(data, &r, iface, comment);
                     pos += r.consumed;
                 }
                 Step::Error(code) => {
@@ -326,19 +333,20 @@ impl Engine {
     }
 }
 
-/// A Darwin process block's process as the note wiresight's own pcapng comments carry
-/// ("wiresight process role=… pid=… name=… exe=…", src/proc/comment.ts), so files from macOS
-/// name their processes as wiresight's do. Without a name, the path's last part names it.
-fn process_note(note: &mut Vec<u8>, p: &DarwinProcess, inbound: bool) {
+/// A process macOS noted (a pcapng Darwin process block, a PKTAP header) as the note
+/// wiresight's own pcapng comments carry ("wiresight process role=… pid=… name=… exe=…",
+/// src/proc/comment.ts), so captures from macOS name their processes as wiresight's do. Without
+/// a name, the path's last part names it.
+fn process_note(note: &mut Vec<u8>, pid: u32, name: &[u8], path: &[u8], inbound: bool) {
     note.clear();
     note.extend_from_slice(if inbound { b"wiresight process role=received pid=" } else { b"wiresight process role=sent pid=" });
-    note.extend_from_slice(p.pid.to_string().as_bytes());
+    note.extend_from_slice(pid.to_string().as_bytes());
     note.extend_from_slice(b" name=");
-    let base = p.path.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
-    note.extend_from_slice(if !p.name.is_empty() { &p.name } else if !base.is_empty() { base } else { b"?" });
-    if !p.path.is_empty() {
+    let base = path.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
+    note.extend_from_slice(if !name.is_empty() { name } else if !base.is_empty() { base } else { b"?" });
+    if !path.is_empty() {
         note.extend_from_slice(b" exe=");
-        note.extend_from_slice(&p.path);
+        note.extend_from_slice(path);
     }
 }
 
