@@ -43,7 +43,8 @@ unless --promisc.
 
 Capture:
   -i, --interface IFACE        device to capture on (default: the first up, non-loopback interface
-                               'wiresight interfaces' lists, else 'any', as tcpdump picks it)
+                               'wiresight interfaces' lists, else 'any', as tcpdump picks it); on macOS
+                               'pktap,en0' (or 'pktap') names each packet's process
   -D, --list-interfaces        list the interfaces (as 'wiresight interfaces') and exit
   -n, --numeric                accepted for tcpdump's habit: wiresight never resolves names
   -c, --count N                stop after N packets
@@ -53,7 +54,8 @@ Capture:
       --buffer-size MIB        kernel capture buffer (default 8)
       --attribution METHOD     how processes are found: ebpf (default: the kernel reports every socket
                                and process; needs root or CAP_BPF and CAP_PERFMON), netlink (sock_diag
-                               and /proc; misses sockets that live a few ms), off
+                               and /proc; misses sockets that live a few ms), off; Windows (WinDivert
+                               flow events, IP Helper tables) and macOS (libproc) have one method each
       --refresh S              with netlink: full rescan of /proc at most every S seconds (default 1)
 
 Filters (a packet must pass all that are given):
