@@ -274,8 +274,25 @@ export class CaptureError extends Error {
   }
 }
 
+/** What the capture loop reads packets from: libpcap's handle, or another backend's like it. */
+export interface PacketHandle {
+  readonly warnings: string[];
+  readonly linktype: number;
+  readonly snaplen: number;
+  readonly nanoseconds: boolean;
+  /** Reads one packet if one is waiting; `header` (a pcap_pkthdr) and `data` then address it. */
+  next(): boolean;
+  readonly header: bigint;
+  readonly data: bigint;
+  stats(): { received: number; dropped: number; ifDropped: number };
+  waitForPackets(ms: number, sleep: (ms: number) => void): boolean;
+  close(): void;
+}
+
 export interface LiveOptions {
   device: string;
+  /** What captures: libpcap (default), or on Windows a WinDivert NETWORK-layer sniffing handle. */
+  backend?: "libpcap" | "windivert";
   snaplen?: number;
   promiscuous?: boolean;
   /** Deliver packets as they arrive (low latency, for process attribution) rather than in blocks. */
@@ -294,7 +311,7 @@ const PCAP_ERROR_PROMISC_PERM_DENIED = -11;
 const PCAP_TSTAMP_PRECISION_NANO = 1;
 
 /** An activated capture handle. */
-export class LiveHandle {
+export class LiveHandle implements PacketHandle {
   readonly warnings: string[] = [];
   readonly linktype: number;
   readonly snaplen: number;

@@ -21,6 +21,9 @@ export const KERNEL32_SYMBOLS = {
   QueryFullProcessImageNameW: { parameters: ["pointer", "u32", "buffer", "buffer"], result: "i32" },
   // handleapi.h:19 WINBOOL CloseHandle(HANDLE hObject)
   CloseHandle: { parameters: ["pointer"], result: "i32" },
+  // profileapi.h:16-17 WINBOOL QueryPerformanceCounter/Frequency(LARGE_INTEGER *)
+  QueryPerformanceCounter: { parameters: ["buffer"], result: "i32" },
+  QueryPerformanceFrequency: { parameters: ["buffer"], result: "i32" },
 } as const;
 
 export const ADVAPI32_SYMBOLS = {
@@ -72,6 +75,15 @@ const WAIT_OBJECT_0 = 0;
 /** Waits up to `ms` for an event handle (pcap_getevent's); true when it was signalled. */
 export function waitForEvent(event: Deno.PointerObject, ms: number): boolean {
   return kernel32().WaitForSingleObject(event, ms) === WAIT_OBJECT_0;
+}
+
+/** The performance counter's ticks now and per second (WinDivert's packet timestamps count them). */
+export function performanceCounter(): { ticks: bigint; perSecond: bigint } {
+  const k = kernel32();
+  const ticks = new BigInt64Array(1), perSecond = new BigInt64Array(1);
+  k.QueryPerformanceCounter(new Uint8Array(ticks.buffer));
+  k.QueryPerformanceFrequency(new Uint8Array(perSecond.buffer));
+  return { ticks: ticks[0], perSecond: perSecond[0] };
 }
 
 /** Adds `folder` to the DLL search path (for the DLLs a library loads beside itself). */

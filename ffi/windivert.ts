@@ -2,7 +2,7 @@
 // connection) and NETWORK-layer sniffing (packets as raw IP). Layouts and prototypes from
 // basil00/WinDivert@9710107 (v2.2.0-11) include/windivert.h (file:line at each). The DLL and its driver
 // (WinDivert64.sys beside it) are the user's to install; untested on a real Windows system.
-import { kernel32 } from "./win32.ts";
+import { kernel32, waitForEvent } from "./win32.ts";
 
 /** windivert.h:77,79 WINDIVERT_LAYER. */
 export const WINDIVERT_LAYER_NETWORK = 0;
@@ -232,6 +232,11 @@ export class WinDivertHandle {
       count,
       packets: this.#packets.subarray(0, this.#transferred[0]),
     };
+  }
+
+  /** Waits up to `ms` for the outstanding receive to finish; true when it has. */
+  wait(ms: number): boolean {
+    return !this.#pending || waitForEvent(this.#event, ms);
   }
 
   close(): void {

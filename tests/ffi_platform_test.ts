@@ -157,6 +157,8 @@ const WINDOWS_PROTOTYPES = new Map([
     "WINBOOL WINAPI QueryFullProcessImageNameW (HANDLE hProcess, DWORD dwFlags, LPWSTR lpExeName, PDWORD lpdwSize)",
   ],
   ["CloseHandle", "WINBOOL WINAPI CloseHandle (HANDLE hObject)"], // handleapi.h:19
+  ["QueryPerformanceCounter", "WINBOOL WINAPI QueryPerformanceCounter (LARGE_INTEGER *lpPerformanceCount)"], // profileapi.h:16
+  ["QueryPerformanceFrequency", "WINBOOL WINAPI QueryPerformanceFrequency (LARGE_INTEGER *lpFrequency)"], // profileapi.h:17
   [
     "OpenProcessToken",
     "WINBOOL WINAPI OpenProcessToken (HANDLE ProcessHandle, DWORD DesiredAccess, PHANDLE TokenHandle)",

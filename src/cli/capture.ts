@@ -57,6 +57,8 @@ Capture:
                                and /proc; misses sockets that live a few ms), off; Windows (WinDivert
                                flow events, IP Helper tables) and macOS (libproc) have one method each
       --refresh S              with netlink: full rescan of /proc at most every S seconds (default 1)
+      --backend NAME           libpcap (default; Npcap on Windows), or windivert: on Windows without
+                               Npcap, every interface's IP packets through WinDivert (no --filter)
 
 Filters (a packet must pass all that are given):
   -f, --filter EXPR            BPF expression, applied in the kernel
@@ -116,6 +118,7 @@ export const CAPTURE_OPTIONS: Options = {
   "buffer-size": { type: "string" },
   refresh: { type: "string" },
   attribution: { type: "string" },
+  backend: { type: "string" },
   direction: { type: "string" },
   process: { type: "string", multiple: true },
   "process-name": { type: "string", multiple: true },
@@ -212,7 +215,10 @@ export async function captureCommand(argv: string[]): Promise<number> {
       plan,
     )
     : undefined;
-  const device = (v.interface as string | undefined) ?? defaultInterface();
+  const backend = choice(v.backend as string | undefined, "backend", ["libpcap", "windivert"]) ?? "libpcap";
+  // WinDivert sees every interface, and needs no libpcap to pick one.
+  const device = (v.interface as string | undefined) ??
+    (backend === "windivert" ? "windivert" : defaultInterface());
 
   let live: Awaited<ReturnType<typeof openLive>>;
   try {
@@ -222,6 +228,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
       promiscuous: Boolean(v.promisc),
       bufferBytes: (intOption(v["buffer-size"] as string | undefined, "buffer-size", 1, 4096) ?? 8) << 20,
       filter,
+      backend,
       attribution,
       refreshMs: refresh * 1000,
     });
