@@ -3,23 +3,37 @@
 import {
   AF_INET,
   AF_INET6,
-  LIBPCAP_NAMES,
+  HERE,
+  LINKTYPE_PKTAP,
+  type OsName,
   PCAP_STAT_BYTES,
   SOCKADDR_HAS_LEN,
   WAIT_BY_FD,
 } from "./platform.ts";
+import { waitReadable } from "./libc.ts";
+import { addDllDirectory, waitForEvent } from "./win32.ts";
+
+/** What to install where libpcap is missing, per OS. */
+export function libpcapInstallHint(os: OsName): string {
+  if (os === "windows") {
+    return "Install Npcap from https://npcap.com/#download (run wiresight as Administrator, or " +
+      "install Npcap without 'Restrict Npcap driver's access to Administrators only'; programs " +
+      "looking for wpcap.dll on the path need its 'WinPcap API-compatible mode')";
+  }
+  if (os === "darwin") return "macOS ships libpcap (/usr/lib/libpcap.A.dylib); capture needs sudo";
+  return "Install it: Debian/Ubuntu 'apt-get install libpcap0.8', Fedora/RHEL 'dnf install libpcap', " +
+    "Alpine 'apk add libpcap'";
+}
 
 /** libpcap is not installed or could not be loaded. */
 export class LibpcapMissingError extends Error {
-  constructor(detail: string, override?: string) {
+  constructor(detail: string, override?: string, os: OsName = Deno.build.os) {
     super(
       override
-        ? `libpcap is not available (WIRESIGHT_LIBPCAP=${detail}). Install libpcap (Debian/Ubuntu ` +
-          `'apt-get install libpcap0.8') and unset WIRESIGHT_LIBPCAP, or point it at the library ` +
-          `(libpcap.so.0.8).`
-        : `libpcap is not available (${detail}). Install it: Debian/Ubuntu 'apt-get install libpcap0.8', ` +
-          `Fedora/RHEL 'dnf install libpcap', Alpine 'apk add libpcap', Windows: install Npcap. ` +
-          `Or set WIRESIGHT_LIBPCAP to the library's path.`,
+        ? `libpcap is not available (WIRESIGHT_LIBPCAP=${detail}). ${libpcapInstallHint(os)}, and ` +
+          `unset WIRESIGHT_LIBPCAP or point it at the library.`
+        : `libpcap is not available (${detail}). ${libpcapInstallHint(os)}. Or set WIRESIGHT_LIBPCAP ` +
+          `to the library's path.`,
     );
   }
 }
@@ -27,7 +41,12 @@ export class LibpcapMissingError extends Error {
 /** The BPF expression did not compile. */
 export class BpfCompileError extends Error {}
 
-const SYMBOLS = {
+/**
+ * The functions wiresight calls, with pcap/pcap.h's prototypes (tests/ffi_platform_test.ts checks
+ * them against the installed header). How to wait for packets differs by OS (HERE.waitSymbol):
+ * both are optional here and the loader insists on this OS's one.
+ */
+export const LIBPCAP_SYMBOLS = {
   pcap_lib_version: { parameters: [], result: "pointer" },
   pcap_open_offline: { parameters: ["buffer", "buffer"], result: "pointer" },
   pcap_compile: { parameters: ["pointer", "buffer", "buffer", "i32", "u32"], result: "i32" },
@@ -52,22 +71,30 @@ const SYMBOLS = {
   pcap_next_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   pcap_stats: { parameters: ["pointer", "buffer"], result: "i32" },
   pcap_setnonblock: { parameters: ["pointer", "i32", "buffer"], result: "i32" },
-  // Npcap has none (WAIT_BY_FD).
-  pcap_get_selectable_fd: { parameters: ["pointer"], result: "i32", optional: !WAIT_BY_FD },
+  // Not on Windows: Npcap has no selectable descriptor, but an event handle (pcap/pcap.h:800).
+  pcap_get_selectable_fd: { parameters: ["pointer"], result: "i32", optional: true },
+  pcap_getevent: { parameters: ["pointer"], result: "pointer", optional: true },
 } as const;
 
-type Libpcap = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+type Libpcap = Deno.DynamicLibrary<typeof LIBPCAP_SYMBOLS>["symbols"];
 
 let loaded: Libpcap | undefined;
 
 export function libpcap(): Libpcap {
   if (loaded) return loaded;
   const override = Deno.env.get("WIRESIGHT_LIBPCAP");
-  const names = override ? [override] : LIBPCAP_NAMES;
+  const names = override ? [override] : HERE.libpcapNames;
+  // Npcap's wpcap.dll loads Packet.dll from its own folder, which Windows does not search.
+  if (HERE.libpcapDllDirectory) addDllDirectory(HERE.libpcapDllDirectory);
   const failures: string[] = [];
   for (const name of names) {
     try {
-      loaded = Deno.dlopen(name, SYMBOLS).symbols;
+      const lib = Deno.dlopen(name, LIBPCAP_SYMBOLS).symbols;
+      if (lib[HERE.waitSymbol] === null) {
+        failures.push(`${name}: it has no ${HERE.waitSymbol}`);
+        continue;
+      }
+      loaded = lib;
       return loaded;
     } catch (e) {
       failures.push(loadFailure(name, (e as Error).message));
@@ -247,8 +274,25 @@ export class CaptureError extends Error {
   }
 }
 
+/** What the capture loop reads packets from: libpcap's handle, or another backend's like it. */
+export interface PacketHandle {
+  readonly warnings: string[];
+  readonly linktype: number;
+  readonly snaplen: number;
+  readonly nanoseconds: boolean;
+  /** Reads one packet if one is waiting; `header` (a pcap_pkthdr) and `data` then address it. */
+  next(): boolean;
+  readonly header: bigint;
+  readonly data: bigint;
+  stats(): { received: number; dropped: number; ifDropped: number };
+  waitForPackets(ms: number, sleep: (ms: number) => void): boolean;
+  close(): void;
+}
+
 export interface LiveOptions {
   device: string;
+  /** What captures: libpcap (default), or on Windows a WinDivert NETWORK-layer sniffing handle. */
+  backend?: "libpcap" | "windivert";
   snaplen?: number;
   promiscuous?: boolean;
   /** Deliver packets as they arrive (low latency, for process attribution) rather than in blocks. */
@@ -267,7 +311,7 @@ const PCAP_ERROR_PROMISC_PERM_DENIED = -11;
 const PCAP_TSTAMP_PRECISION_NANO = 1;
 
 /** An activated capture handle. */
-export class LiveHandle {
+export class LiveHandle implements PacketHandle {
   readonly warnings: string[] = [];
   readonly linktype: number;
   readonly snaplen: number;
@@ -296,17 +340,33 @@ export class LiveHandle {
       throw why;
     }
     if (rc > 0) this.warnings.push(`${o.device}: ${this.#error() || statusText(lib, rc)}`);
-    this.linktype = lib.pcap_datalink(p);
+    // Records carry the file link type: macOS's PKTAP DLT is written as LINKTYPE_PKTAP, as
+    // libpcap's savefiles do.
+    const dlt = lib.pcap_datalink(p);
+    this.linktype = dlt === HERE.pktapDlt ? LINKTYPE_PKTAP : dlt;
     this.snaplen = lib.pcap_snapshot(p);
     this.nanoseconds = lib.pcap_get_tstamp_precision(p) === PCAP_TSTAMP_PRECISION_NANO;
     if (o.filter !== undefined) this.#setFilter(o.filter);
-    // Reads return at once when nothing is there: the loop waits in poll(), which has a timeout.
+    // Reads return at once when nothing is there: the loop waits in poll() or on the event,
+    // with a timeout.
     lib.pcap_setnonblock(p, 1, errbuf);
+    this.#ready = readiness(lib, p);
   }
 
-  /** The descriptor to poll() for readability, or null where there is none (WAIT_BY_FD). */
-  get fd(): number | null {
-    return WAIT_BY_FD ? this.#lib.pcap_get_selectable_fd(this.#p) : null;
+  /** What says packets are waiting: a descriptor to poll(), or (Npcap) an event handle. */
+  readonly #ready: { fd: number } | { event: Deno.PointerObject } | null = null;
+
+  /**
+   * Waits up to `ms` for packets; false when none came. Where the handle offers neither a
+   * descriptor nor an event, it sleeps `ms` (the read timeout bounds the latency).
+   */
+  waitForPackets(ms: number, sleep: (ms: number) => void): boolean {
+    const r = this.#ready;
+    if (r === null) {
+      sleep(ms);
+      return false;
+    }
+    return "fd" in r ? waitReadable(r.fd, ms) : waitForEvent(r.event, ms);
   }
 
   #error(): string {
@@ -366,6 +426,18 @@ export class LiveHandle {
   close(): void {
     this.#lib.pcap_close(this.#p);
   }
+}
+
+function readiness(
+  lib: Libpcap,
+  p: Deno.PointerObject,
+): { fd: number } | { event: Deno.PointerObject } | null {
+  if (WAIT_BY_FD) {
+    const fd = lib.pcap_get_selectable_fd?.(p) ?? -1;
+    return fd >= 0 ? { fd } : null;
+  }
+  const event = lib.pcap_getevent?.(p) ?? null;
+  return event ? { event } : null;
 }
 
 function statusText(lib: Libpcap, rc: number): string {

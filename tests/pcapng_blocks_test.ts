@@ -4,34 +4,9 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { analyze } from "../mod.ts";
 import { runTool } from "./helpers/tool.ts";
 import { concat } from "./helpers/util.ts";
+import { block, END_OF_OPTIONS, option, pad4, u16, u32, u64 } from "./helpers/pcapng.ts";
 
 const enc = new TextEncoder();
-
-function pad4(b: Uint8Array): Uint8Array {
-  const out = new Uint8Array((b.length + 3) & ~3);
-  out.set(b);
-  return out;
-}
-
-function u16(v: number): Uint8Array {
-  return new Uint8Array([v & 0xff, v >> 8]);
-}
-function u32(v: number): Uint8Array {
-  return new Uint8Array([v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24]);
-}
-function u64(v: number): Uint8Array {
-  return concat(u32(v % 2 ** 32), u32(Math.floor(v / 2 ** 32)));
-}
-
-function option(code: number, value: Uint8Array): Uint8Array {
-  return concat(u16(code), u16(value.length), pad4(value));
-}
-const END_OF_OPTIONS = new Uint8Array(4);
-
-function block(type: number, body: Uint8Array): Uint8Array {
-  const len = 12 + body.length;
-  return concat(u32(type), u32(len), body, u32(len));
-}
 
 /** An Ethernet/IPv4/UDP frame between two addresses. */
 function udpFrame(src: number[], dst: number[]): Uint8Array {

@@ -44,7 +44,8 @@ unless --promisc.
 
 Capture:
   -i, --interface IFACE        device to capture on (default: the first up, non-loopback interface
-                               'wiresight interfaces' lists, else 'any', as tcpdump picks it)
+                               'wiresight interfaces' lists, else 'any', as tcpdump picks it); on macOS
+                               'pktap,en0' (or 'pktap') names each packet's process
   -D, --list-interfaces        list the interfaces (as 'wiresight interfaces') and exit
   -n, --numeric                accepted for tcpdump's habit: wiresight never resolves names
   -c, --count N                stop after N packets
@@ -54,8 +55,11 @@ Capture:
       --buffer-size MIB        kernel capture buffer (default 8)
       --attribution METHOD     how processes are found: ebpf (default: the kernel reports every socket
                                and process; needs root or CAP_BPF and CAP_PERFMON), netlink (sock_diag
-                               and /proc; misses sockets that live a few ms), off
+                               and /proc; misses sockets that live a few ms), off; Windows (WinDivert
+                               flow events, IP Helper tables) and macOS (libproc) have one method each
       --refresh S              with netlink: full rescan of /proc at most every S seconds (default 1)
+      --backend NAME           libpcap (default; Npcap on Windows), or windivert: on Windows without
+                               Npcap, every interface's IP packets through WinDivert (no --filter)
 
 Filters (a packet must pass all that are given):
   -f, --filter EXPR            BPF expression, applied in the kernel
@@ -118,6 +122,7 @@ export const CAPTURE_OPTIONS: Options = {
   "buffer-size": { type: "string" },
   refresh: { type: "string" },
   attribution: { type: "string" },
+  backend: { type: "string" },
   direction: { type: "string" },
   process: { type: "string", multiple: true },
   "process-name": { type: "string", multiple: true },
@@ -217,7 +222,10 @@ export async function captureCommand(argv: string[]): Promise<number> {
       plan,
     )
     : undefined;
-  const device = (v.interface as string | undefined) ?? defaultInterface();
+  const backend = choice(v.backend as string | undefined, "backend", ["libpcap", "windivert"]) ?? "libpcap";
+  // WinDivert sees every interface, and needs no libpcap to pick one.
+  const device = (v.interface as string | undefined) ??
+    (backend === "windivert" ? "windivert" : defaultInterface());
 
   let live: Awaited<ReturnType<typeof openLive>>;
   try {
@@ -227,6 +235,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
       promiscuous: Boolean(v.promisc),
       bufferBytes: (intOption(v["buffer-size"] as string | undefined, "buffer-size", 1, 4096) ?? 8) << 20,
       filter,
+      backend,
       attribution,
       refreshMs: refresh * 1000,
     });

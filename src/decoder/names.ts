@@ -47,6 +47,7 @@ export const LINKTYPE_NAMES: Record<number, string> = {
   [abi.LINKTYPE_IPV4]: "Raw IPv4",
   [abi.LINKTYPE_IPV6]: "Raw IPv6",
   [abi.LINKTYPE_NFLOG]: "Linux NFLOG",
+  [abi.LINKTYPE_PKTAP]: "Apple PKTAP",
   [abi.LINKTYPE_LINUX_SLL2]: "Linux cooked v2 (SLL2)",
 };
 

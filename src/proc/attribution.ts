@@ -1,11 +1,15 @@
 // Picks how this machine's processes are found behind sockets: the OS seam's one chooser, used by
 // the capture worker and the main thread alike. On Linux the chain is eBPF (the kernel reports
 // every socket and process as it happens) -> sock_diag netlink -> /proc/net; a method that cannot
-// run here gives one warning and the next.
+// run here gives one warning and the next. Windows: WinDivert flow events over the IP Helper
+// tables (windows/); macOS: libproc (darwin/).
+import type { OsName } from "../../ffi/platform.ts";
+import { DarwinLookup } from "./darwin/lookup.ts";
 import { EbpfLookup } from "./ebpf/lookup.ts";
 import { EbpfTracker, EbpfUnavailableError } from "./ebpf/tracker.ts";
 import { ProcessResolver } from "./linux.ts";
 import { noAttribution, type ProcessLookup } from "./process.ts";
+import { WindowsLookup } from "./windows/lookup.ts";
 
 /** What `--attribution` takes. */
 export const ATTRIBUTION_METHODS = ["ebpf", "netlink", "off"] as const;
@@ -16,16 +20,33 @@ export const METHOD_TEXT: Record<string, string> = {
   ebpf: "eBPF socket and process events",
   netlink: "sock_diag netlink and /proc",
   procfs: "/proc/net and /proc",
+  windivert: "WinDivert flow events and the IP Helper socket tables",
+  iphlpapi: "the IP Helper socket tables",
+  libproc: "libproc",
   none: "none",
 };
+
+/** Which family of lookups `method` leads to on `os` (before what this machine allows is tried). */
+export function attributionFamily(
+  os: OsName,
+  method: AttributionMethod,
+): "linux" | "windows" | "darwin" | "off" | null {
+  if (method === "off") return "off";
+  if (os === "linux" || os === "windows" || os === "darwin") return os;
+  return null;
+}
 
 /**
  * The best lookup this OS, these permissions and `method` allow (warmed up: existing sockets are
  * mapped). Its `warning` says what was asked for and could not be had.
  */
 export function openProcessLookup(method: AttributionMethod = "netlink", refreshMs = 1000): ProcessLookup {
-  if (method === "off") return noAttribution("turned off (--attribution off)");
-  if (Deno.build.os !== "linux") return noAttribution(`not available on ${Deno.build.os} yet`);
+  const family = attributionFamily(Deno.build.os, method);
+  if (family === "off") return noAttribution("turned off (--attribution off)");
+  if (family === null) return noAttribution(`not available on ${Deno.build.os}`);
+  // One method each: --attribution ebpf and netlink mean "on" there.
+  if (family === "windows") return new WindowsLookup(refreshMs);
+  if (family === "darwin") return new DarwinLookup(refreshMs);
   const why = ProcessResolver.unavailable();
   if (why) return noAttribution(why);
   const resolver = new ProcessResolver(refreshMs);

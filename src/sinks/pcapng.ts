@@ -1,8 +1,10 @@
 // Writes a capture as pcapng (one section, one interface, nanosecond timestamps) that tshark and
 // Wireshark read, with the owning process of each packet in its comment (opt_comment, written by
-// proc/comment.ts), as ptcpdump and rustnet do; `wiresight read` of the file shows them again.
+// proc/comment.ts), as ptcpdump and rustnet do, and in Apple's process information blocks, as
+// macOS's tcpdump writes them; `wiresight read` of the file shows them again.
 import type { PacketRecord } from "../decoder/records.ts";
 import { processComment } from "../proc/comment.ts";
+import type { ProcessNote } from "../proc/process.ts";
 import { Records } from "../source/framing.ts";
 import type { PacketContext, SessionSink } from "./sink.ts";
 
@@ -11,6 +13,16 @@ const enc = new TextEncoder();
 function pad4(n: number): number {
   return (n + 3) & ~3;
 }
+
+/**
+ * Apple's process information block and the EPB option naming a packet's one (its index in the
+ * section), from Apple's libpcap pcap/pcap-ng.h (apple-open-source/macos@7331659
+ * libpcap/libpcap/pcap/pcap-ng.h: PCAPNG_BT_PIB, PCAPNG_PIB_NAME 2,
+ * PCAPNG_EPB_PIB_INDEX 0x8001).
+ */
+const PCAPNG_BT_PIB = 0x80000001;
+const PIB_NAME = 2;
+const EPB_PIB_INDEX = 0x8001;
 
 /** Blocks gather here and go to the file in one write when this much is waiting. */
 const FLUSH_BYTES = 1 << 20;
@@ -22,6 +34,8 @@ export class PcapngWriter {
   #used = 0;
   readonly #file: Deno.FsFile;
   packets = 0;
+  /** Process information blocks written so far (the next one's index). */
+  processes = 0;
 
   private constructor(file: Deno.FsFile) {
     this.#file = file;
@@ -84,9 +98,29 @@ export class PcapngWriter {
     if (this.#used >= FLUSH_BYTES) this.flush();
   }
 
-  /** An enhanced packet block; the time is whole seconds and nanoseconds. */
-  packet(sec: number, nsec: number, len: number, data: Uint8Array, comment?: string): void {
-    const note = comment ? enc.encode(comment) : undefined;
+  /**
+   * A process information block (pid and name); returns its index for `packet`. The path option
+   * (PCAPNG_PIB_PATH 3) is left out: Wireshark's reader refuses options it does not know in
+   * these blocks (wiretap's Darwin support), and the packet comment carries the path anyway.
+   */
+  process(pid: number, name: string): number {
+    const opts: [number, Uint8Array][] = [[PIB_NAME, enc.encode(name)]];
+    const room = opts.reduce((n, [, v]) => n + 4 + pad4(v.length), 8);
+    this.#block(PCAPNG_BT_PIB, (v, b) => {
+      v.setUint32(0, pid >>> 0, true);
+      return 4 + this.#options(b, 4, opts);
+    }, room);
+    return this.processes++;
+  }
+
+  /**
+   * An enhanced packet block; the time is whole seconds and nanoseconds. `process` is the index
+   * of the packet's process information block.
+   */
+  packet(sec: number, nsec: number, len: number, data: Uint8Array, comment?: string, process?: number): void {
+    const opts: [number, Uint8Array][] = [];
+    if (comment) opts.push([1, enc.encode(comment)]);
+    if (process !== undefined) opts.push([EPB_PIB_INDEX, new Uint8Array(new Uint32Array([process]).buffer)]);
     // Nanoseconds since 1970 pass 2^53: the high and low words come from exact integer parts.
     const ns = BigInt(sec) * 1_000_000_000n + BigInt(nsec);
     const high = Number(ns >> 32n), low = Number(ns & 0xffffffffn);
@@ -98,8 +132,8 @@ export class PcapngWriter {
       v.setUint32(16, len, true);
       b.set(data, 20);
       const at = 20 + pad4(data.length);
-      return at + (note ? this.#options(b, at, [[1, note]]) : 0);
-    }, 20 + data.length + (note ? pad4(note.length) + 8 : 0));
+      return at + (opts.length ? this.#options(b, at, opts) : 0);
+    }, 20 + data.length + opts.reduce((n, [, v]) => n + 4 + pad4(v.length), 4));
     this.packets++;
   }
 
@@ -124,6 +158,8 @@ export class CaptureWriter implements SessionSink {
   #frame = 0;
   /** Frames of the current batch the decoder showed, with their processes. */
   readonly #kept = new Map<number, PacketContext>();
+  /** The process information block written for each process ("pid name"). */
+  readonly #blocks = new Map<string, number>();
 
   constructor(private readonly writer: PcapngWriter, private readonly nanoseconds: boolean) {}
 
@@ -142,9 +178,21 @@ export class CaptureWriter implements SessionSink {
         r.wirelen,
         r.data(),
         owner ? processComment(owner.process, owner.sent, peer) : undefined,
+        owner ? this.#block(owner.process) : undefined,
       );
     }
     this.#kept.clear();
+  }
+
+  /** The index of the process's information block, written before its first packet. */
+  #block(p: ProcessNote): number {
+    const key = `${p.pid} ${p.name}`;
+    let index = this.#blocks.get(key);
+    if (index === undefined) {
+      index = this.writer.process(p.pid, p.name);
+      this.#blocks.set(key, index);
+    }
+    return index;
   }
 
   flush(): void {

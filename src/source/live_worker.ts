@@ -3,13 +3,14 @@
 // and posts each slot's index. A batch goes out when its slot is full or when no packet is
 // waiting, so packets reach an idle decoder within milliseconds; while the decoder is still on
 // earlier batches, a batch keeps filling for up to HOLD_MS (fewer, fuller slots absorb more).
-import { CaptureError, LiveHandle, type LiveOptions } from "../../ffi/libpcap.ts";
-import { foreignBytes, waitReadable } from "../../ffi/libc.ts";
+import { CaptureError, LiveHandle, type LiveOptions, type PacketHandle } from "../../ffi/libpcap.ts";
+import { foreignBytes } from "../../ffi/libc.ts";
 import { PKTHDR } from "../../ffi/platform.ts";
 import { FirstPackets, type OwnerHint } from "../proc/first_packets.ts";
 import { openProcessLookup } from "../proc/attribution.ts";
 import { BatchRing, type RingMemory, SLOT_BYTES } from "./batch_ring.ts";
 import { REC_DATA, recordSize, writeRecord } from "./framing.ts";
+import { WinDivertCapture } from "./windivert_capture.ts";
 
 export type WorkerRequest = {
   type: "start";
@@ -59,9 +60,11 @@ const post = (m: WorkerMessage) => scope.postMessage(m);
 
 scope.onmessage = (ev) => {
   const req = ev.data;
-  let handle: LiveHandle | undefined;
+  let handle: PacketHandle | undefined;
   try {
-    handle = new LiveHandle({ immediate: false, timeoutMs: BLOCK_TIMEOUT_MS, ...req.options });
+    handle = req.options.backend === "windivert"
+      ? new WinDivertCapture(req.options)
+      : new LiveHandle({ immediate: false, timeoutMs: BLOCK_TIMEOUT_MS, ...req.options });
     // Sockets are mapped before "ready" (capture has begun: packets wait in the kernel buffer),
     // so connections opened as soon as capture is announced are attributed too.
     const lookup = req.localAddresses ? openProcessLookup("netlink", req.refreshMs ?? 1000) : null;
@@ -104,7 +107,7 @@ class CaptureLoop {
   #data = new Uint8Array(0);
 
   constructor(
-    private readonly h: LiveHandle,
+    private readonly h: PacketHandle,
     private readonly ring: BatchRing,
     private readonly stop: Int32Array,
     private readonly first: FirstPackets | null,
@@ -150,11 +153,9 @@ class CaptureLoop {
     this.#flush();
   }
 
-  /** Waits up to `ms` for packets: poll() where the capture has a descriptor, else a sleep. */
+  /** Waits up to `ms` for packets (poll(), or Npcap's event); a sleep that a stop ends early. */
   #wait(ms: number): void {
-    const fd = this.h.fd;
-    if (fd === null) Atomics.wait(this.stop, 0, 0, ms);
-    else waitReadable(fd, ms);
+    this.h.waitForPackets(ms, (t) => Atomics.wait(this.stop, 0, 0, t));
   }
 
   /** Whether the decoder is done with the batch before this one (so it waits for this one). */

@@ -652,6 +652,7 @@ abi_consts!(LINKTYPES: u32 {
     LINKTYPE_IPV6 = 229,
     LINKTYPE_NFLOG = 239,
     LINKTYPE_LINUX_SLL2 = 276,
+    LINKTYPE_PKTAP = 258,
 });
 
 /// Slots of the small link-type and ethertype tables in the statistics.

@@ -50,7 +50,29 @@ pub struct Record {
     pub ts_ns: u64,
     /// Offset (in the buffer) and length of the packet's pcapng comment, if it has one.
     pub comment: Option<(usize, usize)>,
+    /// Apple's process information: the index of the section's process block (EPB option
+    /// 0x8001), and whether epb_flags say the packet came in.
+    pub process: Option<usize>,
+    pub inbound: bool,
 }
+
+/// A process of Apple's pcapng process information block (PCAPNG_BT_PIB, 0x80000001, in Apple's
+/// libpcap pcap/pcap-ng.h): its pid and the name (option 2) and path (option 3) options.
+#[derive(Debug)]
+pub struct DarwinProcess {
+    pub pid: u32,
+    pub name: Vec<u8>,
+    pub path: Vec<u8>,
+}
+
+/// Process blocks kept per section; packets pointing past them have no process.
+pub const MAX_PROCESSES: usize = 4096;
+const PCAPNG_BT_PIB: u32 = 0x8000_0001;
+/// EPB options: epb_flags (2) and Apple's PCAPNG_EPB_PIB_INDEX (0x8001).
+const EPB_FLAGS: u16 = 2;
+const EPB_PIB_INDEX: u16 = 0x8001;
+/// epb_flags bits 0-1: the direction, 1 inbound, 2 outbound (pcapng spec).
+const EPB_INBOUND: u32 = 1;
 
 /// Longest packet comment passed on (wiresight's own process notes are far shorter).
 pub const MAX_COMMENT: usize = 1024;
@@ -85,6 +107,8 @@ pub struct Container {
     header_read: bool,
     /// Offset of the next record inside the name resolution block being read.
     nrb_pos: usize,
+    /// The current section's Darwin process blocks, in order (packets refer to them by index).
+    pub processes: Vec<DarwinProcess>,
 }
 
 /// Interfaces kept per pcapng section; further IDBs are counted invalid (memory stays bounded).
@@ -101,6 +125,7 @@ impl Container {
             capacity,
             header_read: false,
             nrb_pos: 0,
+            processes: Vec::new(),
         }
     }
 
@@ -111,6 +136,7 @@ impl Container {
         self.skip = 0;
         self.header_read = false;
         self.nrb_pos = 0;
+        self.processes.clear();
     }
 
     pub fn is_pcapng(&self) -> bool {
@@ -223,7 +249,7 @@ impl Container {
             return self.end(eof, true);
         }
         let ns = sec.saturating_mul(1_000_000_000).saturating_add(if nano { frac } else { frac.saturating_mul(1000) });
-        Step::Packet(Record { consumed: 16 + caplen, data: 16, caplen, wirelen, iface: 0, ts_ns: ns, comment: None })
+        Step::Packet(Record { consumed: 16 + caplen, data: 16, caplen, wirelen, iface: 0, ts_ns: ns, comment: None, process: None, inbound: false })
     }
 
     fn pcapng_block(&mut self, buf: &[u8], eof: bool, order: Order) -> Step {
@@ -273,6 +299,7 @@ impl Container {
             2 => self.obsolete_packet(body, order, len),
             4 => self.name_record(body, order, len),
             5 => self.interface_statistics(body, order, len),
+            PCAPNG_BT_PIB => self.darwin_process(body, order, len),
             _ => Step::Skipped(len),
         }
     }
@@ -285,6 +312,26 @@ impl Container {
         self.format = Format::Pcapng { order };
         self.header_read = true;
         self.ifaces.clear();
+        self.processes.clear();
+        Step::Skipped(len)
+    }
+
+    /// A process information block: u32 process_id, then options (name 2, path 3).
+    fn darwin_process(&mut self, body: &[u8], order: Order, len: usize) -> Step {
+        let pid = match order.u32(body, 0) {
+            Some(pid) if self.processes.len() < MAX_PROCESSES => pid,
+            _ => return Step::Invalid(len),
+        };
+        let (mut name, mut path) = (Vec::new(), Vec::new());
+        for (code, _, value) in Options::new(&body[4..], order) {
+            let text = || value.iter().copied().take_while(|&b| b != 0).take(MAX_COMMENT / 4).collect();
+            match code {
+                2 => name = text(),
+                3 => path = text(),
+                _ => {}
+            }
+        }
+        self.processes.push(DarwinProcess { pid, name, path });
         Step::Skipped(len)
     }
 
@@ -356,12 +403,16 @@ impl Container {
         // Options follow the padded packet data; opt_comment (1) is the one passed on. Offsets
         // are in the buffer: the block header takes 8 bytes before the body.
         let opts_at = 20 + ((caplen + 3) & !3);
-        let comment = body.get(opts_at..).and_then(|opts| {
-            Options::new(opts, order)
-                .find(|(code, _, _)| *code == 1)
-                .map(|(_, at, v)| (8 + opts_at + at, v.len().min(MAX_COMMENT)))
-        });
-        Step::Packet(Record { consumed: len, data: 8 + 20, caplen, wirelen, iface, ts_ns, comment })
+        let (mut comment, mut process, mut inbound) = (None, None, false);
+        for (code, at, v) in Options::new(body.get(opts_at..).unwrap_or(&[]), order) {
+            match code {
+                1 if comment.is_none() => comment = Some((8 + opts_at + at, v.len().min(MAX_COMMENT))),
+                EPB_FLAGS => inbound = order.u32(v, 0).map_or(false, |f| f & 3 == EPB_INBOUND),
+                EPB_PIB_INDEX => process = order.u32(v, 0).map(|i| i as usize),
+                _ => {}
+            }
+        }
+        Step::Packet(Record { consumed: len, data: 8 + 20, caplen, wirelen, iface, ts_ns, comment, process, inbound })
     }
 
     fn obsolete_packet(&mut self, body: &[u8], order: Order, len: usize) -> Step {
@@ -377,7 +428,17 @@ impl Container {
         }
         let ts_ns = self.timestamp(iface, raw);
         self.last_ts = ts_ns;
-        Step::Packet(Record { consumed: len, data: 8 + 20, caplen, wirelen, iface, ts_ns, comment: None })
+        Step::Packet(Record {
+            consumed: len,
+            data: 8 + 20,
+            caplen,
+            wirelen,
+            iface,
+            ts_ns,
+            comment: None,
+            process: None,
+            inbound: false,
+        })
     }
 
     /// The next IPv4/IPv6 record of a name resolution block (first name of each), then the block.
@@ -440,7 +501,7 @@ impl Container {
         if snap > 0 {
             caplen = caplen.min(snap);
         }
-        Step::Packet(Record { consumed: len, data: 8 + 4, caplen, wirelen, iface: 0, ts_ns: self.last_ts, comment: None })
+        Step::Packet(Record { consumed: len, data: 8 + 4, caplen, wirelen, iface: 0, ts_ns: self.last_ts, comment: None, process: None, inbound: false })
     }
 }
 

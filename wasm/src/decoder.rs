@@ -24,6 +24,8 @@ pub struct Decoder {
     pub input: Vec<u8>,
     pub scratch: Vec<u8>,
     container: Container,
+    /// The process note of a packet whose process comes from a Darwin process block.
+    note: Vec<u8>,
     pub eng: Engine,
 }
 
@@ -65,6 +67,7 @@ impl Decoder {
             input: vec![0; input_cap],
             scratch: vec![0; SCRATCH_BYTES],
             container: Container::new(input_cap / 4),
+            note: Vec::new(),
             eng: Engine {
                 out: Out::new(out_cap),
                 stats: Stats::new(),
@@ -165,8 +168,22 @@ impl Decoder {
                         break;
                     }
                     let at = pos + r.data;
-                    let comment = r.comment.map(|(off, len)| &window[pos + off..pos + off + len]);
-                    e.packet(&window[at..at + r.caplen], &r, iface, comment);
+                    let data = &window[at..at + r.caplen];
+                    let comment = match (r.comment, r.process.and_then(|i| self.container.processes.get(i))) {
+                        (Some((off, len)), _) => Some(&window[pos + off..pos + off + len]),
+                        (None, Some(p)) => {
+                            process_note(&mut self.note, p.pid, &p.name, &p.path, r.inbound);
+                            Some(&self.note[..])
+                        }
+                        (None, None) if iface.linktype == LINKTYPE_PKTAP => {
+                            link::pktap_process(data).map(|(pid, comm, inbound)| {
+                                process_note(&mut self.note, pid, comm, &[], inbound);
+                                &self.note[..]
+                            })
+                        }
+                        (None, None) => None,
+                    };
+                    e.packet(data, &r, iface, comment);
                     pos += r.consumed;
                 }
                 Step::Error(code) => {
@@ -313,6 +330,23 @@ impl Engine {
         for slot in self.flows.released.drain(..) {
             self.apps.release_slot(slot);
         }
+    }
+}
+
+/// A process macOS noted (a pcapng Darwin process block, a PKTAP header) as the note
+/// wiresight's own pcapng comments carry ("wiresight process role=… pid=… name=… exe=…",
+/// src/proc/comment.ts), so captures from macOS name their processes as wiresight's do. Without
+/// a name, the path's last part names it.
+fn process_note(note: &mut Vec<u8>, pid: u32, name: &[u8], path: &[u8], inbound: bool) {
+    note.clear();
+    note.extend_from_slice(if inbound { b"wiresight process role=received pid=" } else { b"wiresight process role=sent pid=" });
+    note.extend_from_slice(pid.to_string().as_bytes());
+    note.extend_from_slice(b" name=");
+    let base = path.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
+    note.extend_from_slice(if !name.is_empty() { name } else if !base.is_empty() { base } else { b"?" });
+    if !path.is_empty() {
+        note.extend_from_slice(b" exe=");
+        note.extend_from_slice(path);
     }
 }
 

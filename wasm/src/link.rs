@@ -1,7 +1,7 @@
 //! Link layers: find where the network header starts and what it is.
 
 use crate::abi::*;
-use crate::bytes::{be16, le16, u8_at, Order};
+use crate::bytes::{be16, le16, le32, u8_at, Order};
 use crate::packet::Packet;
 
 /// What the link layer hands to the network layer.
@@ -53,8 +53,52 @@ pub fn decode(linktype: u32, d: &[u8], p: &mut Packet) -> (Net, usize) {
         LINKTYPE_LINUX_SLL2 => sll2(d, p),
         LINKTYPE_PPP | LINKTYPE_PPP_HDLC => ppp(d, 0, p),
         LINKTYPE_NFLOG => nflog(d, p),
+        LINKTYPE_PKTAP => pktap(d, p),
         _ => (Net::Unsupported, 0),
     }
+}
+
+/// Apple's PKTAP header (xnu bsd/net/pktap.h:89-114 struct pktap_header, little-endian): its
+/// length (pth_length) and at 8 the DLT of the packet after it, as macOS's `-i pktap` gives it.
+pub const PKTAP_MIN_HEADER: usize = 105;
+pub const PKTAP_FLAGS: usize = 36;
+pub const PKTAP_PID: usize = 52;
+pub const PKTAP_COMM: usize = 56;
+/// pktap.h:204-205 PTH_FLAG_DIR_IN and PTH_FLAG_DIR_OUT.
+pub const PTH_FLAG_DIR_IN: u32 = 1;
+
+fn pktap(d: &[u8], p: &mut Packet) -> (Net, usize) {
+    let (len, dlt) = match (le32(d, 0), le32(d, 8)) {
+        (Some(len), Some(dlt)) if len as usize >= PKTAP_MIN_HEADER && len as usize <= d.len() => (len as usize, dlt),
+        _ => return short(p, MAL_LINK_TRUNCATED),
+    };
+    // The DLTs macOS interfaces have (Darwin's values): Ethernet, loopback and utun, raw IP, PPP.
+    let inner = match dlt {
+        0 => LINKTYPE_NULL,
+        1 => LINKTYPE_ETHERNET,
+        9 => LINKTYPE_PPP,
+        12 => LINKTYPE_RAW,
+        108 => LINKTYPE_LOOP,
+        _ => return (Net::Unsupported, 0),
+    };
+    let (net, off) = decode(inner, &d[len..], p);
+    (net, off + len)
+}
+
+/// The process a PKTAP header names: pid, command (pth_comm, up to 16 bytes) and whether the
+/// packet came in; None when the header is cut short or names no process.
+pub fn pktap_process(d: &[u8]) -> Option<(u32, &[u8], bool)> {
+    let len = le32(d, 0)? as usize;
+    if len < PKTAP_MIN_HEADER || len > d.len() {
+        return None;
+    }
+    let comm = &d[PKTAP_COMM..PKTAP_COMM + 17];
+    let comm = &comm[..comm.iter().position(|&b| b == 0).unwrap_or(16)];
+    let pid = le32(d, PKTAP_PID)?;
+    if comm.is_empty() || pid as i32 <= 0 {
+        return None;
+    }
+    Some((pid, comm, le32(d, PKTAP_FLAGS)? & 3 == PTH_FLAG_DIR_IN))
 }
 
 fn short(p: &mut Packet, reason: u8) -> (Net, usize) {
