@@ -8,6 +8,8 @@ pub mod detect;
 pub mod dhcp;
 pub mod dns;
 pub mod event;
+pub mod h2;
+pub mod hpack;
 pub mod http;
 pub mod ntp;
 pub mod quic;
