@@ -214,10 +214,12 @@ impl H2 {
                 self.bodies.retain(|b| b.stream != stream);
                 true
             }
-            // GOAWAY: streams above the last one the sender processed never happened.
+            // GOAWAY: streams the receiver opened above the last one the sender processed never
+            // happened (the client opens odd streams, the server even ones).
             _ => {
                 let last = be32(payload, 0).unwrap_or(u32::MAX) & 0x7fff_ffff;
-                self.bodies.retain(|b| b.stream <= last);
+                let opened_by_receiver = |s: u32| (s % 2 == 1) == (dir == 1);
+                self.bodies.retain(|b| b.stream <= last || !opened_by_receiver(b.stream));
                 true
             }
         };
@@ -641,8 +643,11 @@ mod flow_tests {
             3,
             &[&[0x88][..], &lit("content-type", b"application/dns-message; x=1")].concat(),
         );
-        server.extend(frame(DATA, END_STREAM, 3, &answer));
-        let (_, ev) = conn(&[(0, client), (1, server)], 50);
+        server.extend(frame(DATA, 0, 3, &answer[..7]));
+        // The client's GOAWAY (no pushed stream processed) leaves the streams it opened alone.
+        let goaway = frame(GOAWAY, 0, 0, &[0, 0, 0, 0, 0, 0, 0, 0]);
+        let rest = frame(DATA, END_STREAM, 3, &answer[7..]);
+        let (_, ev) = conn(&[(0, client), (1, server), (0, goaway), (1, rest)], 50);
         assert_eq!(
             summary(&ev),
             [
