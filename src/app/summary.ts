@@ -26,12 +26,14 @@ export interface AppReport {
 export class AppSummary {
   /** Names flows learned from their own payload (SNI, Host), until their records go out. */
   readonly flowNames = new FlowNames();
+  /** Flows recognised as encrypted DNS (tls/encrypted_dns.ts); on when `flowNames` is. */
+  readonly flowLabels = new FlowNames();
   readonly dns = new DnsSection();
   readonly #quicHellos = new QuicHellos();
   readonly #sections: Section<unknown>[] = [
     this.dns,
     new HttpSection(this.flowNames),
-    new TlsSection(this.flowNames, this.#quicHellos),
+    new TlsSection(this.flowNames, this.#quicHellos, this.flowLabels),
     new QuicSection(this.#quicHellos),
     new SshSection(),
     new FtpSection(),
@@ -58,6 +60,11 @@ export class AppSummary {
    */
   flowName(f: FlowRecord): string | null {
     return this.flowNames.take(f.id) ?? this.nameOf(f.dst) ?? null;
+  }
+
+  /** "doh", "dot" or "doq" for a flow recognised as encrypted DNS (call once per flow record). */
+  flowLabel(f: FlowRecord): string | null {
+    return this.flowLabels.take(f.id) ?? null;
   }
 
   report(top: number): AppReport {

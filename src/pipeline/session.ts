@@ -107,7 +107,7 @@ export class Session implements SinkContext {
     const all = [...this.#sinks, ...this.#late];
     for (const s of all) s.bind?.(this);
     const wantsFlows = all.some((s) => s.flow) || this.#attributor !== undefined;
-    this.apps.flowNames.enabled = all.some((s) => s.flow);
+    this.apps.flowNames.enabled = this.apps.flowLabels.enabled = all.some((s) => s.flow);
     const decoder: DecoderConfig = {
       ...opts.decoder,
       packets: opts.decoder.packets ??
@@ -234,6 +234,7 @@ export class Session implements SinkContext {
     this.#view = {
       record: f,
       serverName: this.apps.flowNames.enabled ? this.apps.flowName(f) : null,
+      encryptedDns: this.apps.flowLabels.enabled ? this.apps.flowLabel(f) : null,
       owner: who?.flow ?? this.#comments.take(f.id),
       responder: who?.responder ?? null,
     };

@@ -12,6 +12,8 @@ export interface FlowView {
   record: FlowRecord;
   /** SNI, HTTP Host, else the DNS name of its responder. */
   serverName: string | null;
+  /** "doh", "dot" or "doq" when its TLS/QUIC hello says encrypted DNS (the app column shows it). */
+  encryptedDns?: string | null;
   /** The process it belongs to, when known (live capture, or a pcapng that noted it): its
    * initiator's when local, else its responder's. */
   owner: ProcessNote | null;
@@ -102,8 +104,8 @@ export const FLOW_ROWS: RowSchema<FlowView> = describe<FlowView>([
     { name: "tcp_state", type: "text", get: (f) => f.tcpState || null },
     { name: "end_reason", type: "text", get: (f) => f.endReason },
     { name: "fragments", type: "integer", get: (f) => f.fragments },
-    { name: "app", type: "text", get: (f) => appName(f.app) },
   ]),
+  { name: "app", type: "text", get: (v) => v.encryptedDns ?? appName(v.record.app) },
   { name: "server_name", type: "text", get: (v) => v.serverName },
   ...via((v: FlowView) => v.owner, [
     { name: "pid", type: "integer", get: (o) => o?.pid ?? null },

@@ -17,7 +17,7 @@ export function dnsEve(): EveLog {
 
 function dnsEvents(e: AppEvent): EveRecord[] {
   const m = dnsMessage(e);
-  const proto = m.transport === "tcp" ? 6 : 17;
+  const proto = m.transport === "udp" ? 17 : 6;
   const base = {
     timestamp: eveTime(e.tsSec, e.tsNsec),
     flow_id: e.flowId,

@@ -28,7 +28,8 @@ export interface DnsMessage {
   rcodeValue: number;
   /** authoritative, truncated, recursion desired, recursion available */
   flags: { aa: boolean; tc: boolean; rd: boolean; ra: boolean };
-  transport: "udp" | "tcp";
+  /** "doh": DNS over HTTPS seen in the clear (h2c or HTTP/1.1), over TCP. */
+  transport: "udp" | "tcp" | "doh";
   questions: DnsQuestion[];
   records: DnsRecord[];
   /** Set when the message was cut short or malformed: what stopped the parser. */
@@ -61,7 +62,7 @@ function parseDnsMessage(e: AppEvent): DnsMessage {
       rd: (flags & 0x100) !== 0,
       ra: (flags & 0x80) !== 0,
     },
-    transport: e.num(abi.F_DNS_TRANSPORT) === 6 ? "tcp" : "udp",
+    transport: e.has(abi.F_DNS_DOH) ? "doh" : e.num(abi.F_DNS_TRANSPORT) === 6 ? "tcp" : "udp",
     questions: [],
     records: [],
     error: null,

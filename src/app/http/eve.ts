@@ -39,7 +39,10 @@ export function httpEve(): EveLog {
         }
         return;
       }
-      const req = requests.get(key)?.shift();
+      // HTTP/1 answers in order; HTTP/2 answers on the request's stream, in any order.
+      const queue = requests.get(key);
+      const at = queue ? queue.findIndex((r) => r.m.streamId === m.streamId) : -1;
+      const req = at >= 0 ? queue!.splice(at, 1)[0] : undefined;
       if (req) write(transaction(e.flowId, [e.tsSec, e.tsNsec], req.tuple, req.m, m));
     },
     flowEnd: flush,

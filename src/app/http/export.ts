@@ -22,5 +22,6 @@ export const HTTP_EXPORT = appExport(
     { name: "content_type", type: "text", get: (m) => m.contentType },
     { name: "content_length", type: "integer", get: (m) => contentLength(m.contentLength) },
     { name: "truncated", type: "boolean", get: (m) => m.truncated },
+    { name: "stream_id", type: "integer", get: (m) => m.streamId },
   ]),
 );

@@ -1,10 +1,10 @@
-// HTTP/1.x requests and responses from AK_HTTP_REQUEST / AK_HTTP_RESPONSE events.
+// HTTP/1.x and HTTP/2 requests and responses from AK_HTTP_REQUEST / AK_HTTP_RESPONSE events.
 import * as abi from "../../decoder/abi.ts";
 import type { AppEvent } from "../../decoder/app_event.ts";
 
 export interface HttpMessage {
   kind: "request" | "response";
-  /** "HTTP/1.1"; null for a request line cut by the header limit. */
+  /** "HTTP/1.1", "HTTP/2"; null for a request line cut by the header limit. */
   version: string | null;
   method: string | null;
   uri: string | null;
@@ -21,6 +21,8 @@ export interface HttpMessage {
   contentLength: string | null;
   /** The header block was larger than the decoder reads. */
   truncated: boolean;
+  /** HTTP/2: the stream the message belongs to. */
+  streamId: number | null;
 }
 
 /** The HTTP message of an AppEvent (parsed once per event, shared by whoever asks). */
@@ -45,6 +47,7 @@ function parseHttpMessage(e: AppEvent): HttpMessage {
     contentType: s(abi.F_HTTP_CONTENT_TYPE),
     contentLength: s(abi.F_HTTP_CONTENT_LENGTH),
     truncated: e.has(abi.F_HTTP_TRUNCATED),
+    streamId: e.num(abi.F_HTTP_STREAM_ID) ?? null,
   };
 }
 

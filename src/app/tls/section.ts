@@ -8,6 +8,7 @@ import { count, counted, type Style, table } from "../../base/format.ts";
 import type { FlowNames, Section } from "../protocol.ts";
 import type { QuicHellos } from "../quic/section.ts";
 import { tlsRecord } from "./message.ts";
+import { encryptedDns } from "./encrypted_dns.ts";
 import type { CertInfo } from "./x509.ts";
 
 export interface TlsCertReport extends CertInfo {
@@ -50,12 +51,18 @@ export class TlsSection implements Section<TlsReport> {
   readonly #certCounts = new Counter();
   readonly #certs = new BoundedTable<CertInfo & { expired: boolean }>("tls_certificates", COUNTER_CAPACITY);
 
-  constructor(private readonly flowNames: FlowNames, private readonly quic: QuicHellos) {}
+  constructor(
+    private readonly flowNames: FlowNames,
+    private readonly quic: QuicHellos,
+    private readonly flowLabels: FlowNames,
+  ) {}
 
   add(e: AppEvent): void {
     const r = tlsRecord(e);
     if (r.kind === "client_hello") {
       if (r.sni !== null) this.flowNames.set(e.flowId, r.sni);
+      const label = encryptedDns({ transport: r.transport, serverPort: e.dstPort, sni: r.sni, alpn: r.alpn });
+      if (label) this.flowLabels.set(e.flowId, label);
       if (r.transport === "quic") return this.quic.add(r.sni, r.alpn, r.ja4!);
       this.#clientHellos++;
       if (r.sni !== null) this.#snis.add(r.sni);

@@ -2,9 +2,13 @@
 //! User-Agent, Server ...), one event per message. Bodies are skipped as they arrive
 //! (Content-Length, chunked), so keep-alive and pipelined messages follow one another. A header
 //! block larger than MAX_HEADER is reported truncated and ends its direction; so does anything
-//! that is not HTTP. A 101 or a CONNECT answered 2xx turns the connection into a tunnel: done.
+//! that is not HTTP. A 101 or a CONNECT answered 2xx turns the connection into a tunnel: done,
+//! unless the 101 answers `Upgrade: h2c`: then, as after the HTTP/2 connection preface, h2.rs
+//! reads the rest. DoH in HTTP/1.1: a request's `dns=` parameter and `application/dns-message`
+//! bodies of known length are decoded as DNS.
 
 use super::event::Ctx;
+use super::h2::{self, H2};
 use super::{Parsed, StreamParser};
 use crate::abi::*;
 use std::collections::VecDeque;
@@ -19,9 +23,11 @@ const MAX_LINE: usize = 1024;
 const MAX_METHOD: usize = 32;
 /// Requests remembered until their responses (HEAD and CONNECT change what a response carries).
 const MAX_PENDING: usize = 64;
+/// Largest DoH body read (DNS messages are rarely above a few kB; the stream holds 64 kB).
+const MAX_DOH_BODY: u64 = 16 * 1024;
 
 pub fn looks_like_http(d: &[u8]) -> bool {
-    d.starts_with(b"HTTP/1.") || METHODS.iter().any(|m| d.starts_with(m))
+    d.starts_with(b"HTTP/1.") || METHODS.iter().any(|m| d.starts_with(m)) || d.starts_with(&h2::PREFACE[..16])
 }
 
 /// Where a direction is in its stream of messages.
@@ -37,6 +43,8 @@ enum Phase {
     Trailers,
     /// A CONNECT went out: what follows is a tunnel if the response says 2xx.
     Connect,
+    /// A DoH body of this length, read whole.
+    DnsBody(u64),
     /// Nothing more to read (not HTTP, a body that lasts until the close, a truncated header).
     Stopped,
 }
@@ -46,6 +54,8 @@ enum Phase {
 enum Sent {
     Head,
     Connect,
+    /// `Upgrade: h2c`: a 101 switches to HTTP/2.
+    H2c,
     Other,
 }
 
@@ -61,22 +71,36 @@ pub struct Http {
     /// Requests not yet answered, oldest first.
     pending: VecDeque<Sent>,
     tunnel: bool,
+    /// The HTTP2-Settings header of the last request that asked for h2c.
+    h2c_settings: Option<Vec<u8>>,
+    /// Set once the connection speaks HTTP/2: it parses everything from then on.
+    h2: Option<Box<H2>>,
 }
 
 impl Default for Http {
     fn default() -> Http {
-        Http { sides: [Side { phase: Phase::Start, scanned: 0 }; 2], pending: VecDeque::new(), tunnel: false }
+        Http {
+            sides: [Side { phase: Phase::Start, scanned: 0 }; 2],
+            pending: VecDeque::new(),
+            tunnel: false,
+            h2c_settings: None,
+            h2: None,
+        }
     }
 }
 
 impl StreamParser for Http {
     fn parse(&mut self, ctx: &mut Ctx, dir: usize, data: &[u8]) -> Parsed {
         let dir = dir & 1;
+        if let Some(h2) = &mut self.h2 {
+            return h2.parse(ctx, dir, data);
+        }
         let mut r = match self.sides[dir].phase {
             Phase::Start => self.message(ctx, dir, data),
             Phase::ChunkSize => self.chunk_size(dir, data),
             Phase::ChunkEnd => self.chunk_end(dir, data),
             Phase::Trailers => self.trailer(dir, data),
+            Phase::DnsBody(n) => self.dns_body(ctx, dir, data, n),
             // Held until the response says whether a tunnel follows.
             Phase::Connect => Parsed::default(),
             Phase::Stopped => Parsed { consumed: data.len(), skip: u64::MAX, done: false },
@@ -84,7 +108,9 @@ impl StreamParser for Http {
         if r.consumed > 0 {
             self.sides[dir].scanned = 0;
         }
-        r.done = self.tunnel || self.sides.iter().all(|s| s.phase == Phase::Stopped);
+        if self.h2.is_none() {
+            r.done = self.tunnel || self.sides.iter().all(|s| s.phase == Phase::Stopped);
+        }
         r
     }
 }
@@ -100,6 +126,16 @@ impl Http {
         let blank = data.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
         if blank > 0 {
             return Parsed { consumed: blank, ..Parsed::default() };
+        }
+        if dir == 0 && data[0] == b'P' {
+            let n = data.len().min(h2::PREFACE.len());
+            if data[..n] == h2::PREFACE[..n] {
+                // HTTP/2 with prior knowledge: the preface is whole once n reaches its length.
+                if n < h2::PREFACE.len() {
+                    return Parsed::default();
+                }
+                return self.h2.insert(Box::new(H2::prior_knowledge())).parse(ctx, dir, data);
+            }
         }
         let window = &data[..data.len().min(MAX_HEADER)];
         let end = header_end(window, self.sides[dir].scanned);
@@ -118,7 +154,11 @@ impl Http {
             Some(h) => h,
             None => return self.stop(dir),
         };
-        if !ctx.can_emit() {
+        let doh_query = match head.start {
+            Start::Request { uri, .. } => h2::dns_parameter(uri),
+            Start::Response { .. } => None,
+        };
+        if ctx.out.room() < APP_EVENT_MAX * (1 + doh_query.is_some() as usize) {
             ctx.defer();
             return Parsed::default();
         }
@@ -150,6 +190,9 @@ impl Http {
                     f.bytes(F_HTTP_AUTH_SCHEME, v.split(|&b| b == b' ' || b == b'\t').next().unwrap_or(&[]));
                 }
                 ctx.emit(AK_HTTP_REQUEST);
+                if let Some(query) = doh_query {
+                    h2::doh(ctx, &query);
+                }
                 self.request_sent(dir, method, h, truncated)
             }
             Start::Response { version, status, reason } => {
@@ -174,11 +217,16 @@ impl Http {
 
     /// After a request's header block: remember what its response will carry, frame its body.
     fn request_sent(&mut self, dir: usize, method: &[u8], h: &Headers, truncated: bool) -> Parsed {
+        let h2c = h.all(b"upgrade").iter().flat_map(|v| v.split(|&b| b == b',')).any(|t| trim(t) == b"h2c");
         let sent = match method {
             b"HEAD" => Sent::Head,
             b"CONNECT" => Sent::Connect,
+            _ if h2c => Sent::H2c,
             _ => Sent::Other,
         };
+        if h2c {
+            self.h2c_settings = h.first(b"http2-settings").map(|v| v.to_vec());
+        }
         if self.pending.len() >= MAX_PENDING {
             self.pending.pop_front();
         }
@@ -197,6 +245,10 @@ impl Http {
     /// After a response's header block: pair it with its request, frame its body.
     fn response_seen(&mut self, dir: usize, status: u16, h: &Headers, truncated: bool) -> Parsed {
         if status == 101 {
+            if self.pending.front() == Some(&Sent::H2c) && !truncated {
+                self.h2 = Some(Box::new(H2::upgraded(self.h2c_settings.as_deref())));
+                return Parsed::default();
+            }
             self.tunnel = true;
         }
         if truncated || self.tunnel {
@@ -229,6 +281,7 @@ impl Http {
     /// Transfer-Encoding nor Content-Length says (None: until the close).
     fn body(&mut self, dir: usize, h: &Headers, default: Option<u64>) -> Parsed {
         let te = h.all(b"transfer-encoding");
+        let dns_message = h.first(b"content-type").map_or(false, h2::is_dns_message);
         let length = if !te.is_empty() {
             let last = te.iter().flat_map(|v| v.split(|&b| b == b',')).last().map(trim).unwrap_or(&[]);
             if last.eq_ignore_ascii_case(b"chunked") {
@@ -244,9 +297,28 @@ impl Http {
             }
         };
         match length {
+            Some(n) if dns_message && n > 0 && n <= MAX_DOH_BODY => {
+                self.sides[dir].phase = Phase::DnsBody(n);
+                Parsed::default()
+            }
             Some(n) => Parsed { skip: n, ..Parsed::default() },
             None => self.stop(dir),
         }
+    }
+
+    /// A DoH body, once whole: one DNS event.
+    fn dns_body(&mut self, ctx: &mut Ctx, dir: usize, data: &[u8], n: u64) -> Parsed {
+        let n = n as usize;
+        if data.len() < n {
+            return Parsed::default();
+        }
+        if !ctx.can_emit() {
+            ctx.defer();
+            return Parsed::default();
+        }
+        h2::doh(ctx, &data[..n]);
+        self.sides[dir].phase = Phase::Start;
+        Parsed { consumed: n, ..Parsed::default() }
     }
 
     fn chunk_size(&mut self, dir: usize, data: &[u8]) -> Parsed {

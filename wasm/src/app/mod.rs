@@ -10,6 +10,8 @@ pub mod dns;
 pub mod event;
 pub mod expect;
 pub mod ftp;
+pub mod h2;
+pub mod hpack;
 pub mod http;
 pub mod ntp;
 pub mod quic;
