@@ -19,7 +19,11 @@ import {
   FLOW_OPTIONS,
   memoryPlanFrom,
   NUMERIC_OPTION,
+  ZEEK_HELP,
+  ZEEK_OPTIONS,
+  zeekFrom,
 } from "./common.ts";
+import { ZeekConnLog } from "../sinks/zeek_conn.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { LINE_HELP, LINE_OPTIONS, lineOptionsGiven, printerOptionsFrom } from "./lines.ts";
 import { ProgressBar } from "./progress.ts";
@@ -88,6 +92,8 @@ Flows:
 Application layer:
       --no-app                 skip application-layer decoding (DNS, HTTP, TLS, QUIC ...): L2-L4 only
 
+${ZEEK_HELP}
+
 ${DETECT_HELP}
 
 Examples:
@@ -97,6 +103,7 @@ Examples:
   wiresight read a.pcap b.pcap --report json | jq .top_talkers
   wiresight read big.pcap -f 'tcp port 443' --export flows.csv --export-type flows
   wiresight read capture.pcap --detect --alerts eve.ndjson --config detect.toml
+  wiresight read capture.pcap --zeek-logs zeek/ -q
 `;
 
 export const READ_OPTIONS: Options = {
@@ -115,6 +122,7 @@ export const READ_OPTIONS: Options = {
   ...FILTER_OPTIONS,
   ...FLOW_OPTIONS,
   ...DETECT_OPTIONS,
+  ...ZEEK_OPTIONS,
 };
 
 export async function readCommand(argv: string[]): Promise<number> {
@@ -140,6 +148,8 @@ export async function readCommand(argv: string[]): Promise<number> {
   if (exp?.type === "packets" || lines) decoder.packets = { payloadMax };
   const bpf = v.filter as string | undefined;
   if (bpf !== undefined) checkBpf(bpf);
+  const zeek = zeekFrom(v);
+  if (zeek.dir !== undefined) decoder.connTracking = true;
   const out = stdoutPlan(reportFormat, exportPath, detectChoice?.alertsPath, lines !== undefined);
   if (lines?.count !== undefined && (reportFormat !== "none" || exp || detectChoice)) {
     throw new UsageError(
@@ -171,7 +181,9 @@ export async function readCommand(argv: string[]): Promise<number> {
       plan,
     )
     : undefined;
+  detect?.setCommunityIdSeed(zeek.communityIdSeed);
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
+  const connLog = zeek.dir !== undefined ? new ZeekConnLog(zeek.dir, zeek.json) : undefined;
   const printer = lines && new PacketPrinter(lines.printer);
   const fileLines = printer && new FileLines(printer, !lines.printer.compact, lines.count);
   const session = await Session.open({
@@ -180,9 +192,14 @@ export async function readCommand(argv: string[]): Promise<number> {
     bpf,
     top,
     detection: detect?.engine,
-    sinks: [...(fileLines ? [fileLines] : []), ...(exporter ? [exporter.sink()] : [])],
+    sinks: [
+      ...(fileLines ? [fileLines] : []),
+      ...(exporter ? [exporter.sink()] : []),
+      ...(connLog ? [connLog.sink()] : []),
+    ],
     lateSinks: detect?.eveSinks,
     progress: (done, _total, path) => bar.update(done, path),
+    communityIdSeed: zeek.communityIdSeed,
   });
   const outcome = await (async () => {
     try {
