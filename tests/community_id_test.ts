@@ -20,11 +20,13 @@ function baseline(file: string): BaselineTuple[] {
   return JSON.parse(Deno.readTextFileSync(`${DIR}/${file}`));
 }
 
-for (const [file, seed, base64] of [
-  ["baseline_deflt.json", 0, true],
-  ["baseline_seed1.json", 1, true],
-  ["baseline_nob64.json", 0, false],
-] as const) {
+for (
+  const [file, seed, base64] of [
+    ["baseline_deflt.json", 0, true],
+    ["baseline_seed1.json", 1, true],
+    ["baseline_nob64.json", 0, false],
+  ] as const
+) {
   Deno.test(`every tuple of ${file} hashes to its Community ID (seed ${seed})`, () => {
     const tuples = baseline(file);
     // TCP, UDP, SCTP, ICMP, ICMPv6 (request/reply and one-way) and a portless protocol (RSVP).
@@ -58,7 +60,9 @@ Deno.test("read's flow records carry the Community IDs of the baseline captures,
         "-q",
       ]);
       assertEquals(r.code, 0, r.stderr);
-      for (const line of Deno.readTextFileSync(out).trim().split("\n")) ids.add(JSON.parse(line).community_id);
+      for (const line of Deno.readTextFileSync(out).trim().split("\n")) {
+        ids.add(JSON.parse(line).community_id);
+      }
       Deno.removeSync(out);
     }
     // Each baseline tuple is one direction of a flow in these captures: both directions of a flow

@@ -3,7 +3,18 @@
 // port the type of its reply or request (echo 8 <-> 0, ICMPv6 echo 128 <-> 129, neighbour
 // discovery 135 <-> 136, ...), or the message's code when the message has no counterpart.
 
-const ICMP4_PAIRS: Record<number, number> = { 0: 8, 8: 0, 9: 10, 10: 9, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17 };
+const ICMP4_PAIRS: Record<number, number> = {
+  0: 8,
+  8: 0,
+  9: 10,
+  10: 9,
+  13: 14,
+  14: 13,
+  15: 16,
+  16: 15,
+  17: 18,
+  18: 17,
+};
 const ICMP6_PAIRS: Record<number, number> = {
   128: 129,
   129: 128,

@@ -168,7 +168,9 @@ export class EveWriter {
 
 /** An alert's Community ID, when it names a whole flow (ICMP alerts lack the message types). */
 function alertCommunityId(a: Alert, seed: number): string | undefined {
-  if (a.src === null || a.dst === null || a.proto === null || a.proto === 1 || a.proto === 58) return undefined;
+  if (a.src === null || a.dst === null || a.proto === null || a.proto === 1 || a.proto === 58) {
+    return undefined;
+  }
   const ports = a.srcPort !== null && a.dstPort !== null;
   if (!ports && (a.proto === 6 || a.proto === 17 || a.proto === 132)) return undefined;
   const ends = { ipProto: a.proto, src: a.src, dst: a.dst, srcPort: a.srcPort ?? 0, dstPort: a.dstPort ?? 0 };

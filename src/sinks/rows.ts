@@ -25,7 +25,10 @@ export interface FlowView {
 /** A flow's Community ID v1: ICMP hashed by its message types as Zeek keys them. */
 export function flowCommunityId(f: FlowRecord, seed: number): string {
   const ports = f.icmpPorts ?? { src: f.srcPort, dst: f.dstPort };
-  return communityId({ ipProto: f.ipProto, src: f.src, dst: f.dst, srcPort: ports.src, dstPort: ports.dst }, seed);
+  return communityId(
+    { ipProto: f.ipProto, src: f.src, dst: f.dst, srcPort: ports.src, dstPort: ports.dst },
+    seed,
+  );
 }
 
 function hex(bytes: Uint8Array): string {

@@ -176,7 +176,12 @@ export class ZeekConnLog {
     // A flow cut by the active timeout goes on: Zeek logs a connection once, at its end.
     if (!f.conn || f.endReason === "active_timeout") return;
     const parents = parentIds(f).map((id) => this.#uids.of(id));
-    this.log.write({ view, conn: f.conn, uid: this.#uids.of(f.id), parents: parents.length ? parents : null });
+    this.log.write({
+      view,
+      conn: f.conn,
+      uid: this.#uids.of(f.id),
+      parents: parents.length ? parents : null,
+    });
   }
 
   sink(): SessionSink {
