@@ -103,6 +103,11 @@ export class ZeekLog<T> {
     }
   }
 
+  /** What was written is on disk. */
+  flush(): void {
+    this.#out?.flush();
+  }
+
   /** Ends the current file (a log with no rows is never created). */
   close(): void {
     if (!this.#out) return;
