@@ -30,21 +30,20 @@ const TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
 
 /// Zeek's likely_server_ports with its default scripts (each analyzer's registered ports): a
 /// connection seen first from one of these (and not to one) is flipped.
-const LIKELY_TCP: [u16; 52] = [
+const LIKELY_TCP: &[u16] = &[
     21, 22, 25, 53, 79, 80, 81, 88, 135, 139, 143, 389, 443, 445, 465, 502, 514, 563, 585, 587, 614, 631,
     636, 989, 990, 992, 993, 995, 1080, 1434, 1883, 2811, 3128, 3268, 3306, 3389, 5222, 5223, 5269, 5432,
-    6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000, 0, 0, 0,
+    6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000,
 ];
-const LIKELY_UDP: [u16; 23] = [
+const LIKELY_UDP: &[u16] = &[
     53, 67, 68, 88, 123, 137, 161, 162, 389, 443, 514, 784, 853, 1812, 3389, 3544, 4011, 4754, 4789, 5060,
-    5072, 5353, 5355,
+    5072, 5353, 5355, 6081, 20000,
 ];
-const LIKELY_UDP_MORE: [u16; 2] = [6081, 20000];
 
 fn likely_server(proto: u8, port: u16) -> bool {
     match proto {
-        IPPROTO_TCP => port != 0 && LIKELY_TCP.contains(&port),
-        IPPROTO_UDP => LIKELY_UDP.contains(&port) || LIKELY_UDP_MORE.contains(&port),
+        IPPROTO_TCP => LIKELY_TCP.contains(&port),
+        IPPROTO_UDP => LIKELY_UDP.contains(&port),
         _ => false,
     }
 }
@@ -314,9 +313,12 @@ impl Conn {
         let delta = end.wrapping_sub(self.last[dir]) as i32;
         let big = !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta);
         if flags & (SYN | RST) != 0 && big {
-        } else if flags & FIN != 0 && self.last[dir] == self.start[dir].wrapping_add(1) {
+            return; // a wild jump on a SYN or RST says nothing of the stream
+        }
+        if flags & FIN != 0 && self.last[dir] == self.start[dir].wrapping_add(1) {
             self.last[dir] = end;
         } else if self.ep[dir] == EP_RESET {
+            // After a RST, nothing moves the stream on.
         } else if delta > 0 {
             self.last[dir] = end;
         } else if len > 0 {
@@ -433,5 +435,81 @@ impl Conn {
             size -= 1; // the FIN's octet
         }
         size
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::{PF_L4, PF_PORTS};
+
+    /// A TCP segment from port `sport` to `dport` at `ms` milliseconds.
+    fn seg(sport: u16, dport: u16, flags: u16, seq: u32, ack: u32, len: u32, ms: u64) -> Packet {
+        let mut p = Packet::new();
+        p.ip_proto = IPPROTO_TCP;
+        p.flags = PF_L4 | PF_PORTS;
+        (p.sport, p.dport, p.tcp_flags, p.tcp_seq, p.tcp_ack) = (sport, dport, flags, seq, ack);
+        p.tcp_window = 1000;
+        p.payload_len = len;
+        p.ip_len = 40 + len;
+        p.ts_ns = ms * 1_000_000;
+        p
+    }
+
+    fn history(c: &Conn) -> &str {
+        std::str::from_utf8(&c.history[..c.hist_len as usize]).unwrap()
+    }
+
+    #[test]
+    fn a_whole_connection_reads_as_zeek_logs_it() {
+        let syn = seg(40000, 80, SYN, 100, 0, 0, 0);
+        let mut c = Conn::open(&syn, false);
+        let from_client = [&syn, &seg(40000, 80, ACK, 101, 501, 0, 2), &seg(40000, 80, ACK, 101, 501, 10, 3)];
+        c.update(from_client[0], false);
+        c.update(&seg(80, 40000, SYN | ACK, 500, 101, 0, 1), true);
+        c.update(from_client[1], false);
+        c.update(from_client[2], false);
+        c.update(&seg(80, 40000, ACK, 501, 111, 20, 4), true);
+        c.update(&seg(40000, 80, FIN | ACK, 111, 521, 0, 5), false);
+        c.update(&seg(80, 40000, FIN | ACK, 521, 112, 0, 6), true);
+        c.update(&seg(40000, 80, ACK, 112, 522, 0, 7), false);
+        assert_eq!(history(&c), "ShADdFf");
+        assert_eq!((c.ep, c.size(IPPROTO_TCP, 0), c.size(IPPROTO_TCP, 1)), ([EP_CLOSED, EP_CLOSED], 10, 20));
+        assert_eq!((c.pkts, c.ip_bytes), ([5, 3], [210, 140]));
+        // The last ACK, after both FINs, is not part of the duration.
+        assert_eq!(c.last_ns, 6_000_000);
+    }
+
+    #[test]
+    fn a_syn_ack_then_traffic_flips_the_roles() {
+        // Seen from the server first (on no likely server port): its SYN-ACK, then the client's ACK.
+        let synack = seg(5000, 40000, SYN | ACK, 500, 101, 0, 0);
+        let mut c = Conn::open(&synack, false);
+        c.update(&synack, false);
+        assert_eq!((history(&c), c.orig_is_b), ("H", false));
+        c.update(&seg(40000, 5000, ACK, 101, 501, 0, 1), true);
+        assert_eq!((history(&c), c.orig_is_b), ("^hA", true));
+        // From a likely server port, Zeek flips at once.
+        let from_http = seg(80, 40000, SYN | ACK, 500, 101, 0, 0);
+        let c = Conn::open(&from_http, false);
+        assert_eq!((history(&c), c.orig_is_b), ("^", true));
+    }
+
+    #[test]
+    fn an_unanswered_syn_expires_after_five_seconds() {
+        let syn = seg(40000, 22, SYN, 7, 0, 0, 0);
+        let mut c = Conn::open(&syn, false);
+        c.update(&syn, false);
+        assert!(!c.attempt_expired(&seg(40000, 22, ACK, 8, 1, 0, 4999)));
+        assert!(c.attempt_expired(&seg(40000, 22, ACK, 8, 1, 0, 5000)));
+    }
+
+    #[test]
+    fn udp_from_a_likely_server_port_is_flipped() {
+        let mut p = seg(53, 40000, 0, 0, 0, 30, 0);
+        p.ip_proto = IPPROTO_UDP;
+        let mut c = Conn::open(&p, false);
+        c.update(&p, false);
+        assert_eq!((c.orig_is_b, history(&c), c.ep), (true, "^d", [EP_INACTIVE, EP_ACTIVE]));
     }
 }

@@ -971,7 +971,7 @@ mod tests {
     fn index_survives_many_inserts_and_removals() {
         let mut t = FlowTable::new(64);
         t.timeouts.other_idle_ns = 3;
-        let (mut out, mut st) = (Out::new(1 << 20), Stats::new());
+        let (mut out, mut st) = (Out::new(2 << 20), Stats::new());
         for i in 0..5000u64 {
             let mut p = pkt((i % 7) as u8, (i % 11) as u8, (i % 97) as u16, 53, IPPROTO_UDP, 0, i);
             t.update(&mut p, None, &mut out, &mut st);
