@@ -179,17 +179,17 @@ export const FL_CONN = field(132, "u8");
 export const FL_ORIG_STATE = field(133, "u8");
 export const FL_RESP_STATE = field(134, "u8");
 export const FL_HISTORY_LEN = field(135, "u8");
-export const FL_ORIG_IP_BYTES = field(136, "f64");
-export const FL_RESP_IP_BYTES = field(144, "f64");
+export const FL_ORIG_IPBYTES = field(136, "f64");
+export const FL_RESP_IPBYTES = field(144, "f64");
 export const FL_ORIG_SIZE = field(152, "f64");
 export const FL_RESP_SIZE = field(160, "f64");
-export const FL_CONN_LAST_SEC = field(168, "f64");
-export const FL_CONN_LAST_NSEC = field(176, "u32");
+export const FL_CONN_T1_SEC = field(168, "f64");
+export const FL_CONN_T1_NSEC = field(176, "u32");
 export const FL_HISTORY = field(180, "u8[24]");
 export const FL_ORIG_PKTS = field(208, "f64");
 export const FL_RESP_PKTS = field(216, "f64");
-export const FL_CONN_FIRST_SEC = field(224, "f64");
-export const FL_CONN_FIRST_NSEC = field(232, "u32");
+export const FL_CONN_T0_SEC = field(224, "f64");
+export const FL_CONN_T0_NSEC = field(232, "u32");
 export const FL_SIZE = 240;
 
 // Flow end reasons (FL_END)

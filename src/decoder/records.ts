@@ -327,14 +327,14 @@ function parseConn(u8: Uint8Array, dv: DataView, o: number): ZeekConn {
     history: ascii.decode(u8.subarray(history, history + getU8(dv, o, abi.FL_HISTORY_LEN))),
     origPackets: getF64(dv, o, abi.FL_ORIG_PKTS),
     respPackets: getF64(dv, o, abi.FL_RESP_PKTS),
-    origIpBytes: getF64(dv, o, abi.FL_ORIG_IP_BYTES),
-    respIpBytes: getF64(dv, o, abi.FL_RESP_IP_BYTES),
+    origIpBytes: getF64(dv, o, abi.FL_ORIG_IPBYTES),
+    respIpBytes: getF64(dv, o, abi.FL_RESP_IPBYTES),
     origBytes: getF64(dv, o, abi.FL_ORIG_SIZE),
     respBytes: getF64(dv, o, abi.FL_RESP_SIZE),
-    firstSec: getF64(dv, o, abi.FL_CONN_FIRST_SEC),
-    firstNsec: getU32(dv, o, abi.FL_CONN_FIRST_NSEC),
-    lastSec: getF64(dv, o, abi.FL_CONN_LAST_SEC),
-    lastNsec: getU32(dv, o, abi.FL_CONN_LAST_NSEC),
+    firstSec: getF64(dv, o, abi.FL_CONN_T0_SEC),
+    firstNsec: getU32(dv, o, abi.FL_CONN_T0_NSEC),
+    lastSec: getF64(dv, o, abi.FL_CONN_T1_SEC),
+    lastNsec: getU32(dv, o, abi.FL_CONN_T1_NSEC),
   };
 }
 

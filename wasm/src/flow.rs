@@ -837,17 +837,17 @@ fn write_conn(e: &mut [u8], c: &Conn, proto: u8) {
     put(e, FL_ORIG_STATE, c.ep[0]);
     put(e, FL_RESP_STATE, c.ep[1]);
     put(e, FL_HISTORY_LEN, c.hist_len);
-    put(e, FL_ORIG_IP_BYTES, c.ip_bytes[0] as f64);
-    put(e, FL_RESP_IP_BYTES, c.ip_bytes[1] as f64);
+    put(e, FL_ORIG_IPBYTES, c.ip_bytes[0] as f64);
+    put(e, FL_RESP_IPBYTES, c.ip_bytes[1] as f64);
     put(e, FL_ORIG_SIZE, c.size(proto, 0) as f64);
     put(e, FL_RESP_SIZE, c.size(proto, 1) as f64);
-    put(e, FL_CONN_LAST_SEC, (c.last_ns / 1_000_000_000) as f64);
-    put(e, FL_CONN_LAST_NSEC, (c.last_ns % 1_000_000_000) as u32);
+    put(e, FL_CONN_T1_SEC, (c.last_ns / 1_000_000_000) as f64);
+    put(e, FL_CONN_T1_NSEC, (c.last_ns % 1_000_000_000) as u32);
     put(e, FL_HISTORY, c.history);
     put(e, FL_ORIG_PKTS, c.pkts[0] as f64);
     put(e, FL_RESP_PKTS, c.pkts[1] as f64);
-    put(e, FL_CONN_FIRST_SEC, (c.first_ns / 1_000_000_000) as f64);
-    put(e, FL_CONN_FIRST_NSEC, (c.first_ns % 1_000_000_000) as u32);
+    put(e, FL_CONN_T0_SEC, (c.first_ns / 1_000_000_000) as f64);
+    put(e, FL_CONN_T0_NSEC, (c.first_ns % 1_000_000_000) as u32);
 }
 
 #[cfg(test)]
