@@ -64,6 +64,8 @@ export interface NamedFlow extends FlowRecord {
   serverName: string | null;
   /** The process a wiresight pcapng noted for the flow. */
   process: ProcessNote | null;
+  /** Community ID v1 (seed 0). */
+  communityId: string;
 }
 
 /** Flow records as flows end (FIN/RST, timeouts, end of input). */
@@ -76,7 +78,10 @@ export async function* readFlows(
     files: list(files),
     decoder: options.decoder ?? {},
     bpf: options.filter,
-    sinks: [{ flow: (v) => pending.push({ ...v.record, serverName: v.serverName, process: v.owner }) }],
+    sinks: [{
+      flow: (v) =>
+        pending.push({ ...v.record, serverName: v.serverName, process: v.owner, communityId: v.communityId }),
+    }],
   });
   yield* drive(session.steps(), pending);
 }

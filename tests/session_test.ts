@@ -72,7 +72,13 @@ for (const [name, named] of CAPTURES) {
       const fromLibrary = [];
       for await (const f of readFlows(capture)) {
         fromLibrary.push(
-          FLOW_ROWS.row({ record: f, serverName: f.serverName, owner: f.process, responder: null }),
+          FLOW_ROWS.row({
+            record: f,
+            serverName: f.serverName,
+            owner: f.process,
+            responder: null,
+            communityId: f.communityId,
+          }),
         );
       }
 

@@ -2,6 +2,7 @@
 import { CaptureError, listInterfaces } from "../../ffi/libpcap.ts";
 import { colorWanted, style } from "../base/format.ts";
 import { linktypeName } from "../decoder/names.ts";
+import { ZeekConnLog } from "../sinks/zeek_conn.ts";
 import { Session, type SessionResult } from "../pipeline/session.ts";
 import { processMatcher } from "../pipeline/live_select.ts";
 import { ATTRIBUTION_METHODS, METHOD_TEXT } from "../proc/attribution.ts";
@@ -20,6 +21,9 @@ import {
   FLOW_OPTIONS,
   memoryPlanFrom,
   NUMERIC_OPTION,
+  ZEEK_HELP,
+  ZEEK_OPTIONS,
+  zeekFrom,
 } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { LINE_HELP, LINE_OPTIONS, printerOptionsFrom } from "./lines.ts";
@@ -100,6 +104,9 @@ Web view:
 
 ${IPFIX_HELP}
 
+${ZEEK_HELP}
+      --zeek-rotate S          every S seconds, close conn.log and rename it conn.<open time>.log
+
 ${DETECT_HELP}
 
 Examples:
@@ -141,6 +148,8 @@ export const CAPTURE_OPTIONS: Options = {
   ...FILTER_OPTIONS,
   ...FLOW_OPTIONS,
   ...DETECT_OPTIONS,
+  ...ZEEK_OPTIONS,
+  "zeek-rotate": { type: "string" },
   serve: { type: "boolean" },
   ...SERVE_OPTIONS,
   ...IPFIX_OPTIONS,
@@ -211,6 +220,10 @@ export async function captureCommand(argv: string[]): Promise<number> {
   };
   const exp = exportFrom(v);
   const ipfixChoice = ipfixFrom(v);
+  const zeek = zeekFrom(v);
+  if (zeek.dir !== undefined) decoder.connTracking = true;
+  const rotateEvery = secondsOption(v["zeek-rotate"] as string | undefined, "zeek-rotate") ?? 0;
+  if (rotateEvery && zeek.dir === undefined) throw new UsageError("--zeek-rotate needs --zeek-logs DIR");
   // Detection: its config is checked before capture starts; alert lines go out with the packet lines.
   const alertLines: string[] = [];
   const out = stdoutPlan(reportFormat, exp?.path, detectChoice?.alertsPath);
@@ -259,8 +272,10 @@ export async function captureCommand(argv: string[]): Promise<number> {
     printer,
     intOption(v["dns-count"] as string | undefined, "dns-count", 0, 1000) ?? 10,
   );
+  detect?.setCommunityIdSeed(zeek.communityIdSeed);
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
   const ipfix = ipfixChoice && await openIpfix(ipfixChoice, decoder);
+  const connLog = zeek.dir !== undefined ? new ZeekConnLog(zeek.dir, zeek.json) : undefined;
   const writer = v.write
     ? new CaptureWriter(
       await PcapngWriter.create(callerPath(v.write as string), capture.linktype, capture.snaplen, device),
@@ -285,8 +300,10 @@ export async function captureCommand(argv: string[]): Promise<number> {
       ...(exporter ? [exporter.sink()] : []),
       ...(writer ? [writer] : []),
       ...(ipfix ? [ipfix] : []),
+      ...(connLog ? [connLog.sink()] : []),
     ],
     lateSinks: detect?.eveSinks,
+    communityIdSeed: zeek.communityIdSeed,
   });
   /** Panels drawn when capture ends, before the flows still open are closed. */
   const finalPanels: string[] = [];
@@ -307,6 +324,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const stats = new Every(statsEvery);
   const sockets = new Every(socketsEvery);
   const flushes = new Every(FLUSH_S);
+  const rotations = new Every(rotateEvery);
   let result: SessionResult;
   // Column names for a reader, not for a program reading the lines.
   if (printer && !lineOptions.compact && out.lines.isTerminal()) {
@@ -334,7 +352,9 @@ export async function captureCommand(argv: string[]): Promise<number> {
       if (flushes.due()) {
         exporter?.flush();
         writer?.flush();
+        connLog?.log.flush();
       }
+      if (rotations.due()) connLog?.log.rotate();
     }
   } finally {
     clearTimeout(timer);

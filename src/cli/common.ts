@@ -44,6 +44,41 @@ export const EXPORT_OPTIONS: Options = {
   "export-payload": { type: "string" },
 };
 
+/** Zeek and Suricata interop: Zeek-format logs, the Community ID's seed. */
+export const ZEEK_OPTIONS: Options = {
+  "zeek-logs": { type: "string" },
+  "zeek-json": { type: "boolean" },
+  "community-id-seed": { type: "string" },
+};
+
+export const ZEEK_HELP = `Zeek and Suricata interop:
+      --zeek-logs DIR          write DIR/conn.log as Zeek writes it (TSV; conn_state, history, uid,
+                               community_id, then the local ends' processes as extra columns)
+      --zeek-json              Zeek's JSON lines instead of TSV
+      --community-id-seed N    seed of the Community IDs (flow exports, EVE, conn.log; default 0)`;
+
+export interface ZeekChoice {
+  /** --zeek-logs DIR, created if missing. */
+  dir?: string;
+  json: boolean;
+  communityIdSeed: number;
+}
+
+/** The Zeek options, validated; the log directory is created. */
+export function zeekFrom(v: Record<string, unknown>): ZeekChoice {
+  const dir = callerPath(v["zeek-logs"] as string | undefined);
+  if (v["zeek-json"] && dir === undefined) throw new UsageError("--zeek-json needs --zeek-logs DIR");
+  if (dir !== undefined) {
+    try {
+      Deno.mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw new UsageError(`--zeek-logs ${dir}: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+  const seed = intOption(v["community-id-seed"] as string | undefined, "community-id-seed", 0, 65535) ?? 0;
+  return { dir, json: Boolean(v["zeek-json"]), communityIdSeed: seed };
+}
+
 const PROTOCOL_BITS: Record<string, number> = {
   tcp: abi.PROTO_TCP,
   udp: abi.PROTO_UDP,

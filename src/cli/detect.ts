@@ -117,6 +117,11 @@ export class DetectSession {
     return session;
   }
 
+  /** The seed of the EVE events' Community IDs (--community-id-seed). */
+  setCommunityIdSeed(seed: number): void {
+    for (const eve of this.#eves) eve.communityIdSeed = seed;
+  }
+
   /** The EVE streams, as sinks that see each event after the detectors. */
   get eveSinks(): EveWriter[] {
     return this.#eves;

@@ -19,7 +19,11 @@ import {
   FLOW_OPTIONS,
   memoryPlanFrom,
   NUMERIC_OPTION,
+  ZEEK_HELP,
+  ZEEK_OPTIONS,
+  zeekFrom,
 } from "./common.ts";
+import { ZeekConnLog } from "../sinks/zeek_conn.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { LINE_HELP, LINE_OPTIONS, lineOptionsGiven, printerOptionsFrom } from "./lines.ts";
 import { ProgressBar } from "./progress.ts";
@@ -93,6 +97,8 @@ ${IPFIX_HELP}
                                Flows go with their capture times; the message header's export
                                time is the wall clock.
 
+${ZEEK_HELP}
+
 ${DETECT_HELP}
 
 Examples:
@@ -103,6 +109,7 @@ Examples:
   wiresight read big.pcap -f 'tcp port 443' --export flows.csv --export-type flows
   wiresight read capture.pcap --detect --alerts eve.ndjson --config detect.toml
   wiresight read capture.pcap -q --ipfix 127.0.0.1:9995
+  wiresight read capture.pcap --zeek-logs zeek/ -q
 `;
 
 export const READ_OPTIONS: Options = {
@@ -122,6 +129,7 @@ export const READ_OPTIONS: Options = {
   ...FLOW_OPTIONS,
   ...DETECT_OPTIONS,
   ...IPFIX_OPTIONS,
+  ...ZEEK_OPTIONS,
 };
 
 export async function readCommand(argv: string[]): Promise<number> {
@@ -148,6 +156,8 @@ export async function readCommand(argv: string[]): Promise<number> {
   if (exp?.type === "packets" || lines) decoder.packets = { payloadMax };
   const bpf = v.filter as string | undefined;
   if (bpf !== undefined) checkBpf(bpf);
+  const zeek = zeekFrom(v);
+  if (zeek.dir !== undefined) decoder.connTracking = true;
   const out = stdoutPlan(reportFormat, exportPath, detectChoice?.alertsPath, lines !== undefined);
   if (lines?.count !== undefined && (reportFormat !== "none" || exp || detectChoice)) {
     throw new UsageError(
@@ -179,8 +189,10 @@ export async function readCommand(argv: string[]): Promise<number> {
       plan,
     )
     : undefined;
+  detect?.setCommunityIdSeed(zeek.communityIdSeed);
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
   const ipfix = ipfixChoice && await openIpfix(ipfixChoice, decoder);
+  const connLog = zeek.dir !== undefined ? new ZeekConnLog(zeek.dir, zeek.json) : undefined;
   const printer = lines && new PacketPrinter(lines.printer);
   const fileLines = printer && new FileLines(printer, !lines.printer.compact, lines.count);
   const session = await Session.open({
@@ -193,9 +205,11 @@ export async function readCommand(argv: string[]): Promise<number> {
       ...(fileLines ? [fileLines] : []),
       ...(exporter ? [exporter.sink()] : []),
       ...(ipfix ? [ipfix] : []),
+      ...(connLog ? [connLog.sink()] : []),
     ],
     lateSinks: detect?.eveSinks,
     progress: (done, _total, path) => bar.update(done, path),
+    communityIdSeed: zeek.communityIdSeed,
   });
   const outcome = await (async () => {
     try {

@@ -175,7 +175,22 @@ export const FL_FRAGMENTS = field(124, "u32");
 export const FL_SERVICE_PORT = field(128, "u16");
 export const FL_APP = field(130, "u8");
 export const FL_APP_SOURCE = field(131, "u8");
-export const FL_SIZE = 136;
+export const FL_CONN = field(132, "u8");
+export const FL_ORIG_STATE = field(133, "u8");
+export const FL_RESP_STATE = field(134, "u8");
+export const FL_HISTORY_LEN = field(135, "u8");
+export const FL_ORIG_IPBYTES = field(136, "f64");
+export const FL_RESP_IPBYTES = field(144, "f64");
+export const FL_ORIG_SIZE = field(152, "f64");
+export const FL_RESP_SIZE = field(160, "f64");
+export const FL_CONN_T1_SEC = field(168, "f64");
+export const FL_CONN_T1_NSEC = field(176, "u32");
+export const FL_HISTORY = field(180, "u8[24]");
+export const FL_ORIG_PKTS = field(208, "f64");
+export const FL_RESP_PKTS = field(216, "f64");
+export const FL_CONN_T0_SEC = field(224, "f64");
+export const FL_CONN_T0_NSEC = field(232, "u32");
+export const FL_SIZE = 240;
 
 // Flow end reasons (FL_END)
 export const END_EOF = 0;
@@ -184,6 +199,7 @@ export const END_ACTIVE = 2;
 export const END_FIN = 3;
 export const END_RST = 4;
 export const END_EVICTED = 5;
+export const END_ATTEMPT = 6;
 
 // TCP states (FL_TCP_STATE)
 export const TCP_NONE = 0;
@@ -194,6 +210,20 @@ export const TCP_HALF_CLOSED = 4;
 export const TCP_CLOSED = 5;
 export const TCP_RESET = 6;
 export const TCP_MIDSTREAM = 7;
+
+// Conn bits (FL_CONN)
+export const CONN_TRACKED = 1;
+export const CONN_ORIG_IS_B = 2;
+
+// Zeek endpoint states (FL_ORIG_STATE, FL_RESP_STATE)
+export const EP_INACTIVE = 0;
+export const EP_SYN_SENT = 1;
+export const EP_SYN_ACK_SENT = 2;
+export const EP_PARTIAL = 3;
+export const EP_ESTABLISHED = 4;
+export const EP_CLOSED = 5;
+export const EP_RESET = 6;
+export const EP_ACTIVE = 7;
 
 // INTERFACE event (EV_INTERFACE)
 export const IF_ID = field(8, "u32");

@@ -46,6 +46,8 @@ export interface DecoderConfig {
   appDecoding?: boolean;
   /** Emit a flow-start record as each flow is created (the detection engine's live signal). */
   flowStarts?: boolean;
+  /** Flow records carry Zeek's view of each connection (conn_state, history, IP bytes: `FlowRecord.conn`). */
+  connTracking?: boolean;
   /** Per-host packet counts per window; hosts over a threshold get a host-rate record. */
   hostRates?: { windowMs: number; minPackets: number; minSyns: number };
 }
@@ -102,6 +104,7 @@ export class Decoder {
     const t = cfg.timeouts ?? DEFAULT_TIMEOUTS;
     ex.ws_set_timeouts(h, t.tcpIdle, t.udpIdle, t.closedLinger, t.active);
     if (cfg.packets) ex.ws_set_packet_output(h, 1, cfg.packets.payloadMax);
+    if (cfg.connTracking) ex.ws_set_conn_tracking(h, 1);
     if (cfg.protocols) ex.ws_filter_protocols(h, cfg.protocols.include, cfg.protocols.exclude);
     if (cfg.appMarks) this.setAppMarks(0, cfg.appMarks);
     for (const host of cfg.hosts ?? []) {

@@ -5,7 +5,7 @@
 // Little-endian throughout, like wasm32.
 
 /** The types of ABI.md's layout tables; `u8[]` is a variable-length tail (a name, a payload). */
-export type WireType = "u8" | "u16" | "u32" | "f64" | "u8[6]" | "u8[16]" | "u8[]";
+export type WireType = "u8" | "u16" | "u32" | "f64" | "u8[6]" | "u8[16]" | "u8[24]" | "u8[]";
 
 export interface Field<T extends WireType> {
   readonly at: number;

@@ -122,6 +122,7 @@ export const END_REASON_NAMES: Record<number, string> = {
   [abi.END_FIN]: "fin",
   [abi.END_RST]: "rst",
   [abi.END_EVICTED]: "evicted",
+  [abi.END_ATTEMPT]: "attempt_timeout",
 };
 
 /** TCP flags as tcpdump prints them ("S", "S.", "F.", "R", "P." ...) and as letters for exports. */

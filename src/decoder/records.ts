@@ -83,6 +83,33 @@ export interface FlowRecord {
   servicePort: number;
   /** abi.APP_* found in the payload (APP_UNKNOWN when none). */
   app: number;
+  /** ICMP's "ports" as Zeek keys the flow (the initiator's message type, its counterpart type or
+   * code: src/flows/icmp_ports.ts); null for other protocols. */
+  icmpPorts: { src: number; dst: number } | null;
+  /** Zeek's view of the connection, when the decoder's conn tracking is on. */
+  conn: ZeekConn | null;
+}
+
+/** Zeek's view of a connection (wasm/src/conn.rs), orig/resp in Zeek's orientation. */
+export interface ZeekConn {
+  /** Zeek's originator is the flow's side B. */
+  origIsB: boolean;
+  /** abi.EP_* of each endpoint. */
+  origState: number;
+  respState: number;
+  history: string;
+  origPackets: number;
+  respPackets: number;
+  origIpBytes: number;
+  respIpBytes: number;
+  /** Payload bytes as Zeek counts them (TCP: from sequence numbers). */
+  origBytes: number;
+  respBytes: number;
+  /** The flow's first packet, and the last that counts for Zeek's duration. */
+  firstSec: number;
+  firstNsec: number;
+  lastSec: number;
+  lastNsec: number;
 }
 
 /** A flow's first packet, as the decoder creates the flow (wasm/ABI.md, "FLOW_START event"). */
@@ -250,9 +277,13 @@ export function parsePacket(u8: Uint8Array, dv: DataView, o: number): PacketReco
   };
 }
 
+const isIcmp = (ipProto: number) => ipProto === 1 || ipProto === 58;
+
 export function parseFlow(u8: Uint8Array, dv: DataView, o: number): FlowRecord {
   const ipVersion = getU8(dv, o, abi.FL_IPVER) === abi.L3_IPV6 ? 6 : 4;
   const ipProto = getU8(dv, o, abi.FL_PROTO);
+  const icmp = isIcmp(ipProto);
+  const portA = getU16(dv, o, abi.FL_PORT_A), portB = getU16(dv, o, abi.FL_PORT_B);
   return {
     id: getF64(dv, o, abi.FL_ID),
     seq: getU16(dv, o, abi.FL_RECORD_SEQ),
@@ -260,9 +291,9 @@ export function parseFlow(u8: Uint8Array, dv: DataView, o: number): FlowRecord {
     ipProto,
     protocol: ipProtocolName(ipProto),
     src: formatAddress(ipVersion, u8, o + abi.FL_ADDR_A.at),
-    srcPort: getU16(dv, o, abi.FL_PORT_A),
+    srcPort: icmp ? 0 : portA,
     dst: formatAddress(ipVersion, u8, o + abi.FL_ADDR_B.at),
-    dstPort: getU16(dv, o, abi.FL_PORT_B),
+    dstPort: icmp ? 0 : portB,
     vlan: getU16(dv, o, abi.FL_VLAN),
     iface: getU32(dv, o, abi.FL_IFACE),
     firstSec: getF64(dv, o, abi.FL_FIRST_SEC),
@@ -280,6 +311,30 @@ export function parseFlow(u8: Uint8Array, dv: DataView, o: number): FlowRecord {
     fragments: getU32(dv, o, abi.FL_FRAGMENTS),
     servicePort: getU16(dv, o, abi.FL_SERVICE_PORT),
     app: getU8(dv, o, abi.FL_APP),
+    icmpPorts: icmp ? { src: portA, dst: portB } : null,
+    conn: getU8(dv, o, abi.FL_CONN) & abi.CONN_TRACKED ? parseConn(u8, dv, o) : null,
+  };
+}
+
+const ascii = new TextDecoder("latin1");
+
+function parseConn(u8: Uint8Array, dv: DataView, o: number): ZeekConn {
+  const history = o + abi.FL_HISTORY.at;
+  return {
+    origIsB: (getU8(dv, o, abi.FL_CONN) & abi.CONN_ORIG_IS_B) !== 0,
+    origState: getU8(dv, o, abi.FL_ORIG_STATE),
+    respState: getU8(dv, o, abi.FL_RESP_STATE),
+    history: ascii.decode(u8.subarray(history, history + getU8(dv, o, abi.FL_HISTORY_LEN))),
+    origPackets: getF64(dv, o, abi.FL_ORIG_PKTS),
+    respPackets: getF64(dv, o, abi.FL_RESP_PKTS),
+    origIpBytes: getF64(dv, o, abi.FL_ORIG_IPBYTES),
+    respIpBytes: getF64(dv, o, abi.FL_RESP_IPBYTES),
+    origBytes: getF64(dv, o, abi.FL_ORIG_SIZE),
+    respBytes: getF64(dv, o, abi.FL_RESP_SIZE),
+    firstSec: getF64(dv, o, abi.FL_CONN_T0_SEC),
+    firstNsec: getU32(dv, o, abi.FL_CONN_T0_NSEC),
+    lastSec: getF64(dv, o, abi.FL_CONN_T1_SEC),
+    lastNsec: getU32(dv, o, abi.FL_CONN_T1_NSEC),
   };
 }
 
@@ -359,9 +414,10 @@ export function parseFlowStart(u8: Uint8Array, dv: DataView, o: number): FlowSta
     ipVersion,
     ipProto: getU8(dv, o, abi.FS_PROTO),
     src: formatAddress(ipVersion, u8, o + abi.FS_ADDR_A.at),
-    srcPort: getU16(dv, o, abi.FS_PORT_A),
+    // ICMP flows are keyed by message types (FlowRecord.icmpPorts): no ports here.
+    srcPort: isIcmp(getU8(dv, o, abi.FS_PROTO)) ? 0 : getU16(dv, o, abi.FS_PORT_A),
     dst: formatAddress(ipVersion, u8, o + abi.FS_ADDR_B.at),
-    dstPort: getU16(dv, o, abi.FS_PORT_B),
+    dstPort: isIcmp(getU8(dv, o, abi.FS_PROTO)) ? 0 : getU16(dv, o, abi.FS_PORT_B),
     tcpFlags: getU16(dv, o, abi.FS_TCP_FLAGS),
     wirelen: getU32(dv, o, abi.FS_WIRELEN),
   };

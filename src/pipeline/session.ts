@@ -11,7 +11,7 @@ import { CommentOwners } from "../proc/comment.ts";
 import type { Attribution, Attributor, FlowOwners } from "../proc/owners.ts";
 import { ProcessTable } from "../report/processes.ts";
 import { buildReport, type Report } from "../report/report.ts";
-import type { FlowView } from "../sinks/rows.ts";
+import { flowCommunityId, type FlowView } from "../sinks/rows.ts";
 import type { FlowProcesses, PacketContext, SessionSink, SinkContext } from "../sinks/sink.ts";
 import { type DecodeResult, decodeSteps } from "../source/decode.ts";
 import type { LiveCapture } from "../source/live.ts";
@@ -46,6 +46,8 @@ export interface SessionOptions {
   lateSinks?: SessionSink[];
   /** Bytes read of all the files, as they are read. */
   progress?(done: number, total: number, path: string): void;
+  /** The seed of the flows' Community IDs (default 0). */
+  communityIdSeed?: number;
 }
 
 export interface SessionResult {
@@ -237,6 +239,7 @@ export class Session implements SinkContext {
       encryptedDns: this.apps.flowLabels.enabled ? this.apps.flowLabel(f) : null,
       owner: who?.flow ?? this.#comments.take(f.id),
       responder: who?.responder ?? null,
+      communityId: flowCommunityId(f, this.opts.communityIdSeed ?? 0),
     };
     return this.#view;
   }

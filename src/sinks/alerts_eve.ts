@@ -6,6 +6,7 @@ import type { AppEvent } from "../decoder/app_event.ts";
 import type { FlowRecord } from "../decoder/records.ts";
 import type { ProcessNote } from "../proc/process.ts";
 import type { FlowView } from "./rows.ts";
+import { communityId } from "../flows/community_id.ts";
 import type { FlowProcesses, SinkContext } from "./sink.ts";
 import { eveProto, eveTime } from "../app/eve.ts";
 import { appName } from "../app/names.ts";
@@ -33,6 +34,8 @@ export class EveWriter {
   readonly #byKind = new Map(this.#logs.flatMap((l) => l.kinds.map((k) => [k, l])));
   readonly #writeEvent = (event: EveRecord) => this.#write(event);
   events = 0;
+  /** The seed of the alerts' Community IDs (flow events take their flow's). */
+  communityIdSeed = 0;
   #context: SinkContext | undefined;
 
   private constructor(sink: Sink & { close?(): void }) {
@@ -67,6 +70,7 @@ export class EveWriter {
       event_type: "alert",
       ...tuple,
       proto: a.proto !== null ? eveProto(a.proto) : undefined,
+      community_id: alertCommunityId(a, this.communityIdSeed),
       alert: {
         action: "allowed",
         gid: 1,
@@ -93,7 +97,7 @@ export class EveWriter {
     this.#context = context;
   }
 
-  flow({ record: f, owner, responder }: FlowView): void {
+  flow({ record: f, owner, responder, communityId }: FlowView): void {
     for (const log of this.#logs) log.flowEnd(f.id, this.#writeEvent);
     const tcp = f.ipProto === 6;
     const flags = f.tcpFlagsA | f.tcpFlagsB;
@@ -118,6 +122,7 @@ export class EveWriter {
       flow_id: f.id,
       event_type: "flow",
       ...flowTuple(f),
+      community_id: communityId,
       app_proto: appName(f.app) ?? undefined,
       flow: {
         pkts_toserver: f.packetsAtoB,
@@ -159,6 +164,17 @@ export class EveWriter {
     this.#out.flush();
     this.#close();
   }
+}
+
+/** An alert's Community ID, when it names a whole flow (ICMP alerts lack the message types). */
+function alertCommunityId(a: Alert, seed: number): string | undefined {
+  if (a.src === null || a.dst === null || a.proto === null || a.proto === 1 || a.proto === 58) {
+    return undefined;
+  }
+  const ports = a.srcPort !== null && a.dstPort !== null;
+  if (!ports && (a.proto === 6 || a.proto === 17 || a.proto === 132)) return undefined;
+  const ends = { ipProto: a.proto, src: a.src, dst: a.dst, srcPort: a.srcPort ?? 0, dstPort: a.dstPort ?? 0 };
+  return communityId(ends, seed);
 }
 
 function flowTuple(f: FlowRecord): Json {

@@ -6,6 +6,7 @@ import { appName } from "../app/names.ts";
 import { isoTime } from "../decoder/records.ts";
 import { tcpFlagLetters } from "../decoder/names.ts";
 import { serviceName } from "../flows/services.ts";
+import { communityId } from "../flows/community_id.ts";
 
 /** A flow record with what the session learned about it: the name it is known by, its process. */
 export interface FlowView {
@@ -19,6 +20,17 @@ export interface FlowView {
   owner: ProcessNote | null;
   /** Its responder's process, when the responder is on this machine (live capture). */
   responder: ProcessNote | null;
+  /** Its Community ID v1 (with the session's seed). */
+  communityId: string;
+}
+
+/** A flow's Community ID v1: ICMP hashed by its message types as Zeek keys them. */
+export function flowCommunityId(f: FlowRecord, seed: number): string {
+  const ports = f.icmpPorts ?? { src: f.srcPort, dst: f.dstPort };
+  return communityId(
+    { ipProto: f.ipProto, src: f.src, dst: f.dst, srcPort: ports.src, dstPort: ports.dst },
+    seed,
+  );
 }
 
 function hex(bytes: Uint8Array): string {
@@ -120,4 +132,5 @@ export const FLOW_ROWS: RowSchema<FlowView> = describe<FlowView>([
     { name: "responder_exe", type: "text", get: (o) => o?.exe ?? null },
     { name: "responder_user", type: "text", get: (o) => o?.user ?? null },
   ]),
+  { name: "community_id", type: "text", get: (v) => v.communityId },
 ]);

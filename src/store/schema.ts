@@ -179,6 +179,9 @@ export const MIGRATIONS: readonly Migration[] = [
   addColumns(3, "sessions: the bytes its rows take (a session's size, --retain by size)", {
     sessions: { stored_bytes: "integer" },
   }),
+  addColumns(4, "flows: the Community ID (joins with Zeek's and Suricata's records)", {
+    flows: { community_id: "text" },
+  }),
 ];
 
 /** The typed columns of TABLE once MIGRATIONS have run (those they created or added). */

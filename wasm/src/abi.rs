@@ -79,6 +79,7 @@ macro_rules! byte_array {
 
 byte_array!(6, "u8[6]");
 byte_array!(16, "u8[16]");
+byte_array!(24, "u8[24]");
 
 /// `u8[]`: the variable-length tail of an event (a name, a payload, the fields).
 impl AbiType for [u8] {
@@ -345,7 +346,22 @@ abi_layout!(FLOW_FIELDS {
     FL_SERVICE_PORT: u16 = 128,
     FL_APP: u8 = 130,
     FL_APP_SOURCE: u8 = 131,
-    FL_SIZE = 136,
+    FL_CONN: u8 = 132,
+    FL_ORIG_STATE: u8 = 133,
+    FL_RESP_STATE: u8 = 134,
+    FL_HISTORY_LEN: u8 = 135,
+    FL_ORIG_IPBYTES: f64 = 136,
+    FL_RESP_IPBYTES: f64 = 144,
+    FL_ORIG_SIZE: f64 = 152,
+    FL_RESP_SIZE: f64 = 160,
+    FL_CONN_T1_SEC: f64 = 168,
+    FL_CONN_T1_NSEC: u32 = 176,
+    FL_HISTORY: [u8; 24] = 180,
+    FL_ORIG_PKTS: f64 = 208,
+    FL_RESP_PKTS: f64 = 216,
+    FL_CONN_T0_SEC: f64 = 224,
+    FL_CONN_T0_NSEC: u32 = 232,
+    FL_SIZE = 240,
 });
 
 abi_consts!(END_REASONS: u8 {
@@ -355,6 +371,7 @@ abi_consts!(END_REASONS: u8 {
     END_FIN = 3,
     END_RST = 4,
     END_EVICTED = 5,
+    END_ATTEMPT = 6,
 });
 
 abi_consts!(TCP_STATES: u8 {
@@ -366,6 +383,22 @@ abi_consts!(TCP_STATES: u8 {
     TCP_CLOSED = 5,
     TCP_RESET = 6,
     TCP_MIDSTREAM = 7,
+});
+
+abi_consts!(CONN_BITS: u8 {
+    CONN_TRACKED = 1,
+    CONN_ORIG_IS_B = 2,
+});
+
+abi_consts!(ZEEK_ENDPOINT_STATES: u8 {
+    EP_INACTIVE = 0,
+    EP_SYN_SENT = 1,
+    EP_SYN_ACK_SENT = 2,
+    EP_PARTIAL = 3,
+    EP_ESTABLISHED = 4,
+    EP_CLOSED = 5,
+    EP_RESET = 6,
+    EP_ACTIVE = 7,
 });
 
 abi_layout!(INTERFACE_FIELDS {
@@ -724,7 +757,7 @@ mod abi_doc {
     fn every_constant_and_field_type_matches_the_document() {
         let tables: &[Table] = &[
             VERSION, SIZES, EVENT_HEADER_FIELDS, STATUS, ERRORS, EVENTS, PACKET_FIELDS, PACKET_FLAGS,
-            L3_KINDS, MALFORMED, FLOW_FIELDS, END_REASONS, TCP_STATES, INTERFACE_FIELDS, IF_FORMATS,
+            L3_KINDS, MALFORMED, FLOW_FIELDS, END_REASONS, TCP_STATES, CONN_BITS, ZEEK_ENDPOINT_STATES, INTERFACE_FIELDS, IF_FORMATS,
             TOP_FIELDS, TOP_TABLES, NAME_FIELDS, IFSTATS_FIELDS, IFSTATS_BITS, COMMENT_FIELDS,
             FLOW_START_FIELDS, HOST_RATE_FIELDS, APP_FIELDS, APP_FIELD_HEADER, APP_LIMITS, APP_PROTOCOLS,
             APP_KINDS, APP_FIELD_IDS, DNS_ERRORS, PROTO_BITS, APP_MARKS, STATS, LINKTYPES,

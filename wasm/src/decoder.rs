@@ -102,6 +102,11 @@ impl Decoder {
         self.eng.flows.timeouts = t;
     }
 
+    /// Zeek's view of each connection (wasm/src/conn.rs) in the flow records, from the next flow on.
+    pub fn set_conn_tracking(&mut self, on: bool) {
+        self.eng.flows.set_conn_tracking(on);
+    }
+
     pub fn set_packet_output(&mut self, on: bool, payload_max: usize) {
         self.eng.emit_packets = on;
         self.eng.payload_max = payload_max.min(MAX_PAYLOAD_COPY);

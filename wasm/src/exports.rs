@@ -68,6 +68,11 @@ pub unsafe extern "C" fn ws_set_timeouts(h: *mut Decoder, tcp_idle: f64, udp_idl
 }
 
 #[no_mangle]
+pub unsafe extern "C" fn ws_set_conn_tracking(h: *mut Decoder, on: u32) {
+    unsafe { dec(h) }.set_conn_tracking(on != 0);
+}
+
+#[no_mangle]
 pub unsafe extern "C" fn ws_set_packet_output(h: *mut Decoder, on: u32, payload_max: u32) {
     unsafe { dec(h) }.set_packet_output(on != 0, payload_max as usize);
 }

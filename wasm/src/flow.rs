@@ -7,12 +7,45 @@
 use crate::abi::*;
 use crate::agg::{Aggregates, FlowTotals};
 use crate::app::FlowApp;
-use crate::net::IPPROTO_TCP;
+use crate::conn::Conn;
+use crate::net::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP};
 use crate::out::Out;
 use crate::packet::{Packet, PF_ROUTED};
 use crate::stats::Stats;
 
 const NIL: u32 = u32::MAX;
+
+fn is_icmp(proto: u8) -> bool {
+    proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6
+}
+
+/// ICMP's "ports" as Zeek keys its connections (ICMP4_counterpart, ICMP6_counterpart): the type,
+/// and the type of the matching request or reply (so both share a flow), or for a message
+/// without one, its code. Mirrored by src/flows/icmp_ports.ts.
+fn icmp_ports(proto: u8, icmp_type: u8, code: u8) -> (u16, u16) {
+    let counterpart = if proto == IPPROTO_ICMP {
+        match icmp_type {
+            0 => Some(8),
+            8 => Some(0),
+            9 => Some(10),
+            10 => Some(9),
+            13 => Some(14),
+            14 => Some(13),
+            15 => Some(16),
+            16 => Some(15),
+            17 => Some(18),
+            18 => Some(17),
+            _ => None,
+        }
+    } else {
+        match icmp_type {
+            128 | 130 | 133 | 135 | 139 | 144 => Some(icmp_type + 1),
+            129 | 131 | 134 | 136 | 140 | 145 => Some(icmp_type - 1),
+            _ => None,
+        }
+    };
+    (icmp_type as u16, counterpart.unwrap_or(code) as u16)
+}
 const TCP_FIN: u16 = 0x01;
 const TCP_SYN: u16 = 0x02;
 const TCP_RST: u16 = 0x04;
@@ -43,7 +76,13 @@ pub struct Key {
 impl Key {
     /// The canonical key of a packet and whether its source is the `lo` side.
     fn of(p: &Packet) -> (Key, bool) {
-        let (sport, dport) = if p.flags & PF_PORTS != 0 { (p.sport, p.dport) } else { (0, 0) };
+        let (sport, dport) = if p.flags & PF_PORTS != 0 {
+            (p.sport, p.dport)
+        } else if is_icmp(p.ip_proto) && p.flags & PF_L4 != 0 && p.l4_len >= 2 {
+            icmp_ports(p.ip_proto, p.icmp_type, p.icmp_code)
+        } else {
+            (0, 0)
+        };
         let src = u128::from_be_bytes(p.src);
         let dst = u128::from_be_bytes(if p.flags & PF_ROUTED != 0 { p.route_dst } else { p.dst });
         let src_lo = (src, sport) <= (dst, dport);
@@ -54,6 +93,11 @@ impl Key {
 
     fn proto(&self) -> u8 {
         (self.meta >> 24) as u8
+    }
+
+    /// Real ports (ICMP's "ports" are message types, see `icmp_ports`).
+    fn has_ports(&self) -> bool {
+        self.ports != 0 && !is_icmp(self.proto())
     }
 
     fn hash(&self) -> u32 {
@@ -150,6 +194,9 @@ pub struct FlowTable {
     pub start_events: bool,
     /// App-layer state slots of flows that ended, for the app table to free.
     pub released: Vec<u32>,
+    /// Zeek's view of each flow, by flow index; empty unless conn tracking is on.
+    conns: Vec<Conn>,
+    conn_tracking: bool,
 }
 
 fn secs(s: u64) -> u64 {
@@ -191,6 +238,15 @@ impl FlowTable {
             flow_events: true,
             start_events: false,
             released: Vec::new(),
+            conns: Vec::new(),
+            conn_tracking: false,
+        }
+    }
+
+    pub fn set_conn_tracking(&mut self, on: bool) {
+        self.conn_tracking = on;
+        if on && self.conns.is_empty() {
+            self.conns = Vec::with_capacity(self.max);
         }
     }
 
@@ -379,6 +435,14 @@ impl FlowTable {
             }
         };
         self.index_insert(hash, idx);
+        if self.conn_tracking {
+            let from_b = src_lo != self.flows[idx as usize].a_is_lo;
+            let c = Conn::open(p, from_b);
+            match self.conns.get_mut(idx as usize) {
+                Some(slot) => *slot = c,
+                None => self.conns.push(c),
+            }
+        }
         if self.start_events {
             write_flow_start(out, &self.flows[idx as usize], p);
         }
@@ -415,7 +479,7 @@ impl FlowTable {
         if self.flow_events {
             let t = f.totals();
             let service = if t.has_ports { self.agg.service_port(t.proto, t.port_a, t.port_b) } else { 0 };
-            write_flow(out, f, reason, service);
+            write_flow(out, f, reason, service, self.conns.get(idx as usize).filter(|_| self.conn_tracking));
         }
         st.v[ST_FLOW_RECORDS] += 1.0;
     }
@@ -449,6 +513,10 @@ impl FlowTable {
             None => {
                 let hash = key.hash();
                 let idx = match self.find(&key, hash) {
+                    Some(i) if self.conn_tracking && self.conns[i as usize].attempt_expired(p) => {
+                        self.end_flow(i, END_ATTEMPT, out, st);
+                        self.create(key, hash, src_lo, p, out, st)
+                    }
                     Some(i) if self.restarts(i, p) => {
                         let reason = if self.flows[i as usize].state == TCP_RESET { END_RST } else { END_FIN };
                         self.end_flow(i, reason, out, st);
@@ -480,6 +548,10 @@ impl FlowTable {
             f.first_ns = p.ts_ns;
         }
         p.flow_id = f.id;
+        if self.conn_tracking {
+            self.conns[idx as usize].update(p, dir == 1);
+        }
+        let f = &mut self.flows[idx as usize];
         let class = f.class as usize;
         if f.key.proto() == IPPROTO_TCP && p.flags & PF_L4 != 0 {
             f.flags[dir] |= p.tcp_flags;
@@ -667,7 +739,7 @@ impl Flow {
             b,
             port_a,
             port_b,
-            has_ports: self.key.ports != 0,
+            has_ports: self.key.has_ports(),
             pkts: self.pkts,
             bytes: self.bytes,
             first_ns: self.first_ns,
@@ -722,7 +794,7 @@ fn write_flow_start(out: &mut Out, f: &Flow, p: &Packet) {
 }
 
 /// Writes one EV_FLOW event (the caller made sure there is room).
-pub fn write_flow(out: &mut Out, f: &Flow, reason: u8, service_port: u16) {
+pub fn write_flow(out: &mut Out, f: &Flow, reason: u8, service_port: u16, conn: Option<&Conn>) {
     let e = match out.event(EV_FLOW, FL_SIZE) {
         Some(e) => e,
         None => return,
@@ -754,6 +826,28 @@ pub fn write_flow(out: &mut Out, f: &Flow, reason: u8, service_port: u16) {
     put(e, FL_SERVICE_PORT, service_port);
     put(e, FL_APP, f.app.proto);
     put(e, FL_APP_SOURCE, f.app.source);
+    if let Some(c) = conn {
+        write_conn(e, c, f.key.proto());
+    }
+}
+
+/// The FL_CONN ... fields: Zeek's view of the connection.
+fn write_conn(e: &mut [u8], c: &Conn, proto: u8) {
+    put(e, FL_CONN, CONN_TRACKED | if c.orig_is_b { CONN_ORIG_IS_B } else { 0 });
+    put(e, FL_ORIG_STATE, c.ep[0]);
+    put(e, FL_RESP_STATE, c.ep[1]);
+    put(e, FL_HISTORY_LEN, c.hist_len);
+    put(e, FL_ORIG_IPBYTES, c.ip_bytes[0] as f64);
+    put(e, FL_RESP_IPBYTES, c.ip_bytes[1] as f64);
+    put(e, FL_ORIG_SIZE, c.size(proto, 0) as f64);
+    put(e, FL_RESP_SIZE, c.size(proto, 1) as f64);
+    put(e, FL_CONN_T1_SEC, (c.last_ns / 1_000_000_000) as f64);
+    put(e, FL_CONN_T1_NSEC, (c.last_ns % 1_000_000_000) as u32);
+    put(e, FL_HISTORY, c.history);
+    put(e, FL_ORIG_PKTS, c.pkts[0] as f64);
+    put(e, FL_RESP_PKTS, c.pkts[1] as f64);
+    put(e, FL_CONN_T0_SEC, (c.first_ns / 1_000_000_000) as f64);
+    put(e, FL_CONN_T0_NSEC, (c.first_ns % 1_000_000_000) as u32);
 }
 
 #[cfg(test)]
@@ -877,7 +971,7 @@ mod tests {
     fn index_survives_many_inserts_and_removals() {
         let mut t = FlowTable::new(64);
         t.timeouts.other_idle_ns = 3;
-        let (mut out, mut st) = (Out::new(1 << 20), Stats::new());
+        let (mut out, mut st) = (Out::new(2 << 20), Stats::new());
         for i in 0..5000u64 {
             let mut p = pkt((i % 7) as u8, (i % 11) as u8, (i % 97) as u16, 53, IPPROTO_UDP, 0, i);
             t.update(&mut p, None, &mut out, &mut st);

@@ -8,6 +8,7 @@ pub mod app;
 pub mod bpf;
 pub mod bytes;
 pub mod capture;
+pub mod conn;
 pub mod decoder;
 pub mod exports;
 pub mod filter;

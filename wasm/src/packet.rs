@@ -34,6 +34,8 @@ pub struct Packet {
     /// Offset and length of the L4 payload inside the captured bytes.
     pub payload_off: u32,
     pub payload_len: u32,
+    /// Bytes of the transport header and its payload (the IP payload, as captured).
+    pub l4_len: u32,
     pub malformed: u8,
     pub flow_id: u64,
     /// The flow's APP_* as known after this packet, and whether detection is over for it.
@@ -78,6 +80,7 @@ impl Packet {
             icmp_id: 0,
             payload_off: 0,
             payload_len: 0,
+            l4_len: 0,
             malformed: MAL_NONE,
             flow_id: 0,
             app: APP_UNKNOWN,
@@ -111,6 +114,7 @@ impl Packet {
         self.icmp_id = 0;
         self.payload_off = 0;
         self.payload_len = 0;
+        self.l4_len = 0;
         self.malformed = MAL_NONE;
         self.flow_id = 0;
     }

@@ -11,6 +11,7 @@ pub fn decode(d: &[u8], up: Upper, p: &mut Packet) {
         Some(s) => s,
         None => &[],
     };
+    p.l4_len = seg.len() as u32;
     match p.ip_proto {
         IPPROTO_TCP => tcp(seg, up.start, p),
         IPPROTO_UDP => udp(seg, up.start, p),
