@@ -7,9 +7,9 @@ import { corpusCaptures, fuzz, replay, type RunnerOptions, type Summary } from "
 const HELP = `deno task fuzz [options]
 
 Mutates every capture under the shared corpus (../shared/corpus or $WIRESIGHT_CORPUS), mostly windows
-of 1-16 packets, and runs each mutant through the decoder, application layer, detectors, EVE stream and every export. A thrown
-exception, a dead worker, an input over its time limit or memory over its bound or growing is a
-failure: the input is saved with a note for --replay.
+of 1-16 packets, and runs each mutant through the decoder, application layer, detectors, EVE stream
+and every export. A thrown exception, a dead worker, an input over its time limit or memory over its
+bound or growing is a failure: the input is saved with a note for --replay.
 
   --inputs N        inputs to run (default 10000; with --minutes alone, no bound)
   --seed S          the run's seed: the same seed gives the same inputs (default 1)
