@@ -98,6 +98,11 @@ Deno.test("a reused decoder gives what a fresh one gives, capture after capture"
       packets += got.counts.packets;
     }
     assert(packets > 1500, `only ${packets} packets: the captures were not read`);
+    // Resets keep the memory the largest input needed, no more: the same inputs again take none.
+    const memory = reused.decoderMemory();
+    assert(memory > 0, "the decoder is kept for the next input");
+    for (const input of inputs) await reused.run(input);
+    assertEquals(reused.decoderMemory(), memory, "the reused decoder's memory grew");
     assert(JSON.parse((await fresh.run(inputs[1])).outputs.report).files[0].problem, "the cut capture stops");
   } finally {
     reused.free();

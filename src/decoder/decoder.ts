@@ -269,6 +269,11 @@ export class Decoder {
     return entries;
   }
 
+  /** Bytes of WebAssembly memory the decoder holds (it only grows: a reused decoder's leak shows here). */
+  memoryBytes(): number {
+    return this.#ex.memory.buffer.byteLength;
+  }
+
   /** A copy of the counters (wasm/ABI.md, "Statistics"). */
   stats(): Float64Array {
     const mem = this.#mem();

@@ -26,6 +26,11 @@ export class DecoderPool {
     else d.free();
   }
 
+  /** WebAssembly memory of the idle decoder (0 without one). */
+  memoryBytes(): number {
+    return this.#idle?.memoryBytes() ?? 0;
+  }
+
   free(): void {
     this.#idle?.free();
     this.#idle = undefined;

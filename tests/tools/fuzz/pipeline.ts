@@ -136,6 +136,11 @@ export class Pipeline {
     return { counts: { packets: report.packets, rows, alerts: alerts.length }, outputs };
   }
 
+  /** WebAssembly memory of the decoder kept for the next input. */
+  decoderMemory(): number {
+    return this.#decoders?.memoryBytes() ?? 0;
+  }
+
   free(): void {
     this.#decoders?.free();
   }

@@ -20,6 +20,6 @@ export interface WorkerReply {
   error?: string;
   /** The process's resident memory after the input. */
   rss: number;
-  /** Heap in use after a garbage collection (when asked). */
+  /** Heap in use after a garbage collection, plus the reused decoder's memory (when asked). */
   heap?: number;
 }

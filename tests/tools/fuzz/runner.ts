@@ -157,7 +157,8 @@ export class Runner {
         return {
           ok: false,
           kind: "growth",
-          detail: `the heap kept growing: ${mib(heap)} MiB after a collection, ${mib(was)} MiB ` +
+          detail: `the heap kept growing: ${mib(heap)} MiB after a collection (with the decoder's ` +
+            `WebAssembly memory), ${mib(was)} MiB ` +
             `at an earlier measure (every ${this.opts.heapEvery ?? HEAP_EVERY} inputs)`,
         };
       }

@@ -49,7 +49,8 @@ async function runOne({ id, bytes, measureHeap }: WorkerRequest): Promise<Worker
   }
   if (measureHeap) {
     gc();
-    reply.heap = Deno.memoryUsage().heapUsed;
+    // The reused decoder's memory counts too: a leak there would outlive every input.
+    reply.heap = Deno.memoryUsage().heapUsed + pipeline.decoderMemory();
   }
   return reply;
 }
