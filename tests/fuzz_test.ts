@@ -8,6 +8,7 @@ import { corpusCaptures, fuzz, replay, type RunnerOptions } from "./tools/fuzz/r
 import { Mutator } from "./tools/fuzz/mutate.ts";
 import { layersOf, parseCapture, serialise } from "./tools/fuzz/capture_model.ts";
 import { resealInitial } from "./tools/fuzz/quic_reseal.ts";
+import { Pipeline } from "./tools/fuzz/pipeline.ts";
 import { corpusFile } from "./helpers/corpus.ts";
 import { runTool } from "./helpers/tool.ts";
 
@@ -67,12 +68,54 @@ Deno.test("a QUIC Initial opened, changed and sealed again is what tshark decryp
     assertEquals(sni.stdout.trim(), "fuzzhost!");
   }));
 
+Deno.test("a reused decoder gives what a fresh one gives, capture after capture", async () => {
+  // Different link types, formats and protocols one after another, a capture cut inside a record
+  // (the decoder stops on an error) and the first capture again at the end: every output of every
+  // export, the EVE stream, the report and its text must be those of a decoder made for it alone.
+  const afs = Deno.readFileSync(corpusFile("afs.pcap"));
+  const inputs = [
+    { name: "afs.pcap", bytes: afs },
+    { name: "afs.pcap cut", bytes: afs.slice(0, 200_001) },
+    ...[
+      "gen_multi_interface.pcapng",
+      "sv-quic-frag.pcap",
+      "ip6_frag_asan.pcap",
+      "ipv4_tcp_http_xml.pcap",
+      "gen_dns_any_sll2.pcap",
+      "sv-tls-tls-client-hello-frag-01.pcap",
+      "quic_handshake.pcap",
+    ].map((name) => ({ name, bytes: Deno.readFileSync(corpusFile(name)) })),
+    { name: "afs.pcap", bytes: afs },
+  ];
+  const fresh = await Pipeline.create({ reuse: false });
+  const reused = await Pipeline.create({ reuse: true });
+  try {
+    let packets = 0;
+    for (const input of inputs) {
+      const want = await fresh.run(input);
+      const got = await reused.run(input);
+      assertEquals(got, want, input.name);
+      packets += got.counts.packets;
+    }
+    assert(packets > 1500, `only ${packets} packets: the captures were not read`);
+    // Resets keep the memory the largest input needed, no more: the same inputs again take none.
+    const memory = reused.decoderMemory();
+    assert(memory > 0, "the decoder is kept for the next input");
+    for (const input of inputs) await reused.run(input);
+    assertEquals(reused.decoderMemory(), memory, "the reused decoder's memory grew");
+    assert(JSON.parse((await fresh.run(inputs[1])).outputs.report).files[0].problem, "the cut capture stops");
+  } finally {
+    reused.free();
+  }
+});
+
 Deno.test("a short seeded run: no crash, exception, hang or growth", () =>
   withDir(async (out) => {
-    const s = await fuzz({ ...LIMITS, corpus, seed: 1, inputs: 24, out, heapEvery: 8 });
+    // Most inputs are windows of a few packets: 300 inputs decode a few thousand.
+    const s = await fuzz({ ...LIMITS, corpus, seed: 1, inputs: 300, out, heapEvery: 50 });
     assertEquals(s.failures.map((f) => `${f.kind} ${f.index}: ${f.detail}`), []);
-    assertEquals(s.inputs, 24);
-    assert(s.packets > 300, `only ${s.packets} packets decoded: the mutants are not captures any more`);
+    assertEquals(s.inputs, 300);
+    assert(s.packets > 1000, `only ${s.packets} packets decoded: the mutants are not captures any more`);
     assertEquals(savedInputs(out), 0);
   }));
 

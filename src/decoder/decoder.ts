@@ -74,9 +74,19 @@ export class Decoder {
   /** Event header + ClientHello of each hello from `quicClientHello` not yet written. */
   readonly #hellos: Uint8Array[] = [];
 
-  private constructor(ex: DecoderExports, h: number) {
+  /** The buffer sizes it was created with (a reset keeps them). */
+  readonly sizes: string;
+
+  private constructor(ex: DecoderExports, h: number, sizes: string) {
     this.#ex = ex;
     this.#h = h;
+    this.sizes = sizes;
+  }
+
+  /** The buffer sizes a decoder created with CFG has, as one comparable key. */
+  static sizesOf(cfg: DecoderConfig): string {
+    return [cfg.inputBytes ?? DEFAULT_INPUT_BYTES, cfg.outBytes ?? 4 << 20, cfg.maxFlows ?? DEFAULT_MAX_FLOWS]
+      .join(" ");
   }
 
   static async create(cfg: DecoderConfig = {}): Promise<Decoder> {
@@ -94,9 +104,22 @@ export class Decoder {
           `(each flow takes about 200 bytes)`,
       );
     }
-    const d = new Decoder(ex, h);
+    const d = new Decoder(ex, h, Decoder.sizesOf(cfg));
     d.#configure(cfg);
     return d;
+  }
+
+  /**
+   * Back to the state `create` leaves, with the settings of CFG (whose sizes must be this
+   * decoder's), keeping its memory (wasm/ABI.md, ws_reset): creating one zeroes ~10 MiB.
+   */
+  reset(cfg: DecoderConfig): void {
+    if (Decoder.sizesOf(cfg) !== this.sizes) {
+      throw new Error("a decoder reset cannot change its buffer sizes");
+    }
+    this.#ex.ws_reset(this.#h);
+    this.#hellos.length = 0;
+    this.#configure(cfg);
   }
 
   #configure(cfg: DecoderConfig): void {
@@ -247,6 +270,11 @@ export class Decoder {
     this.#ex.ws_top(this.#h, table, n);
     this.drain({ top: (t) => entries.push(t) });
     return entries;
+  }
+
+  /** Bytes of WebAssembly memory the decoder holds (it only grows: a reused decoder's leak shows here). */
+  memoryBytes(): number {
+    return this.#ex.memory.buffer.byteLength;
   }
 
   /** A copy of the counters (wasm/ABI.md, "Statistics"). */

@@ -42,6 +42,7 @@ export interface DecoderExports {
   ws_quic_client_hello(h: number, len: number): number;
   ws_set_flow_start_output(h: number, on: number): void;
   ws_set_host_rates(h: number, windowMs: number, minPackets: number, minSyns: number): void;
+  ws_reset(h: number): void;
 }
 
 let compiled: Promise<WebAssembly.Module> | undefined;

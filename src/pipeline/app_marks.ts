@@ -8,6 +8,7 @@
 import * as abi from "../decoder/abi.ts";
 import type { AppMarks, DecoderConfig } from "../decoder/decoder.ts";
 import { runDecode } from "../source/decode.ts";
+import type { CaptureSource } from "../source/file.ts";
 
 /** The APP_MARK_* bits of a flow of application `app` (APP_*), for the lists `apps` gives. */
 export function appMarker(apps: DecoderConfig["apps"]): (app: number) => number {
@@ -31,7 +32,7 @@ export function setMark(m: AppMarks, record: number, mark: number): void {
 
 /** The mark of every record of `files` for the applications `config.apps` names. */
 export async function appMarks(
-  files: string[],
+  files: CaptureSource[],
   config: DecoderConfig,
   progress?: (file: string, index: number, bytesRead: number) => void,
 ): Promise<AppMarks> {

@@ -4,6 +4,7 @@
 // noted per packet), the detectors and the sinks, and builds the report. Entry points parse their
 // options and pick sinks; what a flow row says comes from here, the same whoever asks.
 import type { DecoderConfig } from "../decoder/decoder.ts";
+import type { DecoderPool } from "../decoder/pool.ts";
 import type { EventHandlers, FlowRecord, PacketRecord } from "../decoder/records.ts";
 import { AppSummary } from "../app/summary.ts";
 import type { DetectionEngine } from "../detect/engine.ts";
@@ -15,6 +16,7 @@ import { flowCommunityId, type FlowView } from "../sinks/rows.ts";
 import type { FlowProcesses, PacketContext, SessionSink, SinkContext } from "../sinks/sink.ts";
 import { type DecodeResult, decodeSteps } from "../source/decode.ts";
 import type { LiveCapture } from "../source/live.ts";
+import type { CaptureSource } from "../source/file.ts";
 import { PacketSelector, type SelectRules } from "./live_select.ts";
 import { appMarks } from "./app_marks.ts";
 import { AppHold } from "./app_hold.ts";
@@ -28,8 +30,8 @@ export interface LiveSource {
 }
 
 export interface SessionOptions {
-  /** Capture files, read in order as one capture... */
-  files?: string[];
+  /** Capture files (or captures in memory), read in order as one capture... */
+  files?: CaptureSource[];
   /** ...or a live capture. */
   live?: LiveSource;
   decoder: DecoderConfig;
@@ -48,6 +50,8 @@ export interface SessionOptions {
   progress?(done: number, total: number, path: string): void;
   /** The seed of the flows' Community IDs (default 0). */
   communityIdSeed?: number;
+  /** Reuse the decoder of this pool (a process that analyses many inputs in turn). */
+  decoders?: DecoderPool;
 }
 
 export interface SessionResult {
@@ -144,6 +148,7 @@ export class Session implements SinkContext {
         bpf: opts.bpf,
         top: opts.top,
         progress: progress((path) => path),
+        decoders: opts.decoders,
       }, handlers);
       for (;;) {
         const step = await decoding.next();
@@ -279,8 +284,8 @@ export class Session implements SinkContext {
   }
 }
 
-async function fileSizes(files: string[]): Promise<number[]> {
+async function fileSizes(files: CaptureSource[]): Promise<number[]> {
   const sizes: number[] = [];
-  for (const f of files) sizes.push((await Deno.stat(f)).size);
+  for (const f of files) sizes.push(typeof f === "string" ? (await Deno.stat(f)).size : f.bytes.length);
   return sizes;
 }

@@ -2,15 +2,16 @@
 // boundaries (rotated captures) stay one flow; a live capture goes through the same decoder. QUIC
 // client Initials are decrypted on the way and their ClientHello goes back to the decoder.
 import { Decoder, type DecoderConfig } from "../decoder/decoder.ts";
+import type { DecoderPool } from "../decoder/pool.ts";
 import type { EventHandlers, InterfaceRecord, InterfaceStatsRecord, TopEntry } from "../decoder/records.ts";
 import * as abi from "../decoder/abi.ts";
-import { decodeFileSteps, type FileOutcome } from "./file.ts";
+import { type CaptureSource, decodeFileSteps, type FileOutcome, sourceName } from "./file.ts";
 import type { CaptureStats, LiveCapture } from "./live.ts";
 import { compileBpf } from "../../ffi/libpcap.ts";
 import { QuicDecryptor } from "../app/quic/decrypt.ts";
 
 export interface DecodeOptions {
-  files: string[];
+  files: CaptureSource[];
   /** A live capture instead of files. */
   live?: LiveCapture;
   /** With `live`: each batch of pcap records once its events went out (for writing them). */
@@ -22,6 +23,8 @@ export interface DecodeOptions {
   top?: number;
   /** Called with each file's progress (bytes read of its size). */
   progress?(file: string, index: number, bytesRead: number, size: number): void;
+  /** Take the decoder from this pool and give it back after (many inputs in turn), else a new one. */
+  decoders?: DecoderPool;
 }
 
 export interface DecodeResult {
@@ -55,11 +58,13 @@ export async function* decodeSteps(
   handlers: EventHandlers,
 ): AsyncGenerator<void, DecodeResult> {
   // Flow records cross into JS only when someone takes them: the report's totals stay in WASM.
-  const decoder = await Decoder.create({
+  const settings: DecoderConfig = {
     ...opts.decoder,
     bpf: opts.bpf !== undefined,
     flowEvents: handlers.flow !== undefined,
-  });
+  };
+  const decoder = opts.decoders ? await opts.decoders.acquire(settings) : await Decoder.create(settings);
+  let clean = false;
   const interfaces: InterfaceRecord[] = [];
   const quic = new QuicDecryptor();
   const names = new Map<string, string>();
@@ -98,9 +103,10 @@ export async function* decodeSteps(
       const { error } = yield* opts.live.decode(decoder, h, opts.onBatch);
       capture = { ...opts.live.stats, error };
     }
-    for (const [index, path] of opts.files.entries()) {
+    for (const [index, source] of opts.files.entries()) {
+      const path = sourceName(source);
       format = undefined;
-      const outcome = yield* decodeFileSteps(path, decoder, h, {
+      const outcome = yield* decodeFileSteps(source, decoder, h, {
         needBpf: (linktype) => {
           const program = compileBpf(opts.bpf ?? "", linktype);
           if (!decoder.setBpf(linktype, program)) {
@@ -119,8 +125,11 @@ export async function* decodeSteps(
       pairs: decoder.top(abi.TOP_PAIRS, n),
       services: decoder.top(abi.TOP_SERVICES, n),
     };
-    return { stats: decoder.stats(), files, interfaces, top, names, interfaceStats, capture };
+    const result = { stats: decoder.stats(), files, interfaces, top, names, interfaceStats, capture };
+    clean = true;
+    return result;
   } finally {
-    decoder.free();
+    if (opts.decoders) opts.decoders.release(decoder, clean);
+    else decoder.free();
   }
 }

@@ -5,6 +5,38 @@ import type { Decoder } from "../decoder/decoder.ts";
 import { DECODER_ERRORS } from "../decoder/names.ts";
 import type { EventHandlers } from "../decoder/records.ts";
 
+/** A capture already in memory, read as its file would be (the fuzz harness's inputs). */
+export interface CaptureBytes {
+  /** What outcomes and messages call it. */
+  name: string;
+  bytes: Uint8Array;
+}
+
+/** A capture file's path, or a capture in memory. */
+export type CaptureSource = string | CaptureBytes;
+
+export const sourceName = (s: CaptureSource): string => typeof s === "string" ? s : s.name;
+
+/** What decoding reads: the part of Deno.FsFile it uses. */
+interface CaptureReader {
+  read(into: Uint8Array): Promise<number | null>;
+  close(): void;
+}
+
+function memoryReader(bytes: Uint8Array): CaptureReader {
+  let at = 0;
+  return {
+    read(into) {
+      if (at >= bytes.length) return Promise.resolve(null);
+      const n = Math.min(into.length, bytes.length - at);
+      into.set(bytes.subarray(at, at + n));
+      at += n;
+      return Promise.resolve(n);
+    },
+    close() {},
+  };
+}
+
 /** A capture file could not be opened or read at all. */
 export class CaptureOpenError extends Error {}
 
@@ -57,12 +89,15 @@ export async function openCapture(path: string): Promise<{ file: Deno.FsFile; si
  * of a window moves into the carry part before the part read next, out of reach of any read.
  */
 export async function* decodeFileSteps(
-  path: string,
+  source: CaptureSource,
   decoder: Decoder,
   handlers: EventHandlers,
   hooks: FileHooks = {},
 ): AsyncGenerator<void, FileOutcome> {
-  const { file, size } = await openCapture(path);
+  const path = sourceName(source);
+  const { file, size }: { file: CaptureReader; size: number } = typeof source === "string"
+    ? await openCapture(source)
+    : { file: memoryReader(source.bytes), size: source.bytes.length };
   const outcome: FileOutcome = { path, size, bytesRead: 0 };
   const part = Math.floor(decoder.input().length / 4);
   /** Where part A (0) or B (1) starts; its carry part is the `part` bytes before it. */

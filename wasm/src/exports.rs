@@ -35,6 +35,11 @@ pub unsafe extern "C" fn ws_free(h: *mut Decoder) {
 }
 
 #[no_mangle]
+pub unsafe extern "C" fn ws_reset(h: *mut Decoder) {
+    unsafe { dec(h) }.reset();
+}
+
+#[no_mangle]
 pub unsafe extern "C" fn ws_input_ptr(h: *mut Decoder) -> *mut u8 {
     unsafe { dec(h) }.input.as_mut_ptr()
 }

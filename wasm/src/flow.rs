@@ -215,15 +215,26 @@ impl FlowTable {
     pub fn new(max: usize) -> FlowTable {
         let max = max.max(16);
         let slots = (max * 2).next_power_of_two();
-        FlowTable {
-            flows: Vec::with_capacity(max),
-            free: Vec::with_capacity(max),
+        FlowTable::around(
             max,
-            slots: vec![0; slots],
-            mask: slots - 1,
+            Vec::with_capacity(max),
+            Vec::with_capacity(max),
+            vec![0; slots],
+            vec![FragSlot::default(); FRAG_SLOTS],
+        )
+    }
+
+    /// A table as `new` makes it, in the given (empty flows, zeroed index and fragments) memory.
+    fn around(max: usize, flows: Vec<Flow>, free: Vec<u32>, slots: Vec<u64>, frags: Vec<FragSlot>) -> FlowTable {
+        FlowTable {
+            flows,
+            free,
+            max,
+            mask: slots.len() - 1,
+            slots,
             lists: [List { head: NIL, tail: NIL }; CLASSES],
             age: List { head: NIL, tail: NIL },
-            frags: vec![FragSlot::default(); FRAG_SLOTS],
+            frags,
             next_id: 1,
             now: 0,
             next_expiry: 0,
@@ -248,6 +259,28 @@ impl FlowTable {
         if on && self.conns.is_empty() {
             self.conns = Vec::with_capacity(self.max);
         }
+    }
+
+    /// A fresh table (as `new(max)` makes it) in this one's memory, which is left empty. Only the
+    /// entries used are cleared, so a reused decoder does not pay for zeroing its whole index.
+    pub fn renewed(&mut self) -> FlowTable {
+        // Every index entry sits in the run that starts at some flow's home slot (freed flows'
+        // homes too, harmlessly): clearing each such run up to its first empty slot clears them all.
+        for f in &self.flows {
+            let mut i = f.hash as usize & self.mask;
+            while self.slots[i] != 0 {
+                self.slots[i] = 0;
+                i = (i + 1) & self.mask;
+            }
+        }
+        for s in self.frags.iter_mut().filter(|s| s.expires != 0 || s.flow_id != 0) {
+            *s = FragSlot::default();
+        }
+        let mut flows = std::mem::take(&mut self.flows);
+        flows.clear();
+        let mut free = std::mem::take(&mut self.free);
+        free.clear();
+        FlowTable::around(self.max, flows, free, std::mem::take(&mut self.slots), std::mem::take(&mut self.frags))
     }
 
     pub fn active(&self) -> usize {

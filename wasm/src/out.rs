@@ -2,6 +2,7 @@
 
 use crate::abi::{put, EVENT_HEADER, EVENT_LEN, EVENT_TYPE};
 
+#[derive(Default)]
 pub struct Out {
     pub buf: Vec<u8>,
     pub len: usize,

@@ -6,10 +6,10 @@ import { corpusCaptures, fuzz, replay, type RunnerOptions, type Summary } from "
 
 const HELP = `deno task fuzz [options]
 
-Mutates every capture under the shared corpus (../shared/corpus or $WIRESIGHT_CORPUS) and runs each
-mutant through the decoder, application layer, detectors, EVE stream and every export. A thrown
-exception, a dead worker, an input over its time limit or memory over its bound or growing is a
-failure: the input is saved with a note for --replay.
+Mutates every capture under the shared corpus (../shared/corpus or $WIRESIGHT_CORPUS), mostly windows
+of 1-16 packets, and runs each mutant through the decoder, application layer, detectors, EVE stream
+and every export. A thrown exception, a dead worker, an input over its time limit or memory over its
+bound or growing is a failure: the input is saved with a note for --replay.
 
   --inputs N        inputs to run (default 10000; with --minutes alone, no bound)
   --seed S          the run's seed: the same seed gives the same inputs (default 1)
@@ -17,7 +17,8 @@ failure: the input is saved with a note for --replay.
   --out DIR         where failing inputs go (default bench/out/fuzz-failures)
   --limit-ms MS     time limit of one input (default 10000)
   --max-rss-mb MB   resident memory allowed after an input (default 2048)
-  --growth-mb MB    heap growth allowed over the run, after garbage collections (default 256)
+  --growth-mb MB    heap growth allowed over the run, after garbage collections (every 2000
+                    inputs; default 256)
   --replay DIR      run the inputs saved in DIR again instead
 `;
 

@@ -1,5 +1,5 @@
 // Seeded mutants of real captures. Input INDEX of seed SEED is always the same bytes: a corpus
-// capture picked by the generator, then 1-4 mutations, each either on the raw bytes (bit and byte
+// capture picked by the generator (mostly a window of a few of its packets), then 1-4 mutations, each either on the raw bytes (bit and byte
 // flips, truncation, splicing another capture in, lying record and block lengths) or on one
 // packet that knows its layers (IPv4/IPv6 headers and extension headers, TCP options, UDP length,
 // DNS, TLS, QUIC and HTTP fields, QUIC Initials opened and sealed again, packet counts), written
@@ -24,7 +24,7 @@ export interface CorpusEntry {
 
 export interface Mutant {
   bytes: Uint8Array;
-  /** The corpus capture it came from. */
+  /** The corpus capture it came from (and which of its packets, for a window). */
   source: string;
   /** The mutations applied, in order (for the failure's notes). */
   steps: string[];
@@ -117,9 +117,17 @@ const RAW: Record<string, RawMutation> = {
 
 // ---- mutations that know the framing --------------------------------------------------------
 
-type CaptureMutation = (r: Rand, c: Capture, corpus: CorpusEntry[]) => void;
+/** OTHERS: the corpus captures parsed once (to splice from; their packets are copied, never changed). */
+type CaptureMutation = (r: Rand, c: Capture, others: Capture[]) => void;
 
 const packets = (c: Capture) => c.items.flatMap((i) => ("packet" in i ? [i.packet] : []));
+
+const copyPacket = (p: Packet): Packet => ({
+  ...p,
+  meta: p.meta.slice(),
+  data: p.data.slice(),
+  options: p.options.slice(),
+});
 
 const FRAMING: Record<string, CaptureMutation> = {
   /** The file or section header: version, snap length, link type, byte-order mark, section length. */
@@ -149,14 +157,7 @@ const FRAMING: Record<string, CaptureMutation> = {
     opt.set(body, 4);
     pick(r, ps).options = opt;
   },
-  /** Count abuse: one packet repeated hundreds of times, or the packets shuffled and dropped. */
-  repeat_packet(r, c) {
-    const i = c.items.findIndex((x) => "packet" in x);
-    if (i < 0) return;
-    const item = c.items[r.int(c.items.length)];
-    if (!("packet" in item)) return;
-    c.items.splice(i, 0, ...Array.from({ length: 50 + r.int(400) }, () => item));
-  },
+  /** Some packets swapped. */
   reorder(r, c) {
     for (let k = c.items.length - 1; k > 0; k--) {
       if (r.int(4)) continue;
@@ -165,12 +166,25 @@ const FRAMING: Record<string, CaptureMutation> = {
     }
   },
   /** Packets of another capture (same format) spliced in between. */
-  splice_packets(r, c, corpus) {
-    const other = parseCapture(pick(r, corpus).bytes);
-    if (!other || other.pcapng !== c.pcapng || other.little !== c.little) return;
-    const theirs = other.items.filter((i) => "packet" in i);
+  splice_packets(r, c, others) {
+    const other = pick(r, others);
+    if (other.pcapng !== c.pcapng || other.little !== c.little) return;
+    const theirs = packets(other);
     const from = r.int(theirs.length + 1);
-    c.items.splice(r.int(c.items.length + 1), 0, ...theirs.slice(from, from + 1 + r.int(20)));
+    const copies = theirs.slice(from, from + 1 + r.int(20)).map((p) => ({ packet: copyPacket(p) }));
+    c.items.splice(r.int(c.items.length + 1), 0, ...copies);
+  },
+};
+
+/** Count abuse (hundreds of packets or flows): rarer than the others, each makes an input big. */
+const COUNT: Record<string, CaptureMutation> = {
+  /** One packet repeated hundreds of times. */
+  repeat_packet(r, c) {
+    const i = c.items.findIndex((x) => "packet" in x);
+    if (i < 0) return;
+    const item = c.items[r.int(c.items.length)];
+    if (!("packet" in item)) return;
+    c.items.splice(i, 0, ...Array.from({ length: 50 + r.int(400) }, () => item));
   },
   /** Many flows: a packet repeated with a fresh address or port each time. */
   many_flows(r, c) {
@@ -411,33 +425,68 @@ export function inputSeed(seed: number, index: number): number {
   return (h ^ (h >>> 15)) >>> 0;
 }
 
+/**
+ * Input sizes, as fuzzers favour small inputs (more of them per second, each bug found on a
+ * smaller input): most inputs are a window of 1-16 consecutive packets of a capture (with every
+ * block that is not a packet: headers, interfaces, names, statistics), one in WHOLE_EVERY is the
+ * whole capture (its first MAX_PACKETS packets).
+ */
+const WHOLE_EVERY = 16;
+
+/**
+ * Mutation families per step, in 200ths: raw bytes, framing, count abuse (about one input in 80:
+ * each is hundreds of packets, as many as 40 windows), the rest one packet's layers.
+ */
+const RAW_SHARE = 60, FRAMING_SHARE = 39, COUNT_SHARE = 1;
+
 export class Mutator {
-  /** Each capture's packets, first MAX_PACKETS of them, parsed once. */
-  readonly #parsed: (Uint8Array | null)[];
+  /** Each capture's first MAX_PACKETS packets, parsed once (null: not a capture this walk knows). */
+  readonly #models: (Capture | null)[];
+  /** The same as bytes, or the capture as it is when it could not be parsed. */
+  readonly #whole: Uint8Array[];
+  readonly #others: Capture[];
 
   constructor(readonly corpus: CorpusEntry[]) {
     if (!corpus.length) throw new Error("no captures to mutate");
-    this.#parsed = corpus.map((e) => {
+    this.#models = corpus.map((e) => {
       const c = parseCapture(e.bytes);
       if (!c) return null;
       let n = 0;
       c.items = c.items.filter((i) => !("packet" in i) || n++ < MAX_PACKETS);
-      return serialise(c);
+      return c;
     });
+    this.#whole = this.#models.map((c, k) => c ? serialise(c) : corpus[k].bytes);
+    this.#others = this.#models.filter((c) => c !== null);
+  }
+
+  /** Packets FROM..FROM+COUNT of capture K with all its other blocks, as bytes. */
+  #window(k: number, from: number, count: number): Uint8Array {
+    const c = this.#models[k]!;
+    let n = 0;
+    const items = c.items.filter((i) => !("packet" in i) || (n++ >= from && n <= from + count));
+    return serialise({ ...c, items });
   }
 
   /** Input INDEX of seed SEED. */
   mutant(seed: number, index: number): Mutant {
     const r = new Seeded(inputSeed(seed, index));
     const k = r.int(this.corpus.length);
-    const source = this.corpus[k].name;
-    let bytes = this.#parsed[k] ?? this.corpus[k].bytes;
+    let source = this.corpus[k].name;
+    let bytes = this.#whole[k];
+    const model = this.#models[k];
+    if (model && r.int(WHOLE_EVERY)) {
+      const total = packets(model).length;
+      const count = 1 + r.int(1 << (1 + r.int(4)));
+      const from = r.int(Math.max(1, total - count + 1));
+      bytes = this.#window(k, from, count);
+      source += ` packets ${from + 1}-${Math.min(total, from + count)}`;
+    }
     const steps: string[] = [];
     // 1-4 mutations; one that does not apply to this capture (no such packet) is not counted.
     const want = 1 + r.int(4);
     for (let tries = 0; steps.length < want && tries < 4 * want; tries++) {
-      const family = r.int(10);
-      if (family < 3) {
+      const family = r.int(200);
+      if (family < RAW_SHARE) {
         const name = pick(r, Object.keys(RAW));
         bytes = RAW[name](r, bytes, this.corpus);
         steps.push(name);
@@ -445,9 +494,10 @@ export class Mutator {
       }
       const c = parseCapture(bytes);
       if (!c) continue;
-      if (family < 5) {
-        const name = pick(r, Object.keys(FRAMING));
-        FRAMING[name](r, c, this.corpus);
+      if (family < RAW_SHARE + FRAMING_SHARE + COUNT_SHARE) {
+        const table = family < RAW_SHARE + FRAMING_SHARE ? FRAMING : COUNT;
+        const name = pick(r, Object.keys(table));
+        table[name](r, c, this.#others);
         steps.push(name);
       } else {
         const ps = packets(c);

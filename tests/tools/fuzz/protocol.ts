@@ -2,15 +2,13 @@
 import type { PipelineCounts } from "./pipeline.ts";
 
 export interface WorkerSetup {
-  /** A private directory for the input file. */
-  dir: string;
   /** Test-only: a module whose default export makes an extra session sink. */
   sinkModule?: string;
 }
 
 export interface WorkerRequest {
   id: number;
-  bytes: ArrayBuffer;
+  bytes: Uint8Array;
   /** Collect garbage after the input and say how much heap is left. */
   measureHeap: boolean;
 }
@@ -22,6 +20,6 @@ export interface WorkerReply {
   error?: string;
   /** The process's resident memory after the input. */
   rss: number;
-  /** Heap in use after a garbage collection (when asked). */
+  /** Heap in use after a garbage collection, plus the reused decoder's memory (when asked). */
   heap?: number;
 }

@@ -3,9 +3,9 @@
 // dead worker, an input over its time limit, memory over the bound or growing from input to
 // input) is saved to the failures directory: the input and a note saying why, to replay.
 import { corpusRoot } from "../../helpers/corpus.ts";
-import type { CorpusEntry } from "./mutate.ts";
+import type { CorpusEntry, Mutant } from "./mutate.ts";
 import { Mutator } from "./mutate.ts";
-import type { WorkerReply, WorkerSetup } from "./protocol.ts";
+import type { WorkerReply, WorkerRequest, WorkerSetup } from "./protocol.ts";
 
 export type FailureKind = "exception" | "crash" | "timeout" | "memory" | "growth";
 
@@ -25,7 +25,10 @@ export interface RunnerOptions {
   maxRssMb: number;
   /** Heap allowed above the first measure, after a garbage collection. */
   growthMb: number;
-  /** Inputs between two heap measures (each costs a full garbage collection; default 200). */
+  /**
+   * Inputs between two heap measures (default HEAP_EVERY): each is a forced full garbage
+   * collection, which costs as much as ~100 inputs and leaves the next ones slower.
+   */
   heapEvery?: number;
   /** Test-only: a module whose default export makes an extra sink (a planted failure). */
   sinkModule?: string;
@@ -35,70 +38,117 @@ type Outcome = { ok: true; reply: WorkerReply } | { ok: false; kind: FailureKind
 
 const WORKER = new URL("./worker.ts", import.meta.url).href;
 
-/** One worker and its limits; a worker that hung or died is replaced. */
+const HEAP_EVERY = 2000;
+
+/** An input posted to the worker, waiting for its outcome. */
+interface Pending {
+  id: number;
+  bytes: Uint8Array;
+  measureHeap: boolean;
+  resolve(o: Outcome): void;
+}
+
+/**
+ * One worker and its limits; a worker that hung or died is replaced. Several inputs are posted
+ * at once so the worker never waits for the next (it runs them in order): an input's time limit
+ * runs from the previous one's result, when the worker starts it.
+ */
 export class Runner {
   #worker: Worker | undefined;
-  #dir = "";
   #id = 0;
   #runs = 0;
   #heapBase = -1;
+  /** Posted and not answered yet, oldest (the one running) first. */
+  #queue: Pending[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** False while a replacement worker starts: inputs queue and are posted once it is up. */
+  #live = false;
+  #spawning: Promise<void> = Promise.resolve();
 
   private constructor(readonly opts: RunnerOptions) {}
 
   static async start(opts: RunnerOptions): Promise<Runner> {
     const r = new Runner(opts);
-    r.#dir = await Deno.makeTempDir({ prefix: "wiresight_fuzz_" });
     await r.#spawn();
     return r;
   }
 
   async #spawn(): Promise<void> {
     const w = new Worker(WORKER, { type: "module" });
-    const ready = new Promise<void>((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       w.onmessage = () => resolve();
       w.onerror = (e) => {
         e.preventDefault();
         reject(new Error(`the fuzz worker did not start: ${e.message}`));
       };
+      w.postMessage({ sinkModule: this.opts.sinkModule } satisfies WorkerSetup);
     });
-    w.postMessage({ dir: this.#dir, sinkModule: this.opts.sinkModule } satisfies WorkerSetup);
-    await ready;
+    w.onmessage = (e: MessageEvent<WorkerReply>) => this.#answered(e.data);
+    w.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      this.#failHead("crash", `the worker died: ${e.message}`);
+    };
     this.#worker = w;
+    this.#live = true;
+    for (const p of this.#queue) this.#post(p);
+    if (this.#queue.length) this.#arm();
   }
 
-  /** Runs one input; a failure says what kind and why. */
-  async run(bytes: Uint8Array): Promise<Outcome> {
-    const id = ++this.#id;
-    const measureHeap = ++this.#runs % (this.opts.heapEvery ?? 200) === 0;
-    const w = this.#worker!;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const outcome = await new Promise<Outcome>((resolve) => {
-      timer = setTimeout(
-        () => resolve({ ok: false, kind: "timeout", detail: `no result after ${this.opts.limitMs} ms` }),
-        this.opts.limitMs,
-      );
-      w.onmessage = (e: MessageEvent<WorkerReply>) => {
-        if (e.data.id !== id) return;
-        const r = e.data;
-        resolve(r.ok ? { ok: true, reply: r } : { ok: false, kind: "exception", detail: r.error ?? "" });
-      };
-      w.onerror = (e: ErrorEvent) => {
-        e.preventDefault();
-        resolve({ ok: false, kind: "crash", detail: `the worker died: ${e.message}` });
-      };
-      w.postMessage({ id, bytes: bytes.slice().buffer, measureHeap });
+  /** Runs one input (after those already posted); a failure says what kind and why. */
+  run(bytes: Uint8Array): Promise<Outcome> {
+    return new Promise<Outcome>((resolve) => {
+      const measureHeap = ++this.#runs % (this.opts.heapEvery ?? HEAP_EVERY) === 0;
+      const p: Pending = { id: ++this.#id, bytes: bytes.slice(), measureHeap, resolve };
+      this.#queue.push(p);
+      if (!this.#live) return;
+      this.#post(p);
+      if (this.#queue.length === 1) this.#arm();
     });
-    clearTimeout(timer);
-    if (!outcome.ok && outcome.kind !== "exception") {
-      w.terminate();
-      await this.#spawn();
-      return outcome;
+  }
+
+  #post(p: Pending): void {
+    this.#worker!.postMessage(
+      { id: p.id, bytes: p.bytes, measureHeap: p.measureHeap } satisfies WorkerRequest,
+    );
+  }
+
+  /** The time limit of the input now running. */
+  #arm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(
+      () => this.#failHead("timeout", `no result after ${this.opts.limitMs} ms`),
+      this.opts.limitMs,
+    );
+  }
+
+  #answered(r: WorkerReply): void {
+    const head = this.#queue[0];
+    if (!head || r.id !== head.id) return;
+    this.#queue.shift();
+    clearTimeout(this.#timer);
+    if (this.#queue.length) this.#arm();
+    head.resolve(r.ok ? this.#judge(r) : { ok: false, kind: "exception", detail: r.error ?? "" });
+  }
+
+  /** The running input hung or killed its worker: a new worker takes the inputs after it. */
+  #failHead(kind: FailureKind, detail: string): void {
+    const head = this.#queue.shift();
+    clearTimeout(this.#timer);
+    this.#live = false;
+    this.#worker?.terminate();
+    this.#spawning = this.#spawn().catch((e) => {
+      // No worker to run them: the inputs waiting fail too, rather than wait for ever.
+      for (const p of this.#queue.splice(0)) p.resolve({ ok: false, kind: "crash", detail: String(e) });
+    });
+    head?.resolve({ ok: false, kind, detail });
+  }
+
+  /** Memory after an input that ran through: over the bound, or the heap grown since the first measure. */
+  #judge(reply: WorkerReply): Outcome {
+    if (reply.rss > this.opts.maxRssMb * 1048576) {
+      return { ok: false, kind: "memory", detail: `${mib(reply.rss)} MiB resident after this input` };
     }
-    const rss = outcome.ok ? outcome.reply.rss : 0;
-    if (rss > this.opts.maxRssMb * 1048576) {
-      return { ok: false, kind: "memory", detail: `${mib(rss)} MiB resident after this input` };
-    }
-    const heap = outcome.ok ? outcome.reply.heap : undefined;
+    const heap = reply.heap;
     if (heap !== undefined) {
       if (this.#heapBase < 0) this.#heapBase = heap;
       else if (heap > this.#heapBase + this.opts.growthMb * 1048576) {
@@ -107,17 +157,19 @@ export class Runner {
         return {
           ok: false,
           kind: "growth",
-          detail: `the heap kept growing: ${mib(heap)} MiB after a collection, ${mib(was)} MiB ` +
-            `at an earlier measure (every ${this.opts.heapEvery ?? 200} inputs)`,
+          detail: `the heap kept growing: ${mib(heap)} MiB after a collection (with the decoder's ` +
+            `WebAssembly memory), ${mib(was)} MiB ` +
+            `at an earlier measure (every ${this.opts.heapEvery ?? HEAP_EVERY} inputs)`,
         };
       }
     }
-    return outcome;
+    return { ok: true, reply };
   }
 
   async close(): Promise<void> {
+    await this.#spawning;
+    clearTimeout(this.#timer);
     this.#worker?.terminate();
-    await Deno.remove(this.#dir, { recursive: true });
   }
 }
 
@@ -163,6 +215,9 @@ export interface Summary {
   packets: number;
 }
 
+/** Inputs posted ahead of the one running: the worker goes on while this thread mutates. */
+const IN_FLIGHT = 4;
+
 /** Runs the seeded mutants; failures are saved under `out` as they happen. */
 export async function fuzz(opts: FuzzOptions): Promise<Summary> {
   const mutator = new Mutator(opts.corpus);
@@ -171,35 +226,38 @@ export async function fuzz(opts: FuzzOptions): Promise<Summary> {
   const deadline = opts.minutes === undefined ? Infinity : started + opts.minutes * 60_000;
   const s: Summary = { inputs: 0, seconds: 0, failures: [], packets: 0 };
   let shown = started;
+  const inFlight: { index: number; m: Mutant; outcome: Promise<Outcome> }[] = [];
+  /** The oldest input's outcome, counted and (a failure) saved. */
+  const settle = async () => {
+    const { index, m, outcome: pending } = inFlight.shift()!;
+    const outcome = await pending;
+    s.inputs++;
+    if (outcome.ok) s.packets += outcome.reply.counts!.packets;
+    else {
+      const notes = [
+        `kind: ${outcome.kind}`,
+        `seed: ${opts.seed}`,
+        `index: ${index}`,
+        `from: ${m.source}`,
+        `mutations: ${m.steps.join(", ") || "none"}`,
+        "",
+        outcome.detail,
+      ];
+      const file = await save(opts.out, `${outcome.kind}-s${opts.seed}-i${index}`, m.bytes, notes.join("\n"));
+      s.failures.push({ kind: outcome.kind, index, detail: outcome.detail, file });
+    }
+    if (opts.progress && performance.now() - shown > 10_000) {
+      shown = performance.now();
+      opts.progress({ ...s, seconds: (shown - started) / 1000 });
+    }
+  };
   try {
     for (let index = 0; index < opts.inputs && performance.now() < deadline && !opts.stop?.aborted; index++) {
       const m = mutator.mutant(opts.seed, index);
-      const outcome = await runner.run(m.bytes);
-      s.inputs++;
-      if (outcome.ok) s.packets += outcome.reply.counts!.packets;
-      else {
-        const notes = [
-          `kind: ${outcome.kind}`,
-          `seed: ${opts.seed}`,
-          `index: ${index}`,
-          `from: ${m.source}`,
-          `mutations: ${m.steps.join(", ") || "none"}`,
-          "",
-          outcome.detail,
-        ];
-        const file = await save(
-          opts.out,
-          `${outcome.kind}-s${opts.seed}-i${index}`,
-          m.bytes,
-          notes.join("\n"),
-        );
-        s.failures.push({ kind: outcome.kind, index, detail: outcome.detail, file });
-      }
-      if (opts.progress && performance.now() - shown > 10_000) {
-        shown = performance.now();
-        opts.progress({ ...s, seconds: (shown - started) / 1000 });
-      }
+      inFlight.push({ index, m, outcome: runner.run(m.bytes) });
+      if (inFlight.length >= IN_FLIGHT) await settle();
     }
+    while (inFlight.length) await settle();
   } finally {
     await runner.close();
   }
