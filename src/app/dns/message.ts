@@ -17,6 +17,13 @@ export interface DnsRecord {
   section: string;
   /** The data as text; TXT records have one entry per character-string. */
   data: string[];
+  /** The data's named values, nested by their keys' prefixes: `{soa: {mname, serial ...}}`. */
+  details: DnsDetails;
+}
+
+/** Named values of a record's data (see dns_rdata.rs for the keys). */
+export interface DnsDetails {
+  [key: string]: string | number | DnsDetails;
 }
 
 export interface DnsMessage {
@@ -31,6 +38,8 @@ export interface DnsMessage {
   transport: "udp" | "tcp";
   questions: DnsQuestion[];
   records: DnsRecord[];
+  /** Sections that had more records than the decoder kept ("answer", "authority", "additional"). */
+  capped: string[];
   /** Set when the message was cut short or malformed: what stopped the parser. */
   error: string | null;
 }
@@ -41,6 +50,17 @@ const ERRORS: Record<number, string> = {
   [abi.DNS_ERR_LABEL]: "bad_label",
   [abi.DNS_ERR_POINTER_LOOP]: "compression_loop",
 };
+
+/** Sets the value of key `soa.mname` as details.soa.mname (the decoder names the keys, not the wire). */
+function setDetail(details: DnsDetails, key: string, value: string | number): void {
+  const path = key.split(".");
+  let at = details;
+  for (const part of path.slice(0, -1)) {
+    const inner = at[part];
+    at = typeof inner === "object" ? inner : (at[part] = {});
+  }
+  at[path[path.length - 1]] = value;
+}
 
 /** The DNS message of an AppEvent (parsed once per event, shared by whoever asks). */
 export function dnsMessage(e: AppEvent): DnsMessage {
@@ -64,6 +84,7 @@ function parseDnsMessage(e: AppEvent): DnsMessage {
     transport: e.num(abi.F_DNS_TRANSPORT) === 6 ? "tcp" : "udp",
     questions: [],
     records: [],
+    capped: [],
     error: null,
   };
   let rr: DnsRecord | undefined;
@@ -85,7 +106,7 @@ function parseDnsMessage(e: AppEvent): DnsMessage {
         if (msg.questions.length) msg.questions[msg.questions.length - 1].class = u(v);
         break;
       case abi.F_DNS_RR_NAME:
-        rr = { name: utf8(v, 0, v.length), type: "", ttl: 0, section: "", data: [] };
+        rr = { name: utf8(v, 0, v.length), type: "", ttl: 0, section: "", data: [], details: {} };
         msg.records.push(rr);
         break;
       case abi.F_DNS_RR_TYPE:
@@ -99,6 +120,20 @@ function parseDnsMessage(e: AppEvent): DnsMessage {
         break;
       case abi.F_DNS_RR_DATA:
         rr?.data.push(utf8(v, 0, v.length));
+        break;
+      case abi.F_DNS_RR_TEXT: {
+        const eq = v.indexOf(0x3d);
+        if (rr && eq > 0) setDetail(rr.details, utf8(v, 0, eq), utf8(v, eq + 1, v.length));
+        break;
+      }
+      case abi.F_DNS_RR_NUM:
+        if (rr && v.length > 4) {
+          const value = new DataView(v.buffer, v.byteOffset + v.length - 4).getUint32(0, true);
+          setDetail(rr.details, utf8(v, 0, v.length - 4), value);
+        }
+        break;
+      case abi.F_DNS_SECTION_CAPPED:
+        msg.capped.push(SECTIONS[v[0]] ?? "");
         break;
       case abi.F_DNS_ERROR:
         msg.error = ERRORS[v[0]] ?? `error_${v[0]}`;
