@@ -114,7 +114,10 @@ fn body(f: &mut Fields, m: &[u8], flags: u16) -> Result<(), u8> {
             for _ in 0..n {
                 capped = capped || kept == MAX_PER_SECTION || !f.fits(RECORD_ROOM);
                 // Records past the cap are walked (names not followed) to reach the next section.
-                let (owner, end) = if capped { (None, skip_name(m, pos)?) } else { name(m, pos).map(|(n, e)| (Some(n), e))? };
+                let (owner, end) = match capped {
+                    true => (None, skip_name(m, pos)?),
+                    false => name(m, pos).map(|(n, e)| (Some(n), e))?,
+                };
                 let rtype = be16(m, end).ok_or(DNS_ERR_TRUNCATED)?;
                 let class = be16(m, end + 2).ok_or(DNS_ERR_TRUNCATED)?;
                 let ttl = be32(m, end + 4).ok_or(DNS_ERR_TRUNCATED)?;
@@ -265,6 +268,26 @@ mod flow_tests {
         ]);
         assert_eq!(ev.len(), 3);
         assert!(ev.iter().all(|(k, f)| *k == AK_DNS && values(f, F_DNS_TRANSPORT) == vec![vec![6]]));
+    }
+
+    #[test]
+    fn sections_past_the_cap_are_walked_and_marked() {
+        // 150 answers (A 10.0.0.x), then one SOA in the authority section.
+        let mut m = vec![0, 1, 0x81, 0x80, 0, 1, 0, 150, 0, 1, 0, 0];
+        m.extend_from_slice(b"\x01a\x00\x00\x01\x00\x01");
+        for i in 0..150u8 {
+            m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, i]);
+        }
+        m.extend_from_slice(&[0xc0, 12, 0, 6, 0, 1, 0, 0, 0, 60, 0, 26, 1, b'n', 0, 1, b'h', 0]);
+        m.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5]);
+        let (_, ev) = run(&[Seg { dir: 1, proto: IPPROTO_UDP, sport: 53, dport: 9, seq: 0, tcp_flags: 0, payload: &m }]);
+        let f = &ev[0].1;
+        assert_eq!(values(f, F_DNS_SECTION_CAPPED), vec![vec![1]]);
+        assert_eq!(values(f, F_DNS_RR_SECTION).iter().filter(|s| s[0] == 1).count(), 100);
+        assert_eq!(values(f, F_DNS_RR_DATA).last().unwrap(), b"n h 1 2 3 4 5");
+        assert!(values(f, F_DNS_RR_TEXT).contains(&b"soa.mname=n".to_vec()));
+        assert!(values(f, F_DNS_RR_NUM).contains(&[b"soa.minimum".as_slice(), &5u32.to_le_bytes()].concat()));
+        assert_eq!(values(f, F_DNS_ERROR), Vec::<Vec<u8>>::new());
     }
 
     #[test]

@@ -181,7 +181,10 @@ fn svcb(f: &mut Fields, m: &[u8], at: usize) -> Result<String, u8> {
                 let _ = write!(out, " port={}", port);
             }
             4 | 6 => {
-                let (param, hints) = if key == 4 { ("ipv4hint", list(4, text::ipv4)) } else { ("ipv6hint", list(16, text::ipv6)) };
+                let (param, hints) = match key {
+                    4 => ("ipv4hint", list(4, text::ipv4)),
+                    _ => ("ipv6hint", list(16, text::ipv6)),
+                };
                 txt(f, &format!("svcb.{}", param), hints.as_bytes());
                 let _ = write!(out, " {}={}", param, hints);
             }
