@@ -80,7 +80,7 @@ pub fn rdata(f: &mut Fields, m: &[u8], rr: Rr) -> Result<(), u8> {
         }
         33 => srv(f, m, at)?,
         35 => naptr(f, m, at)?,
-        41 => opt(f, &rr, d)?,
+        41 => opt(&rr, d)?,
         43 => ds(f, d)?,
         46 => rrsig(f, m, at)?,
         48 => dnskey(f, d)?,
@@ -252,14 +252,12 @@ fn rrsig(f: &mut Fields, m: &[u8], at: usize) -> Result<String, u8> {
 }
 
 /// The EDNS pseudo-record (RFC 6891): UDP size in the class, version and DO bit in the TTL;
-/// client subnet (RFC 7871) and cookies (RFC 7873) among its options.
-fn opt(f: &mut Fields, rr: &Rr, d: &[u8]) -> Result<String, u8> {
+/// client subnet (RFC 7871) and cookies (RFC 7873) among its options. Every message has one, so
+/// it is given as text alone ("udp_size=1232 ext_rcode=0 version=0 do=1 ecs=192.0.2.0/24/0
+/// cookie=CLIENT,SERVER"), one field instead of a dozen; TypeScript reads the values from it.
+fn opt(rr: &Rr, d: &[u8]) -> Result<String, u8> {
     let (version, dnssec_ok) = ((rr.ttl >> 16) & 0xff, (rr.ttl >> 15) & 1);
-    num(f, "edns.udp_size", rr.class as u32);
-    num(f, "edns.ext_rcode", rr.ttl >> 24);
-    num(f, "edns.version", version);
-    num(f, "edns.do", dnssec_ok);
-    let mut out = format!("udp_size={} version={} do={}", rr.class, version, dnssec_ok);
+    let mut out = format!("udp_size={} ext_rcode={} version={} do={}", rr.class, rr.ttl >> 24, version, dnssec_ok);
     let mut p = 0;
     while p < d.len() {
         let (code, len) = (be16(d, p).ok_or(T)?, be16(d, p + 2).ok_or(T)? as usize);
@@ -274,19 +272,14 @@ fn opt(f: &mut Fields, rr: &Rr, d: &[u8]) -> Result<String, u8> {
                 let width = if family == 2 { 16 } else { 4 };
                 padded[..given.len().min(width)].copy_from_slice(&given[..given.len().min(width)]);
                 let address = if family == 2 { text::ipv6(&padded) } else { text::ipv4(&padded) };
-                num(f, "edns.client_subnet.family", family as u32);
-                num(f, "edns.client_subnet.source_prefix", source as u32);
-                num(f, "edns.client_subnet.scope_prefix", scope as u32);
-                txt(f, "edns.client_subnet.address", address.as_bytes());
                 let _ = write!(out, " ecs={}/{}/{}", address, source, scope);
             }
             OPT_COOKIE => {
                 let (client, server) = v.split_at(v.len().min(8));
-                txt(f, "edns.cookie.client", text::hex(client).as_bytes());
+                let _ = write!(out, " cookie={}", text::hex(client));
                 if !server.is_empty() {
-                    txt(f, "edns.cookie.server", text::hex(&server[..server.len().min(32)]).as_bytes());
+                    let _ = write!(out, ",{}", text::hex(&server[..server.len().min(32)]));
                 }
-                let _ = write!(out, " cookie={}", text::hex(v));
             }
             _ => {
                 let _ = write!(out, " option{}", code);
