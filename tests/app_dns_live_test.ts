@@ -5,6 +5,7 @@ import * as abi from "../src/decoder/abi.ts";
 import { dnsMessage } from "../src/app/dns/message.ts";
 import { analyze } from "../mod.ts";
 import { appEvents } from "./helpers/app.ts";
+import { compareDnsRecords } from "./helpers/dns_fields.ts";
 import { captureLoopback, inNetns, run, withNetns } from "./helpers/capture.ts";
 import { waitTcpQuiet } from "./helpers/live.ts";
 import { waitFor } from "./helpers/wait.ts";
@@ -102,6 +103,83 @@ Deno.test("DNS records of dig's queries to dnsmasq, over UDP and TCP", () =>
         "10.0.0.10",
         "fd00::10",
       ]);
+    } finally {
+      server.kill();
+      await server.status;
+      await Deno.remove(dir, { recursive: true });
+    }
+  }));
+
+/** Records the corpus lacks, served by dnsmasq as given (hex data per RFC 9460, 4034, 6844). */
+const RICH_RECORDS = [
+  // HTTPS: priority 1, target ".", alpn h2,h3, port 443, ipv4hint, ech (opaque), ipv6hint.
+  "--dns-rr=svc.lab.test,65,0001000001000602683202683300030002" +
+  "01bb00040004c000020100050004000102030006001020010db8000000000000000000000001",
+  // DS: key tag 12345, algorithm 8, digest type 2, a 32-byte digest.
+  "--dns-rr=lab.test,43,303908021" + "0".repeat(62) + "f",
+  // DNSKEY: flags 257 (zone key, SEP), protocol 3, algorithm 8, a short key.
+  "--dns-rr=lab.test,48,0101030803010001a1b2c3d4e5f60718293a4b5c6d7e8f90",
+  "--caa-record=lab.test,0,issue,letsencrypt.org",
+  "--naptr-record=lab.test,100,10,S,SIP+D2U,,_sip._udp.lab.test",
+];
+
+const RICH_ASKS = [
+  ["svc.lab.test", "HTTPS", "+subnet=192.0.2.0/24"],
+  ["lab.test", "DS", "+dnssec"],
+  ["lab.test", "DNSKEY", "+cookie"],
+  ["lab.test", "CAA", "+subnet=2001:db8::/48"],
+  ["lab.test", "NAPTR", "+tcp"],
+];
+
+Deno.test("HTTPS, DS, DNSKEY, CAA, NAPTR and EDNS options from dnsmasq agree with tshark", () =>
+  withNetns(async (netns) => {
+    const dir = await Deno.makeTempDir({ prefix: "wiresight_dns_rich_" });
+    const [cmd, args] = inNetns(netns, "dnsmasq", [
+      "-k",
+      "-p53",
+      "--listen-address=127.0.0.1",
+      "--bind-interfaces",
+      "--no-resolv",
+      "--no-hosts",
+      `--pid-file=${dir}/pid`,
+      "--user=root",
+      "--local=/lab.test/",
+      ...RICH_RECORDS,
+    ]);
+    const server = new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).spawn();
+    try {
+      await waitFor("dnsmasq to answer", async () => {
+        const dig = ["+short", "+tries=1", "+time=2", "@127.0.0.1", "lab.test", "CAA"];
+        return (await run(...inNetns(netns, "dig", dig))).includes("letsencrypt.org");
+      });
+      await waitTcpQuiet(netns);
+      const capture = await captureLoopback(dir, "dns_rich.pcap", "port 53", netns);
+      for (const [name, type, option] of RICH_ASKS) {
+        await run(...inNetns(netns, "dig", ["+tries=1", "+time=5", option, "@127.0.0.1", name, type]));
+      }
+      const path = await capture.stop();
+
+      assertEquals(await compareDnsRecords(path), []);
+      // What the comparison covered: every type asked for, and the EDNS options dig sent.
+      const records = (await appEvents(path, [abi.AK_DNS], (e) => dnsMessage(e))).flatMap((m) => m.records);
+      const types = new Set(records.map((r) => r.type));
+      for (const [, type] of RICH_ASKS) assertEquals(types.has(type), true, `a ${type} answer`);
+      const https = records.find((r) => r.type === "HTTPS")!;
+      assertEquals(https.details.svcb, {
+        priority: 1,
+        target: "<Root>",
+        alpn: "h2,h3",
+        port: 443,
+        ipv4hint: "192.0.2.1",
+        ech: 1,
+        ipv6hint: "2001:db8::1",
+      });
+      const edns = records.filter((r) => r.type === "OPT").map((r) =>
+        r.details.edns as Record<string, unknown>
+      );
+      assertEquals(edns.filter((e) => e.client_subnet).length >= 2, true, "client subnets sent");
+      assertEquals(edns.some((e) => e.cookie), true, "a cookie sent");
+      assertEquals(edns.some((e) => e.do === 1), true, "DNSSEC OK asked");
     } finally {
       server.kill();
       await server.status;

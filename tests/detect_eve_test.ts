@@ -1,7 +1,7 @@
 // The `--alerts` EVE stream against the real thing: Suricata 7's own eve.json for the same corpus
 // captures (tests/fixtures/suricata, recorded with Suricata 7.0.10). Every field both write for
 // flow, dns, tls and http events must agree: timestamps, 5-tuple, counters, DNS names, types,
-// rcodes and answers, TLS SNI/version/certificate/JA3/JA4, HTTP host/url/method/status.
+// rcodes, answers and authorities (SOA fields included), TLS SNI/version/certificate/JA3/JA4, HTTP host/url/method/status.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { corpusFile } from "./helpers/corpus.ts";
 import { wiresight } from "./helpers/cli.ts";
@@ -48,6 +48,7 @@ const KEYS: Record<string, (e: Event) => unknown> = {
     e.dns.rcode ?? null,
     e.dns.flags ?? null,
     (e.dns.answers ?? []).map((a: Event) => [a.rrname, a.rrtype, a.ttl, a.rdata]),
+    (e.dns.authorities ?? []).map((a: Event) => [a.rrname, a.rrtype, a.ttl, a.rdata ?? null, a.soa ?? null]),
   ],
   tls: (
     e,

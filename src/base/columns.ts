@@ -23,6 +23,11 @@ export type Column<T, K extends ColumnType = ColumnType> = K extends ColumnType 
     readonly name: string;
     readonly type: K;
     get(x: T): CellOf[K] | null;
+    /**
+     * The cell's richer form in JSON and NDJSON exports (arrays of objects); CSV, the store and
+     * the web keep `get`'s flat cell.
+     */
+    json?(x: T): unknown;
   }
   : never;
 
@@ -35,6 +40,8 @@ export interface RowSchema<T> {
   readonly row: (x: T) => Row;
   /** A row's values, in column order. */
   readonly values: (x: T) => Cell[];
+  /** The row of JSON and NDJSON exports: `row` with the columns' `json` forms where they have one. */
+  readonly jsonRow: (x: T) => Record<string, unknown>;
 }
 
 /**
@@ -55,18 +62,29 @@ export function describe<T>(columns: readonly Column<T>[]): RowSchema<T> {
   }
   const getters = columns.map((c) => c.get);
   const calls = names.map((_, i) => `g[${i}](x)`);
-  const compile = (body: string) => new Function("g", `return (x) => (${body});`)(getters);
+  const compile = (body: string, g: readonly ((x: T) => unknown)[] = getters) =>
+    new Function("g", `return (x) => (${body});`)(g);
+  const row = compile(`{ ${names.map((n, i) => `${n}: ${calls[i]}`).join(", ")} }`);
   return {
     columns,
     names,
-    row: compile(`{ ${names.map((n, i) => `${n}: ${calls[i]}`).join(", ")} }`),
+    row,
     values: compile(`[${calls.join(", ")}]`),
+    jsonRow: columns.some((c) => c.json)
+      ? compile(
+        `{ ${names.map((n, i) => `${n}: ${calls[i]}`).join(", ")} }`,
+        columns.map((c) => c.json ?? c.get),
+      )
+      : row,
   };
 }
 
 /** COLUMNS read from what F finds in the input (e.g. an event's parsed message). */
 export function via<T, U>(f: (x: T) => U, columns: readonly Column<U>[]): Column<T>[] {
-  return columns.map((c) => ({ ...c, get: (x: T) => c.get(f(x)) }) as Column<T>);
+  return columns.map((c) => {
+    const json = c.json;
+    return { ...c, get: (x: T) => c.get(f(x)), ...(json && { json: (x: T) => json(f(x)) }) } as Column<T>;
+  });
 }
 
 /** Epoch seconds with nanoseconds, as a decimal string (a number would lose the nanoseconds). */

@@ -119,9 +119,9 @@ export class Exporter {
       this.#csvBatch.push(schema.values(x));
       if (this.#csvBatch.length >= CSV_BATCH) this.#flushCsv();
     } else if (this.format === "ndjson") {
-      this.#out.write(JSON.stringify(schema.row(x)) + "\n");
+      this.#out.write(JSON.stringify(schema.jsonRow(x)) + "\n");
     } else {
-      this.#out.write((this.#rows ? ",\n" : "\n") + JSON.stringify(schema.row(x)));
+      this.#out.write((this.#rows ? ",\n" : "\n") + JSON.stringify(schema.jsonRow(x)));
     }
     this.#rows++;
   }

@@ -1,10 +1,11 @@
 // DNS in the EVE stream (Suricata's version 2 format): one query event per question, one answer
-// event per response.
+// event per response with its answers, authorities and additionals (the EDNS OPT record left out,
+// as Suricata does).
 import * as abi from "../../decoder/abi.ts";
 import type { AppEvent } from "../../decoder/app_event.ts";
 import { eventTuple, eveTime, reversedTuple } from "../eve.ts";
 import type { EveLog, EveRecord } from "../protocol.ts";
-import { dnsMessage } from "./message.ts";
+import { dnsMessage, type DnsRecord } from "./message.ts";
 
 export function dnsEve(): EveLog {
   return {
@@ -41,12 +42,10 @@ function dnsEvents(e: AppEvent): EveRecord[] {
     }));
   }
   const q = m.questions[0];
-  const answers = m.records.filter((r) => r.section === "answer").map((r) => ({
-    rrname: r.name,
-    rrtype: r.type,
-    ttl: r.ttl,
-    rdata: r.data.join(" "),
-  }));
+  const section = (name: string) => {
+    const records = m.records.filter((r) => r.section === name && r.type !== "OPT").map(eveRecord);
+    return records.length ? records : undefined;
+  };
   const flags = e.num(abi.F_DNS_FLAGS) ?? 0;
   return [{
     ...base,
@@ -64,7 +63,21 @@ function dnsEvents(e: AppEvent): EveRecord[] {
       rrname: q?.name,
       rrtype: q?.type,
       rcode: m.rcode,
-      answers: answers.length ? answers : undefined,
+      answers: section("answer"),
+      authorities: section("authority"),
+      additionals: section("additional"),
     },
   }];
+}
+
+/** A record as Suricata writes it: SOA and SRV as objects instead of `rdata`. */
+function eveRecord(r: DnsRecord) {
+  const structured = "soa" in r.details || "srv" in r.details;
+  return {
+    rrname: r.name,
+    rrtype: r.type,
+    ttl: r.ttl,
+    ...(structured ? {} : { rdata: r.data.join(" ") }),
+    ...r.details,
+  };
 }

@@ -1,9 +1,10 @@
 //! DNS messages over UDP and TCP (two-byte length prefix, reassembled by the stream): header,
-//! questions and every record with its data as text. Names are decompressed with loop
+//! questions and the records of its three sections (dns_rdata.rs reads their data). Names are decompressed with loop
 //! protection: pointers must point backwards, a name follows at most MAX_POINTERS of them and
 //! stays within 255 bytes and 63-byte labels.
 
-use super::event::Ctx;
+use super::dns_rdata::{rdata, Rr};
+use super::event::{Ctx, Fields};
 use super::text;
 use super::{Parsed, StreamParser};
 use crate::abi::*;
@@ -11,7 +12,11 @@ use crate::bytes::{be16, be32, u8_at};
 
 const MAX_POINTERS: usize = 64;
 const MAX_QUESTIONS: usize = 32;
-const MAX_RECORDS: usize = 256;
+/// Records kept per section; the rest are walked over and the section marked capped.
+const MAX_PER_SECTION: usize = 100;
+/// Room a record is started with: less, and the rest of the message's records are left out
+/// (capped) rather than cut halfway by the event's size limit.
+const RECORD_ROOM: usize = 1024;
 const TYPE_OPT: u16 = 41;
 
 /// Reads a name at `pos`; returns its text and where the name ends in the message.
@@ -57,7 +62,22 @@ pub fn name(m: &[u8], mut pos: usize) -> Result<(String, usize), u8> {
     }
 }
 
-/// One DNS message as an AK_DNS event.
+/// Where the name at `pos` ends, without following its pointer (for records left out).
+fn skip_name(m: &[u8], mut pos: usize) -> Result<usize, u8> {
+    loop {
+        let len = u8_at(m, pos).ok_or(DNS_ERR_TRUNCATED)? as usize;
+        match len & 0xc0 {
+            0x00 if len == 0 => return Ok(pos + 1),
+            0x00 => pos += 1 + len,
+            0xc0 => return Ok(pos + 2),
+            _ => return Err(DNS_ERR_LABEL),
+        }
+    }
+}
+
+/// One DNS message as an AK_DNS event, whatever carried it (a UDP payload, a TCP message after
+/// its length prefix, an HTTP body): the entry point for any framing. `transport` is the IP
+/// protocol it came over (IPPROTO_UDP or IPPROTO_TCP).
 pub fn message(ctx: &mut Ctx, m: &[u8], transport: u8) {
     let f = &mut *ctx.fields;
     f.u8(F_DNS_TRANSPORT, transport);
@@ -70,16 +90,15 @@ pub fn message(ctx: &mut Ctx, m: &[u8], transport: u8) {
     };
     f.u16(F_DNS_ID, id);
     f.u16(F_DNS_FLAGS, flags);
-    if let Err(e) = body(ctx, m, flags) {
+    if let Err(e) = body(ctx.fields, m, flags) {
         ctx.fields.u8(F_DNS_ERROR, e);
     }
     ctx.emit(AK_DNS);
 }
 
-fn body(ctx: &mut Ctx, m: &[u8], flags: u16) -> Result<(), u8> {
+fn body(f: &mut Fields, m: &[u8], flags: u16) -> Result<(), u8> {
     let count = |off| be16(m, off).map(|v| v as usize).ok_or(DNS_ERR_TRUNCATED);
     let (qd, an, ns, ar) = (count(4)?, count(6)?, count(8)?, count(10)?);
-    let f = &mut *ctx.fields;
     let mut rcode = flags & 0x000f;
     let mut pos = 12;
     for _ in 0..qd.min(MAX_QUESTIONS) {
@@ -89,16 +108,16 @@ fn body(ctx: &mut Ctx, m: &[u8], flags: u16) -> Result<(), u8> {
         f.u16(F_DNS_QCLASS, be16(m, end + 2).ok_or(DNS_ERR_TRUNCATED)?);
         pos = end + 4;
     }
-    let sections = [(1u8, an), (2, ns), (3, ar)];
-    let mut left = MAX_RECORDS;
     let result = (|| {
-        for (section, n) in sections {
+        for (section, n) in [(1u8, an), (2, ns), (3, ar)] {
+            let (mut kept, mut capped) = (0, false);
             for _ in 0..n {
-                if left == 0 {
-                    return Ok(());
-                }
-                left -= 1;
-                let (owner, end) = name(m, pos)?;
+                capped = capped || kept == MAX_PER_SECTION || !f.fits(RECORD_ROOM);
+                // Records past the cap are walked (names not followed) to reach the next section.
+                let (owner, end) = match capped {
+                    true => (None, skip_name(m, pos)?),
+                    false => name(m, pos).map(|(n, e)| (Some(n), e))?,
+                };
                 let rtype = be16(m, end).ok_or(DNS_ERR_TRUNCATED)?;
                 let class = be16(m, end + 2).ok_or(DNS_ERR_TRUNCATED)?;
                 let ttl = be32(m, end + 4).ok_or(DNS_ERR_TRUNCATED)?;
@@ -107,63 +126,31 @@ fn body(ctx: &mut Ctx, m: &[u8], flags: u16) -> Result<(), u8> {
                 if m.len() < rdata_at + rdlen {
                     return Err(DNS_ERR_TRUNCATED);
                 }
-                pos = rdata_at + rdlen;
                 if rtype == TYPE_OPT {
                     // EDNS: the TTL's top byte extends the response code (RFC 6891 6.1.3).
                     rcode |= ((ttl >> 24) as u16) << 4;
-                    continue;
                 }
+                pos = rdata_at + rdlen;
+                let owner = match owner {
+                    Some(owner) => owner,
+                    None => continue,
+                };
+                kept += 1;
                 f.bytes(F_DNS_RR_NAME, owner.as_bytes());
                 f.u16(F_DNS_RR_TYPE, rtype);
                 f.u16(F_DNS_RR_CLASS, class);
                 f.u32(F_DNS_RR_TTL, ttl);
                 f.u8(F_DNS_RR_SECTION, section);
-                rdata(f, m, rtype, rdata_at, rdlen)?;
+                rdata(f, m, Rr { rtype, class, ttl, at: rdata_at, len: rdlen })?;
+            }
+            if capped {
+                f.u8(F_DNS_SECTION_CAPPED, section);
             }
         }
         Ok(())
     })();
     f.u16(F_DNS_RCODE, rcode);
     result
-}
-
-/// Record data as text; types not listed are given as hex.
-fn rdata(f: &mut super::event::Fields, m: &[u8], rtype: u16, at: usize, len: usize) -> Result<(), u8> {
-    let d = &m[at..at + len];
-    let name_at = |off: usize| name(m, at + off).map(|(n, _)| n);
-    let text = match rtype {
-        1 if len == 4 => text::ipv4(d),
-        28 if len == 16 => text::ipv6(d),
-        2 | 5 | 12 | 39 => name_at(0)?,
-        15 => format!("{} {}", be16(d, 0).ok_or(DNS_ERR_TRUNCATED)?, name_at(2)?),
-        33 => format!(
-            "{} {} {} {}",
-            be16(d, 0).ok_or(DNS_ERR_TRUNCATED)?,
-            be16(d, 2).ok_or(DNS_ERR_TRUNCATED)?,
-            be16(d, 4).ok_or(DNS_ERR_TRUNCATED)?,
-            name_at(6)?
-        ),
-        6 => {
-            let (mname, after) = name(m, at)?;
-            let (rname, after) = name(m, after)?;
-            let n = |i: usize| be32(m, after + 4 * i).ok_or(DNS_ERR_TRUNCATED);
-            format!("{} {} {} {} {} {} {}", mname, rname, n(0)?, n(1)?, n(2)?, n(3)?, n(4)?)
-        }
-        16 => {
-            // One field per character-string, as tshark lists them.
-            let mut p = 0;
-            while p < len {
-                let l = d[p] as usize;
-                let s = d.get(p + 1..p + 1 + l).ok_or(DNS_ERR_TRUNCATED)?;
-                f.bytes(F_DNS_RR_DATA, s);
-                p += 1 + l;
-            }
-            return Ok(());
-        }
-        _ => text::hex(&d[..len.min(256)]),
-    };
-    f.bytes(F_DNS_RR_DATA, text.as_bytes());
-    Ok(())
 }
 
 /// DNS over TCP: each message is preceded by its length.
@@ -281,6 +268,26 @@ mod flow_tests {
         ]);
         assert_eq!(ev.len(), 3);
         assert!(ev.iter().all(|(k, f)| *k == AK_DNS && values(f, F_DNS_TRANSPORT) == vec![vec![6]]));
+    }
+
+    #[test]
+    fn sections_past_the_cap_are_walked_and_marked() {
+        // 150 answers (A 10.0.0.x), then one SOA in the authority section.
+        let mut m = vec![0, 1, 0x81, 0x80, 0, 1, 0, 150, 0, 1, 0, 0];
+        m.extend_from_slice(b"\x01a\x00\x00\x01\x00\x01");
+        for i in 0..150u8 {
+            m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, i]);
+        }
+        m.extend_from_slice(&[0xc0, 12, 0, 6, 0, 1, 0, 0, 0, 60, 0, 26, 1, b'n', 0, 1, b'h', 0]);
+        m.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5]);
+        let (_, ev) = run(&[Seg { dir: 1, proto: IPPROTO_UDP, sport: 53, dport: 9, seq: 0, tcp_flags: 0, payload: &m }]);
+        let f = &ev[0].1;
+        assert_eq!(values(f, F_DNS_SECTION_CAPPED), vec![vec![1]]);
+        assert_eq!(values(f, F_DNS_RR_SECTION).iter().filter(|s| s[0] == 1).count(), 100);
+        assert_eq!(values(f, F_DNS_RR_DATA).last().unwrap(), b"n h 1 2 3 4 5");
+        assert!(values(f, F_DNS_RR_TEXT).contains(&b"soa.mname=n".to_vec()));
+        assert!(values(f, F_DNS_RR_NUM).contains(&[b"soa.minimum".as_slice(), &5u32.to_le_bytes()].concat()));
+        assert_eq!(values(f, F_DNS_ERROR), Vec::<Vec<u8>>::new());
     }
 
     #[test]

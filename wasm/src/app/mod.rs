@@ -7,6 +7,7 @@ pub mod banner;
 pub mod detect;
 pub mod dhcp;
 pub mod dns;
+pub mod dns_rdata;
 pub mod event;
 pub mod expect;
 pub mod ftp;
