@@ -15,10 +15,6 @@ const KNOWN: Record<string, { why: string; onlyTshark: number }> = {
     why: "an IPv6 packet on a raw-IPv4 link: wiresight counts it malformed (see corpus_test.ts)",
     onlyTshark: 1,
   },
-  "sv-dns-over-http2.pcap": {
-    why: "DNS inside HTTP/2 (DoH over cleartext h2c): wiresight does not decode HTTP/2",
-    onlyTshark: 4,
-  },
   "core.radiotap.pcap": {
     why: "802.11 radiotap link (type 127): wiresight counts these packets but does not decode them",
     onlyTshark: 2,
@@ -62,8 +58,7 @@ Deno.test("DNS values Suricata's tests expect are in the dns export of their cap
   let checked = 0;
   for (const [file, values] of Object.entries(expected)) {
     const dns = values.filter((v) => v.field.startsWith("dns."));
-    // DNS over HTTP/2 is another item of issue 16 (the DoH branch).
-    if (!dns.length || file === "sv-dns-over-http2.pcap") continue;
+    if (!dns.length) continue;
     const rows = await dnsExport(corpusFile(file));
     for (const { field, value, yaml_key } of dns) {
       // yaml_key says where Suricata has it: dns.rcode, dns.queries[0].rrtype, dns.authorities[0].soa.mname
@@ -73,7 +68,7 @@ Deno.test("DNS values Suricata's tests expect are in the dns export of their cap
       checked++;
     }
   }
-  assertEquals(checked, 17);
+  assertEquals(checked, 20);
 });
 
 /** The rows of `--export-type dns` as NDJSON, parsed. */

@@ -126,6 +126,8 @@ export async function compareDnsRecords(path: string, askTshark = true): Promise
   // Malformed messages are compared too, up to where wiresight stopped (tshark stops there too).
   const byFrame = new Map<number, DnsRecord[]>();
   for (const { frame, m } of ours) {
+    // tshark does not decode a DoH GET's dns= parameter; app_http2_test.ts compares those queries.
+    if (m.transport === "doh" && !tsharkRows.has(frame)) continue;
     byFrame.set(frame, [...(byFrame.get(frame) ?? []), ...m.records]);
     assertEquals(m.capped, [], `frame ${frame}: no section is over the cap here`);
   }
