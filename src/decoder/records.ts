@@ -83,6 +83,10 @@ export interface FlowRecord {
   servicePort: number;
   /** abi.APP_* found in the payload (APP_UNKNOWN when none). */
   app: number;
+  /** Ids of the flows of the tunnels it rode in, outermost first (empty: not in a tunnel). */
+  tunnelParents: number[];
+  /** abi.ENCAP_* of the tunnel it rode in directly (ENCAP_NONE when none). */
+  encap: number;
 }
 
 /** A flow's first packet, as the decoder creates the flow (wasm/ABI.md, "FLOW_START event"). */
@@ -280,8 +284,14 @@ export function parseFlow(u8: Uint8Array, dv: DataView, o: number): FlowRecord {
     fragments: getU32(dv, o, abi.FL_FRAGMENTS),
     servicePort: getU16(dv, o, abi.FL_SERVICE_PORT),
     app: getU8(dv, o, abi.FL_APP),
+    tunnelParents: TUNNEL_PARENT_FIELDS.slice(0, getU8(dv, o, abi.FL_PARENT_COUNT)).map((f) =>
+      getF64(dv, o, f)
+    ),
+    encap: getU8(dv, o, abi.FL_ENCAP),
   };
 }
+
+const TUNNEL_PARENT_FIELDS = [abi.FL_PARENT_0, abi.FL_PARENT_1, abi.FL_PARENT_2, abi.FL_PARENT_3];
 
 export function parseTop(u8: Uint8Array, dv: DataView, o: number): TopEntry {
   const table = getU8(dv, o, abi.TOP_TABLE);

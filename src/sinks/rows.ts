@@ -4,7 +4,7 @@ import type { ProcessNote } from "../proc/process.ts";
 import type { FlowRecord, PacketRecord } from "../decoder/records.ts";
 import { appName } from "../app/names.ts";
 import { isoTime } from "../decoder/records.ts";
-import { tcpFlagLetters } from "../decoder/names.ts";
+import { ENCAP_NAMES, tcpFlagLetters } from "../decoder/names.ts";
 import { serviceName } from "../flows/services.ts";
 
 /** A flow record with what the session learned about it: the name it is known by, its process. */
@@ -118,4 +118,7 @@ export const FLOW_ROWS: RowSchema<FlowView> = describe<FlowView>([
     { name: "responder_exe", type: "text", get: (o) => o?.exe ?? null },
     { name: "responder_user", type: "text", get: (o) => o?.user ?? null },
   ]),
+  // Zeek's tunnel_parents: the flow_ids of the tunnels' own flows, outermost first.
+  { name: "tunnel_parents", type: "integers", get: (v) => v.record.tunnelParents },
+  { name: "tunnel", type: "text", get: (v) => ENCAP_NAMES[v.record.encap] ?? null },
 ]);

@@ -27,7 +27,7 @@ export const POSTGRES: Dialect = {
   real: "DOUBLE PRECISION",
 };
 
-/** The SQL type of a column (booleans are stored as 0 and 1). */
+/** The SQL type of a column (booleans are stored as 0 and 1, lists as JSON text). */
 function sqlType(type: ColumnType, d: Dialect): string {
   return type === "integer" || type === "boolean" ? d.int : type === "real" ? d.real : "TEXT";
 }
@@ -178,6 +178,9 @@ export const MIGRATIONS: readonly Migration[] = [
   }),
   addColumns(3, "sessions: the bytes its rows take (a session's size, --retain by size)", {
     sessions: { stored_bytes: "integer" },
+  }),
+  addColumns(4, "flows: the tunnels a flow rode in (tunnel_parents) and the innermost one's kind", {
+    flows: { tunnel_parents: "integers", tunnel: "text" },
   }),
 ];
 

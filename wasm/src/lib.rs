@@ -19,3 +19,4 @@ pub mod packet;
 pub mod rate;
 pub mod stats;
 pub mod transport;
+pub mod tunnel;
