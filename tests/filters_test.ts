@@ -288,14 +288,15 @@ const SIMPLE_CASES: [Record<string, unknown>, string][] = [
   ],
 ];
 
-// ICMP errors quoting UDP, fragments, IPv6 extension headers and AH, ATMARP, every decoded link
-// type. (Not arista_ether.pcap: tshark 4.0 leaves some Arista vendor headers undissected. Not the
+// ICMP errors quoting UDP, fragments, IPv6 extension headers and AH, ATMARP, STP, every decoded
+// link type. (Not arista_ether.pcap: tshark 4.0 leaves some Arista vendor headers undissected. Not the
 // tunnel captures: there the filters see the innermost packet, whose fields tunnels_test checks
 // frame by frame against tshark's innermost layers.)
 const SIMPLE_FILES = [
   "gen_multi_interface.pcapng",
   "afs.pcap",
   "arp-oobr.pcap",
+  "rpvstp-trunk-native-vid5.pcap", // STP: frames of no network protocol
   "OSPFv3_with_AH.pcap",
   "ipv6-routing-header.pcap",
   "icmpv6.pcap",
