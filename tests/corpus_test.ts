@@ -47,8 +47,8 @@ const KNOWN: Record<string, KnownDifference> = {
     why:
       "link type IPV4 but the packet is IPv6: tshark's IPv4 dissector passes it on to IPv6 (listing 'ip' and a " +
       "UDP conversation); wiresight trusts the link type and counts a malformed packet (bad IP version), as " +
-      "tshark itself does for the mirror case LINKTYPE_IPV6_invalid.pcap",
-    counts: { ipv4: -1 },
+      "tshark itself does for the mirror case LINKTYPE_IPV6_invalid.pcap (tshark's innermost layer is IPv6)",
+    counts: { ipv6: -1, udp: -1 },
     onlyTshark: ["udp 2001:db8::1:12345 2620:fe::9:53"],
   },
   "arista_ether.pcap": {
