@@ -2,17 +2,21 @@
 // export describes its columns once (name, type, getter); its rows, its CSV header and its
 // stored table's columns all come from that description.
 
-export type Cell = string | number | boolean | null;
+export type Cell = string | number | boolean | number[] | null;
 export type Row = Record<string, Cell>;
 
-/** What a column holds (besides null): its JSON type, and its SQL type in the store. */
-export type ColumnType = "text" | "integer" | "real" | "boolean";
+/**
+ * What a column holds (besides null): its JSON type, and its SQL type in the store. "integers" is
+ * a list: an array in JSON, its numbers joined by spaces in CSV, JSON text in the store.
+ */
+export type ColumnType = "text" | "integer" | "real" | "boolean" | "integers";
 
 interface CellOf {
   text: string;
   integer: number;
   real: number;
   boolean: boolean;
+  integers: number[];
 }
 
 /**

@@ -146,7 +146,8 @@ export const MAL_ICMP_TRUNCATED = 14;
 export const MAL_SNAPLEN_TRUNCATED = 16;
 export const MAL_RECORD_INVALID = 17;
 export const MAL_IPV6_BAD_PAYLOAD_LEN = 18;
-export const MAL_COUNT = 19;
+export const MAL_TUNNEL_TOO_DEEP = 19;
+export const MAL_COUNT = 20;
 
 // Flow event (EV_FLOW)
 export const FL_ID = field(8, "f64");
@@ -190,7 +191,25 @@ export const FL_ORIG_PKTS = field(208, "f64");
 export const FL_RESP_PKTS = field(216, "f64");
 export const FL_CONN_T0_SEC = field(224, "f64");
 export const FL_CONN_T0_NSEC = field(232, "u32");
-export const FL_SIZE = 240;
+export const FL_PARENT_COUNT = field(236, "u8");
+export const FL_ENCAP = field(237, "u8");
+export const FL_PARENT_0 = field(240, "f64");
+export const FL_PARENT_1 = field(248, "f64");
+export const FL_PARENT_2 = field(256, "f64");
+export const FL_PARENT_3 = field(264, "f64");
+export const FL_SIZE = 272;
+
+// Encapsulations (FL_ENCAP)
+export const ENCAP_NONE = 0;
+export const ENCAP_IP = 1;
+export const ENCAP_GRE = 2;
+export const ENCAP_ERSPAN = 3;
+export const ENCAP_PPTP = 4;
+export const ENCAP_VXLAN = 5;
+export const ENCAP_GENEVE = 6;
+export const ENCAP_TEREDO = 7;
+export const ENCAP_AYIYA = 8;
+export const ENCAP_GTPV1 = 9;
 
 // Flow end reasons (FL_END)
 export const END_EOF = 0;
@@ -503,8 +522,10 @@ export const LINKTYPE_RAW_OPENBSD = 12;
 export const LINKTYPE_RAW_BSDOS = 14;
 export const LINKTYPE_PPP_HDLC = 50;
 export const LINKTYPE_RAW = 101;
+export const LINKTYPE_IEEE802_11 = 105;
 export const LINKTYPE_LOOP = 108;
 export const LINKTYPE_LINUX_SLL = 113;
+export const LINKTYPE_IEEE802_11_RADIOTAP = 127;
 export const LINKTYPE_IPV4 = 228;
 export const LINKTYPE_IPV6 = 229;
 export const LINKTYPE_NFLOG = 239;

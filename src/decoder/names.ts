@@ -42,6 +42,8 @@ export const LINKTYPE_NAMES: Record<number, string> = {
   [abi.LINKTYPE_RAW_BSDOS]: "Raw IP",
   [abi.LINKTYPE_PPP_HDLC]: "PPP (HDLC)",
   [abi.LINKTYPE_RAW]: "Raw IP",
+  [abi.LINKTYPE_IEEE802_11]: "802.11",
+  [abi.LINKTYPE_IEEE802_11_RADIOTAP]: "802.11 with radiotap",
   [abi.LINKTYPE_LOOP]: "OpenBSD loopback",
   [abi.LINKTYPE_LINUX_SLL]: "Linux cooked (SLL)",
   [abi.LINKTYPE_IPV4]: "Raw IPv4",
@@ -102,6 +104,20 @@ export const MALFORMED_REASONS: Record<number, [key: string, text: string]> = {
   [abi.MAL_SNAPLEN_TRUNCATED]: ["snaplen_truncated", "headers cut by the capture's snap length"],
   [abi.MAL_RECORD_INVALID]: ["invalid_record", "capture record with inconsistent fields (skipped)"],
   [abi.MAL_IPV6_BAD_PAYLOAD_LEN]: ["ipv6_bad_payload_length", "IPv6 payload length larger than the frame"],
+  [abi.MAL_TUNNEL_TOO_DEEP]: ["tunnel_too_deep", "tunnels nested deeper than 4 levels"],
+};
+
+/** Encapsulations by FL_ENCAP code, named as Zeek's Tunnel::Type where Zeek has one. */
+export const ENCAP_NAMES: Record<number, string> = {
+  [abi.ENCAP_IP]: "ip",
+  [abi.ENCAP_GRE]: "gre",
+  [abi.ENCAP_ERSPAN]: "erspan",
+  [abi.ENCAP_PPTP]: "pptp",
+  [abi.ENCAP_VXLAN]: "vxlan",
+  [abi.ENCAP_GENEVE]: "geneve",
+  [abi.ENCAP_TEREDO]: "teredo",
+  [abi.ENCAP_AYIYA]: "ayiya",
+  [abi.ENCAP_GTPV1]: "gtpv1",
 };
 
 export const TCP_STATE_NAMES: Record<number, string> = {

@@ -83,6 +83,10 @@ export interface FlowRecord {
   servicePort: number;
   /** abi.APP_* found in the payload (APP_UNKNOWN when none). */
   app: number;
+  /** Ids of the flows of the tunnels it rode in, outermost first (empty: not in a tunnel). */
+  tunnelParents: number[];
+  /** abi.ENCAP_* of the tunnel it rode in directly (ENCAP_NONE when none). */
+  encap: number;
   /** ICMP's "ports" as Zeek keys the flow (the initiator's message type, its counterpart type or
    * code: src/flows/icmp_ports.ts); null for other protocols. */
   icmpPorts: { src: number; dst: number } | null;
@@ -311,6 +315,10 @@ export function parseFlow(u8: Uint8Array, dv: DataView, o: number): FlowRecord {
     fragments: getU32(dv, o, abi.FL_FRAGMENTS),
     servicePort: getU16(dv, o, abi.FL_SERVICE_PORT),
     app: getU8(dv, o, abi.FL_APP),
+    tunnelParents: TUNNEL_PARENT_FIELDS.slice(0, getU8(dv, o, abi.FL_PARENT_COUNT)).map((f) =>
+      getF64(dv, o, f)
+    ),
+    encap: getU8(dv, o, abi.FL_ENCAP),
     icmpPorts: icmp ? { src: portA, dst: portB } : null,
     conn: getU8(dv, o, abi.FL_CONN) & abi.CONN_TRACKED ? parseConn(u8, dv, o) : null,
   };
@@ -337,6 +345,8 @@ function parseConn(u8: Uint8Array, dv: DataView, o: number): ZeekConn {
     lastNsec: getU32(dv, o, abi.FL_CONN_T1_NSEC),
   };
 }
+
+const TUNNEL_PARENT_FIELDS = [abi.FL_PARENT_0, abi.FL_PARENT_1, abi.FL_PARENT_2, abi.FL_PARENT_3];
 
 export function parseTop(u8: Uint8Array, dv: DataView, o: number): TopEntry {
   const table = getU8(dv, o, abi.TOP_TABLE);

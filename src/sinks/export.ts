@@ -133,7 +133,12 @@ export class Exporter {
       stringify(this.#csvBatch, {
         header,
         columns: [...this.#columns],
-        cast: { boolean: (b) => String(b), string: castCsvString },
+        // The one kind of object a row holds is a list of integers ("integers" columns).
+        cast: {
+          boolean: (b) => String(b),
+          string: castCsvString,
+          object: (list) => (list as number[]).join(" "),
+        },
       }),
     );
     this.#csvBatch = [];

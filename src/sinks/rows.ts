@@ -4,7 +4,7 @@ import type { ProcessNote } from "../proc/process.ts";
 import type { FlowRecord, PacketRecord } from "../decoder/records.ts";
 import { appName } from "../app/names.ts";
 import { isoTime } from "../decoder/records.ts";
-import { tcpFlagLetters } from "../decoder/names.ts";
+import { ENCAP_NAMES, tcpFlagLetters } from "../decoder/names.ts";
 import { serviceName } from "../flows/services.ts";
 import { communityId } from "../flows/community_id.ts";
 
@@ -133,4 +133,7 @@ export const FLOW_ROWS: RowSchema<FlowView> = describe<FlowView>([
     { name: "responder_user", type: "text", get: (o) => o?.user ?? null },
   ]),
   { name: "community_id", type: "text", get: (v) => v.communityId },
+  // Zeek's tunnel_parents: the flow_ids of the tunnels' own flows, outermost first.
+  { name: "tunnel_parents", type: "integers", get: (v) => v.record.tunnelParents },
+  { name: "tunnel", type: "text", get: (v) => ENCAP_NAMES[v.record.encap] ?? null },
 ]);

@@ -156,12 +156,6 @@ export class UidMaker {
   }
 }
 
-/** Tunnel parents when the flow record carries them (the decapsulating decoder adds them). */
-function parentIds(f: FlowRecord): number[] {
-  const parents = (f as { tunnelParents?: unknown }).tunnelParents;
-  return Array.isArray(parents) ? parents.filter((p): p is number => typeof p === "number") : [];
-}
-
 /** `--zeek-logs DIR`: conn.log rows from the session's flow records. */
 export class ZeekConnLog {
   readonly log: ZeekLog<ConnRow>;
@@ -175,7 +169,7 @@ export class ZeekConnLog {
     const f = view.record;
     // A flow cut by the active timeout goes on: Zeek logs a connection once, at its end.
     if (!f.conn || f.endReason === "active_timeout") return;
-    const parents = parentIds(f).map((id) => this.#uids.of(id));
+    const parents = f.tunnelParents.map((id) => this.#uids.of(id));
     this.log.write({
       view,
       conn: f.conn,

@@ -27,7 +27,7 @@ export const POSTGRES: Dialect = {
   real: "DOUBLE PRECISION",
 };
 
-/** The SQL type of a column (booleans are stored as 0 and 1). */
+/** The SQL type of a column (booleans are stored as 0 and 1, lists as JSON text). */
 function sqlType(type: ColumnType, d: Dialect): string {
   return type === "integer" || type === "boolean" ? d.int : type === "real" ? d.real : "TEXT";
 }
@@ -181,6 +181,9 @@ export const MIGRATIONS: readonly Migration[] = [
   }),
   addColumns(4, "flows: the Community ID (joins with Zeek's and Suricata's records)", {
     flows: { community_id: "text" },
+  }),
+  addColumns(5, "flows: the tunnels a flow rode in (tunnel_parents) and the innermost one's kind", {
+    flows: { tunnel_parents: "integers", tunnel: "text" },
   }),
 ];
 

@@ -143,6 +143,17 @@ const L3 = new Set(["ip", "ipv6", "arp"]);
 const SKIPPED = new Set(["ipv6.hopopts", "ipv6.routing", "ipv6.fraghdr", "ipv6.dstopts", "ah", "ipv6.shim6"]);
 
 /** The first network protocol of a frame and the upper-layer protocol right after it. */
+/**
+ * The network and upper layer wiresight counts a frame by: the innermost network layer (tunnels
+ * are decapsulated), short of a packet quoted in an ICMP error.
+ */
+export function innermostProtocols(protocols: string[]): { l3?: string; l4?: string } {
+  const icmp = protocols.findIndex((p) => p === "icmp" || p === "icmpv6");
+  const upTo = icmp < 0 ? protocols : protocols.slice(0, icmp + 1);
+  const last = upTo.findLastIndex((p) => L3.has(p));
+  return last < 0 ? {} : outerProtocols(upTo.slice(last));
+}
+
 export function outerProtocols(protocols: string[]): { l3?: string; l4?: string } {
   const i = protocols.findIndex((p) => L3.has(p));
   if (i < 0) return {};

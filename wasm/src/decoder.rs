@@ -14,6 +14,7 @@ use crate::packet::{Packet, PF_ROUTED};
 use crate::rate::HostRates;
 use crate::stats::Stats;
 use crate::transport;
+use crate::tunnel::{self, MAX_DEPTH};
 
 /// The input is four equal parts (carry A, A, carry B, B; see ABI.md); each holds the largest record.
 pub const MIN_INPUT: usize = 4 * (MAX_PCAP_RECORD + 64 * 1024);
@@ -40,6 +41,8 @@ pub struct Engine {
     bpf_on: bool,
     bpf: Vec<(u32, Vec<Insn>)>,
     pkt: Packet,
+    /// The carriers of the current packet's tunnels, outermost first (see `decapsulate`).
+    carriers: Vec<Packet>,
     emit_packets: bool,
     payload_max: usize,
     frame: u64,
@@ -230,6 +233,7 @@ impl Engine {
             bpf_on: false,
             bpf: Vec::new(),
             pkt: Packet::new(),
+            carriers: vec![Packet::new(); MAX_DEPTH],
             emit_packets: false,
             payload_max: 0,
             frame: 0,
@@ -253,8 +257,10 @@ impl Engine {
         let app = if self.apps.enabled { APP_EVENTS_PER_PACKET * APP_EVENT_MAX } else { 0 };
         let comment = CM_TEXT.at + crate::capture::MAX_COMMENT + 8;
         let start = if self.flows.start_events { FS_SIZE } else { 0 };
+        // The packet and each tunnel carrier under it: each may end, evict and start a flow.
+        let flows = (1 + MAX_DEPTH) * (4 * FL_SIZE + start);
         // A name event (at most 255 bytes of name) also fits in this.
-        (pkt + app + comment + 4 * FL_SIZE + start + self.rates.room_needed()).max(NM_NAME.at + 256)
+        (pkt + app + comment + flows + self.rates.room_needed()).max(NM_NAME.at + 256)
     }
 
     fn interface(&mut self, i: &Iface, pcapng: bool) {
@@ -320,13 +326,18 @@ impl Engine {
             p.flags |= PF_TRUNCATED;
         }
         decode_layers(data, p);
+        let depth = self.decapsulate(data);
+        let p = &mut self.pkt;
         let fragment_of = self.flows.fragment_flow(p);
+        // Filters and counters see the innermost packet.
         if self.filter.active() && !self.filter.matches(p, record) {
             self.stats.v[ST_FILTERED] += 1.0;
             return;
         }
         self.stats.count(p);
         self.rates.add(p, &mut self.out, &mut self.stats);
+        self.carrier_flows(depth);
+        let p = &mut self.pkt;
         if p.flags & PF_L4 != 0 || fragment_of.is_some() {
             // Packets that reached the upper layer belong to a flow, and non-first fragments whose
             // first fragment was seen; packets whose IP header was unusable do not.
@@ -370,6 +381,42 @@ fn process_note(note: &mut Vec<u8>, pid: u32, name: &[u8], path: &[u8], inbound:
     if !path.is_empty() {
         note.extend_from_slice(b" exe=");
         note.extend_from_slice(path);
+    }
+}
+
+impl Engine {
+    /// Follows tunnels from the decoded packet inwards, keeping each carrier in `carriers`; the
+    /// packet ends up as the innermost one. Returns how many carriers there are.
+    fn decapsulate(&mut self, data: &[u8]) -> usize {
+        let mut depth = 0;
+        while let Some(found) = tunnel::find(data, &self.pkt) {
+            if depth == MAX_DEPTH {
+                // Hostile nesting: the packet stays the carrier it is.
+                self.pkt.mark(MAL_TUNNEL_TOO_DEEP);
+                break;
+            }
+            self.carriers[depth].clone_from(&self.pkt);
+            decode_inner(data, &found, &mut self.pkt);
+            if !matches!(self.pkt.l3, L3_IPV4 | L3_IPV6 | L3_ARP) {
+                // Nothing we read inside (a keepalive, an unknown payload): the carrier stays the packet.
+                self.pkt.clone_from(&self.carriers[depth]);
+                break;
+            }
+            depth += 1;
+        }
+        depth
+    }
+
+    /// Counts each carrier in its own flow, outermost first: each one's flow is a parent of the
+    /// flows inside it, down to the innermost packet's.
+    fn carrier_flows(&mut self, depth: usize) {
+        let mut parents = [0u64; MAX_DEPTH];
+        for (i, c) in self.carriers[..depth].iter_mut().enumerate() {
+            c.parents = parents;
+            self.flows.update(c, None, &mut self.out, &mut self.stats);
+            parents[i] = c.flow_id;
+        }
+        self.pkt.parents = parents;
     }
 }
 
@@ -435,6 +482,20 @@ fn write_packet(out: &mut Out, p: &Packet, data: &[u8], payload_max: usize) {
 /// Link, network and transport layers of one frame.
 pub fn decode_layers(data: &[u8], p: &mut Packet) {
     let (kind, off) = link::decode(p.linktype, data, p);
+    decode_network(data, kind, off, p);
+}
+
+/// The layers of the packet inside the tunnel `found` that `p` carries, over `p`'s own.
+pub fn decode_inner(data: &[u8], found: &tunnel::Found, p: &mut Packet) {
+    p.begin_inner(found.encap);
+    // The inner packet ends where the carrier's payload does (not at Ethernet padding).
+    let d = &data[..found.end];
+    let (kind, off) = link::decode_inner(found.link, d, found.off, p);
+    decode_network(d, kind, off, p);
+}
+
+/// Network and transport layers, from what the link layer found.
+fn decode_network(data: &[u8], kind: Net, off: usize, p: &mut Packet) {
     let upper = match kind {
         Net::Ip => match data.get(off).map(|b| b >> 4) {
             Some(6) => net::ipv6(data, off, p),
@@ -464,5 +525,53 @@ pub fn decode_layers(data: &[u8], p: &mut Packet) {
     }
     if let Some(up) = upper {
         transport::decode(data, up, p);
+    }
+}
+
+#[cfg(test)]
+mod tunnel_tests {
+    use super::*;
+
+    /// An IPv4 header (10.0.0.`host` -> 10.0.1.`host`) with protocol `proto` around `payload`.
+    fn ipv4(proto: u8, host: u8, payload: &[u8]) -> Vec<u8> {
+        let total = (20 + payload.len()) as u16;
+        let mut h = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0, 0, 64, proto, 0, 0, 10, 0, 0, host, 10, 0, 1, host];
+        h.extend_from_slice(payload);
+        h
+    }
+
+    /// A UDP datagram in `levels` of IP-in-IP, decoded and decapsulated as `packet` does it.
+    fn nested(levels: usize) -> (Engine, usize) {
+        let mut frame = ipv4(net::IPPROTO_UDP, 0, &[0x30, 0x39, 0, 53, 0, 12, 0, 0, 1, 2, 3, 4]);
+        for level in 0..levels {
+            frame = ipv4(4, 1 + level as u8, &frame);
+        }
+        let mut e = Decoder::new(0, 0, 64).unwrap().eng;
+        e.pkt.linktype = LINKTYPE_RAW;
+        decode_layers(&frame, &mut e.pkt);
+        let depth = e.decapsulate(&frame);
+        (e, depth)
+    }
+
+    #[test]
+    fn each_tunnel_level_is_a_parent_of_the_inner_flow() {
+        let (mut e, depth) = nested(MAX_DEPTH);
+        assert_eq!(depth, MAX_DEPTH);
+        assert_eq!((e.pkt.ip_proto, e.pkt.dport, e.pkt.malformed), (net::IPPROTO_UDP, 53, MAL_NONE));
+        assert_eq!((e.pkt.parent_count as usize, e.pkt.encap), (MAX_DEPTH, ENCAP_IP));
+        e.carrier_flows(depth);
+        // The carriers' flows were made outermost first, so they hold ids 1..=4.
+        assert_eq!(e.pkt.parents, [1, 2, 3, 4]);
+        assert_eq!(e.carriers[3].parents[..3], [1, 2, 3]);
+        // The inner packet's flow counts its own IP length, not the frame's.
+        assert_eq!(e.pkt.flow_bytes(), 20 + 12);
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_cleanly() {
+        let (e, depth) = nested(MAX_DEPTH + 2);
+        assert_eq!(depth, MAX_DEPTH);
+        // The packet stays the 4th carrier: an IP-in-IP packet, marked.
+        assert_eq!((e.pkt.ip_proto, e.pkt.malformed), (4, MAL_TUNNEL_TOO_DEEP));
     }
 }

@@ -143,7 +143,16 @@ pub struct Flow {
     age_next: u32,
     /// What the payload says the flow carries, and the app layer's state for it.
     pub app: FlowApp,
+    /// The flows of the tunnels it rode in over its life, as first seen (Zeek's tunnel_parents),
+    /// and the ENCAP_* of the tunnel its first packet rode in directly.
+    parents: [u64; PARENT_SLOTS],
+    parent_count: u8,
+    encap: u8,
 }
+
+/// Tunnel parents a flow record holds (FL_PARENT_0..3): one per nesting level, or the few outer
+/// flows the two directions of a tunnel take.
+const PARENT_SLOTS: usize = 4;
 
 #[derive(Clone, Copy, Default)]
 struct FragSlot {
@@ -450,6 +459,7 @@ impl FlowTable {
             last_ns: p.ts_ns,
             state: if p.ip_proto == IPPROTO_TCP { TCP_MIDSTREAM } else { TCP_NONE },
             iface: p.iface,
+            encap: p.encap,
             prev: NIL,
             next: NIL,
             age_prev: NIL,
@@ -570,7 +580,7 @@ impl FlowTable {
             p.flags |= PF_FROM_RESPONDER;
         }
         f.pkts[dir] += 1;
-        f.bytes[dir] += p.wirelen as u64;
+        f.bytes[dir] += p.flow_bytes();
         if p.flags & PF_FRAGMENT != 0 && p.flags & PF_FIRST_FRAGMENT == 0 {
             f.fragments += 1;
         }
@@ -585,6 +595,9 @@ impl FlowTable {
             self.conns[idx as usize].update(p, dir == 1);
         }
         let f = &mut self.flows[idx as usize];
+        if p.parent_count != 0 {
+            f.add_parents(&p.parents[..p.parent_count as usize]);
+        }
         let class = f.class as usize;
         if f.key.proto() == IPPROTO_TCP && p.flags & PF_L4 != 0 {
             f.flags[dir] |= p.tcp_flags;
@@ -753,6 +766,17 @@ impl FlowTable {
 }
 
 impl Flow {
+    fn add_parents(&mut self, ids: &[u64]) {
+        for id in ids {
+            let n = self.parent_count as usize;
+            // A carrier with the inner packet's own endpoints shares its flow: no parent of itself.
+            if n < PARENT_SLOTS && *id != self.id && !self.parents[..n].contains(id) {
+                self.parents[n] = *id;
+                self.parent_count += 1;
+            }
+        }
+    }
+
     /// Initiator address, responder address, initiator port, responder port.
     fn sides(&self) -> (u128, u128, u16, u16) {
         let (lo_port, hi_port) = ((self.key.ports >> 16) as u16, self.key.ports as u16);
@@ -859,6 +883,11 @@ pub fn write_flow(out: &mut Out, f: &Flow, reason: u8, service_port: u16, conn: 
     put(e, FL_SERVICE_PORT, service_port);
     put(e, FL_APP, f.app.proto);
     put(e, FL_APP_SOURCE, f.app.source);
+    put(e, FL_PARENT_COUNT, f.parent_count);
+    put(e, FL_ENCAP, f.encap);
+    for (field, id) in [FL_PARENT_0, FL_PARENT_1, FL_PARENT_2, FL_PARENT_3].into_iter().zip(&f.parents[..f.parent_count as usize]) {
+        put(e, field, *id as f64);
+    }
     if let Some(c) = conn {
         write_conn(e, c, f.key.proto());
     }

@@ -20,3 +20,4 @@ pub mod packet;
 pub mod rate;
 pub mod stats;
 pub mod transport;
+pub mod tunnel;

@@ -30,13 +30,21 @@ const ETH_MPLS: u16 = 0x8847;
 const ETH_MPLS_MC: u16 = 0x8848;
 const ETH_PPPOE: u16 = 0x8864;
 const ETH_ARISTA: u16 = 0xd28b;
+/// Provider backbone bridging (802.1ah): a 4-byte I-TAG, then the customer's MACs and ethertype.
+const ETH_PBB: u16 = 0x88e7;
+/// Cisco VN-Tag: 4 bytes of tag, then the ethertype.
+const ETH_VNTAG: u16 = 0x8926;
+/// Cisco FabricPath: a 2-byte FTag/TTL after the ethertype, then the whole original Ethernet frame.
+const ETH_FABRICPATH: u16 = 0x8903;
+/// Cisco MetaData (a security group tag): 8 bytes ending with the next ethertype.
+const ETH_CISCO_METADATA: u16 = 0x8909;
 
 /// Most stacked tags/labels followed before giving up on a frame.
 const MAX_TAGS: usize = 8;
 
 pub fn decode(linktype: u32, d: &[u8], p: &mut Packet) -> (Net, usize) {
     match linktype {
-        LINKTYPE_ETHERNET => ethernet(d, p),
+        LINKTYPE_ETHERNET => ethernet(d, 0, p),
         LINKTYPE_RAW | LINKTYPE_RAW_OPENBSD | LINKTYPE_RAW_BSDOS => (Net::Ip, 0),
         // These two name the version: a packet of the other version is malformed, not reinterpreted.
         LINKTYPE_IPV4 => {
@@ -54,6 +62,8 @@ pub fn decode(linktype: u32, d: &[u8], p: &mut Packet) -> (Net, usize) {
         LINKTYPE_PPP | LINKTYPE_PPP_HDLC => ppp(d, 0, p),
         LINKTYPE_NFLOG => nflog(d, p),
         LINKTYPE_PKTAP => pktap(d, p),
+        LINKTYPE_IEEE802_11 => wlan(d, 0, p),
+        LINKTYPE_IEEE802_11_RADIOTAP => radiotap(d, p),
         _ => (Net::Unsupported, 0),
     }
 }
@@ -101,20 +111,50 @@ pub fn pktap_process(d: &[u8]) -> Option<(u32, &[u8], bool)> {
     Some((pid, comm, le32(d, PKTAP_FLAGS)? & 3 == PTH_FLAG_DIR_IN))
 }
 
+/// The link layer a tunnel hands its inner packet to (see tunnel.rs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inner {
+    Ethernet,
+    /// IP, version taken from the first nibble.
+    Ip,
+    /// A payload named by an ethertype (GRE, GENEVE).
+    Ethertype(u16),
+    /// PPP with or without HDLC address/control bytes (PPTP's enhanced GRE).
+    Ppp,
+    /// An 802.11 frame (Aruba's GRE).
+    Wlan,
+}
+
+/// Decodes the link layer of a tunnel's inner packet starting at `off`.
+pub fn decode_inner(inner: Inner, d: &[u8], off: usize, p: &mut Packet) -> (Net, usize) {
+    match inner {
+        Inner::Ethernet => ethernet(d, off, p),
+        Inner::Ip => (Net::Ip, off),
+        Inner::Ethertype(et) => ethertype(et, d, off, p),
+        Inner::Ppp => ppp(d, off, p),
+        Inner::Wlan => wlan(d, off, p),
+    }
+}
+
 fn short(p: &mut Packet, reason: u8) -> (Net, usize) {
     p.mark_short(reason);
     (Net::Broken, 0)
 }
 
-fn ethernet(d: &[u8], p: &mut Packet) -> (Net, usize) {
-    if d.len() < 14 {
-        return short(p, MAL_LINK_TRUNCATED);
-    }
-    p.dst_mac.copy_from_slice(&d[0..6]);
-    p.src_mac.copy_from_slice(&d[6..12]);
+fn ethernet(d: &[u8], off: usize, p: &mut Packet) -> (Net, usize) {
+    let et = match be16(d, off + 12) {
+        Some(et) => et,
+        None => return short(p, MAL_LINK_TRUNCATED),
+    };
+    macs(d, off, p);
+    ethertype(et, d, off + 14, p)
+}
+
+/// Destination and source MAC of an Ethernet header at `off` (the caller checked its length).
+fn macs(d: &[u8], off: usize, p: &mut Packet) {
+    p.dst_mac.copy_from_slice(&d[off..off + 6]);
+    p.src_mac.copy_from_slice(&d[off + 6..off + 12]);
     p.flags |= PF_MAC;
-    let et = be16(d, 12).unwrap_or(0);
-    ethertype(et, d, 14, p)
 }
 
 /// Follows an ethertype through VLAN tags, MPLS labels, PPPoE and LLC/SNAP to the network layer.
@@ -188,6 +228,32 @@ fn ethertype(mut et: u16, d: &[u8], mut off: usize, p: &mut Packet) -> (Net, usi
                     return short(p, MAL_VLAN_TRUNCATED);
                 }
             }
+            ETH_PBB | ETH_FABRICPATH => {
+                // Both carry a whole customer Ethernet header after their own 4 (PBB) or 2 bytes.
+                let at = off + if et == ETH_PBB { 4 } else { 2 };
+                et = match be16(d, at + 12) {
+                    Some(e) => e,
+                    None => return short(p, MAL_VLAN_TRUNCATED),
+                };
+                macs(d, at, p);
+                off = at + 14;
+                tags += 1;
+                if tags > MAX_TAGS {
+                    return short(p, MAL_VLAN_TRUNCATED);
+                }
+            }
+            ETH_VNTAG | ETH_CISCO_METADATA => {
+                let len = if et == ETH_VNTAG { 6 } else { 8 };
+                et = match be16(d, off + len - 2) {
+                    Some(e) => e,
+                    None => return short(p, MAL_VLAN_TRUNCATED),
+                };
+                off += len;
+                tags += 1;
+                if tags > MAX_TAGS {
+                    return short(p, MAL_VLAN_TRUNCATED);
+                }
+            }
             ETH_PPPOE => {
                 if d.len() < off + 6 {
                     return short(p, MAL_VLAN_TRUNCATED);
@@ -225,6 +291,64 @@ fn llc(d: &[u8], off: usize, p: &mut Packet) -> (Net, usize) {
     }
     p.ethertype = 0;
     (Net::Other(0), off)
+}
+
+/// Radiotap: a little-endian header length, then an 802.11 frame.
+fn radiotap(d: &[u8], p: &mut Packet) -> (Net, usize) {
+    match le16(d, 2) {
+        Some(len) if (len as usize) >= 8 && (len as usize) < d.len() => wlan(d, len as usize, p),
+        _ => short(p, MAL_LINK_TRUNCATED),
+    }
+}
+
+/// 802.11: data frames carrying LLC/SNAP (as Zeek reads them). Management and control frames,
+/// null-data and protected (encrypted) frames have no network layer to read. Of an A-MSDU, the
+/// first subframe is read.
+fn wlan(d: &[u8], off: usize, p: &mut Packet) -> (Net, usize) {
+    let (fc, flags) = match (u8_at(d, off), u8_at(d, off + 1)) {
+        (Some(fc), Some(fl)) => (fc, fl),
+        _ => return short(p, MAL_LINK_TRUNCATED),
+    };
+    let is_data = fc & 0x0c == 0x08;
+    if !is_data || fc & 0x40 != 0 || flags & 0x40 != 0 {
+        return (Net::Other(0), off);
+    }
+    let four_addr = flags & 0x03 == 0x03;
+    let mut hdr = if four_addr { 30 } else { 24 };
+    let mut amsdu = false;
+    if fc & 0x80 != 0 {
+        // QoS data: a 2-byte QoS control, whose bit 7 marks an A-MSDU.
+        amsdu = match u8_at(d, off + hdr) {
+            Some(q) => q & 0x80 != 0,
+            None => return short(p, MAL_LINK_TRUNCATED),
+        };
+        hdr += 2;
+        // The order bit on a QoS frame adds a 4-byte HT control.
+        if flags & 0x80 != 0 {
+            hdr += 4;
+        }
+    }
+    if d.len() < off + hdr {
+        return short(p, MAL_LINK_TRUNCATED);
+    }
+    // Addresses by To DS / From DS: (destination, source).
+    let (da, sa) = match flags & 0x03 {
+        0 => (4, 10),
+        1 => (16, 10),
+        2 => (4, 16),
+        _ => (16, 24),
+    };
+    p.dst_mac.copy_from_slice(&d[off + da..off + da + 6]);
+    p.src_mac.copy_from_slice(&d[off + sa..off + sa + 6]);
+    p.flags |= PF_MAC;
+    // An A-MSDU subframe header: destination, source, length.
+    let llc_at = off + hdr + if amsdu { 14 } else { 0 };
+    let is_snap = d.get(llc_at..llc_at + 6) == Some(&[0xaa, 0xaa, 0x03, 0, 0, 0][..]);
+    match be16(d, llc_at + 6) {
+        Some(et) if is_snap => ethertype(et, d, llc_at + 8, p),
+        _ if is_snap => short(p, MAL_LINK_TRUNCATED),
+        _ => (Net::Other(0), llc_at),
+    }
 }
 
 /// BSD loopback: a 4-byte address family, in the writer's byte order (NULL) or big-endian (LOOP).

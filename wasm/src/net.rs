@@ -132,8 +132,10 @@ pub fn ipv6(d: &[u8], off: usize, p: &mut Packet) -> Option<Upper> {
     p.ttl = d[off + 7];
     p.src.copy_from_slice(&d[off + 8..off + 24]);
     p.dst.copy_from_slice(&d[off + 24..off + 40]);
-    // Payload length 0: a jumbogram (hop-by-hop option) or segmentation offload.
-    let end = if plen == 0 {
+    // Payload length 0: a jumbogram (hop-by-hop option) or segmentation offload, unless nothing
+    // follows the header (a Teredo bubble).
+    const NO_NEXT_HEADER: u8 = 59;
+    let end = if plen == 0 && next != NO_NEXT_HEADER {
         d.len()
     } else {
         clamp_end(off + 40 + plen, d.len(), p, MAL_IPV6_BAD_PAYLOAD_LEN)

@@ -1,6 +1,7 @@
 //! The decoded view of one packet, filled layer by layer and reused for every packet.
 
 use crate::abi::*;
+use crate::tunnel::MAX_DEPTH;
 
 #[derive(Clone, Debug)]
 pub struct Packet {
@@ -43,6 +44,11 @@ pub struct Packet {
     pub app_decided: bool,
     /// Final destination named by an IPv6 routing header (valid with `PF_ROUTED`).
     pub route_dst: [u8; 16],
+    /// Inside tunnels: the flow ids of the tunnels' flows, outermost first (`parent_count` set).
+    pub parents: [u64; MAX_DEPTH],
+    pub parent_count: u8,
+    /// ENCAP_* of the tunnel the packet rode in directly.
+    pub encap: u8,
 }
 
 /// Internal flag (not in the ABI's PF_* set): `route_dst` holds the final destination.
@@ -86,6 +92,9 @@ impl Packet {
             app: APP_UNKNOWN,
             app_decided: true,
             route_dst: [0; 16],
+            parents: [0; MAX_DEPTH],
+            parent_count: 0,
+            encap: ENCAP_NONE,
         }
     }
 
@@ -117,6 +126,31 @@ impl Packet {
         self.l4_len = 0;
         self.malformed = MAL_NONE;
         self.flow_id = 0;
+        self.parent_count = 0;
+        self.encap = ENCAP_NONE;
+    }
+
+    /// Clears the fields of the carrier's layers before its tunnel's inner packet is decoded,
+    /// keeping what belongs to the frame (time, lengths, truncation, the first malformation).
+    pub fn begin_inner(&mut self, encap: u8) {
+        let keep = self.flags & (PF_TRUNCATED | PF_MAC);
+        let (malformed, depth) = (self.malformed, self.parent_count);
+        self.reset();
+        self.flags = keep;
+        self.malformed = malformed;
+        self.parent_count = depth + 1;
+        self.encap = encap;
+    }
+
+    /// Bytes the packet adds to its flow: the frame, or inside a tunnel its own IP packet (the
+    /// inner packet has no frame of its own; Zeek counts inner flows the same way).
+    #[inline]
+    pub fn flow_bytes(&self) -> u64 {
+        if self.parent_count == 0 {
+            self.wirelen as u64
+        } else {
+            self.ip_len as u64
+        }
     }
 
     /// Records the first malformation found; later layers keep it.
