@@ -15,17 +15,10 @@ const KNOWN: Record<string, { why: string; onlyTshark: number }> = {
     why: "an IPv6 packet on a raw-IPv4 link: wiresight counts it malformed (see corpus_test.ts)",
     onlyTshark: 1,
   },
-  "core.radiotap.pcap": {
-    why: "802.11 radiotap link (type 127): wiresight counts these packets but does not decode them",
-    onlyTshark: 2,
-  },
-  "core.tunnels.gre-over-udp.pcap": {
-    why: "DNS inside GRE tunnels: wiresight counts the outer headers and does not unwrap tunnels",
-    onlyTshark: 4,
-  },
   "core.tunnels.gre.pcap": {
-    why: "DNS inside GRE tunnels: wiresight counts the outer headers and does not unwrap tunnels",
-    onlyTshark: 4,
+    why: "a DNS query quoted in an ICMP port-unreachable (inside GRE): tshark decodes the quoted " +
+      "datagram; wiresight reads no application data from an ICMP error's quote",
+    onlyTshark: 2,
   },
 };
 

@@ -31,7 +31,12 @@ const FIELDS: [string, (r: DnsRecord) => Value[]][] = [
   ["dns.srv.service", (r) => srvOwner(r)?.slice(1, 2) ?? []],
   ["dns.srv.proto", (r) => srvOwner(r)?.slice(2, 3) ?? []],
   ["dns.srv.name", (r) => srvOwner(r)?.slice(3, 4) ?? []],
-  ["dns.resp.type", (r) => [typeNumber(r.type)]],
+  // tshark lists an NSEC's bitmap types in dns.resp.type too, after the record's own type.
+  [
+    "dns.resp.type",
+    (r) => [typeNumber(r.type), ...String(of("NSEC", "nsec.types")(r)[0] ?? "").split(" ").filter((t) => t)],
+  ],
+  ["dns.nsec.next_domain_name", of("NSEC", "nsec.next")],
   // tshark shows no TTL for OPT: that field holds the extended rcode, version and flags.
   ["dns.resp.ttl", (r) => r.type === "OPT" ? [] : [r.ttl]],
   ["dns.a", dataOf("A")],
@@ -121,7 +126,7 @@ export async function compareDnsRecords(path: string, askTshark = true): Promise
   const fields = FIELDS.map(([f]) => f);
   const ours = await appEvents(path, [abi.AK_DNS], (e) => ({ frame: e.frame, m: dnsMessage(e) }));
   if (!ours.length && !askTshark) return null;
-  const theirs = await tsharkFields(path, "dns", fields);
+  const theirs = await tsharkFields(path, "dns || mdns", fields);
   const tsharkRows = new Map(theirs.map((t) => [t.frame, t.values.map((v, i) => tsharkCell(fields[i], v))]));
   // Malformed messages are compared too, up to where wiresight stopped (tshark stops there too).
   const byFrame = new Map<number, DnsRecord[]>();

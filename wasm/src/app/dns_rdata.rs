@@ -83,6 +83,7 @@ pub fn rdata(f: &mut Fields, m: &[u8], rr: Rr) -> Result<(), u8> {
         41 => opt(&rr, d)?,
         43 => ds(f, d)?,
         46 => rrsig(f, m, at)?,
+        47 => nsec(f, m, at)?,
         48 => dnskey(f, d)?,
         64 | 65 => svcb(f, m, at)?,
         257 => caa(f, d)?,
@@ -249,6 +250,30 @@ fn rrsig(f: &mut Fields, m: &[u8], at: usize) -> Result<String, u8> {
         "{} {} {} {} {} {} {} {}",
         type_covered, algorithm, labels, original_ttl, expiration, inception, key_tag, signer
     ))
+}
+
+/// NSEC (RFC 4034 section 4; mDNS's negative answers, RFC 6762 section 6.1): the next name and the
+/// types its bitmap windows list, as numbers in ascending order ("1 28").
+fn nsec(f: &mut Fields, m: &[u8], at: usize) -> Result<String, u8> {
+    let (next, mut p) = name(m, at)?;
+    let mut types = String::new();
+    // `m` ends with the record's data: the windows run to its end.
+    while p < m.len() {
+        let (window, len) = (u8_at(m, p).ok_or(T)? as u32, u8_at(m, p + 1).ok_or(T)? as usize);
+        let bitmap = m.get(p + 2..p + 2 + len).ok_or(T)?;
+        for (i, byte) in bitmap.iter().enumerate() {
+            for bit in 0..8 {
+                if byte & (0x80 >> bit) != 0 {
+                    let sep = if types.is_empty() { "" } else { " " };
+                    let _ = write!(types, "{}{}", sep, window * 256 + i as u32 * 8 + bit);
+                }
+            }
+        }
+        p += 2 + len;
+    }
+    txt(f, "nsec.next", next.as_bytes());
+    txt(f, "nsec.types", types.as_bytes());
+    Ok(format!("{} {}", next, types))
 }
 
 /// The EDNS pseudo-record (RFC 6891): UDP size in the class, version and DO bit in the TTL;
