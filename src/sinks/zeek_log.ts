@@ -12,8 +12,8 @@ export interface ZeekField<T> {
   get(row: T): ZeekValue;
 }
 
-/** null is unset; a number of type time or interval is seconds. */
-export type ZeekValue = string | number | boolean | string[] | null;
+/** null is unset; a number of type time or interval (or a vector of them) is seconds. */
+export type ZeekValue = string | number | boolean | string[] | number[] | null;
 
 const SEPARATOR = "\t";
 const SET_SEPARATOR = ",";
@@ -41,11 +41,18 @@ function escape(s: string, inSet: boolean): string {
   return out;
 }
 
+function tsvNumber(v: number, type: string): string {
+  return /\b(time|interval)\b/.test(type) ? v.toFixed(6) : String(v);
+}
+
 function tsvCell(v: ZeekValue, type: string): string {
   if (v === null) return UNSET;
   if (typeof v === "boolean") return v ? "T" : "F";
-  if (typeof v === "number") return type === "time" || type === "interval" ? v.toFixed(6) : String(v);
-  if (Array.isArray(v)) return v.length ? v.map((s) => escape(s, true)).join(SET_SEPARATOR) : EMPTY;
+  if (typeof v === "number") return tsvNumber(v, type);
+  if (Array.isArray(v)) {
+    const cells = v.map((x) => typeof x === "number" ? tsvNumber(x, type) : escape(x, true));
+    return cells.length ? cells.join(SET_SEPARATOR) : EMPTY;
+  }
   return escape(v, false);
 }
 
