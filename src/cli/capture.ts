@@ -105,7 +105,7 @@ Web view:
 ${IPFIX_HELP}
 
 ${ZEEK_HELP}
-      --zeek-rotate S          every S seconds, close conn.log and rename it conn.<open time>.log
+      --zeek-rotate S          every S seconds, close each Zeek log and rename it <log>.<open time>.log
 
 ${DETECT_HELP}
 
