@@ -8,14 +8,20 @@ import { DNS_RCODES, DNS_TYPES } from "../app/names.ts";
 import type { FlowView } from "./rows.ts";
 import type { SessionSink } from "./sink.ts";
 import type { UidMaker } from "./zeek_conn.ts";
-import { type ZeekField, ZeekLog } from "./zeek_log.ts";
+import {
+  eventIds,
+  eventSeconds as seconds,
+  idFields,
+  type ZeekField,
+  type ZeekIds,
+  ZeekLog,
+} from "./zeek_log.ts";
 
 /** A dns.log row being filled in. */
 interface DnsRow {
   ts: number;
   uid: string;
-  orig: { h: string; p: number };
-  resp: { h: string; p: number };
+  ids: ZeekIds;
   proto: string;
   transId: number;
   rtt: number | null;
@@ -116,15 +122,10 @@ function answerText(r: DnsRecord): string | undefined {
   }
 }
 
-const seconds = (e: AppEvent) => e.tsSec + e.tsNsec / 1e9;
-
 export const DNS_FIELDS: ZeekField<DnsRow>[] = [
   { name: "ts", type: "time", get: (r) => r.ts },
   { name: "uid", type: "string", get: (r) => r.uid },
-  { name: "id.orig_h", type: "addr", get: (r) => r.orig.h },
-  { name: "id.orig_p", type: "port", get: (r) => r.orig.p },
-  { name: "id.resp_h", type: "addr", get: (r) => r.resp.h },
-  { name: "id.resp_p", type: "port", get: (r) => r.resp.p },
+  ...idFields<DnsRow>(),
   { name: "proto", type: "enum", get: (r) => r.proto },
   { name: "trans_id", type: "count", get: (r) => r.transId },
   { name: "rtt", type: "interval", get: (r) => r.rtt },
@@ -164,10 +165,23 @@ function take(waiting: Map<number, DnsRow[]>, id: number): DnsRow | undefined {
   return row;
 }
 
-function put(waiting: Map<number, DnsRow[]>, row: DnsRow): void {
+/** Zeek's max_pending_msgs and max_pending_query_ids: past them, the unpaired are written out. */
+const MAX_PENDING = 50;
+
+/** Queues a row for its other half; returns the rows given up on (written unpaired, as Zeek does). */
+function put(waiting: Map<number, DnsRow[]>, row: DnsRow): DnsRow[] {
+  let given: DnsRow[] = [];
   const rows = waiting.get(row.transId);
-  if (rows) rows.push(row);
+  if (!rows && waiting.size > MAX_PENDING) {
+    given = [...waiting.values()].flat();
+    waiting.clear();
+  } else if (rows && rows.length > MAX_PENDING) {
+    given = rows.splice(0);
+  }
+  const queue = waiting.get(row.transId);
+  if (queue) queue.push(row);
   else waiting.set(row.transId, [row]);
+  return given;
 }
 
 /** `--zeek-logs DIR`: dns.log rows from the session's DNS messages (DoH is HTTP to Zeek). */
@@ -180,13 +194,11 @@ export class ZeekDnsLog {
   }
 
   #newRow(e: AppEvent, m: DnsMessage, clientSent: boolean): DnsRow {
-    const src = { h: e.src, p: e.srcPort }, dst = { h: e.dst, p: e.dstPort };
     return {
       ts: seconds(e),
       uid: this.uids.of(e.flowId),
       // The client is Zeek's originator; a lone reply's receiver is taken for the client.
-      orig: clientSent ? src : dst,
-      resp: clientSent ? dst : src,
+      ids: eventIds(e, clientSent),
       proto: m.transport,
       transId: m.id,
       rtt: null,
@@ -222,7 +234,7 @@ export class ZeekDnsLog {
       const [mine, other] = m.response ? [p.replies, p.queries] : [p.queries, p.replies];
       const paired = take(other, m.id);
       row = paired ?? this.#newRow(e, m, !m.response);
-      if (!paired) put(mine, row);
+      if (!paired) put(mine, row).forEach((r) => this.log.write(r));
     }
     if (m.response) this.#reply(row, e, m);
     else this.#query(row, m);
