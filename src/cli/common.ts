@@ -52,7 +52,7 @@ export const ZEEK_OPTIONS: Options = {
 };
 
 export const ZEEK_HELP = `Zeek and Suricata interop:
-      --zeek-logs DIR          write DIR/conn.log, dns.log and http.log as Zeek writes them (TSV;
+      --zeek-logs DIR          write DIR/conn.log, dns.log, http.log, ssh.log as Zeek does (TSV;
                                conn.log: conn_state, history, uid, community_id, then the local ends'
                                processes as extra columns; app log rows carry their flow's conn.log uid)
       --zeek-json              Zeek's JSON lines instead of TSV
