@@ -59,6 +59,12 @@ const OPCODES: Record<number, string> = {
   5: "dynamic-update",
   6: "dso",
 };
+/** Zeek's rcode names: the IANA ones, but its own spelling of 8 and names for the unassigned. */
+function rcodeName(r: number): string {
+  if (r === 8) return "NXRRSet";
+  if (r >= 11 && r <= 15) return `unassigned-${r}`;
+  return DNS_RCODES[r] ?? `rcode-${r}`;
+}
 const qtypeName = (t: number) => t === 255 ? "*" : DNS_TYPES[t] ?? `query-${t}`;
 const TYPE_NUMBERS = new Map(Object.entries(DNS_TYPES).map(([n, name]) => [name, Number(n)]));
 const typeNumber = (name: string) => TYPE_NUMBERS.get(name) ?? Number(name.replace(/^TYPE/, ""));
@@ -139,7 +145,7 @@ export const DNS_FIELDS: ZeekField<DnsRow>[] = [
   { name: "qtype", type: "count", get: (r) => r.qtype },
   { name: "qtype_name", type: "string", get: (r) => r.qtype === null ? null : qtypeName(r.qtype) },
   { name: "rcode", type: "count", get: (r) => r.rcode },
-  { name: "rcode_name", type: "string", get: (r) => r.rcode === null ? null : DNS_RCODES[r.rcode] ?? null },
+  { name: "rcode_name", type: "string", get: (r) => r.rcode === null ? null : rcodeName(r.rcode) },
   { name: "AA", type: "bool", get: (r) => r.aa },
   { name: "TC", type: "bool", get: (r) => r.tc },
   { name: "RD", type: "bool", get: (r) => r.rd },

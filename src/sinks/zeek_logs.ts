@@ -1,5 +1,5 @@
-// `--zeek-logs DIR`: the Zeek logs a session writes (conn.log, dns.log, http.log, ssh.log), sharing one uid maker so
-// every row names the conn.log uid of its flow; flushed and rotated together.
+// `--zeek-logs DIR`: the Zeek logs a session writes (conn.log, dns.log, http.log, ssh.log), sharing
+// one uid maker so every row names the conn.log uid of its flow; flushed and rotated together.
 import type { SessionSink } from "./sink.ts";
 import { UidMaker, ZeekConnLog } from "./zeek_conn.ts";
 import { ZeekDnsLog } from "./zeek_dns.ts";
