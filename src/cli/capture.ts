@@ -2,7 +2,7 @@
 import { CaptureError, listInterfaces } from "../../ffi/libpcap.ts";
 import { colorWanted, style } from "../base/format.ts";
 import { linktypeName } from "../decoder/names.ts";
-import { ZeekConnLog } from "../sinks/zeek_conn.ts";
+import { ZeekLogs } from "../sinks/zeek_logs.ts";
 import { Session, type SessionResult } from "../pipeline/session.ts";
 import { processMatcher } from "../pipeline/live_select.ts";
 import { ATTRIBUTION_METHODS, METHOD_TEXT } from "../proc/attribution.ts";
@@ -105,7 +105,7 @@ Web view:
 ${IPFIX_HELP}
 
 ${ZEEK_HELP}
-      --zeek-rotate S          every S seconds, close conn.log and rename it conn.<open time>.log
+      --zeek-rotate S          every S seconds, close each Zeek log and rename it <log>.<open time>.log
 
 ${DETECT_HELP}
 
@@ -275,7 +275,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   detect?.setCommunityIdSeed(zeek.communityIdSeed);
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
   const ipfix = ipfixChoice && await openIpfix(ipfixChoice, decoder);
-  const connLog = zeek.dir !== undefined ? new ZeekConnLog(zeek.dir, zeek.json) : undefined;
+  const zeekLogs = zeek.dir !== undefined ? new ZeekLogs(zeek.dir, zeek.json) : undefined;
   const writer = v.write
     ? new CaptureWriter(
       await PcapngWriter.create(callerPath(v.write as string), capture.linktype, capture.snaplen, device),
@@ -300,7 +300,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
       ...(exporter ? [exporter.sink()] : []),
       ...(writer ? [writer] : []),
       ...(ipfix ? [ipfix] : []),
-      ...(connLog ? [connLog.sink()] : []),
+      ...(zeekLogs?.sinks() ?? []),
     ],
     lateSinks: detect?.eveSinks,
     communityIdSeed: zeek.communityIdSeed,
@@ -352,9 +352,9 @@ export async function captureCommand(argv: string[]): Promise<number> {
       if (flushes.due()) {
         exporter?.flush();
         writer?.flush();
-        connLog?.log.flush();
+        zeekLogs?.flush();
       }
-      if (rotations.due()) connLog?.log.rotate();
+      if (rotations.due()) zeekLogs?.rotate();
     }
   } finally {
     clearTimeout(timer);

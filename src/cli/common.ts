@@ -52,8 +52,9 @@ export const ZEEK_OPTIONS: Options = {
 };
 
 export const ZEEK_HELP = `Zeek and Suricata interop:
-      --zeek-logs DIR          write DIR/conn.log as Zeek writes it (TSV; conn_state, history, uid,
-                               community_id, then the local ends' processes as extra columns)
+      --zeek-logs DIR          write DIR/conn.log, dns.log, http.log, ssh.log as Zeek does (TSV;
+                               conn.log: conn_state, history, uid, community_id, then the local ends'
+                               processes as extra columns; app log rows carry their flow's conn.log uid)
       --zeek-json              Zeek's JSON lines instead of TSV
       --community-id-seed N    seed of the Community IDs (flow exports, EVE, conn.log; default 0)`;
 

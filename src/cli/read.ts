@@ -23,7 +23,7 @@ import {
   ZEEK_OPTIONS,
   zeekFrom,
 } from "./common.ts";
-import { ZeekConnLog } from "../sinks/zeek_conn.ts";
+import { ZeekLogs } from "../sinks/zeek_logs.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { LINE_HELP, LINE_OPTIONS, lineOptionsGiven, printerOptionsFrom } from "./lines.ts";
 import { ProgressBar } from "./progress.ts";
@@ -192,7 +192,7 @@ export async function readCommand(argv: string[]): Promise<number> {
   detect?.setCommunityIdSeed(zeek.communityIdSeed);
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
   const ipfix = ipfixChoice && await openIpfix(ipfixChoice, decoder);
-  const connLog = zeek.dir !== undefined ? new ZeekConnLog(zeek.dir, zeek.json) : undefined;
+  const zeekLogs = zeek.dir !== undefined ? new ZeekLogs(zeek.dir, zeek.json) : undefined;
   const printer = lines && new PacketPrinter(lines.printer);
   const fileLines = printer && new FileLines(printer, !lines.printer.compact, lines.count);
   const session = await Session.open({
@@ -205,7 +205,7 @@ export async function readCommand(argv: string[]): Promise<number> {
       ...(fileLines ? [fileLines] : []),
       ...(exporter ? [exporter.sink()] : []),
       ...(ipfix ? [ipfix] : []),
-      ...(connLog ? [connLog.sink()] : []),
+      ...(zeekLogs?.sinks() ?? []),
     ],
     lateSinks: detect?.eveSinks,
     progress: (done, _total, path) => bar.update(done, path),

@@ -159,10 +159,12 @@ export class UidMaker {
 /** `--zeek-logs DIR`: conn.log rows from the session's flow records. */
 export class ZeekConnLog {
   readonly log: ZeekLog<ConnRow>;
-  readonly #uids = new UidMaker();
+  readonly #uids: UidMaker;
 
-  constructor(dir: string, json: boolean) {
+  /** `uids` is shared with the other logs, so their rows name the flow's conn.log uid. */
+  constructor(dir: string, json: boolean, uids = new UidMaker()) {
     this.log = new ZeekLog(dir, "conn", CONN_FIELDS, json);
+    this.#uids = uids;
   }
 
   flow(view: FlowView): void {

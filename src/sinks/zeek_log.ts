@@ -3,6 +3,7 @@
 // "(empty)" for empty values, and #close; or, with json, Zeek's JSON lines. Live capture can
 // rotate it: the current file is closed and renamed `<path>.<open time>.log`, as Zeek's archived
 // logs are named, and a new one opened.
+import type { AppEvent } from "../decoder/app_event.ts";
 import { BufferedWriter } from "./export.ts";
 
 /** A log column: Zeek's field name and type (time, string, addr, port, count, set[string], ...). */
@@ -12,8 +13,8 @@ export interface ZeekField<T> {
   get(row: T): ZeekValue;
 }
 
-/** null is unset; a number of type time or interval is seconds. */
-export type ZeekValue = string | number | boolean | string[] | null;
+/** null is unset; a number of type time or interval (or a vector of them) is seconds. */
+export type ZeekValue = string | number | boolean | string[] | number[] | null;
 
 const SEPARATOR = "\t";
 const SET_SEPARATOR = ",";
@@ -41,11 +42,18 @@ function escape(s: string, inSet: boolean): string {
   return out;
 }
 
+function tsvNumber(v: number, type: string): string {
+  return /\b(time|interval)\b/.test(type) ? v.toFixed(6) : String(v);
+}
+
 function tsvCell(v: ZeekValue, type: string): string {
   if (v === null) return UNSET;
   if (typeof v === "boolean") return v ? "T" : "F";
-  if (typeof v === "number") return type === "time" || type === "interval" ? v.toFixed(6) : String(v);
-  if (Array.isArray(v)) return v.length ? v.map((s) => escape(s, true)).join(SET_SEPARATOR) : EMPTY;
+  if (typeof v === "number") return tsvNumber(v, type);
+  if (Array.isArray(v)) {
+    const cells = v.map((x) => typeof x === "number" ? tsvNumber(x, type) : escape(x, true));
+    return cells.length ? cells.join(SET_SEPARATOR) : EMPTY;
+  }
   return escape(v, false);
 }
 
@@ -129,3 +137,28 @@ export class ZeekLog<T> {
     return to;
   }
 }
+
+/** A connection's endpoints as Zeek's `id` record names them. */
+export interface ZeekIds {
+  orig: { h: string; p: number };
+  resp: { h: string; p: number };
+}
+
+/** The ends of an app message's flow, its sender the originator when `senderIsOrig`. */
+export function eventIds(e: AppEvent, senderIsOrig: boolean): ZeekIds {
+  const src = { h: e.src, p: e.srcPort }, dst = { h: e.dst, p: e.dstPort };
+  return senderIsOrig ? { orig: src, resp: dst } : { orig: dst, resp: src };
+}
+
+/** Zeek's `id.orig_h id.orig_p id.resp_h id.resp_p` columns. */
+export function idFields<T extends { ids: ZeekIds }>(): ZeekField<T>[] {
+  return [
+    { name: "id.orig_h", type: "addr", get: (r) => r.ids.orig.h },
+    { name: "id.orig_p", type: "port", get: (r) => r.ids.orig.p },
+    { name: "id.resp_h", type: "addr", get: (r) => r.ids.resp.h },
+    { name: "id.resp_p", type: "port", get: (r) => r.ids.resp.p },
+  ];
+}
+
+/** An app message's time in seconds. */
+export const eventSeconds = (e: AppEvent) => e.tsSec + e.tsNsec / 1e9;

@@ -6,6 +6,8 @@ import { dnsRcodeName, dnsTypeName } from "../names.ts";
 export interface DnsQuestion {
   name: string;
   type: string;
+  /** The type as a number (Zeek's dns.log names types its own way). */
+  typeValue: number;
   class: number;
 }
 
@@ -30,6 +32,8 @@ export interface DnsMessage {
   id: number;
   response: boolean;
   opcode: number;
+  /** The 3 reserved header bits (Z, AD, CD), as Zeek's dns.log shows them. */
+  z: number;
   rcode: string;
   /** The response code as a number, with the EDNS extended bits. */
   rcodeValue: number;
@@ -132,6 +136,7 @@ function parseDnsMessage(e: AppEvent): DnsMessage {
     id: e.num(abi.F_DNS_ID) ?? 0,
     response: (flags & 0x8000) !== 0,
     opcode: (flags >> 11) & 0xf,
+    z: (flags >> 4) & 0x7,
     rcode: dnsRcodeName(e.num(abi.F_DNS_RCODE) ?? flags & 0xf),
     rcodeValue: e.num(abi.F_DNS_RCODE) ?? flags & 0xf,
     flags: {
@@ -156,10 +161,14 @@ function parseDnsMessage(e: AppEvent): DnsMessage {
   for (const [id, v] of e.fields()) {
     switch (id) {
       case abi.F_DNS_QNAME:
-        msg.questions.push({ name: utf8(v, 0, v.length), type: "", class: 0 });
+        msg.questions.push({ name: utf8(v, 0, v.length), type: "", typeValue: 0, class: 0 });
         break;
       case abi.F_DNS_QTYPE:
-        if (msg.questions.length) msg.questions[msg.questions.length - 1].type = dnsTypeName(u(v));
+        if (msg.questions.length) {
+          const q = msg.questions[msg.questions.length - 1];
+          q.typeValue = u(v);
+          q.type = dnsTypeName(q.typeValue);
+        }
         break;
       case abi.F_DNS_QCLASS:
         if (msg.questions.length) msg.questions[msg.questions.length - 1].class = u(v);

@@ -1,0 +1,40 @@
+// `--zeek-logs DIR`: the Zeek logs a session writes (conn.log, dns.log, http.log, ssh.log), sharing
+// one uid maker so every row names the conn.log uid of its flow; flushed and rotated together.
+import type { SessionSink } from "./sink.ts";
+import { UidMaker, ZeekConnLog } from "./zeek_conn.ts";
+import { ZeekDnsLog } from "./zeek_dns.ts";
+import { ZeekHttpLog } from "./zeek_http.ts";
+import { ZeekSshLog } from "./zeek_ssh.ts";
+import type { ZeekLog } from "./zeek_log.ts";
+
+export class ZeekLogs {
+  readonly #sinks: SessionSink[];
+  readonly #logs: Pick<ZeekLog<unknown>, "flush" | "rotate">[];
+
+  constructor(dir: string, json: boolean) {
+    const uids = new UidMaker();
+    const conn = new ZeekConnLog(dir, json, uids);
+    const apps = [
+      new ZeekDnsLog(dir, json, uids),
+      new ZeekHttpLog(dir, json, uids),
+      new ZeekSshLog(dir, json, uids),
+    ];
+    // The app logs first: a flow's end writes its unpaired app rows before its conn.log row.
+    this.#sinks = [...apps.map((a) => a.sink()), conn.sink()];
+    this.#logs = [conn.log, ...apps.map((a) => a.log)];
+  }
+
+  sinks(): SessionSink[] {
+    return this.#sinks;
+  }
+
+  /** What was written is on disk. */
+  flush(): void {
+    for (const log of this.#logs) log.flush();
+  }
+
+  /** Every log closed and renamed `<path>.<open time>.log` (Zeek's rotation); returns the new names. */
+  rotate(): string[] {
+    return this.#logs.map((log) => log.rotate()).filter((name): name is string => name !== null);
+  }
+}
