@@ -172,7 +172,7 @@ function ourDnsRow(m: DnsMessage): string {
     `0x${m.id.toString(16).padStart(4, "0")}`,
     m.response ? "1" : "0",
     m.questions.map((q) => `${q.name}/${q.type}`),
-    m.records.map((r) => `${r.name}/${r.type}`),
+    m.records.filter((r) => r.type !== "OPT").map((r) => `${r.name}/${r.type}`),
   );
 }
 

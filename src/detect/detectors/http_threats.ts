@@ -120,7 +120,9 @@ export function httpThreats(cfg: DetectConfig["http"], raise: Raise): Detector {
         }
       }
       if (cfg.encoded_uri) {
-        const why = encodedData(uri);
+        // A DoH GET's dns= parameter is base64url by definition (RFC 8484): its DNS message is
+        // decoded and checked as DNS (names, tunnelling), not as an encoded URI.
+        const why = encodedData(uri.replace(/([?&]dns=)[A-Za-z0-9_-]+/g, "$1"));
         if (why) {
           alert("http.encoded_uri", "low", m, c, `encoded data in a URI from ${c.src}: ${why}`, { why });
         }
