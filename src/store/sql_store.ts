@@ -376,8 +376,9 @@ export class SqlStore implements SessionStore {
     return { total: Number(count[0].n), rows: rows as Row[] };
   }
 
-  flows(id: number, q: ListQuery): Promise<Page> {
-    return this.#list(this.#flows, id, q);
+  async flows(id: number, q: ListQuery): Promise<Page> {
+    const page = await this.#list(this.#flows, id, q);
+    return { ...page, rows: page.rows.map(listsParsed) };
   }
 
   async records(id: number, kind: RecordKind, q: ListQuery): Promise<Page> {
@@ -453,6 +454,18 @@ export class SqlStore implements SessionStore {
   close(): Promise<void> {
     return this.db.close();
   }
+}
+
+/** Flow columns that hold a list of integers, kept as JSON text (the SQL types have no lists). */
+const LIST_COLUMNS = Object.entries(tableColumns("flows")).filter(([, t]) => t === "integers").map(([c]) => c);
+
+/** A stored flow row as the export gives it: its lists as lists again. */
+function listsParsed(row: Row): Row {
+  const out = { ...row };
+  for (const c of LIST_COLUMNS) {
+    if (typeof out[c] === "string") out[c] = JSON.parse(out[c] as string);
+  }
+  return out;
 }
 
 function param(v: unknown): Param {
