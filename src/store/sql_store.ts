@@ -457,7 +457,9 @@ export class SqlStore implements SessionStore {
 }
 
 /** Flow columns that hold a list of integers, kept as JSON text (the SQL types have no lists). */
-const LIST_COLUMNS = Object.entries(tableColumns("flows")).filter(([, t]) => t === "integers").map(([c]) => c);
+const LIST_COLUMNS = Object.entries(tableColumns("flows")).filter(([, t]) => t === "integers").map(([c]) =>
+  c
+);
 
 /** A stored flow row as the export gives it: its lists as lists again. */
 function listsParsed(row: Row): Row {
