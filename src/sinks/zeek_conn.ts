@@ -3,37 +3,20 @@
 // then the Community ID (as Zeek's community-id package adds it), then the processes of the local
 // ends that wiresight knows (extra columns, so Zeek readers still parse the file).
 import * as abi from "../decoder/abi.ts";
+import { appName } from "../app/names.ts";
 import type { FlowRecord, ZeekConn } from "../decoder/records.ts";
 import type { ProcessNote } from "../proc/process.ts";
 import type { FlowView } from "./rows.ts";
 import type { SessionSink } from "./sink.ts";
 import { type ZeekField, ZeekLog } from "./zeek_log.ts";
 
-/** Zeek's analyzer names for the applications wiresight finds in payloads. */
-const ZEEK_SERVICES: Record<number, string> = {
-  [abi.APP_DNS]: "dns",
-  [abi.APP_MDNS]: "dns",
-  [abi.APP_LLMNR]: "dns",
-  [abi.APP_HTTP]: "http",
-  [abi.APP_TLS]: "ssl",
-  [abi.APP_QUIC]: "quic",
-  [abi.APP_SSH]: "ssh",
-  [abi.APP_DHCP]: "dhcp",
-  [abi.APP_NTP]: "ntp",
-  [abi.APP_SMTP]: "smtp",
-  [abi.APP_FTP]: "ftp",
-  [abi.APP_POP3]: "pop3",
-  [abi.APP_IMAP]: "imap",
-  [abi.APP_REDIS]: "redis",
-  [abi.APP_MQTT]: "mqtt",
-  [abi.APP_SMB]: "smb",
-  [abi.APP_RDP]: "rdp",
-  [abi.APP_MYSQL]: "mysql",
-  [abi.APP_POSTGRESQL]: "postgresql",
-  [abi.APP_SYSLOG]: "syslog",
-  [abi.APP_SNMP]: "snmp",
-  [abi.APP_TELNET]: "telnet",
-};
+/** Where Zeek's analyzer names differ from ours (app/names.ts); ftp-data is Zeek's name too. */
+const ZEEK_RENAMES: Record<string, string> = { mdns: "dns", llmnr: "dns", tls: "ssl" };
+
+function zeekService(app: number): string | null {
+  const name = appName(app);
+  return name === null ? null : ZEEK_RENAMES[name] ?? name;
+}
 
 /** Zeek's conn_state from its endpoint states (base/protocols/conn's conn_state function). */
 export function connState(ipProto: number, c: ZeekConn): string {
@@ -111,7 +94,7 @@ export const CONN_FIELDS: ZeekField<ConnRow>[] = [
   { name: "id.resp_h", type: "addr", get: (r) => ends(r.view.record, r.conn).resp.h },
   { name: "id.resp_p", type: "port", get: (r) => ends(r.view.record, r.conn).resp.p },
   { name: "proto", type: "enum", get: (r) => transport(r.view.record.ipProto) ?? "unknown_transport" },
-  { name: "service", type: "string", get: (r) => ZEEK_SERVICES[r.view.record.app] ?? null },
+  { name: "service", type: "string", get: (r) => zeekService(r.view.record.app) },
   { name: "duration", type: "interval", get: (r) => lasted(r.conn) ? duration(r.conn) : null },
   { name: "orig_bytes", type: "count", get: (r) => lasted(r.conn) ? r.conn.origBytes : null },
   { name: "resp_bytes", type: "count", get: (r) => lasted(r.conn) ? r.conn.respBytes : null },

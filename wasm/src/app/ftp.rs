@@ -322,21 +322,11 @@ fn bytes_in_parens(s: &[u8]) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::testing::{run, values, Seg};
-    use crate::net::IPPROTO_TCP;
+    use crate::app::testing::{run, tcp_segments, values};
 
-    /// A control flow: (direction, bytes) pieces, each direction's sequence numbers following on.
+    /// The events of an FTP control flow of (direction, bytes) pieces.
     fn flow(parts: &[(u8, &[u8])]) -> Vec<(u8, Vec<(u16, Vec<u8>)>)> {
-        let mut seq = [1000u32, 5000u32];
-        let segs: Vec<Seg> = parts
-            .iter()
-            .map(|(dir, p)| {
-                let s = seq[*dir as usize];
-                seq[*dir as usize] += p.len() as u32;
-                let (sport, dport) = if *dir == 0 { (40000, 21) } else { (21, 40000) };
-                Seg { dir: *dir, proto: IPPROTO_TCP, sport, dport, seq: s, tcp_flags: 0x18, payload: p }
-            })
-            .collect();
+        let segs = tcp_segments(parts, 21);
         run(&segs).1
     }
 

@@ -368,6 +368,21 @@ pub mod testing {
         pub payload: &'a [u8],
     }
 
+    /// TCP segments of a flow to `port` from (direction, bytes) pieces, each direction's sequence
+    /// numbers following on.
+    pub fn tcp_segments<'a>(parts: &[(u8, &'a [u8])], port: u16) -> Vec<Seg<'a>> {
+        let mut seq = [1000u32, 5000u32];
+        parts
+            .iter()
+            .map(|(dir, p)| {
+                let s = seq[*dir as usize];
+                seq[*dir as usize] += p.len() as u32;
+                let (sport, dport) = if *dir == 0 { (40000, port) } else { (port, 40000) };
+                Seg { dir: *dir, proto: crate::net::IPPROTO_TCP, sport, dport, seq: s, tcp_flags: 0x18, payload: p }
+            })
+            .collect()
+    }
+
     /// The events of a flow: (kind, fields as (id, value)).
     pub fn run(segs: &[Seg]) -> (FlowApp, Vec<(u8, Vec<(u16, Vec<u8>)>)>) {
         let mut table = AppTable::default();

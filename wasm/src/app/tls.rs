@@ -422,8 +422,7 @@ impl StreamParser for Tls {
 #[cfg(test)]
 pub mod tests {
     use super::*;
-    use crate::app::testing::{run, values, Seg};
-    use crate::net::IPPROTO_TCP;
+    use crate::app::testing::{run, tcp_segments, values};
 
     fn vec16(b: &[u8]) -> Vec<u8> {
         [&(b.len() as u16).to_be_bytes()[..], b].concat()
@@ -476,18 +475,9 @@ pub mod tests {
         [&[ct, 3, 1][..], &vec16(body)].concat()
     }
 
-    /// A flow: (direction, bytes) pieces, each direction's sequence numbers following on.
+    /// Whether the parser is done, and the events of a TLS flow of (direction, bytes) pieces.
     fn flow(parts: &[(u8, &[u8])]) -> (bool, Vec<(u8, Vec<(u16, Vec<u8>)>)>) {
-        let mut seq = [1000u32, 5000u32];
-        let segs: Vec<Seg> = parts
-            .iter()
-            .map(|(dir, p)| {
-                let s = seq[*dir as usize];
-                seq[*dir as usize] += p.len() as u32;
-                let (sport, dport) = if *dir == 0 { (40000, 443) } else { (443, 40000) };
-                Seg { dir: *dir, proto: IPPROTO_TCP, sport, dport, seq: s, tcp_flags: 0x18, payload: p }
-            })
-            .collect();
+        let segs = tcp_segments(parts, 443);
         let (fa, ev) = run(&segs);
         (fa.done, ev)
     }
