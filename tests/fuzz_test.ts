@@ -191,3 +191,19 @@ export default () => ({ close() { kept.push(new Array(1 << 19).fill(1.5)); } });
     assert(growth.length >= 1, `no growth caught: ${JSON.stringify(s.failures)}`);
     assert(/the heap kept growing/.test(growth[0].detail), growth[0].detail);
   }));
+
+Deno.test("every corpus capture, unmutated, goes through the whole pipeline: exports, EVE, JSON and text report", async () => {
+  // The fuzz run found the text report failing on an SSLv2-format hello (no JA3): every capture
+  // the fuzzer starts from must render every output before any mutation.
+  const pipeline = await Pipeline.create({ reuse: true });
+  try {
+    const captures = corpusCaptures();
+    assert(captures.length >= 200, `corpus captures: ${captures.length}`);
+    for (const capture of captures) {
+      const { outputs } = await pipeline.run(capture);
+      assert(outputs.text.length > 0, capture.name);
+    }
+  } finally {
+    pipeline.free();
+  }
+});

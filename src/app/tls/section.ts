@@ -67,13 +67,16 @@ export class TlsSection implements Section<TlsReport> {
       this.#clientHellos++;
       if (r.sni !== null) this.#snis.add(r.sni);
       for (const a of r.alpn) this.#alpn.add(a);
-      this.#ja3.add(r.ja3!);
-      this.#ja3Strings.set(r.ja3!, r.ja3_string!);
-      this.#ja4.add(r.ja4!);
+      // An SSLv2-format hello has no JA3 or JA4 (tls/message.ts).
+      if (r.ja3 !== null) {
+        this.#ja3.add(r.ja3);
+        this.#ja3Strings.set(r.ja3, r.ja3_string ?? "");
+      }
+      if (r.ja4 !== null) this.#ja4.add(r.ja4);
     } else if (r.kind === "server_hello") {
       this.#serverHellos++;
-      this.#versions.add(r.version!);
-      this.#ciphers.add(r.cipher!);
+      if (r.version !== null) this.#versions.add(r.version);
+      if (r.cipher !== null) this.#ciphers.add(r.cipher);
     } else {
       this.#certificates++;
       if (!r.cert) return;
