@@ -6,10 +6,11 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { Session } from "../src/pipeline/session.ts";
 import { ZeekLogs } from "../src/sinks/zeek_logs.ts";
 import { corpusRoot } from "./helpers/corpus.ts";
+import { type ZeekRow, zeekTsvRows } from "./helpers/zeek_tsv.ts";
 
 const DIR = `${corpusRoot()}/zeek`;
 
-type Row = Record<string, string>;
+type Row = ZeekRow;
 
 interface LogCheck {
   /** What pairs our row with Zeek's, after id.*. */
@@ -65,19 +66,6 @@ const LOGS: Record<string, LogCheck> = {
   },
 };
 
-function tsvRows(text: string): Row[] {
-  let fields: string[] = [];
-  const rows: Row[] = [];
-  for (const line of text.split("\n")) {
-    if (line.startsWith("#fields\t")) fields = line.split("\t").slice(1);
-    else if (line && !line.startsWith("#")) {
-      const cells = line.split("\t");
-      rows.push(Object.fromEntries(fields.map((f, i) => [f, cells[i]])));
-    }
-  }
-  return rows;
-}
-
 function readLog(path: string): string {
   try {
     return Deno.readTextFileSync(path);
@@ -122,7 +110,7 @@ for (const [log, check] of Object.entries(LOGS)) {
       // The same columns, in Zeek's order, with Zeek's types.
       assertEquals(header(ourText, "#fields"), header(zeekText, "#fields"), test);
       assertEquals(header(ourText, "#types"), header(zeekText, "#types"), test);
-      const theirs = tsvRows(zeekText), ours = tsvRows(ourText);
+      const theirs = zeekTsvRows(zeekText), ours = zeekTsvRows(ourText);
       zeekRows += theirs.length;
       const free = [...ours];
       for (const z of theirs) {
@@ -141,7 +129,7 @@ for (const [log, check] of Object.entries(LOGS)) {
       }
       for (const o of free) unexplained.push(`${test}: our row ${keyOf(o)} is not in Zeek's log`);
       // Every row joins conn.log.
-      const connUids = new Set(tsvRows(readLog(`${dir}/conn.log`)).map((r) => r.uid));
+      const connUids = new Set(zeekTsvRows(readLog(`${dir}/conn.log`)).map((r) => r.uid));
       for (const o of ours) assert(connUids.has(o.uid), `${test}: ${log}.log uid ${o.uid} not in conn.log`);
     }
     Deno.removeSync(out, { recursive: true });

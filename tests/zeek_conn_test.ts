@@ -6,6 +6,7 @@ import { Session } from "../src/pipeline/session.ts";
 import { ZeekConnLog } from "../src/sinks/zeek_conn.ts";
 import { corpusRoot } from "./helpers/corpus.ts";
 import { run } from "./helpers/cli.ts";
+import { type ZeekRow, zeekTsvRows } from "./helpers/zeek_tsv.ts";
 
 const DIR = `${corpusRoot()}/zeek`;
 
@@ -43,30 +44,13 @@ const KNOWN: Record<string, string> = {
     "analyzer state wiresight does not have",
 };
 
-interface Row {
-  [field: string]: string;
-}
-
-function zeekRows(text: string): Row[] {
-  let fields: string[] = [];
-  const rows: Row[] = [];
-  for (const line of text.split("\n")) {
-    if (line.startsWith("#fields\t")) fields = line.split("\t").slice(1);
-    else if (line && !line.startsWith("#")) {
-      const cells = line.split("\t");
-      rows.push(Object.fromEntries(fields.map((f, i) => [f, cells[i]])));
-    }
-  }
-  return rows;
-}
-
 const tupleOf = (r: Record<string, unknown>) =>
   [r["id.orig_h"], r["id.orig_p"], r["id.resp_h"], r["id.resp_p"], r.proto].join(" ");
 
 /** Zeek's rows and ours paired by tuple (several on one tuple: by equal originator packets first):
  * how many pair up, and those with another conn_state or history. */
 function stateDifferences(
-  theirs: Row[],
+  theirs: ZeekRow[],
   ours: Record<string, unknown>[],
 ): { paired: number; diffs: string[] } {
   const free = [...ours];
@@ -110,7 +94,7 @@ Deno.test("conn.log agrees with Zeek's on its 59 regression traces", async () =>
     const ours = readJsonLines(`${dir}/conn.log`);
     Deno.writeTextFileSync(`${out}/${test}.flows.json`, ours.map((o) => JSON.stringify(o)).join("\n"));
     const { paired, diffs } = stateDifferences(
-      zeekRows(Deno.readTextFileSync(`${DIR}/${test}.conn.log`)),
+      zeekTsvRows(Deno.readTextFileSync(`${DIR}/${test}.conn.log`)),
       ours,
     );
     statesCompared += paired;
