@@ -461,7 +461,7 @@ mod tests {
 #[cfg(test)]
 mod flow_tests {
     use super::*;
-    use crate::app::testing::{run, values, Seg};
+    use crate::app::testing::{rand_below, run, values, Seg};
     use crate::app::FlowApp;
 
     type Event = (u8, Vec<(u16, Vec<u8>)>);
@@ -694,13 +694,7 @@ mod flow_tests {
         huge.extend_from_slice(&[HEADERS, END_HEADERS, 0, 0, 0, 1]);
         let (fa, _) = conn(&[(0, [PREFACE, &huge[..]].concat()), (1, huge.clone())], 1000);
         assert!(fa.done);
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rand = move |n: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n.max(1) as u64) as usize
-        };
+        let mut rand = rand_below(0x9e37_79b9_7f4a_7c15u64);
         for _ in 0..400 {
             let (mut c, mut s) = (client.clone(), server.clone());
             for _ in 0..1 + rand(4) {

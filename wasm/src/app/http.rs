@@ -558,7 +558,7 @@ mod tests {
 #[cfg(test)]
 mod flow_tests {
     use crate::abi::*;
-    use crate::app::testing::{run, values, Seg};
+    use crate::app::testing::{rand_below, run, values, Seg};
     use crate::app::FlowApp;
     use crate::net::IPPROTO_TCP;
 
@@ -756,13 +756,7 @@ Trailer-X: y\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
             ));
             conv.push((1, b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n".to_vec()));
         }
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut rand = move |n: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n.max(1) as u64) as usize
-        };
+        let mut rand = rand_below(0x2545_f491_4f6c_dd1du64);
         for run in 0..300 {
             let mut parts: Vec<(u8, Vec<u8>)> = Vec::new();
             for (dir, msg) in &conv {

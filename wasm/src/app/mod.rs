@@ -383,6 +383,17 @@ pub mod testing {
             .collect()
     }
 
+    /// A seeded xorshift generator of numbers below `n` (0 for n = 0), for the mutation tests.
+    pub fn rand_below(seed: u64) -> impl FnMut(usize) -> usize {
+        let mut x = seed;
+        move |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n.max(1) as u64) as usize
+        }
+    }
+
     /// The events of a flow: (kind, fields as (id, value)).
     pub fn run(segs: &[Seg]) -> (FlowApp, Vec<(u8, Vec<(u16, Vec<u8>)>)>) {
         let mut table = AppTable::default();
