@@ -28,20 +28,28 @@ const ASKS: Ask[] = [
   { name: "nope.lab.test", type: "A" },
 ];
 
+/** dnsmasq on 127.0.0.1:53 of the namespace, authoritative for lab.test with the records given. */
+function startDnsmasq(netns: string, dir: string, records: string[]): Deno.ChildProcess {
+  const [cmd, args] = inNetns(netns, "dnsmasq", [
+    "-k",
+    "-p53",
+    "--listen-address=127.0.0.1",
+    "--bind-interfaces",
+    "--no-resolv",
+    "--no-hosts",
+    `--pid-file=${dir}/pid`,
+    "--user=root",
+    "--local=/lab.test/",
+    ...records,
+  ]);
+  return new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).spawn();
+}
+
 Deno.test("DNS records of dig's queries to dnsmasq, over UDP and TCP", () =>
   withNetns(async (netns) => {
     const dir = await Deno.makeTempDir({ prefix: "wiresight_dns_" });
     const port = 53;
-    const [cmd, args] = inNetns(netns, "dnsmasq", [
-      "-k",
-      `-p${port}`,
-      "--listen-address=127.0.0.1",
-      "--bind-interfaces",
-      "--no-resolv",
-      "--no-hosts",
-      `--pid-file=${dir}/pid`,
-      "--user=root",
-      "--local=/lab.test/",
+    const server = startDnsmasq(netns, dir, [
       "--host-record=www.lab.test,10.0.0.10,fd00::10",
       "--mx-host=lab.test,mail.lab.test,10",
       "--txt-record=lab.test,v=spf1 -all",
@@ -50,7 +58,6 @@ Deno.test("DNS records of dig's queries to dnsmasq, over UDP and TCP", () =>
       "--ptr-record=10.0.0.10.in-addr.arpa,www.lab.test",
       "--address=/web.lab.test/10.0.0.11",
     ]);
-    const server = new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).spawn();
     try {
       // dnsmasq answers, over UDP and TCP, before the capture starts.
       for (const transport of ["+notcp", "+tcp"]) {
@@ -134,19 +141,7 @@ const RICH_ASKS = [
 Deno.test("HTTPS, DS, DNSKEY, CAA, NAPTR and EDNS options from dnsmasq agree with tshark", () =>
   withNetns(async (netns) => {
     const dir = await Deno.makeTempDir({ prefix: "wiresight_dns_rich_" });
-    const [cmd, args] = inNetns(netns, "dnsmasq", [
-      "-k",
-      "-p53",
-      "--listen-address=127.0.0.1",
-      "--bind-interfaces",
-      "--no-resolv",
-      "--no-hosts",
-      `--pid-file=${dir}/pid`,
-      "--user=root",
-      "--local=/lab.test/",
-      ...RICH_RECORDS,
-    ]);
-    const server = new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).spawn();
+    const server = startDnsmasq(netns, dir, RICH_RECORDS);
     try {
       await waitFor("dnsmasq to answer", async () => {
         const dig = ["+short", "+tries=1", "+time=2", "@127.0.0.1", "lab.test", "CAA"];
