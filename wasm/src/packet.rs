@@ -49,10 +49,32 @@ pub struct Packet {
     pub parent_count: u8,
     /// ENCAP_* of the tunnel the packet rode in directly.
     pub encap: u8,
+    /// Where a fragment's parts lie in the frame (valid with `PF_FRAGMENT`), for reassembly.
+    pub frag: FragPos,
+}
+
+/// A fragment's layout: `l3_off..hdr_end` the unfragmentable part (IPv6: up to the fragment
+/// header), `data_off..data_end` its share of the payload, at byte `offset` of the datagram.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FragPos {
+    pub l3_off: u32,
+    pub hdr_end: u32,
+    pub data_off: u32,
+    pub data_end: u32,
+    pub offset: u32,
+    pub more: bool,
+    /// IPv6: the next-header byte naming the fragment header (from `l3_off`), and the header
+    /// after the fragment header.
+    pub nh_pos: u32,
+    pub next: u8,
 }
 
 /// Internal flag (not in the ABI's PF_* set): `route_dst` holds the final destination.
 pub const PF_ROUTED: u32 = 1 << 31;
+/// Internal flag: a fragment handed to reassembly (its datagram is what Zeek's conn counts).
+pub const PF_DEFRAG: u32 = 1 << 30;
+/// Internal flag: a datagram rebuilt from fragments already counted in its flow.
+pub const PF_REASSEMBLED: u32 = 1 << 29;
 
 impl Packet {
     pub fn new() -> Packet {
@@ -95,6 +117,7 @@ impl Packet {
             parents: [0; MAX_DEPTH],
             parent_count: 0,
             encap: ENCAP_NONE,
+            frag: FragPos::default(),
         }
     }
 

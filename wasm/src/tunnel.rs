@@ -37,7 +37,8 @@ pub struct Found {
 
 /// The tunnel `p` is the carrier of, if any. `d` is the frame `p` was decoded from.
 pub fn find(d: &[u8], p: &Packet) -> Option<Found> {
-    if p.flags & PF_L4 == 0 || p.ip_proto == IPPROTO_TCP {
+    // A fragment holds part of what it carries: the whole datagram is followed once reassembled.
+    if p.flags & PF_L4 == 0 || p.flags & PF_FRAGMENT != 0 || p.ip_proto == IPPROTO_TCP {
         return None;
     }
     let start = p.payload_off as usize;
