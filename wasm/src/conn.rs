@@ -6,7 +6,7 @@
 
 use crate::abi::{END_ATTEMPT, END_FIN, END_IDLE, END_RST};
 use crate::net::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP};
-use crate::packet::Packet;
+use crate::packet::{Packet, PF_BAD_CHECKSUM};
 
 const FIN: u16 = 0x01;
 const SYN: u16 = 0x02;
@@ -88,6 +88,8 @@ pub struct Conn {
     /// Retransmissions and zero windows: logged at 1, 10, 100, ... (Zeek's scaled history).
     rxmt: [u32; 2],
     win0: [u32; 2],
+    /// Packets with a wrong checksum (logged C at 1, 10, 100, ...).
+    corrupt: [u32; 2],
     pub first_ns: u64,
     /// The time of the last packet that counts for the duration.
     pub last_ns: u64,
@@ -176,6 +178,7 @@ impl Conn {
         self.seen.swap(0, 1);
         self.rxmt.swap(0, 1);
         self.win0.swap(0, 1);
+        self.corrupt.swap(0, 1);
     }
 
     fn set_state(&mut self, dir: usize, s: u8) {
@@ -217,6 +220,12 @@ impl Conn {
     /// Accounts a packet that came from the flow's side B when `from_b`.
     pub fn update(&mut self, p: &Packet, from_b: bool) {
         let dir = (from_b != self.orig_is_b) as usize;
+        if p.flags & PF_BAD_CHECKSUM != 0 {
+            // Zeek's TCP and UDP analyzers drop it, noting the corruption in the history only.
+            self.corrupt[dir] += 1;
+            self.scaled(dir, self.corrupt[dir], 'C');
+            return;
+        }
         self.pkts[dir] += 1;
         self.ip_bytes[dir] += p.ip_len as u64;
         let l4 = p.flags & crate::abi::PF_L4 != 0;

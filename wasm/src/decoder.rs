@@ -11,7 +11,7 @@ use crate::frag::{self, Reassembler};
 use crate::link::{self, Net};
 use crate::net;
 use crate::out::Out;
-use crate::packet::{Packet, PF_DEFRAG, PF_REASSEMBLED, PF_ROUTED};
+use crate::packet::{Packet, PF_BAD_CHECKSUM, PF_DEFRAG, PF_REASSEMBLED, PF_ROUTED};
 use crate::rate::HostRates;
 use crate::stats::Stats;
 use crate::transport;
@@ -46,6 +46,8 @@ pub struct Engine {
     carriers: Vec<Packet>,
     /// Fragments of outer IP datagrams, until they make a whole one.
     frags: Reassembler,
+    /// Zeek's TCP and UDP checksum checks (conn tracking's CONN_MODE_CHECKSUMS).
+    verify_checksums: bool,
     emit_packets: bool,
     payload_max: usize,
     frame: u64,
@@ -99,8 +101,10 @@ impl Decoder {
     }
 
     /// Zeek's view of each connection (wasm/src/conn.rs) in the flow records, from the next flow on.
-    pub fn set_conn_tracking(&mut self, on: bool) {
-        self.eng.flows.set_conn_tracking(on);
+    /// `mode`: CONN_MODE_* bits.
+    pub fn set_conn_tracking(&mut self, mode: u32) {
+        self.eng.flows.set_conn_tracking(mode & CONN_MODE_ON != 0);
+        self.eng.verify_checksums = mode & CONN_MODE_ON != 0 && mode & CONN_MODE_CHECKSUMS != 0;
     }
 
     pub fn set_packet_output(&mut self, on: bool, payload_max: usize) {
@@ -238,6 +242,7 @@ impl Engine {
             pkt: Packet::new(),
             carriers: vec![Packet::new(); MAX_DEPTH],
             frags: Reassembler::default(),
+            verify_checksums: false,
             emit_packets: false,
             payload_max: 0,
             frame: 0,
@@ -450,7 +455,16 @@ impl Engine {
     /// packet ends up as the innermost one. Returns how many carriers there are.
     fn decapsulate(&mut self, data: &[u8]) -> usize {
         let mut depth = 0;
-        while let Some(found) = tunnel::find(data, &self.pkt) {
+        loop {
+            // Zeek drops a packet whose checksum is wrong before anything reads its payload.
+            if self.verify_checksums && !transport::checksum_ok(data, &self.pkt) {
+                self.pkt.flags |= PF_BAD_CHECKSUM;
+                break;
+            }
+            let found = match tunnel::find(data, &self.pkt) {
+                Some(f) => f,
+                None => break,
+            };
             if depth == MAX_DEPTH {
                 // Hostile nesting: the packet stays the carrier it is.
                 self.pkt.mark(MAL_TUNNEL_TOO_DEEP);

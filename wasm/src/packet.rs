@@ -35,7 +35,8 @@ pub struct Packet {
     /// Offset and length of the L4 payload inside the captured bytes.
     pub payload_off: u32,
     pub payload_len: u32,
-    /// Bytes of the transport header and its payload (the IP payload, as captured).
+    /// Offset and bytes of the transport header and its payload (the IP payload, as captured).
+    pub l4_off: u32,
     pub l4_len: u32,
     pub malformed: u8,
     pub flow_id: u64,
@@ -75,6 +76,8 @@ pub const PF_ROUTED: u32 = 1 << 31;
 pub const PF_DEFRAG: u32 = 1 << 30;
 /// Internal flag: a datagram rebuilt from fragments already counted in its flow.
 pub const PF_REASSEMBLED: u32 = 1 << 29;
+/// Internal flag: the TCP or UDP checksum is wrong (checked only when asked: Zeek's default).
+pub const PF_BAD_CHECKSUM: u32 = 1 << 28;
 
 impl Packet {
     pub fn new() -> Packet {
@@ -108,6 +111,7 @@ impl Packet {
             icmp_id: 0,
             payload_off: 0,
             payload_len: 0,
+            l4_off: 0,
             l4_len: 0,
             malformed: MAL_NONE,
             flow_id: 0,
@@ -146,6 +150,7 @@ impl Packet {
         self.icmp_id = 0;
         self.payload_off = 0;
         self.payload_len = 0;
+        self.l4_off = 0;
         self.l4_len = 0;
         self.malformed = MAL_NONE;
         self.flow_id = 0;

@@ -21,7 +21,7 @@ const PORT_GTPV1_U: u16 = 2152;
 const PORT_GTPV1_C: u16 = 2123;
 const PORT_TEREDO: u16 = 3544;
 const PORT_GRE: u16 = 4754;
-const PORT_VXLAN: u16 = 4789;
+pub const PORT_VXLAN: u16 = 4789;
 const PORT_AYIYA: u16 = 5072;
 const PORT_GENEVE: u16 = 6081;
 
