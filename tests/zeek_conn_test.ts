@@ -5,7 +5,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { Session } from "../src/pipeline/session.ts";
 import { ZeekConnLog } from "../src/sinks/zeek_conn.ts";
 import { corpusRoot } from "./helpers/corpus.ts";
-import { run } from "./helpers/cli.ts";
+import { run, wiresight } from "./helpers/cli.ts";
 import { type ZeekRow, zeekTsvRows } from "./helpers/zeek_tsv.ts";
 
 const DIR = `${corpusRoot()}/zeek`;
@@ -131,6 +131,27 @@ Deno.test("conn.log agrees with Zeek's on its 59 regression traces", async () =>
   // conn_state and history: 240 of the 245 matched rows (190 of 199 before decapsulation, 230 of
   // 242 with it, 237 of 245 with the rules above, 240 with checksums).
   assert(statesEqual >= 240 && statesEqual / statesCompared >= 0.97, `${statesEqual} of ${statesCompared}`);
+});
+
+Deno.test("--zeek-checksums: packets with a wrong UDP checksum are left out of conn.log, history C", async () => {
+  const trace = `${DIR}/core.tunnels.vxlan-unknown-internal-packet.pcap`;
+  const alone = await wiresight(["read", trace, "--zeek-checksums"]);
+  assertEquals([alone.code, alone.stderr.includes("--zeek-checksums needs --zeek-logs DIR")], [2, true]);
+  const dir = await Deno.makeTempDir();
+  try {
+    const rowsWith = async (extra: string[]) => {
+      const r = await wiresight(["read", trace, "--zeek-logs", dir, "--zeek-json", ...extra]);
+      assertEquals(r.code, 0, r.stderr);
+      return readJsonLines(`${dir}/conn.log`).filter((o) => o["id.resp_p"] === 4789)
+        .map((o) => `${o.history} ${o.orig_pkts} ${o.resp_pkts}`);
+    };
+    // Each VXLAN datagram's UDP checksum is wrong: Zeek (without -C) drops all three, and so the
+    // connections inside them.
+    assertEquals(await rowsWith(["--zeek-checksums"]), ["C 0 0", "C 0 0", "C 0 0"]);
+    assertEquals(await rowsWith([]), ["D 1 0", "D 1 0", "D 1 0"]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
 
 function zeekRowsTsv(text: string): { test: string; trace: string; checksums: string }[] {
