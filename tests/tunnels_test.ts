@@ -56,14 +56,19 @@ async function tsharkInner(path: string): Promise<Map<number, Inner>> {
     "ip.frag_offset",
   ];
   const out = new Map<number, Inner>();
-  // Zeek looks for Teredo on any UDP port; tshark does when its heuristic is on.
-  const prefs = ["--enable-heuristic", "teredo_udp"];
+  // Zeek looks for Teredo on any UDP port; tshark does when its heuristic is on. Fragmented
+  // datagrams are read reassembled, as Zeek and we decapsulate them (later -o options win).
+  const prefs = [
+    "--enable-heuristic",
+    "teredo_udp",
+    "-o",
+    "ip.defragment:TRUE",
+    "-o",
+    "ipv6.defragment:TRUE",
+  ];
   for (const { frame, values } of await tsharkFields(path, "ip or ipv6", fields, prefs)) {
     const [protocols, ipSrc, ipDst, ipLen, v6Src, v6Dst, v6Plen, tcpSrc, tcpDst, udpSrc, udpDst, fragOffset] =
       values;
-    // A later IP fragment has no upper layer for tshark (reassembly off); we give it its first
-    // fragment's flow.
-    if (fragOffset.some((o) => o !== "0")) continue;
     let layers = protocols[0].split(":");
     const icmp = layers.findIndex((l) => l === "icmp" || l === "icmpv6");
     if (icmp >= 0) layers = layers.slice(0, icmp + 1);
@@ -72,6 +77,8 @@ async function tsharkInner(path: string): Promise<Map<number, Inner>> {
     const nth = (name: string, upTo: number) =>
       layers.slice(0, upTo + 1).filter((l) => l === name).length - 1;
     const k = nth(layers[at], at);
+    // A fragment whose datagram is not complete yet: no upper layer to read in this frame.
+    if (!v6 && (fragOffset[k] ?? "0") !== "0") continue;
     const [src, dst] = v6 ? [v6Src[k], v6Dst[k]] : [ipSrc[k], ipDst[k]];
     // IPv6 extension headers are layers of their own in tshark.
     const upper = layers.findIndex((l, i) => i > at && !l.startsWith("ipv6."));
@@ -127,7 +134,9 @@ Deno.test("tunnels: every inner packet and inner flow is tshark's reading of the
     const [shark, us] = await Promise.all([tsharkInner(path), ours(path)]);
     for (const p of us.packets) {
       const theirs = shark.get(p.frame);
-      if (!p.ipVersion || (p.fragment && !theirs)) continue;
+      // A fragment is reported as itself; its datagram's reading is tshark's frame that
+      // completes it, which the flows below compare.
+      if (!p.ipVersion || p.fragment) continue;
       const key = ourKey(p.ipVersion, p.ipProto, p.src, p.dst, p.srcPort, p.dstPort);
       if (theirs?.key !== key) problems.push(`${name} frame ${p.frame}: ours ${key}, tshark ${theirs?.key}`);
     }

@@ -221,7 +221,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const exp = exportFrom(v);
   const ipfixChoice = ipfixFrom(v);
   const zeek = zeekFrom(v);
-  if (zeek.dir !== undefined) decoder.connTracking = true;
+  if (zeek.dir !== undefined) Object.assign(decoder, { connTracking: true, zeekChecksums: zeek.checksums });
   const rotateEvery = secondsOption(v["zeek-rotate"] as string | undefined, "zeek-rotate") ?? 0;
   if (rotateEvery && zeek.dir === undefined) throw new UsageError("--zeek-rotate needs --zeek-logs DIR");
   // Detection: its config is checked before capture starts; alert lines go out with the packet lines.

@@ -49,6 +49,7 @@ export const ZEEK_OPTIONS: Options = {
   "zeek-logs": { type: "string" },
   "zeek-json": { type: "boolean" },
   "community-id-seed": { type: "string" },
+  "zeek-checksums": { type: "boolean" },
 };
 
 export const ZEEK_HELP = `Zeek and Suricata interop:
@@ -56,19 +57,26 @@ export const ZEEK_HELP = `Zeek and Suricata interop:
                                conn.log: conn_state, history, uid, community_id, then the local ends'
                                processes as extra columns; app log rows carry their flow's conn.log uid)
       --zeek-json              Zeek's JSON lines instead of TSV
-      --community-id-seed N    seed of the Community IDs (flow exports, EVE, conn.log; default 0)`;
+      --community-id-seed N    seed of the Community IDs (flow exports, EVE, conn.log; default 0)
+      --zeek-checksums         conn.log leaves out TCP/UDP packets with a wrong checksum (history C), as
+                               zeek does without -C (off by default: local captures have offloaded ones)`;
 
 export interface ZeekChoice {
   /** --zeek-logs DIR, created if missing. */
   dir?: string;
   json: boolean;
   communityIdSeed: number;
+  /** --zeek-checksums: Zeek's checksum checks for conn.log. */
+  checksums: boolean;
 }
 
 /** The Zeek options, validated; the log directory is created. */
 export function zeekFrom(v: Record<string, unknown>): ZeekChoice {
   const dir = callerPath(v["zeek-logs"] as string | undefined);
   if (v["zeek-json"] && dir === undefined) throw new UsageError("--zeek-json needs --zeek-logs DIR");
+  if (v["zeek-checksums"] && dir === undefined) {
+    throw new UsageError("--zeek-checksums needs --zeek-logs DIR");
+  }
   if (dir !== undefined) {
     try {
       Deno.mkdirSync(dir, { recursive: true });
@@ -77,7 +85,12 @@ export function zeekFrom(v: Record<string, unknown>): ZeekChoice {
     }
   }
   const seed = intOption(v["community-id-seed"] as string | undefined, "community-id-seed", 0, 65535) ?? 0;
-  return { dir, json: Boolean(v["zeek-json"]), communityIdSeed: seed };
+  return {
+    dir,
+    json: Boolean(v["zeek-json"]),
+    communityIdSeed: seed,
+    checksums: Boolean(v["zeek-checksums"]),
+  };
 }
 
 const PROTOCOL_BITS: Record<string, number> = {

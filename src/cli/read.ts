@@ -157,7 +157,7 @@ export async function readCommand(argv: string[]): Promise<number> {
   const bpf = v.filter as string | undefined;
   if (bpf !== undefined) checkBpf(bpf);
   const zeek = zeekFrom(v);
-  if (zeek.dir !== undefined) decoder.connTracking = true;
+  if (zeek.dir !== undefined) Object.assign(decoder, { connTracking: true, zeekChecksums: zeek.checksums });
   const out = stdoutPlan(reportFormat, exportPath, detectChoice?.alertsPath, lines !== undefined);
   if (lines?.count !== undefined && (reportFormat !== "none" || exp || detectChoice)) {
     throw new UsageError(

@@ -531,3 +531,7 @@ export const LINKTYPE_IPV6 = 229;
 export const LINKTYPE_NFLOG = 239;
 export const LINKTYPE_LINUX_SLL2 = 276;
 export const LINKTYPE_PKTAP = 258;
+
+// Conn tracking modes (ws_set_conn_tracking)
+export const CONN_MODE_ON = 1;
+export const CONN_MODE_CHECKSUMS = 2;

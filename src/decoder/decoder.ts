@@ -48,6 +48,10 @@ export interface DecoderConfig {
   flowStarts?: boolean;
   /** Flow records carry Zeek's view of each connection (conn_state, history, IP bytes: `FlowRecord.conn`). */
   connTracking?: boolean;
+  /** With connTracking: TCP and UDP checksums checked as Zeek does by default (a packet with a
+   * wrong one is left out of its connection, history C); off is `zeek -C`, right for captures
+   * of the local machine, whose outgoing checksums the NIC fills in. */
+  zeekChecksums?: boolean;
   /** Per-host packet counts per window; hosts over a threshold get a host-rate record. */
   hostRates?: { windowMs: number; minPackets: number; minSyns: number };
 }
@@ -127,7 +131,9 @@ export class Decoder {
     const t = cfg.timeouts ?? DEFAULT_TIMEOUTS;
     ex.ws_set_timeouts(h, t.tcpIdle, t.udpIdle, t.closedLinger, t.active);
     if (cfg.packets) ex.ws_set_packet_output(h, 1, cfg.packets.payloadMax);
-    if (cfg.connTracking) ex.ws_set_conn_tracking(h, 1);
+    if (cfg.connTracking) {
+      ex.ws_set_conn_tracking(h, abi.CONN_MODE_ON | (cfg.zeekChecksums ? abi.CONN_MODE_CHECKSUMS : 0));
+    }
     if (cfg.protocols) ex.ws_filter_protocols(h, cfg.protocols.include, cfg.protocols.exclude);
     if (cfg.appMarks) this.setAppMarks(0, cfg.appMarks);
     for (const host of cfg.hosts ?? []) {

@@ -15,7 +15,7 @@ export interface DecoderExports {
   ws_input_cap(h: number): number;
   ws_scratch_ptr(h: number): number;
   ws_set_timeouts(h: number, tcpIdle: number, udpIdle: number, closedLinger: number, active: number): void;
-  ws_set_conn_tracking(h: number, on: number): void;
+  ws_set_conn_tracking(h: number, mode: number): void;
   ws_set_packet_output(h: number, on: number, payloadMax: number): void;
   ws_filter_protocols(h: number, include: number, exclude: number): void;
   ws_filter_add_host(h: number, prefixLen: number, ipver: number): void;

@@ -154,6 +154,9 @@ export class ZeekConnLog {
     const f = view.record;
     // A flow cut by the active timeout goes on: Zeek logs a connection once, at its end.
     if (!f.conn || f.endReason === "active_timeout") return;
+    // Only fragments of datagrams never completed: Zeek never saw a packet of this connection
+    // (one whose packets all had wrong checksums is logged, with its history C).
+    if (f.conn.origPackets + f.conn.respPackets === 0 && !f.conn.history) return;
     const parents = f.tunnelParents.map((id) => this.#uids.of(id));
     this.log.write({
       view,

@@ -715,6 +715,11 @@ abi_consts!(LINKTYPES: u32 {
     LINKTYPE_PKTAP = 258,
 });
 
+abi_consts!(CONN_MODES: u32 {
+    CONN_MODE_ON = 1,
+    CONN_MODE_CHECKSUMS = 2,
+});
+
 /// Slots of the small link-type and ethertype tables in the statistics.
 pub const LINKTYPE_SLOTS: usize = 16;
 pub const ETHERTYPE_SLOTS: usize = 32;
@@ -785,7 +790,7 @@ mod abi_doc {
             L3_KINDS, MALFORMED, FLOW_FIELDS, ENCAPS, END_REASONS, TCP_STATES, CONN_BITS, ZEEK_ENDPOINT_STATES, INTERFACE_FIELDS, IF_FORMATS,
             TOP_FIELDS, TOP_TABLES, NAME_FIELDS, IFSTATS_FIELDS, IFSTATS_BITS, COMMENT_FIELDS,
             FLOW_START_FIELDS, HOST_RATE_FIELDS, APP_FIELDS, APP_FIELD_HEADER, APP_LIMITS, APP_PROTOCOLS,
-            APP_KINDS, APP_FIELD_IDS, DNS_ERRORS, PROTO_BITS, APP_MARKS, STATS, LINKTYPES,
+            APP_KINDS, APP_FIELD_IDS, DNS_ERRORS, PROTO_BITS, APP_MARKS, STATS, LINKTYPES, CONN_MODES,
         ];
         let mut ours = BTreeMap::new();
         for table in tables {

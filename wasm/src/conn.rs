@@ -4,8 +4,9 @@
 //! base/protocols/conn script (read, not copied). The flow table keeps one `Conn` per flow only
 //! when conn tracking is on (`ws_set_conn_tracking`), so flows cost nothing more without it.
 
+use crate::abi::{END_ATTEMPT, END_FIN, END_IDLE, END_RST};
 use crate::net::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP};
-use crate::packet::Packet;
+use crate::packet::{Packet, PF_BAD_CHECKSUM};
 
 const FIN: u16 = 0x01;
 const SYN: u16 = 0x02;
@@ -25,6 +26,14 @@ pub const EP_ACTIVE: u8 = 7;
 pub const HISTORY_MAX: usize = 24;
 /// Zeek's tcp_attempt_delay.
 const ATTEMPT_NS: u64 = 5_000_000_000;
+/// Zeek's tcp_close_delay: a connection whose close is complete is removed this long after it.
+const CLOSE_DELAY_NS: u64 = 5_000_000_000;
+/// Zeek's dns_session_timeout: its DNS analyzer's expire timer on UDP, which removes the
+/// connection when it finds it idle for this long less one second.
+const DNS_SESSION_NS: u64 = 10_000_000_000;
+const DNS_SLACK_NS: u64 = 1_000_000_000;
+/// The UDP ports Zeek's DNS analyzer is registered for (base/protocols/dns: DNS::ports).
+const DNS_UDP_PORTS: &[u16] = &[53, 137, 5353, 5355];
 /// Zeek ignores sequence jumps larger than this on SYNs and RSTs.
 const TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
 
@@ -79,11 +88,17 @@ pub struct Conn {
     /// Retransmissions and zero windows: logged at 1, 10, 100, ... (Zeek's scaled history).
     rxmt: [u32; 2],
     win0: [u32; 2],
+    /// Packets with a wrong checksum (logged C at 1, 10, 100, ...).
+    corrupt: [u32; 2],
     pub first_ns: u64,
     /// The time of the last packet that counts for the duration.
     pub last_ns: u64,
     pub history: [u8; HISTORY_MAX],
     pub hist_len: u8,
+    /// When Zeek's close-delay timer removes the connection (0: not scheduled).
+    delete_ns: u64,
+    /// A UDP connection to a DNS port: Zeek's DNS analyzer's expire timer applies.
+    dns_timer: bool,
 }
 
 impl Conn {
@@ -101,7 +116,10 @@ impl Conn {
             IPPROTO_UDP => likely_server(IPPROTO_UDP, s) && !likely_server(IPPROTO_UDP, d),
             _ => false,
         };
-        let mut c = Conn { orig_is_b: from_b != flip, first_ns: p.ts_ns, last_ns: p.ts_ns, ..Conn::default() };
+        let resp_port = if flip { s } else { d };
+        let dns_timer = p.ip_proto == IPPROTO_UDP && DNS_UDP_PORTS.contains(&resp_port);
+        let mut c =
+            Conn { orig_is_b: from_b != flip, first_ns: p.ts_ns, last_ns: p.ts_ns, dns_timer, ..Conn::default() };
         if flip && (tcp || p.ip_proto == IPPROTO_UDP) {
             c.add('^');
         }
@@ -160,6 +178,7 @@ impl Conn {
         self.seen.swap(0, 1);
         self.rxmt.swap(0, 1);
         self.win0.swap(0, 1);
+        self.corrupt.swap(0, 1);
     }
 
     fn set_state(&mut self, dir: usize, s: u8) {
@@ -167,16 +186,46 @@ impl Conn {
         self.ep[dir] = s;
     }
 
-    /// Zeek's attempt timer: a SYN unanswered for 5 s ends the connection (logged S0); what
-    /// follows on the same ports is a new one.
-    pub fn attempt_expired(&self, p: &Packet) -> bool {
+    /// Whether one of Zeek's timers removed the connection before packet `p` (what follows on the
+    /// same ports is a new one), and the flow end reason to record.
+    pub fn expired(&self, p: &Packet) -> Option<u8> {
+        if self.attempt_expired(p) {
+            Some(END_ATTEMPT)
+        } else if self.delete_ns != 0 && p.ts_ns >= self.delete_ns {
+            Some(if self.ep.contains(&EP_RESET) { END_RST } else { END_FIN })
+        } else if self.dns_expired(p.ts_ns) {
+            Some(END_IDLE)
+        } else {
+            None
+        }
+    }
+
+    /// Zeek's attempt timer: a SYN unanswered for 5 s ends the connection (logged S0).
+    fn attempt_expired(&self, p: &Packet) -> bool {
         let attempt = self.ep[0] == EP_SYN_SENT || self.ep[0] == EP_SYN_ACK_SENT;
         p.ip_proto == IPPROTO_TCP && attempt && self.ep[1] == EP_INACTIVE && p.ts_ns >= self.first_ns + ATTEMPT_NS
+    }
+
+    /// The DNS expire timer fires every 10 s from the start; it removes the connection when the
+    /// last packet is at least 9 s before it. Checked lazily: the latest firing before `now` is
+    /// the one that sees the longest idle time.
+    fn dns_expired(&self, now: u64) -> bool {
+        if !self.dns_timer || now < self.first_ns + DNS_SESSION_NS {
+            return false;
+        }
+        let fired = self.first_ns + (now - self.first_ns) / DNS_SESSION_NS * DNS_SESSION_NS;
+        fired.saturating_sub(self.last_ns) >= DNS_SESSION_NS - DNS_SLACK_NS
     }
 
     /// Accounts a packet that came from the flow's side B when `from_b`.
     pub fn update(&mut self, p: &Packet, from_b: bool) {
         let dir = (from_b != self.orig_is_b) as usize;
+        if p.flags & PF_BAD_CHECKSUM != 0 {
+            // Zeek's TCP and UDP analyzers drop it, noting the corruption in the history only.
+            self.corrupt[dir] += 1;
+            self.scaled(dir, self.corrupt[dir], 'C');
+            return;
+        }
         self.pkts[dir] += 1;
         self.ip_bytes[dir] += p.ip_len as u64;
         let l4 = p.flags & crate::abi::PF_L4 != 0;
@@ -231,8 +280,14 @@ impl Conn {
         }
         self.update_last(dir, end, flags, len);
         let closing = self.state_machine(dir, flags, len, base);
-        if closing {
+        if closing && !self.did_close[dir] {
             self.did_close[dir] = true;
+            // Zeek's ConnectionClosed: a close is complete when the closing side reset, or its
+            // peer closed already or never sent anything; the connection is then removed after
+            // tcp_close_delay (other timers are cancelled).
+            if self.ep[dir] == EP_RESET || self.did_close[peer] || self.ep[peer] == EP_INACTIVE {
+                self.delete_ns = p.ts_ns + CLOSE_DELAY_NS;
+            }
         }
     }
 
@@ -500,8 +555,54 @@ mod tests {
         let syn = seg(40000, 22, SYN, 7, 0, 0, 0);
         let mut c = Conn::open(&syn, false);
         c.update(&syn, false);
-        assert!(!c.attempt_expired(&seg(40000, 22, ACK, 8, 1, 0, 4999)));
-        assert!(c.attempt_expired(&seg(40000, 22, ACK, 8, 1, 0, 5000)));
+        assert_eq!(c.expired(&seg(40000, 22, ACK, 8, 1, 0, 4999)), None);
+        assert_eq!(c.expired(&seg(40000, 22, ACK, 8, 1, 0, 5000)), Some(END_ATTEMPT));
+    }
+
+    #[test]
+    fn a_complete_close_removes_the_connection_five_seconds_later() {
+        // A FIN from a side whose peer never sent anything completes the close at once.
+        let fin = seg(80, 40000, FIN | ACK, 500, 101, 0, 1000);
+        let mut c = Conn::open(&fin, false);
+        c.update(&fin, false);
+        let ack = seg(40000, 80, ACK, 101, 501, 0, 1001);
+        c.update(&ack, true);
+        assert_eq!(c.expired(&seg(40000, 80, RST | ACK, 101, 501, 0, 5999)), None);
+        assert_eq!(c.expired(&seg(40000, 80, RST | ACK, 101, 501, 0, 6000)), Some(END_FIN));
+        // A FIN answered by data and no FIN is a half close: no timer.
+        let syn = seg(40000, 80, SYN, 100, 0, 0, 0);
+        let mut c = Conn::open(&syn, false);
+        c.update(&syn, false);
+        c.update(&seg(80, 40000, SYN | ACK, 500, 101, 0, 1), true);
+        c.update(&seg(40000, 80, ACK, 101, 501, 0, 2), false);
+        c.update(&seg(40000, 80, FIN | ACK, 101, 501, 0, 3), false);
+        assert_eq!(c.expired(&seg(80, 40000, ACK, 501, 102, 10, 60_000)), None);
+        // A RST completes it.
+        c.update(&seg(80, 40000, RST, 501, 0, 0, 60_001), true);
+        assert_eq!(c.expired(&seg(80, 40000, ACK, 501, 102, 0, 65_001)), Some(END_RST));
+    }
+
+    #[test]
+    fn the_dns_timer_ends_an_idle_udp_dns_connection() {
+        let at = |ms: u64| {
+            let mut q = seg(40000, 53, 0, 0, 0, 30, ms);
+            q.ip_proto = IPPROTO_UDP;
+            q
+        };
+        let mut c = Conn::open(&at(0), false);
+        c.update(&at(0), false);
+        // Quiet since 0: the firing at 10 s finds 10 s >= 9 s of idleness.
+        assert_eq!(c.expired(&at(9_999)), None);
+        assert_eq!(c.expired(&at(10_000)), Some(END_IDLE));
+        // A packet at 1.5 s: the firing at 10 s sees 8.5 s, the one at 20 s ends it.
+        c.update(&at(1_500), false);
+        assert_eq!(c.expired(&at(19_999)), None);
+        assert_eq!(c.expired(&at(20_000)), Some(END_IDLE));
+        // Not on other ports.
+        let mut other = seg(40000, 5000, 0, 0, 0, 30, 0);
+        other.ip_proto = IPPROTO_UDP;
+        let c = Conn::open(&other, false);
+        assert_eq!(c.expired(&seg(40000, 5000, 0, 0, 0, 30, 50_000)), None);
     }
 
     #[test]

@@ -7,10 +7,11 @@ use crate::bpf::{self, Insn};
 use crate::capture::{Container, Iface, Record, Step, MAX_PCAP_RECORD};
 use crate::filter::{is_loopback, Filter};
 use crate::flow::{FlowTable, Timeouts};
+use crate::frag::{self, Reassembler};
 use crate::link::{self, Net};
 use crate::net;
 use crate::out::Out;
-use crate::packet::{Packet, PF_ROUTED};
+use crate::packet::{Packet, PF_BAD_CHECKSUM, PF_DEFRAG, PF_REASSEMBLED, PF_ROUTED};
 use crate::rate::HostRates;
 use crate::stats::Stats;
 use crate::transport;
@@ -43,6 +44,10 @@ pub struct Engine {
     pkt: Packet,
     /// The carriers of the current packet's tunnels, outermost first (see `decapsulate`).
     carriers: Vec<Packet>,
+    /// Fragments of outer IP datagrams, until they make a whole one.
+    frags: Reassembler,
+    /// Zeek's TCP and UDP checksum checks (conn tracking's CONN_MODE_CHECKSUMS).
+    verify_checksums: bool,
     emit_packets: bool,
     payload_max: usize,
     frame: u64,
@@ -96,8 +101,10 @@ impl Decoder {
     }
 
     /// Zeek's view of each connection (wasm/src/conn.rs) in the flow records, from the next flow on.
-    pub fn set_conn_tracking(&mut self, on: bool) {
-        self.eng.flows.set_conn_tracking(on);
+    /// `mode`: CONN_MODE_* bits.
+    pub fn set_conn_tracking(&mut self, mode: u32) {
+        self.eng.flows.set_conn_tracking(mode & CONN_MODE_ON != 0);
+        self.eng.verify_checksums = mode & CONN_MODE_ON != 0 && mode & CONN_MODE_CHECKSUMS != 0;
     }
 
     pub fn set_packet_output(&mut self, on: bool, payload_max: usize) {
@@ -234,6 +241,8 @@ impl Engine {
             bpf: Vec::new(),
             pkt: Packet::new(),
             carriers: vec![Packet::new(); MAX_DEPTH],
+            frags: Reassembler::default(),
+            verify_checksums: false,
             emit_packets: false,
             payload_max: 0,
             frame: 0,
@@ -254,11 +263,13 @@ impl Engine {
     /// Room kept free before each record: its packet event and the flows it may end.
     fn reserve(&self) -> usize {
         let pkt = if self.emit_packets { PKT_PAYLOAD.at + self.payload_max + 8 } else { 0 };
-        let app = if self.apps.enabled { APP_EVENTS_PER_PACKET * APP_EVENT_MAX } else { 0 };
+        // A record may complete a fragmented datagram, which is decoded after it: twice the room.
+        let app = if self.apps.enabled { 2 * APP_EVENTS_PER_PACKET * APP_EVENT_MAX } else { 0 };
         let comment = CM_TEXT.at + crate::capture::MAX_COMMENT + 8;
         let start = if self.flows.start_events { FS_SIZE } else { 0 };
-        // The packet and each tunnel carrier under it: each may end, evict and start a flow.
-        let flows = (1 + MAX_DEPTH) * (4 * FL_SIZE + start);
+        // The packet and each tunnel carrier under it: each may end, evict and start a flow (and
+        // again for a datagram the record completes).
+        let flows = 2 * (1 + MAX_DEPTH) * (4 * FL_SIZE + start);
         // A name event (at most 255 bytes of name) also fits in this.
         (pkt + app + comment + flows + self.rates.room_needed()).max(NM_NAME.at + 256)
     }
@@ -326,6 +337,12 @@ impl Engine {
             p.flags |= PF_TRUNCATED;
         }
         decode_layers(data, p);
+        // A fragment of the outer datagram waits for the others (unless the capture cut it: Zeek
+        // does not reassemble those either); tunnels are not followed from a fragment.
+        let defrag = p.flags & (PF_FRAGMENT | PF_TRUNCATED) == PF_FRAGMENT;
+        if defrag {
+            p.flags |= PF_DEFRAG;
+        }
         let depth = self.decapsulate(data);
         let p = &mut self.pkt;
         let fragment_of = self.flows.fragment_flow(p);
@@ -360,6 +377,9 @@ impl Engine {
         if let Some(text) = comment {
             write_comment(&mut self.out, &self.pkt, text);
         }
+        if defrag && self.add_fragment(data) {
+            self.reassembled();
+        }
         self.flows.expire(&mut self.out, &mut self.stats);
         for slot in self.flows.released.drain(..) {
             self.apps.release_slot(slot);
@@ -385,11 +405,66 @@ fn process_note(note: &mut Vec<u8>, pid: u32, name: &[u8], path: &[u8], inbound:
 }
 
 impl Engine {
+    /// Hands the current packet (a fragment) to reassembly; true when it completed its datagram.
+    fn add_fragment(&mut self, data: &[u8]) -> bool {
+        let (p, at) = (&self.pkt, self.pkt.frag);
+        let range = |a: u32, b: u32| data.get(a as usize..b as usize);
+        let (header, body) = match (range(at.l3_off, at.hdr_end), range(at.data_off, at.data_end)) {
+            (Some(h), Some(b)) => (h, b),
+            _ => return false,
+        };
+        let key = frag::Key { src: p.src, dst: p.dst, id: p.ip_id, proto: at.next, v6: p.l3 == L3_IPV6 };
+        let f = frag::Fragment {
+            key,
+            header,
+            nh_pos: at.nh_pos as usize,
+            next: at.next,
+            offset: at.offset as usize,
+            more: at.more,
+            data: body,
+            ts_ns: p.ts_ns,
+        };
+        self.frags.add(&f)
+    }
+
+    /// Decodes the datagram reassembly just completed as a packet of the current record: its
+    /// flow already counted its fragments (Zeek's conn counts it instead); what it carries, a
+    /// tunnel's inner packets, are new packets of their flows.
+    fn reassembled(&mut self) {
+        let whole = std::mem::take(&mut self.frags.out);
+        let p = &mut self.pkt;
+        p.reset();
+        p.caplen = whole.len() as u32;
+        p.wirelen = whole.len() as u32;
+        decode_network(&whole, Net::Ip, 0, p);
+        p.flags |= PF_REASSEMBLED;
+        let depth = self.decapsulate(&whole);
+        self.carrier_flows(depth);
+        let p = &mut self.pkt;
+        if p.flags & PF_L4 != 0 {
+            let idx = self.flows.update(p, None, &mut self.out, &mut self.stats);
+            if p.flags & PF_REASSEMBLED == 0 {
+                let fa = self.flows.app_mut(idx);
+                self.apps.packet(fa, p, &whole, &mut self.out, &mut self.stats);
+            }
+        }
+        self.frags.out = whole;
+    }
+
     /// Follows tunnels from the decoded packet inwards, keeping each carrier in `carriers`; the
     /// packet ends up as the innermost one. Returns how many carriers there are.
     fn decapsulate(&mut self, data: &[u8]) -> usize {
         let mut depth = 0;
-        while let Some(found) = tunnel::find(data, &self.pkt) {
+        loop {
+            // Zeek drops a packet whose checksum is wrong before anything reads its payload.
+            if self.verify_checksums && !transport::checksum_ok(data, &self.pkt) {
+                self.pkt.flags |= PF_BAD_CHECKSUM;
+                break;
+            }
+            let found = match tunnel::find(data, &self.pkt) {
+                Some(f) => f,
+                None => break,
+            };
             if depth == MAX_DEPTH {
                 // Hostile nesting: the packet stays the carrier it is.
                 self.pkt.mark(MAL_TUNNEL_TOO_DEEP);

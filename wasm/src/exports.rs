@@ -73,8 +73,8 @@ pub unsafe extern "C" fn ws_set_timeouts(h: *mut Decoder, tcp_idle: f64, udp_idl
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn ws_set_conn_tracking(h: *mut Decoder, on: u32) {
-    unsafe { dec(h) }.set_conn_tracking(on != 0);
+pub unsafe extern "C" fn ws_set_conn_tracking(h: *mut Decoder, mode: u32) {
+    unsafe { dec(h) }.set_conn_tracking(mode);
 }
 
 #[no_mangle]

@@ -10,7 +10,7 @@ use crate::app::FlowApp;
 use crate::conn::Conn;
 use crate::net::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP};
 use crate::out::Out;
-use crate::packet::{Packet, PF_ROUTED};
+use crate::packet::{Packet, PF_DEFRAG, PF_REASSEMBLED, PF_ROUTED};
 use crate::stats::Stats;
 
 const NIL: u32 = u32::MAX;
@@ -555,18 +555,24 @@ impl FlowTable {
             Some(i) => i,
             None => {
                 let hash = key.hash();
-                let idx = match self.find(&key, hash) {
-                    Some(i) if self.conn_tracking && self.conns[i as usize].attempt_expired(p) => {
-                        self.end_flow(i, END_ATTEMPT, out, st);
+                let found = self.find(&key, hash);
+                // Zeek's timers (conn tracking) may have removed the connection already.
+                let timed_out = match found {
+                    Some(i) if self.conn_tracking => self.conns[i as usize].expired(p),
+                    _ => None,
+                };
+                let idx = match (found, timed_out) {
+                    (Some(i), Some(reason)) => {
+                        self.end_flow(i, reason, out, st);
                         self.create(key, hash, src_lo, p, out, st)
                     }
-                    Some(i) if self.restarts(i, p) => {
+                    (Some(i), None) if self.restarts(i, p) => {
                         let reason = if self.flows[i as usize].state == TCP_RESET { END_RST } else { END_FIN };
                         self.end_flow(i, reason, out, st);
                         self.create(key, hash, src_lo, p, out, st)
                     }
-                    Some(i) => i,
-                    None => self.create(key, hash, src_lo, p, out, st),
+                    (Some(i), None) => i,
+                    (None, _) => self.create(key, hash, src_lo, p, out, st),
                 };
                 if p.flags & (PF_FRAGMENT | PF_FIRST_FRAGMENT) == PF_FRAGMENT | PF_FIRST_FRAGMENT {
                     self.remember_fragment(p, idx);
@@ -579,8 +585,12 @@ impl FlowTable {
         if dir == 1 {
             p.flags |= PF_FROM_RESPONDER;
         }
-        f.pkts[dir] += 1;
-        f.bytes[dir] += p.flow_bytes();
+        // A reassembled datagram's fragments were counted as they came.
+        let counted = p.flags & PF_REASSEMBLED == 0;
+        if counted {
+            f.pkts[dir] += 1;
+            f.bytes[dir] += p.flow_bytes();
+        }
         if p.flags & PF_FRAGMENT != 0 && p.flags & PF_FIRST_FRAGMENT == 0 {
             f.fragments += 1;
         }
@@ -591,7 +601,8 @@ impl FlowTable {
             f.first_ns = p.ts_ns;
         }
         p.flow_id = f.id;
-        if self.conn_tracking {
+        // Zeek's conn sees a fragmented datagram once, reassembled.
+        if self.conn_tracking && p.flags & PF_DEFRAG == 0 {
             self.conns[idx as usize].update(p, dir == 1);
         }
         let f = &mut self.flows[idx as usize];
@@ -599,7 +610,7 @@ impl FlowTable {
             f.add_parents(&p.parents[..p.parent_count as usize]);
         }
         let class = f.class as usize;
-        if f.key.proto() == IPPROTO_TCP && p.flags & PF_L4 != 0 {
+        if f.key.proto() == IPPROTO_TCP && p.flags & PF_L4 != 0 && counted {
             f.flags[dir] |= p.tcp_flags;
             tcp_transition(f, dir, p.tcp_flags);
             let now_class = if f.state == TCP_CLOSED || f.state == TCP_RESET { CLASS_CLOSED } else { CLASS_TCP };

@@ -13,6 +13,7 @@ pub mod decoder;
 pub mod exports;
 pub mod filter;
 pub mod flow;
+pub mod frag;
 pub mod link;
 pub mod net;
 pub mod out;

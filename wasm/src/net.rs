@@ -4,7 +4,7 @@
 
 use crate::abi::*;
 use crate::bytes::{be16, be32, u8_at};
-use crate::packet::{Packet, PF_ROUTED};
+use crate::packet::{FragPos, Packet, PF_ROUTED};
 
 pub const IPPROTO_ICMP: u8 = 1;
 pub const IPPROTO_TCP: u8 = 6;
@@ -88,6 +88,10 @@ pub fn ipv4(d: &[u8], off: usize, p: &mut Packet) -> Option<Upper> {
     let offset = frag & 0x1fff;
     if more || offset != 0 {
         p.flags |= PF_FRAGMENT;
+        let hdr_end = (off + ihl) as u32;
+        let (l3_off, data_end, offset) = (off as u32, end as u32, offset as u32 * 8);
+        // The next-header position is IPv6's; an IPv4 header is rewritten in place.
+        p.frag = FragPos { l3_off, hdr_end, data_off: hdr_end, data_end, offset, more, nh_pos: 9, next: p.ip_proto };
         if offset != 0 {
             return None;
         }
@@ -140,8 +144,12 @@ pub fn ipv6(d: &[u8], off: usize, p: &mut Packet) -> Option<Upper> {
     } else {
         clamp_end(off + 40 + plen, d.len(), p, MAL_IPV6_BAD_PAYLOAD_LEN)
     };
-    p.ip_len = (end - off) as u32;
+    // The header's own claim (Zeek's TotalLen: 40 + payload length), also for a payload length of
+    // 0, where the frame's tail (padding or offloaded data) is not the packet's.
+    p.ip_len = (40 + plen).min(end - off) as u32;
     let mut pos = off + 40;
+    // The byte that names the header at `pos` (for reassembly, which drops the fragment header).
+    let mut nh_at = off + 6;
     for _ in 0..MAX_EXT_HEADERS {
         match next {
             // Hop-by-hop, routing, destination options, HIP, shim6, experimental: (next, len in 8-octet units - 1).
@@ -157,6 +165,7 @@ pub fn ipv6(d: &[u8], off: usize, p: &mut Packet) -> Option<Upper> {
                     final_destination(&d[pos..pos + len], p);
                 }
                 next = n;
+                nh_at = pos;
                 pos += len;
             }
             IPPROTO_AH => {
@@ -168,6 +177,7 @@ pub fn ipv6(d: &[u8], off: usize, p: &mut Packet) -> Option<Upper> {
                     return ext_short(p, next);
                 }
                 next = n;
+                nh_at = pos;
                 pos += len;
             }
             44 => {
@@ -179,15 +189,26 @@ pub fn ipv6(d: &[u8], off: usize, p: &mut Packet) -> Option<Upper> {
                 let more = be16(d, pos + 2)? & 1 != 0;
                 p.ip_id = be32(d, pos + 4)?;
                 next = n;
-                pos += 8;
                 if offset != 0 || more {
                     p.flags |= PF_FRAGMENT;
+                    p.frag = FragPos {
+                        l3_off: off as u32,
+                        hdr_end: pos as u32,
+                        data_off: (pos + 8) as u32,
+                        data_end: end as u32,
+                        offset: offset as u32 * 8,
+                        more,
+                        nh_pos: (nh_at - off) as u32,
+                        next,
+                    };
                     if offset != 0 {
                         p.ip_proto = next;
                         return None;
                     }
                     p.flags |= PF_FIRST_FRAGMENT;
                 }
+                nh_at = pos;
+                pos += 8;
             }
             _ => {
                 p.ip_proto = next;

@@ -35,7 +35,8 @@ pub struct Packet {
     /// Offset and length of the L4 payload inside the captured bytes.
     pub payload_off: u32,
     pub payload_len: u32,
-    /// Bytes of the transport header and its payload (the IP payload, as captured).
+    /// Offset and bytes of the transport header and its payload (the IP payload, as captured).
+    pub l4_off: u32,
     pub l4_len: u32,
     pub malformed: u8,
     pub flow_id: u64,
@@ -49,10 +50,34 @@ pub struct Packet {
     pub parent_count: u8,
     /// ENCAP_* of the tunnel the packet rode in directly.
     pub encap: u8,
+    /// Where a fragment's parts lie in the frame (valid with `PF_FRAGMENT`), for reassembly.
+    pub frag: FragPos,
+}
+
+/// A fragment's layout: `l3_off..hdr_end` the unfragmentable part (IPv6: up to the fragment
+/// header), `data_off..data_end` its share of the payload, at byte `offset` of the datagram.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FragPos {
+    pub l3_off: u32,
+    pub hdr_end: u32,
+    pub data_off: u32,
+    pub data_end: u32,
+    pub offset: u32,
+    pub more: bool,
+    /// IPv6: the next-header byte naming the fragment header (from `l3_off`), and the header
+    /// after the fragment header.
+    pub nh_pos: u32,
+    pub next: u8,
 }
 
 /// Internal flag (not in the ABI's PF_* set): `route_dst` holds the final destination.
 pub const PF_ROUTED: u32 = 1 << 31;
+/// Internal flag: a fragment handed to reassembly (its datagram is what Zeek's conn counts).
+pub const PF_DEFRAG: u32 = 1 << 30;
+/// Internal flag: a datagram rebuilt from fragments already counted in its flow.
+pub const PF_REASSEMBLED: u32 = 1 << 29;
+/// Internal flag: the TCP or UDP checksum is wrong (checked only when asked: Zeek's default).
+pub const PF_BAD_CHECKSUM: u32 = 1 << 28;
 
 impl Packet {
     pub fn new() -> Packet {
@@ -86,6 +111,7 @@ impl Packet {
             icmp_id: 0,
             payload_off: 0,
             payload_len: 0,
+            l4_off: 0,
             l4_len: 0,
             malformed: MAL_NONE,
             flow_id: 0,
@@ -95,6 +121,7 @@ impl Packet {
             parents: [0; MAX_DEPTH],
             parent_count: 0,
             encap: ENCAP_NONE,
+            frag: FragPos::default(),
         }
     }
 
@@ -123,6 +150,7 @@ impl Packet {
         self.icmp_id = 0;
         self.payload_off = 0;
         self.payload_len = 0;
+        self.l4_off = 0;
         self.l4_len = 0;
         self.malformed = MAL_NONE;
         self.flow_id = 0;

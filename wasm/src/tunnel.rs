@@ -21,7 +21,7 @@ const PORT_GTPV1_U: u16 = 2152;
 const PORT_GTPV1_C: u16 = 2123;
 const PORT_TEREDO: u16 = 3544;
 const PORT_GRE: u16 = 4754;
-const PORT_VXLAN: u16 = 4789;
+pub const PORT_VXLAN: u16 = 4789;
 const PORT_AYIYA: u16 = 5072;
 const PORT_GENEVE: u16 = 6081;
 
@@ -37,7 +37,8 @@ pub struct Found {
 
 /// The tunnel `p` is the carrier of, if any. `d` is the frame `p` was decoded from.
 pub fn find(d: &[u8], p: &Packet) -> Option<Found> {
-    if p.flags & PF_L4 == 0 || p.ip_proto == IPPROTO_TCP {
+    // A fragment holds part of what it carries: the whole datagram is followed once reassembled.
+    if p.flags & PF_L4 == 0 || p.flags & PF_FRAGMENT != 0 || p.ip_proto == IPPROTO_TCP {
         return None;
     }
     let start = p.payload_off as usize;
