@@ -66,11 +66,14 @@ Needs root and the Debian packages tcpreplay, tcpdump, wireshark-common (capinfo
 interface Tool {
   name: string;
   label: string;
+  /** The tcpdump tool its ratio is taken against: the one doing the same job (lines, or writing). */
+  versus: "tcpdump" | "tcpdump-lines";
   /** The command (run in the capture namespace, its stdout going to `out`). */
   cmd(iface: string, scratch: string): string[];
   /** What it prints on stderr once it captures. */
   ready: string;
-  counts(stdout: string, stderr: string): Counts;
+  /** `stdout` is read only by a tool whose stdout is its report (a line printer's may be large). */
+  counts(stdout: () => string, stderr: string): Counts;
 }
 
 interface Counts {
@@ -108,6 +111,7 @@ function tools(root: string): Tool[] {
     Deno.execPath(),
     "run",
     "--allow-all",
+    ...v8Flags(root),
     join(root, "src/cli/main.ts"),
     "capture",
     "-i",
@@ -120,6 +124,7 @@ function tools(root: string): Tool[] {
     {
       name: "wiresight",
       label: "wiresight -q",
+      versus: "tcpdump",
       cmd: ws("-q"),
       ready: "wiresight: capturing on",
       counts: wiresightCounts,
@@ -127,6 +132,7 @@ function tools(root: string): Tool[] {
     {
       name: "wiresight-write",
       label: "wiresight -q --write",
+      versus: "tcpdump",
       cmd: (iface, scratch) => ws("-q", "--write", join(scratch, "capture.pcapng"))(iface),
       ready: "wiresight: capturing on",
       counts: wiresightCounts,
@@ -135,6 +141,7 @@ function tools(root: string): Tool[] {
       // Its lines go to a file on tmpfs, with the report after them.
       name: "wiresight-lines",
       label: "wiresight (lines)",
+      versus: "tcpdump-lines",
       cmd: ws(),
       ready: "wiresight: capturing on",
       counts: wiresightCounts,
@@ -142,11 +149,27 @@ function tools(root: string): Tool[] {
     {
       name: "tcpdump",
       label: "tcpdump -w /dev/null",
+      versus: "tcpdump",
       cmd: (iface) => ["tcpdump", "-i", iface, "-w", "/dev/null"],
       ready: "listening on",
       counts: tcpdumpCounts,
     },
+    {
+      // A line per packet, as wiresight's lines: to a file on tmpfs, names not resolved.
+      name: "tcpdump-lines",
+      label: "tcpdump -nn",
+      versus: "tcpdump-lines",
+      cmd: (iface) => ["tcpdump", "-nn", "-i", iface],
+      ready: "listening on",
+      counts: tcpdumpCounts,
+    },
   ];
+}
+
+/** The V8 flags `deno task wiresight` runs with (deno.json's), so the bench measures what users run. */
+function v8Flags(root: string): string[] {
+  const task: string = JSON.parse(Deno.readTextFileSync(join(root, "deno.json"))).tasks?.wiresight ?? "";
+  return task.split(/\s+/).filter((a) => a.startsWith("--v8-flags="));
 }
 
 /** Another checkout's wiresight tools, told apart by name and label. */
@@ -159,7 +182,8 @@ function baselineTools(root: string): Tool[] {
 }
 
 /** The JSON report that ends wiresight's output. */
-function wiresightCounts(stdout: string): Counts {
+function wiresightCounts(readStdout: () => string): Counts {
+  const stdout = readStdout();
   const at = stdout.startsWith("{") ? 0 : stdout.lastIndexOf("\n{\n") + 1;
   if (at === 0 && !stdout.startsWith("{")) {
     throw new Error(`no report in wiresight's output: ${tail(stdout)}`);
@@ -169,7 +193,7 @@ function wiresightCounts(stdout: string): Counts {
   return { received: c.received, dropped: (c.dropped ?? 0) + (c.ifDropped ?? 0), captured: r.packets };
 }
 
-function tcpdumpCounts(_stdout: string, stderr: string): Counts {
+function tcpdumpCounts(_stdout: () => string, stderr: string): Counts {
   const n = (what: string) => Number(stderr.match(new RegExp(`(\\d+) packets? ${what}`))?.[1] ?? NaN);
   const ifDropped = n("dropped by interface");
   const counts = {
@@ -248,7 +272,11 @@ interface Result {
   host: { cpus: number; cpu?: string; kernel: string; deno: string; loadStart: number[]; loadEnd: number[] };
   steps: Step[];
   /** Per tool: the highest rate sent with no drop, the rates at which every try dropped. */
-  best: Record<string, { pps: number | null; droppedAt: number[]; vsTcpdump: number | null }>;
+  /** vsTcpdump: the ratio to the tcpdump doing the same job (`versus`, named in `against`). */
+  best: Record<
+    string,
+    { pps: number | null; droppedAt: number[]; against: string; vsTcpdump: number | null }
+  >;
 }
 
 async function run(
@@ -309,10 +337,12 @@ function best(chosen: Tool[], steps: Step[]): Result["best"] {
     const taken = new Set(mine.filter((s) => s.lossless).map((s) => s.targetPps));
     const ok = mine.filter((s) => s.lossless).map((s) => s.sentPps);
     const droppedAt = [...new Set(mine.filter((s) => !taken.has(s.targetPps)).map((s) => s.targetPps))];
-    out[t.name] = { pps: ok.length ? Math.max(...ok) : null, droppedAt, vsTcpdump: null };
+    out[t.name] = { pps: ok.length ? Math.max(...ok) : null, droppedAt, against: t.versus, vsTcpdump: null };
   }
-  const ref = out.tcpdump?.pps;
-  for (const b of Object.values(out)) b.vsTcpdump = ref && b.pps !== null ? b.pps / ref : null;
+  for (const b of Object.values(out)) {
+    const ref = out[b.against]?.pps;
+    b.vsTcpdump = ref && b.pps !== null ? b.pps / ref : null;
+  }
   return out;
 }
 
@@ -334,7 +364,7 @@ async function measure(net: Net, replay: Replay, tool: Tool, rate: number, secon
     const r = await captureWhile(net, tool, async () => {
       sent = await tcpreplay(net, replay.path, rate, packets, seconds);
     });
-    Object.assign(step, tool.counts(r.stdout, r.stderr), { cpuS: r.cpuS, peakRssMiB: r.peakRssMiB });
+    Object.assign(step, r.counts, { cpuS: r.cpuS, peakRssMiB: r.peakRssMiB });
   } catch (e) {
     step.error = (e as Error).message;
   }
@@ -349,27 +379,32 @@ async function measure(net: Net, replay: Replay, tool: Tool, rate: number, secon
 }
 
 interface Run {
-  stdout: string;
-  stderr: string;
+  counts: Counts;
   cpuS: number;
   peakRssMiB: number;
 }
 
-/** Starts the tool in the capture namespace, runs `work` once it captures, then stops it. */
+/**
+ * Starts the tool in the capture namespace, runs `work` once it captures, then stops it. Both its
+ * streams go to files on tmpfs: lines printed per packet cost the tool a write, not this process.
+ */
 async function captureWhile(net: Net, tool: Tool, work: () => Promise<void>): Promise<Run> {
   const scratch = Deno.makeTempDirSync({ dir: "/dev/shm", prefix: "wiresight-drops-" });
-  const out = join(scratch, "stdout");
+  const out = join(scratch, "stdout"), err = join(scratch, "stderr");
   const child = new Deno.Command("ip", {
-    args: ["netns", "exec", net.rx, "sh", "-c", 'exec "$@" >"$OUT"', "sh", ...tool.cmd(net.rxIf, scratch)],
-    env: { OUT: out, NO_COLOR: "1" },
+    args: [
+      ...["netns", "exec", net.rx, "sh", "-c", 'exec "$@" >"$OUT" 2>"$ERR"', "sh"],
+      ...tool.cmd(net.rxIf, scratch),
+    ],
+    env: { OUT: out, ERR: err, NO_COLOR: "1" },
     stdin: "null",
     stdout: "null",
-    stderr: "piped",
+    stderr: "null",
   }).spawn();
-  const stderr = collect(child.stderr);
+  const ended = child.status.then(() => true);
   try {
-    if (!(await stderr.waitFor(tool.ready, READY_TIMEOUT_MS))) {
-      throw new Error(`${tool.label} did not start: ${tail(stderr.text())}`);
+    if (!(await waitForText(err, tool.ready, ended))) {
+      throw new Error(`${tool.label} did not start: ${tail(head(err))}`);
     }
     // wiresight maps the processes' sockets once it captures; let that settle first.
     await sleep(1000);
@@ -381,15 +416,56 @@ async function captureWhile(net: Net, tool: Tool, work: () => Promise<void>): Pr
     child.kill("SIGINT");
     const exit = await Promise.race([child.status, sleep(EXIT_TIMEOUT_MS).then(() => null)]);
     if (!exit) throw new Error(`${tool.label} did not stop within ${EXIT_TIMEOUT_MS / 1000} s of SIGINT`);
-    await stderr.done;
-    if (!exit.success) throw new Error(`${tool.label} exited with ${exit.code}: ${tail(stderr.text())}`);
-    return { stdout: Deno.readTextFileSync(out), stderr: stderr.text(), cpuS, peakRssMiB };
+    if (!exit.success) throw new Error(`${tool.label} exited with ${exit.code}: ${tail(lastBytes(err))}`);
+    return { counts: tool.counts(() => Deno.readTextFileSync(out), lastBytes(err)), cpuS, peakRssMiB };
   } finally {
     try {
       child.kill("SIGKILL");
     } catch { /* already gone */ }
     await child.status;
     rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Polls `path`'s beginning until `marker` is in it; false on timeout or once the process ended. */
+async function waitForText(path: string, marker: string, ended: Promise<boolean>): Promise<boolean> {
+  let gone = false;
+  ended.then(() => (gone = true));
+  for (const deadline = Date.now() + READY_TIMEOUT_MS; Date.now() < deadline;) {
+    if (head(path).includes(marker)) return true;
+    if (gone) return false;
+    await sleep(100);
+  }
+  return false;
+}
+
+/** The first 64 KiB of a file as text (the start of a stream that may grow large). */
+function head(path: string): string {
+  return readPart(path, false);
+}
+
+/** The last 64 KiB of a file as text (where the statistics are, after any lines). */
+function lastBytes(path: string): string {
+  return readPart(path, true);
+}
+
+function readPart(path: string, end: boolean): string {
+  const PART = 64 * 1024;
+  let f: Deno.FsFile;
+  try {
+    f = Deno.openSync(path);
+  } catch {
+    return "";
+  }
+  try {
+    const size = f.statSync().size;
+    if (end && size > PART) f.seekSync(size - PART, Deno.SeekMode.Start);
+    const buf = new Uint8Array(Math.min(PART, size));
+    let n = 0;
+    for (let r: number | null; n < buf.length && (r = f.readSync(buf.subarray(n))) !== null;) n += r;
+    return new TextDecoder().decode(buf.subarray(0, n));
+  } finally {
+    f.close();
   }
 }
 
@@ -557,11 +633,11 @@ function printResult(r: Result): void {
     const from = b.droppedAt.length
       ? `every try dropped at ${b.droppedAt.map(k).join(", ")}/s`
       : "no drop at any rate tried";
-    // While tcpdump never dropped, its true limit is higher and the ratio an upper bound.
-    const bound = r.best.tcpdump?.droppedAt.length === 0 ? "<= " : "";
-    const ratio = b.vsTcpdump === null || name === "tcpdump"
+    // While that tcpdump never dropped, its true limit is higher and the ratio an upper bound.
+    const bound = r.best[b.against]?.droppedAt.length === 0 ? "<= " : "";
+    const ratio = b.vsTcpdump === null || name === b.against
       ? ""
-      : `, ${bound}${b.vsTcpdump.toFixed(2)}x tcpdump's`;
+      : `, ${bound}${b.vsTcpdump.toFixed(2)}x ${b.against}'s`;
     console.log(`  ${name.padEnd(16)} ${pps.padStart(10)}  (${from}${ratio})`);
   }
 }
@@ -608,34 +684,6 @@ function cpuSeconds(pid: number): number {
 function peakRss(pid: number): number {
   const kib = Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmHWM:\s+(\d+) kB/)?.[1];
   return Number(kib) / 1024;
-}
-
-/** Accumulates a stream's text; `waitFor` resolves true once `marker` appeared, false on timeout or end. */
-function collect(stream: ReadableStream<Uint8Array>) {
-  let text = "";
-  const waiters: (() => void)[] = [];
-  const done = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of stream) {
-      text += dec.decode(chunk, { stream: true });
-      waiters.splice(0).forEach((w) => w());
-    }
-    waiters.splice(0).forEach((w) => w());
-  })();
-  let ended = false;
-  done.finally(() => (ended = true));
-  return {
-    done,
-    text: () => text,
-    async waitFor(marker: string, ms: number): Promise<boolean> {
-      const deadline = Date.now() + ms;
-      while (!text.includes(marker)) {
-        if (ended || Date.now() > deadline) return false;
-        await Promise.race([new Promise<void>((r) => waiters.push(r)), sleep(200)]);
-      }
-      return true;
-    },
-  };
 }
 
 async function output(cmd: string[]): Promise<string> {

@@ -335,7 +335,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
     for (;;) {
       const step = await steps.next();
       const lines = terminal.takeLines();
-      if (lines.length) await writeTo(out.lines, lines.join("\n") + "\n");
+      if (lines.length) await writeTo(out.lines, lines);
       if (alertLines.length) await writeTo(out.lines, alertLines.splice(0).join("\n") + "\n");
       if (step.done) {
         result = step.value;
