@@ -10,7 +10,6 @@ import type { PacketRecord } from "../decoder/records.ts";
 import { tcpFlagLetters } from "../decoder/names.ts";
 import { serviceName } from "../flows/services.ts";
 import { type ProcessInfo, processLabel, type ProcessNote } from "../proc/process.ts";
-import { formatEndpoint } from "../base/address.ts";
 import { printable } from "../base/format.ts";
 import { LineBuffer } from "./line_buffer.ts";
 
