@@ -55,6 +55,8 @@ Needs root and the Debian packages tcpreplay, tcpdump, wireshark-common (capinfo
   --seconds S      length of each replay (default 4): rate x S packets are sent
   --tries N        a tool that drops at a rate tries it again, up to N times in all (default ${DEFAULT_TRIES});
                    the rate counts as taken without drops when one try was
+  --rounds N       at each rate, every tool's turn comes N times (default 1; order rotating), for medians
+                   of its CPU time per packet and its peak memory (printed per rate, with ranges)
   --only LIST      some of: ${toolNames().join(", ")}
   --capture PCAP   the capture to replay (default ${SEED}, built when missing); its servers
                    are told apart by port (${[...new Set(Object.values(SERVER_PORTS).flat())].join(", ")})
@@ -213,6 +215,7 @@ async function main(): Promise<void> {
       rates: { type: "string" },
       seconds: { type: "string", default: "4" },
       tries: { type: "string", default: String(DEFAULT_TRIES) },
+      rounds: { type: "string", default: "1" },
       only: { type: "string" },
       capture: { type: "string", default: SEED },
       root: { type: "string", default: ROOT },
@@ -230,6 +233,10 @@ async function main(): Promise<void> {
   const tries = Number(v.tries);
   if (!Number.isInteger(tries) || tries < 1 || tries > 5) {
     throw new Error(`--tries takes 1 to 5, not '${v.tries}'`);
+  }
+  const rounds = Number(v.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) {
+    throw new Error(`--rounds takes 1 to 20, not '${v.rounds}'`);
   }
   const all = [...tools(v.root!), ...(v.baseline ? baselineTools(v.baseline) : [])];
   const only = v.only?.split(",").map((s) => s.trim());
@@ -252,8 +259,9 @@ async function main(): Promise<void> {
   Deno.addSignalListener("SIGINT", stopBench);
   try {
     await net.create();
-    const result = await run(net, replay, chosen, { rates, seconds, tries });
+    const result = await run(net, replay, chosen, { rates, seconds, tries, rounds });
     printResult(result);
+    printCosts(result);
     mkdirSync(join(ROOT, "bench/out"), { recursive: true });
     const out = join(ROOT, "bench/out", `drops-${result.date.replace(/[:.]/g, "-")}.json`);
     writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
@@ -271,6 +279,7 @@ interface Result {
   tries: number;
   host: { cpus: number; cpu?: string; kernel: string; deno: string; loadStart: number[]; loadEnd: number[] };
   steps: Step[];
+  costs: Cost[];
   /** Per tool: the highest rate sent with no drop, the rates at which every try dropped. */
   /** vsTcpdump: the ratio to the tcpdump doing the same job (`versus`, named in `against`). */
   best: Record<
@@ -283,7 +292,7 @@ async function run(
   net: Net,
   replay: Replay,
   chosen: Tool[],
-  plan: { rates: number[]; seconds: number; tries: number },
+  plan: { rates: number[]; seconds: number; tries: number; rounds: number },
 ): Promise<Result> {
   const loadStart = loadavg();
   if (loadStart[0] > 0.5) {
@@ -298,18 +307,24 @@ async function run(
   for (const [i, rate] of plan.rates.entries()) {
     const active = chosen.filter((t) => (dropsInRow.get(t.name) ?? 0) < GIVE_UP_AFTER);
     if (!active.length) break;
-    // Rotate the order at each rate, so no tool always runs first (or last).
-    const order = active.map((_, j) => active[(i + j) % active.length]);
-    for (const tool of order) {
-      let lossless = false;
-      for (let t = 1; t <= plan.tries && !lossless; t++) {
-        const step = await measure(net, replay, tool, rate, plan.seconds);
-        step.try = t;
-        steps.push(step);
-        lossless = step.lossless;
-        console.error(stepLine(step));
+    const losslessAt = new Set<string>();
+    for (let round = 0; round < plan.rounds; round++) {
+      // Rotate the order at each rate and round, so no tool always runs first (or last).
+      const order = active.map((_, j) => active[(i + round + j) % active.length]);
+      for (const tool of order) {
+        let lossless = false;
+        for (let t = 1; t <= plan.tries && !lossless; t++) {
+          const step = await measure(net, replay, tool, rate, plan.seconds);
+          step.try = t;
+          steps.push(step);
+          lossless = step.lossless;
+          console.error(stepLine(step));
+        }
+        if (lossless) losslessAt.add(tool.name);
       }
-      dropsInRow.set(tool.name, lossless ? 0 : (dropsInRow.get(tool.name) ?? 0) + 1);
+    }
+    for (const tool of active) {
+      dropsInRow.set(tool.name, losslessAt.has(tool.name) ? 0 : (dropsInRow.get(tool.name) ?? 0) + 1);
     }
   }
   return {
@@ -327,7 +342,50 @@ async function run(
     },
     steps,
     best: best(chosen, steps),
+    costs: costs(chosen, steps),
   };
+}
+
+/** Per tool and rate: CPU per packet and peak memory over the tries that ran (medians, ranges). */
+function costs(chosen: Tool[], steps: Step[]): Cost[] {
+  const out: Cost[] = [];
+  for (const rate of [...new Set(steps.map((s) => s.targetPps))]) {
+    for (const t of chosen) {
+      const mine = steps.filter((s) => s.tool === t.name && s.targetPps === rate && s.cpuUsPerPacket);
+      if (!mine.length) continue;
+      out.push({
+        tool: t.name,
+        against: t.versus,
+        targetPps: rate,
+        runs: mine.length,
+        cpuUsPerPacket: spread(mine.map((s) => s.cpuUsPerPacket!)),
+        peakRssMiB: spread(mine.map((s) => s.peakRssMiB!)),
+      });
+    }
+  }
+  return out;
+}
+
+function spread(xs: number[]): Spread {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+interface Cost {
+  tool: string;
+  against: string;
+  targetPps: number;
+  runs: number;
+  cpuUsPerPacket: Spread;
+  peakRssMiB: Spread;
 }
 
 function best(chosen: Tool[], steps: Step[]): Result["best"] {
@@ -639,6 +697,25 @@ function printResult(r: Result): void {
       ? ""
       : `, ${bound}${b.vsTcpdump.toFixed(2)}x ${b.against}'s`;
     console.log(`  ${name.padEnd(16)} ${pps.padStart(10)}  (${from}${ratio})`);
+  }
+}
+
+function printCosts(r: Result): void {
+  console.log(
+    "\nCPU per packet captured and peak memory, per rate (median, [range], runs); " +
+      "CPU ratio: the tool's median over its tcpdump's (tcpdump -nn for lines, -w for the rest):",
+  );
+  for (const c of r.costs) {
+    const ref = r.costs.find((o) => o.tool === c.against && o.targetPps === c.targetPps);
+    const ratio = ref && c.tool !== c.against
+      ? `  ${(c.cpuUsPerPacket.median / ref.cpuUsPerPacket.median).toFixed(2)}x ${c.against}'s CPU`
+      : "";
+    const cpu = c.cpuUsPerPacket, rss = c.peakRssMiB;
+    console.log(
+      `  ${k(c.targetPps).padStart(5)}/s ${c.tool.padEnd(22)} ${cpu.median.toFixed(2)} µs ` +
+        `[${cpu.min.toFixed(2)}-${cpu.max.toFixed(2)}]  ${rss.median.toFixed(0)} MiB ` +
+        `[${rss.min.toFixed(0)}-${rss.max.toFixed(0)}]  (${c.runs})${ratio}`,
+    );
   }
 }
 
