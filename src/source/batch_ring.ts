@@ -7,16 +7,15 @@
 // pcap_stats) what does not fit: memory stays bounded whatever the traffic, and a slow terminal
 // shows up as drops rather than as a growing heap.
 
+/** One batch at most (the worker posts one sooner when the decoder is waiting for it). */
+export const SLOT_BYTES = 1 << 20;
 /**
- * One batch at most (the worker posts one sooner when the decoder is waiting for it): hundreds
- * of packets even at full size, so a decoder that fell behind still takes them in few calls.
+ * Batches in flight at most: the queue's bound is SLOTS x SLOT_BYTES (32 MiB), resident only
+ * while the decoder is that far behind. A bound of 8 MiB (16 x 512 KiB) dropped in each of 4
+ * tries of a replay on a loaded machine (the main thread starved for a while) where 32 MiB took 3
+ * of 4 without a drop.
  */
-export const SLOT_BYTES = 512 << 10;
-/**
- * Batches in flight at most: the queue's bound is SLOTS x SLOT_BYTES (8 MiB, as much as the
- * kernel's default capture buffer behind it; 32 MiB here made a third of capture's memory).
- */
-export const SLOTS = 16;
+export const SLOTS = 32;
 
 const FREE = 0;
 const QUEUED = 1;
