@@ -1,12 +1,14 @@
 // `deno task bench:drops` (root): the highest packet rate each capture tool takes without a
 // drop. A real capture is replayed with tcpreplay at rising rates into one end of a veth pair
 // (in two network namespaces made for the run) and captured on the other end by wiresight (the
-// default options with -q; with --write to tmpfs; printing its line per packet) and by
-// `tcpdump -w /dev/null`. At each rate the tools take turns, in an order that rotates, and a
-// tool that drops tries that rate again (--tries), so a burst of other work on the machine
-// does not decide alone. Per try: packets sent, received and dropped (libpcap's pcap_stats),
-// captured, CPU seconds and peak memory; then each tool's highest rate with no drop and its
-// ratio to tcpdump's. Saves the figures as JSON in bench/out/.
+// default options with -q; with --write to tmpfs; printing its line per packet), by
+// `tcpdump -w /dev/null` and by `tcpdump -nn` printing its lines (every tool's output goes to
+// files on tmpfs). At each rate the tools take turns, in an order that rotates, and a tool that
+// drops tries that rate again (--tries), so a burst of other work on the machine does not decide
+// alone; --rounds gives every tool several turns. Per try: packets sent, received and dropped
+// (libpcap's pcap_stats), captured, CPU seconds and peak memory; then each tool's highest rate
+// with no drop, its CPU per packet and peak memory (medians, ranges), each with its ratio to the
+// tcpdump doing the same job (lines: -nn; the rest: -w). Saves the figures as JSON in bench/out/.
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
 import { join } from "node:path";
