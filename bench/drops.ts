@@ -1,12 +1,14 @@
 // `deno task bench:drops` (root): the highest packet rate each capture tool takes without a
 // drop. A real capture is replayed with tcpreplay at rising rates into one end of a veth pair
 // (in two network namespaces made for the run) and captured on the other end by wiresight (the
-// default options with -q; with --write to tmpfs; printing its line per packet) and by
-// `tcpdump -w /dev/null`. At each rate the tools take turns, in an order that rotates, and a
-// tool that drops tries that rate again (--tries), so a burst of other work on the machine
-// does not decide alone. Per try: packets sent, received and dropped (libpcap's pcap_stats),
-// captured, CPU seconds and peak memory; then each tool's highest rate with no drop and its
-// ratio to tcpdump's. Saves the figures as JSON in bench/out/.
+// default options with -q; with --write to tmpfs; printing its line per packet), by
+// `tcpdump -w /dev/null` and by `tcpdump -nn` printing its lines (every tool's output goes to
+// files on tmpfs). At each rate the tools take turns, in an order that rotates, and a tool that
+// drops tries that rate again (--tries), so a burst of other work on the machine does not decide
+// alone; --rounds gives every tool several turns. Per try: packets sent, received and dropped
+// (libpcap's pcap_stats), captured, CPU seconds and peak memory; then each tool's highest rate
+// with no drop, its CPU per packet and peak memory (medians, ranges), each with its ratio to the
+// tcpdump doing the same job (lines: -nn; the rest: -w). Saves the figures as JSON in bench/out/.
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
 import { join } from "node:path";
@@ -55,6 +57,8 @@ Needs root and the Debian packages tcpreplay, tcpdump, wireshark-common (capinfo
   --seconds S      length of each replay (default 4): rate x S packets are sent
   --tries N        a tool that drops at a rate tries it again, up to N times in all (default ${DEFAULT_TRIES});
                    the rate counts as taken without drops when one try was
+  --rounds N       at each rate, every tool's turn comes N times (default 1; order rotating), for medians
+                   of its CPU time per packet and its peak memory (printed per rate, with ranges)
   --only LIST      some of: ${toolNames().join(", ")}
   --capture PCAP   the capture to replay (default ${SEED}, built when missing); its servers
                    are told apart by port (${[...new Set(Object.values(SERVER_PORTS).flat())].join(", ")})
@@ -66,11 +70,14 @@ Needs root and the Debian packages tcpreplay, tcpdump, wireshark-common (capinfo
 interface Tool {
   name: string;
   label: string;
+  /** The tcpdump tool its ratio is taken against: the one doing the same job (lines, or writing). */
+  versus: "tcpdump" | "tcpdump-lines";
   /** The command (run in the capture namespace, its stdout going to `out`). */
   cmd(iface: string, scratch: string): string[];
   /** What it prints on stderr once it captures. */
   ready: string;
-  counts(stdout: string, stderr: string): Counts;
+  /** `stdout` is read only by a tool whose stdout is its report (a line printer's may be large). */
+  counts(stdout: () => string, stderr: string): Counts;
 }
 
 interface Counts {
@@ -108,6 +115,7 @@ function tools(root: string): Tool[] {
     Deno.execPath(),
     "run",
     "--allow-all",
+    ...v8Flags(root),
     join(root, "src/cli/main.ts"),
     "capture",
     "-i",
@@ -120,6 +128,7 @@ function tools(root: string): Tool[] {
     {
       name: "wiresight",
       label: "wiresight -q",
+      versus: "tcpdump",
       cmd: ws("-q"),
       ready: "wiresight: capturing on",
       counts: wiresightCounts,
@@ -127,6 +136,7 @@ function tools(root: string): Tool[] {
     {
       name: "wiresight-write",
       label: "wiresight -q --write",
+      versus: "tcpdump",
       cmd: (iface, scratch) => ws("-q", "--write", join(scratch, "capture.pcapng"))(iface),
       ready: "wiresight: capturing on",
       counts: wiresightCounts,
@@ -135,6 +145,7 @@ function tools(root: string): Tool[] {
       // Its lines go to a file on tmpfs, with the report after them.
       name: "wiresight-lines",
       label: "wiresight (lines)",
+      versus: "tcpdump-lines",
       cmd: ws(),
       ready: "wiresight: capturing on",
       counts: wiresightCounts,
@@ -142,11 +153,27 @@ function tools(root: string): Tool[] {
     {
       name: "tcpdump",
       label: "tcpdump -w /dev/null",
+      versus: "tcpdump",
       cmd: (iface) => ["tcpdump", "-i", iface, "-w", "/dev/null"],
       ready: "listening on",
       counts: tcpdumpCounts,
     },
+    {
+      // A line per packet, as wiresight's lines: to a file on tmpfs, names not resolved.
+      name: "tcpdump-lines",
+      label: "tcpdump -nn",
+      versus: "tcpdump-lines",
+      cmd: (iface) => ["tcpdump", "-nn", "-i", iface],
+      ready: "listening on",
+      counts: tcpdumpCounts,
+    },
   ];
+}
+
+/** The V8 flags `deno task wiresight` runs with (deno.json's), so the bench measures what users run. */
+function v8Flags(root: string): string[] {
+  const task: string = JSON.parse(Deno.readTextFileSync(join(root, "deno.json"))).tasks?.wiresight ?? "";
+  return task.split(/\s+/).filter((a) => a.startsWith("--v8-flags="));
 }
 
 /** Another checkout's wiresight tools, told apart by name and label. */
@@ -159,7 +186,8 @@ function baselineTools(root: string): Tool[] {
 }
 
 /** The JSON report that ends wiresight's output. */
-function wiresightCounts(stdout: string): Counts {
+function wiresightCounts(readStdout: () => string): Counts {
+  const stdout = readStdout();
   const at = stdout.startsWith("{") ? 0 : stdout.lastIndexOf("\n{\n") + 1;
   if (at === 0 && !stdout.startsWith("{")) {
     throw new Error(`no report in wiresight's output: ${tail(stdout)}`);
@@ -169,7 +197,7 @@ function wiresightCounts(stdout: string): Counts {
   return { received: c.received, dropped: (c.dropped ?? 0) + (c.ifDropped ?? 0), captured: r.packets };
 }
 
-function tcpdumpCounts(_stdout: string, stderr: string): Counts {
+function tcpdumpCounts(_stdout: () => string, stderr: string): Counts {
   const n = (what: string) => Number(stderr.match(new RegExp(`(\\d+) packets? ${what}`))?.[1] ?? NaN);
   const ifDropped = n("dropped by interface");
   const counts = {
@@ -189,6 +217,7 @@ async function main(): Promise<void> {
       rates: { type: "string" },
       seconds: { type: "string", default: "4" },
       tries: { type: "string", default: String(DEFAULT_TRIES) },
+      rounds: { type: "string", default: "1" },
       only: { type: "string" },
       capture: { type: "string", default: SEED },
       root: { type: "string", default: ROOT },
@@ -206,6 +235,10 @@ async function main(): Promise<void> {
   const tries = Number(v.tries);
   if (!Number.isInteger(tries) || tries < 1 || tries > 5) {
     throw new Error(`--tries takes 1 to 5, not '${v.tries}'`);
+  }
+  const rounds = Number(v.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) {
+    throw new Error(`--rounds takes 1 to 20, not '${v.rounds}'`);
   }
   const all = [...tools(v.root!), ...(v.baseline ? baselineTools(v.baseline) : [])];
   const only = v.only?.split(",").map((s) => s.trim());
@@ -228,8 +261,9 @@ async function main(): Promise<void> {
   Deno.addSignalListener("SIGINT", stopBench);
   try {
     await net.create();
-    const result = await run(net, replay, chosen, { rates, seconds, tries });
+    const result = await run(net, replay, chosen, { rates, seconds, tries, rounds });
     printResult(result);
+    printCosts(result);
     mkdirSync(join(ROOT, "bench/out"), { recursive: true });
     const out = join(ROOT, "bench/out", `drops-${result.date.replace(/[:.]/g, "-")}.json`);
     writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
@@ -247,15 +281,20 @@ interface Result {
   tries: number;
   host: { cpus: number; cpu?: string; kernel: string; deno: string; loadStart: number[]; loadEnd: number[] };
   steps: Step[];
+  costs: Cost[];
   /** Per tool: the highest rate sent with no drop, the rates at which every try dropped. */
-  best: Record<string, { pps: number | null; droppedAt: number[]; vsTcpdump: number | null }>;
+  /** vsTcpdump: the ratio to the tcpdump doing the same job (`versus`, named in `against`). */
+  best: Record<
+    string,
+    { pps: number | null; droppedAt: number[]; against: string; vsTcpdump: number | null }
+  >;
 }
 
 async function run(
   net: Net,
   replay: Replay,
   chosen: Tool[],
-  plan: { rates: number[]; seconds: number; tries: number },
+  plan: { rates: number[]; seconds: number; tries: number; rounds: number },
 ): Promise<Result> {
   const loadStart = loadavg();
   if (loadStart[0] > 0.5) {
@@ -270,18 +309,24 @@ async function run(
   for (const [i, rate] of plan.rates.entries()) {
     const active = chosen.filter((t) => (dropsInRow.get(t.name) ?? 0) < GIVE_UP_AFTER);
     if (!active.length) break;
-    // Rotate the order at each rate, so no tool always runs first (or last).
-    const order = active.map((_, j) => active[(i + j) % active.length]);
-    for (const tool of order) {
-      let lossless = false;
-      for (let t = 1; t <= plan.tries && !lossless; t++) {
-        const step = await measure(net, replay, tool, rate, plan.seconds);
-        step.try = t;
-        steps.push(step);
-        lossless = step.lossless;
-        console.error(stepLine(step));
+    const losslessAt = new Set<string>();
+    for (let round = 0; round < plan.rounds; round++) {
+      // Rotate the order at each rate and round, so no tool always runs first (or last).
+      const order = active.map((_, j) => active[(i + round + j) % active.length]);
+      for (const tool of order) {
+        let lossless = false;
+        for (let t = 1; t <= plan.tries && !lossless; t++) {
+          const step = await measure(net, replay, tool, rate, plan.seconds);
+          step.try = t;
+          steps.push(step);
+          lossless = step.lossless;
+          console.error(stepLine(step));
+        }
+        if (lossless) losslessAt.add(tool.name);
       }
-      dropsInRow.set(tool.name, lossless ? 0 : (dropsInRow.get(tool.name) ?? 0) + 1);
+    }
+    for (const tool of active) {
+      dropsInRow.set(tool.name, losslessAt.has(tool.name) ? 0 : (dropsInRow.get(tool.name) ?? 0) + 1);
     }
   }
   return {
@@ -299,7 +344,50 @@ async function run(
     },
     steps,
     best: best(chosen, steps),
+    costs: costs(chosen, steps),
   };
+}
+
+/** Per tool and rate: CPU per packet and peak memory over the tries that ran (medians, ranges). */
+function costs(chosen: Tool[], steps: Step[]): Cost[] {
+  const out: Cost[] = [];
+  for (const rate of [...new Set(steps.map((s) => s.targetPps))]) {
+    for (const t of chosen) {
+      const mine = steps.filter((s) => s.tool === t.name && s.targetPps === rate && s.cpuUsPerPacket);
+      if (!mine.length) continue;
+      out.push({
+        tool: t.name,
+        against: t.versus,
+        targetPps: rate,
+        runs: mine.length,
+        cpuUsPerPacket: spread(mine.map((s) => s.cpuUsPerPacket!)),
+        peakRssMiB: spread(mine.map((s) => s.peakRssMiB!)),
+      });
+    }
+  }
+  return out;
+}
+
+function spread(xs: number[]): Spread {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+interface Cost {
+  tool: string;
+  against: string;
+  targetPps: number;
+  runs: number;
+  cpuUsPerPacket: Spread;
+  peakRssMiB: Spread;
 }
 
 function best(chosen: Tool[], steps: Step[]): Result["best"] {
@@ -309,10 +397,12 @@ function best(chosen: Tool[], steps: Step[]): Result["best"] {
     const taken = new Set(mine.filter((s) => s.lossless).map((s) => s.targetPps));
     const ok = mine.filter((s) => s.lossless).map((s) => s.sentPps);
     const droppedAt = [...new Set(mine.filter((s) => !taken.has(s.targetPps)).map((s) => s.targetPps))];
-    out[t.name] = { pps: ok.length ? Math.max(...ok) : null, droppedAt, vsTcpdump: null };
+    out[t.name] = { pps: ok.length ? Math.max(...ok) : null, droppedAt, against: t.versus, vsTcpdump: null };
   }
-  const ref = out.tcpdump?.pps;
-  for (const b of Object.values(out)) b.vsTcpdump = ref && b.pps !== null ? b.pps / ref : null;
+  for (const b of Object.values(out)) {
+    const ref = out[b.against]?.pps;
+    b.vsTcpdump = ref && b.pps !== null ? b.pps / ref : null;
+  }
   return out;
 }
 
@@ -334,7 +424,7 @@ async function measure(net: Net, replay: Replay, tool: Tool, rate: number, secon
     const r = await captureWhile(net, tool, async () => {
       sent = await tcpreplay(net, replay.path, rate, packets, seconds);
     });
-    Object.assign(step, tool.counts(r.stdout, r.stderr), { cpuS: r.cpuS, peakRssMiB: r.peakRssMiB });
+    Object.assign(step, r.counts, { cpuS: r.cpuS, peakRssMiB: r.peakRssMiB });
   } catch (e) {
     step.error = (e as Error).message;
   }
@@ -349,27 +439,32 @@ async function measure(net: Net, replay: Replay, tool: Tool, rate: number, secon
 }
 
 interface Run {
-  stdout: string;
-  stderr: string;
+  counts: Counts;
   cpuS: number;
   peakRssMiB: number;
 }
 
-/** Starts the tool in the capture namespace, runs `work` once it captures, then stops it. */
+/**
+ * Starts the tool in the capture namespace, runs `work` once it captures, then stops it. Both its
+ * streams go to files on tmpfs: lines printed per packet cost the tool a write, not this process.
+ */
 async function captureWhile(net: Net, tool: Tool, work: () => Promise<void>): Promise<Run> {
   const scratch = Deno.makeTempDirSync({ dir: "/dev/shm", prefix: "wiresight-drops-" });
-  const out = join(scratch, "stdout");
+  const out = join(scratch, "stdout"), err = join(scratch, "stderr");
   const child = new Deno.Command("ip", {
-    args: ["netns", "exec", net.rx, "sh", "-c", 'exec "$@" >"$OUT"', "sh", ...tool.cmd(net.rxIf, scratch)],
-    env: { OUT: out, NO_COLOR: "1" },
+    args: [
+      ...["netns", "exec", net.rx, "sh", "-c", 'exec "$@" >"$OUT" 2>"$ERR"', "sh"],
+      ...tool.cmd(net.rxIf, scratch),
+    ],
+    env: { OUT: out, ERR: err, NO_COLOR: "1" },
     stdin: "null",
     stdout: "null",
-    stderr: "piped",
+    stderr: "null",
   }).spawn();
-  const stderr = collect(child.stderr);
+  const ended = child.status.then(() => true);
   try {
-    if (!(await stderr.waitFor(tool.ready, READY_TIMEOUT_MS))) {
-      throw new Error(`${tool.label} did not start: ${tail(stderr.text())}`);
+    if (!(await waitForText(err, tool.ready, ended))) {
+      throw new Error(`${tool.label} did not start: ${tail(head(err))}`);
     }
     // wiresight maps the processes' sockets once it captures; let that settle first.
     await sleep(1000);
@@ -381,15 +476,56 @@ async function captureWhile(net: Net, tool: Tool, work: () => Promise<void>): Pr
     child.kill("SIGINT");
     const exit = await Promise.race([child.status, sleep(EXIT_TIMEOUT_MS).then(() => null)]);
     if (!exit) throw new Error(`${tool.label} did not stop within ${EXIT_TIMEOUT_MS / 1000} s of SIGINT`);
-    await stderr.done;
-    if (!exit.success) throw new Error(`${tool.label} exited with ${exit.code}: ${tail(stderr.text())}`);
-    return { stdout: Deno.readTextFileSync(out), stderr: stderr.text(), cpuS, peakRssMiB };
+    if (!exit.success) throw new Error(`${tool.label} exited with ${exit.code}: ${tail(lastBytes(err))}`);
+    return { counts: tool.counts(() => Deno.readTextFileSync(out), lastBytes(err)), cpuS, peakRssMiB };
   } finally {
     try {
       child.kill("SIGKILL");
     } catch { /* already gone */ }
     await child.status;
     rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Polls `path`'s beginning until `marker` is in it; false on timeout or once the process ended. */
+async function waitForText(path: string, marker: string, ended: Promise<boolean>): Promise<boolean> {
+  let gone = false;
+  ended.then(() => (gone = true));
+  for (const deadline = Date.now() + READY_TIMEOUT_MS; Date.now() < deadline;) {
+    if (head(path).includes(marker)) return true;
+    if (gone) return false;
+    await sleep(100);
+  }
+  return false;
+}
+
+/** The first 64 KiB of a file as text (the start of a stream that may grow large). */
+function head(path: string): string {
+  return readPart(path, false);
+}
+
+/** The last 64 KiB of a file as text (where the statistics are, after any lines). */
+function lastBytes(path: string): string {
+  return readPart(path, true);
+}
+
+function readPart(path: string, end: boolean): string {
+  const PART = 64 * 1024;
+  let f: Deno.FsFile;
+  try {
+    f = Deno.openSync(path);
+  } catch {
+    return "";
+  }
+  try {
+    const size = f.statSync().size;
+    if (end && size > PART) f.seekSync(size - PART, Deno.SeekMode.Start);
+    const buf = new Uint8Array(Math.min(PART, size));
+    let n = 0;
+    for (let r: number | null; n < buf.length && (r = f.readSync(buf.subarray(n))) !== null;) n += r;
+    return new TextDecoder().decode(buf.subarray(0, n));
+  } finally {
+    f.close();
   }
 }
 
@@ -557,12 +693,31 @@ function printResult(r: Result): void {
     const from = b.droppedAt.length
       ? `every try dropped at ${b.droppedAt.map(k).join(", ")}/s`
       : "no drop at any rate tried";
-    // While tcpdump never dropped, its true limit is higher and the ratio an upper bound.
-    const bound = r.best.tcpdump?.droppedAt.length === 0 ? "<= " : "";
-    const ratio = b.vsTcpdump === null || name === "tcpdump"
+    // While that tcpdump never dropped, its true limit is higher and the ratio an upper bound.
+    const bound = r.best[b.against]?.droppedAt.length === 0 ? "<= " : "";
+    const ratio = b.vsTcpdump === null || name === b.against
       ? ""
-      : `, ${bound}${b.vsTcpdump.toFixed(2)}x tcpdump's`;
+      : `, ${bound}${b.vsTcpdump.toFixed(2)}x ${b.against}'s`;
     console.log(`  ${name.padEnd(16)} ${pps.padStart(10)}  (${from}${ratio})`);
+  }
+}
+
+function printCosts(r: Result): void {
+  console.log(
+    "\nCPU per packet captured and peak memory, per rate (median, [range], runs); " +
+      "CPU ratio: the tool's median over its tcpdump's (tcpdump -nn for lines, -w for the rest):",
+  );
+  for (const c of r.costs) {
+    const ref = r.costs.find((o) => o.tool === c.against && o.targetPps === c.targetPps);
+    const ratio = ref && c.tool !== c.against
+      ? `  ${(c.cpuUsPerPacket.median / ref.cpuUsPerPacket.median).toFixed(2)}x ${c.against}'s CPU`
+      : "";
+    const cpu = c.cpuUsPerPacket, rss = c.peakRssMiB;
+    console.log(
+      `  ${k(c.targetPps).padStart(5)}/s ${c.tool.padEnd(22)} ${cpu.median.toFixed(2)} µs ` +
+        `[${cpu.min.toFixed(2)}-${cpu.max.toFixed(2)}]  ${rss.median.toFixed(0)} MiB ` +
+        `[${rss.min.toFixed(0)}-${rss.max.toFixed(0)}]  (${c.runs})${ratio}`,
+    );
   }
 }
 
@@ -608,34 +763,6 @@ function cpuSeconds(pid: number): number {
 function peakRss(pid: number): number {
   const kib = Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmHWM:\s+(\d+) kB/)?.[1];
   return Number(kib) / 1024;
-}
-
-/** Accumulates a stream's text; `waitFor` resolves true once `marker` appeared, false on timeout or end. */
-function collect(stream: ReadableStream<Uint8Array>) {
-  let text = "";
-  const waiters: (() => void)[] = [];
-  const done = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of stream) {
-      text += dec.decode(chunk, { stream: true });
-      waiters.splice(0).forEach((w) => w());
-    }
-    waiters.splice(0).forEach((w) => w());
-  })();
-  let ended = false;
-  done.finally(() => (ended = true));
-  return {
-    done,
-    text: () => text,
-    async waitFor(marker: string, ms: number): Promise<boolean> {
-      const deadline = Date.now() + ms;
-      while (!text.includes(marker)) {
-        if (ended || Date.now() > deadline) return false;
-        await Promise.race([new Promise<void>((r) => waiters.push(r)), sleep(200)]);
-      }
-      return true;
-    },
-  };
 }
 
 async function output(cmd: string[]): Promise<string> {

@@ -24,8 +24,10 @@ function packets(): Written[] {
     const data = new Uint8Array(size);
     for (let j = 0; j < size; j += 1 + Math.floor(rand() * 64)) data[j] = Math.floor(rand() * 256);
     out.push({
-      sec: 1_700_000_000 + i,
-      nsec: (i * 7_919_113) % 1_000_000_000,
+      // Nanoseconds since 1970 pass 2^53: the writer splits them without BigInt, so the seconds
+      // span the whole 32-bit range, with the last nanosecond of a second among them.
+      sec: i % 4 === 1 ? 4_294_967_295 - i : i % 4 === 2 ? i : 1_700_000_000 + i,
+      nsec: i % 11 === 0 ? 999_999_999 : (i * 7_919_113) % 1_000_000_000,
       len: size + (i % 5 === 0 ? 100 : 0),
       data,
       comment: i % 3 === 0 ? `wiresight process role=sent pid=${i} name=c${"x".repeat(i % 7)}` : undefined,
@@ -56,7 +58,16 @@ Deno.test("pcapng writer: tshark reads every packet's time, lengths and comment;
     const written = packets();
     // Linktype 147 (user 0): tshark shows the bytes as data, whatever they hold.
     const w = await PcapngWriter.create(`${dir}/w.pcapng`, 147, 262_144, "test0");
-    for (const p of written) w.packet(p.sec, p.nsec, p.len, p.data, p.comment);
+    // A comment given as text or as its UTF-8 bytes (as capture --write gives it) reads the same.
+    for (const [i, p] of written.entries()) {
+      w.packet(
+        p.sec,
+        p.nsec,
+        p.len,
+        p.data,
+        i % 2 && p.comment ? new TextEncoder().encode(p.comment) : p.comment,
+      );
+    }
     w.close();
 
     const fields = await run("tshark", [

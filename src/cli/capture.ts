@@ -7,6 +7,7 @@ import { Session, type SessionResult } from "../pipeline/session.ts";
 import { processMatcher } from "../pipeline/live_select.ts";
 import { ATTRIBUTION_METHODS, METHOD_TEXT } from "../proc/attribution.ts";
 import { openLive } from "../pipeline/live.ts";
+import { LIVE_INPUT_BYTES } from "../source/live.ts";
 import { renderText } from "../report/text.ts";
 import { CaptureTerminal } from "../sinks/capture_terminal.ts";
 import { Exporter } from "../sinks/export.ts";
@@ -212,6 +213,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
         "--process-name or --count yet",
     );
   }
+  decoder.inputBytes = LIVE_INPUT_BYTES;
   decoder.packets = {
     payloadMax: Math.max(
       v.quiet ? 0 : lineOptions.payload,
@@ -335,7 +337,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
     for (;;) {
       const step = await steps.next();
       const lines = terminal.takeLines();
-      if (lines.length) await writeTo(out.lines, lines.join("\n") + "\n");
+      if (lines.length) await writeTo(out.lines, lines);
       if (alertLines.length) await writeTo(out.lines, alertLines.splice(0).join("\n") + "\n");
       if (step.done) {
         result = step.value;

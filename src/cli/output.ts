@@ -7,8 +7,8 @@ const enc = new TextEncoder();
 export type Stream = typeof Deno.stdout | typeof Deno.stderr;
 
 /** False when the reader went away. */
-export async function writeTo(stream: Stream, text: string): Promise<boolean> {
-  const bytes = enc.encode(text);
+export async function writeTo(stream: Stream, text: string | Uint8Array): Promise<boolean> {
+  const bytes = typeof text === "string" ? enc.encode(text) : text;
   try {
     for (let off = 0; off < bytes.length;) off += await stream.write(bytes.subarray(off));
     return true;

@@ -1,6 +1,6 @@
 // What `capture` shows in the terminal as packets come: a line per packet (with the latest
 // application message of its flow), and the live totals behind the stats panel and the socket
-// reports. Lines wait here until the command writes them out between batches.
+// reports. Lines wait here, as bytes, until the command writes them out between batches.
 import { dnsMessage } from "../app/dns/message.ts";
 import * as abi from "../decoder/abi.ts";
 import type { AppEvent } from "../decoder/app_event.ts";
@@ -10,11 +10,12 @@ import { FlowLabels } from "./flow_labels.ts";
 import type { FlowView } from "./rows.ts";
 import type { PacketContext, SessionSink } from "./sink.ts";
 import type { PacketPrinter } from "./terminal.ts";
+import { LineBuffer } from "./line_buffer.ts";
 
 export class CaptureTerminal implements SessionSink {
   readonly traffic: LiveTraffic;
   readonly #labels = new FlowLabels();
-  #lines: string[] = [];
+  readonly #lines = new LineBuffer();
   /** Capture has ended: flows still open stay in the final socket report. */
   ended = false;
 
@@ -25,9 +26,8 @@ export class CaptureTerminal implements SessionSink {
   packet(p: PacketRecord, who: PacketContext): void {
     this.traffic.add(p, who, this.#labels.protocol(p.flowId));
     if (this.printer) {
-      this.#lines.push(
-        this.printer.format(p, who.direction ?? "fwd", who.owner?.process, this.#labels.line(p), who.peer),
-      );
+      const app = this.#labels.line(p);
+      this.printer.write(this.#lines, p, who.direction ?? "fwd", who.owner?.process, app, who.peer);
     }
   }
 
@@ -41,10 +41,11 @@ export class CaptureTerminal implements SessionSink {
     this.#labels.app(e);
   }
 
-  /** The lines made since the last call. */
-  takeLines(): string[] {
-    const lines = this.#lines;
-    this.#lines = [];
-    return lines;
+  /**
+   * The lines made since the last call, each ending in a newline; valid until the next packet
+   * (write them out first).
+   */
+  takeLines(): Uint8Array {
+    return this.#lines.take();
   }
 }

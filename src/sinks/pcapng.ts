@@ -24,6 +24,19 @@ const PCAPNG_BT_PIB = 0x80000001;
 const PIB_NAME = 2;
 const EPB_PIB_INDEX = 0x8001;
 
+/**
+ * Nanoseconds since 1970 as pcapng's two 32-bit words, high first. They pass 2^53, so the sum is
+ * made of parts each exact in a double: sec = hi * 2^16 + lo, and hi * 1e9 < 2^46.
+ */
+function writeNanoseconds(v: DataView, at: number, sec: number, nsec: number): void {
+  const hi = Math.floor(sec / 65536), lo = sec % 65536;
+  const a = hi * 1e9;
+  // a * 2^16 = floor(a / 2^16) * 2^32 + (a mod 2^16) * 2^16
+  const low = (a % 65536) * 65536 + lo * 1e9 + nsec;
+  v.setUint32(at, Math.floor(a / 65536) + Math.floor(low / 4294967296), true);
+  v.setUint32(at + 4, low % 4294967296, true);
+}
+
 /** Blocks gather here and go to the file in one write when this much is waiting. */
 const FLUSH_BYTES = 1 << 20;
 
@@ -114,27 +127,59 @@ export class PcapngWriter {
   }
 
   /**
-   * An enhanced packet block; the time is whole seconds and nanoseconds. `process` is the index
-   * of the packet's process information block.
+   * An enhanced packet block; the time is whole seconds and nanoseconds. `comment` is text or its
+   * UTF-8 bytes; `process` is the index of the packet's process information block. Written in
+   * place, field by field: this runs for every packet of `capture --write`.
    */
-  packet(sec: number, nsec: number, len: number, data: Uint8Array, comment?: string, process?: number): void {
-    const opts: [number, Uint8Array][] = [];
-    if (comment) opts.push([1, enc.encode(comment)]);
-    if (process !== undefined) opts.push([EPB_PIB_INDEX, new Uint8Array(new Uint32Array([process]).buffer)]);
-    // Nanoseconds since 1970 pass 2^53: the high and low words come from exact integer parts.
-    const ns = BigInt(sec) * 1_000_000_000n + BigInt(nsec);
-    const high = Number(ns >> 32n), low = Number(ns & 0xffffffffn);
-    this.#block(6, (v, b) => {
-      v.setUint32(0, 0, true);
-      v.setUint32(4, high, true);
-      v.setUint32(8, low, true);
-      v.setUint32(12, data.length, true);
-      v.setUint32(16, len, true);
-      b.set(data, 20);
-      const at = 20 + pad4(data.length);
-      return at + (opts.length ? this.#options(b, at, opts) : 0);
-    }, 20 + data.length + opts.reduce((n, [, v]) => n + 4 + pad4(v.length), 4));
+  packet(
+    sec: number,
+    nsec: number,
+    len: number,
+    data: Uint8Array,
+    comment?: string | Uint8Array,
+    process?: number,
+  ): void {
+    const note = typeof comment === "string" ? enc.encode(comment) : comment;
+    const options = (note?.length ? 4 + pad4(note.length) : 0) + (process === undefined ? 0 : 8);
+    // Header, 20 bytes of fields, the padded data, options and opt_endofopt (if any), trailer.
+    const total = 8 + 20 + pad4(data.length) + (options ? options + 4 : 0) + 4;
+    if (this.#used + total > this.#buf.length) this.flush();
+    if (total > this.#buf.length) {
+      this.#buf = new Uint8Array(total);
+      this.#view = new DataView(this.#buf.buffer);
+    }
+    const b = this.#buf, v = this.#view, at = this.#used;
+    v.setUint32(at, 6, true);
+    v.setUint32(at + 4, total, true);
+    v.setUint32(at + 8, 0, true);
+    writeNanoseconds(v, at + 12, sec, nsec);
+    v.setUint32(at + 20, data.length, true);
+    v.setUint32(at + 24, len, true);
+    b.set(data, at + 28);
+    let o = at + 28 + data.length;
+    // The buffer is reused: padding must read as zeros.
+    for (const end = at + 28 + pad4(data.length); o < end;) b[o++] = 0;
+    if (note?.length) {
+      v.setUint16(o, 1, true);
+      v.setUint16(o + 2, note.length, true);
+      b.set(note, o + 4);
+      for (let i = o + 4 + note.length, end = o + 4 + pad4(note.length); i < end;) b[i++] = 0;
+      o += 4 + pad4(note.length);
+    }
+    if (process !== undefined) {
+      v.setUint16(o, EPB_PIB_INDEX, true);
+      v.setUint16(o + 2, 4, true);
+      v.setUint32(o + 4, process, true);
+      o += 8;
+    }
+    if (options) {
+      v.setUint32(o, 0, true);
+      o += 4;
+    }
+    v.setUint32(o, total, true);
+    this.#used = o + 4;
     this.packets++;
+    if (this.#used >= FLUSH_BYTES) this.flush();
   }
 
   flush(): void {
@@ -156,32 +201,36 @@ export class PcapngWriter {
 export class CaptureWriter implements SessionSink {
   /** Frame numbers count every record the decoder was given, as its own do. */
   #frame = 0;
-  /** Frames of the current batch the decoder showed, with their processes. */
-  readonly #kept = new Map<number, PacketContext>();
+  /** What the decoder showed of the current batch, by frame number after the last batch's. */
+  readonly #kept: (PacketContext | undefined)[] = [];
   /** The process information block written for each process ("pid name"). */
   readonly #blocks = new Map<string, number>();
+  readonly #comments = new CommentCache();
 
   constructor(private readonly writer: PcapngWriter, private readonly nanoseconds: boolean) {}
 
   packet(p: PacketRecord, who: PacketContext): void {
-    this.#kept.set(p.frame, who);
+    this.#kept[p.frame - this.#frame - 1] = who;
   }
 
   batch(records: Uint8Array): void {
-    for (const r = new Records(records); r.next();) {
-      this.#frame++;
-      if (!this.#kept.has(this.#frame)) continue;
-      const { owner, peer } = this.#kept.get(this.#frame)!;
+    const kept = this.#kept;
+    let i = 0;
+    for (const r = new Records(records); r.next(); i++) {
+      const who = kept[i];
+      if (!who) continue;
+      const { owner, peer } = who;
       this.writer.packet(
         r.tsSec,
         this.nanoseconds ? r.tsFrac : r.tsFrac * 1000,
         r.wirelen,
         r.data(),
-        owner ? processComment(owner.process, owner.sent, peer) : undefined,
+        owner ? this.#comments.get(owner.process, owner.sent, peer) : undefined,
         owner ? this.#block(owner.process) : undefined,
       );
     }
-    this.#kept.clear();
+    this.#frame += i;
+    kept.length = 0;
   }
 
   /** The index of the process's information block, written before its first packet. */
@@ -202,4 +251,34 @@ export class CaptureWriter implements SessionSink {
   close(): void {
     this.writer.close();
   }
+}
+
+/**
+ * Each process's comment as UTF-8, made once rather than per packet. Attribution fills in a
+ * process's user and executable later, so an entry holds while they are what it was made from.
+ */
+class CommentCache {
+  readonly #notes = new WeakMap<ProcessNote, Map<ProcessNote | null, CachedComment[]>>();
+
+  get(p: ProcessNote, sent: boolean, peer: ProcessNote | null): Uint8Array {
+    let byPeer = this.#notes.get(p);
+    if (!byPeer) this.#notes.set(p, byPeer = new Map());
+    let pair = byPeer.get(peer);
+    if (!pair) byPeer.set(peer, pair = []);
+    const c = pair[sent ? 1 : 0];
+    if (c && c.exe === p.exe && c.user === p.user && c.peerExe === peer?.exe && c.peerUser === peer?.user) {
+      return c.bytes;
+    }
+    const bytes = enc.encode(processComment(p, sent, peer));
+    pair[sent ? 1 : 0] = { exe: p.exe, user: p.user, peerExe: peer?.exe, peerUser: peer?.user, bytes };
+    return bytes;
+  }
+}
+
+interface CachedComment {
+  exe: ProcessNote["exe"];
+  user: ProcessNote["user"];
+  peerExe: ProcessNote["exe"] | undefined;
+  peerUser: ProcessNote["user"] | undefined;
+  bytes: Uint8Array;
 }

@@ -10,8 +10,8 @@ import type { PacketRecord } from "../decoder/records.ts";
 import { tcpFlagLetters } from "../decoder/names.ts";
 import { serviceName } from "../flows/services.ts";
 import { type ProcessInfo, processLabel, type ProcessNote } from "../proc/process.ts";
-import { formatEndpoint } from "../base/address.ts";
 import { printable } from "../base/format.ts";
+import { LineBuffer } from "./line_buffer.ts";
 
 export interface PrinterOptions {
   color: boolean;
@@ -55,15 +55,17 @@ const COLORS: Record<string, string> = {
 /** The last second's "HH:MM:SS." (local time costs a time zone lookup; packets come many a second). */
 let lastSecond = NaN, lastClock = "";
 
-/** Local time of day with microseconds, as tcpdump prints it. */
-function time(sec: number, nsec: number): string {
+/** Local time of day with microseconds, as tcpdump prints it; `digits` 12 stops at milliseconds. */
+function writeTime(out: LineBuffer, sec: number, nsec: number, digits = 15): void {
   if (sec !== lastSecond) {
     const d = new Date(sec * 1000);
     const two = (n: number) => String(n).padStart(2, "0");
     lastSecond = sec;
     lastClock = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.`;
   }
-  return lastClock + String(Math.floor(nsec / 1000)).padStart(6, "0");
+  out.text(lastClock);
+  const fraction = Math.floor(nsec / 1000);
+  out.digits(digits === 15 ? fraction : Math.floor(fraction / 1000), digits - 9, true);
 }
 
 /** What an application message says, in a few words ("DNS A? example.com", "HTTP 200"). */
@@ -93,12 +95,52 @@ function portService(ipProto: number, a: number, b: number): string {
   return serviceName(ipProto, low) ?? serviceName(ipProto, high) ?? "-";
 }
 
-export class PacketPrinter {
-  constructor(private readonly o: PrinterOptions) {}
+/** "[SA]" and the like for each combination of TCP flag bits (9 of them), made once. */
+const FLAG_TEXT: string[] = [];
 
-  #paint(code: string | undefined, s: string): string {
-    return this.o.color && code ? `\x1b[${code}m${s}\x1b[0m` : s;
+function flagText(flags: number): string {
+  return FLAG_TEXT[flags & 0x1ff] ??= `[${tcpFlagLetters(flags & 0x1ff)}]`;
+}
+
+/** The Dir column's text for each direction ("in" -> "IN"). */
+const DIR_TEXT = new Map<string, string>();
+
+function dirText(dir: string): string {
+  let t = DIR_TEXT.get(dir);
+  if (t === undefined) DIR_TEXT.set(dir, t = dir.toUpperCase());
+  return t;
+}
+
+/** As formatEndpoint (base/address.ts) writes it: "addr:port", "[v6]:port", the address alone, "-". */
+function writeEndpoint(out: LineBuffer, addr: string, port: number | null, width: number): void {
+  const start = out.length;
+  if (port === null) out.text(addr || "-");
+  else {
+    const v6 = addr.includes(":");
+    if (v6) out.byte(0x5b);
+    out.text(addr);
+    if (v6) out.byte(0x5d);
+    out.byte(0x3a);
+    out.digits(port);
   }
+  // Addresses and ports are ASCII: bytes and characters agree.
+  out.spaces(width - (out.length - start));
+}
+
+const ESC_OPEN = new Map<string, Uint8Array>();
+const ESC_RESET = new TextEncoder().encode("\x1b[0m");
+
+function colorOpen(code: string): Uint8Array {
+  let b = ESC_OPEN.get(code);
+  if (!b) ESC_OPEN.set(code, b = new TextEncoder().encode(`\x1b[${code}m`));
+  return b;
+}
+
+export class PacketPrinter {
+  /** For `format`, which returns one packet's text. */
+  readonly #one = new LineBuffer(1 << 12);
+
+  constructor(private readonly o: PrinterOptions) {}
 
   /**
    * The packet's line(s); `app` is the application protocol or message summary, if known; `peer`
@@ -111,39 +153,74 @@ export class PacketPrinter {
     app: string | null,
     peer: ProcessNote | null = null,
   ): string {
+    this.write(this.#one, p, dir, owner, app, peer);
+    const text = this.#one.takeText();
+    return text.slice(0, -1);
+  }
+
+  /** As `format`, the line(s) and a newline appended to `out`. */
+  write(
+    out: LineBuffer,
+    p: PacketRecord,
+    dir: string,
+    owner: LineProcess | null | undefined,
+    app: string | null,
+    peer: ProcessNote | null = null,
+  ): void {
     const who = peer ? `${processLabel(owner)}>${processLabel(peer)}` : processLabel(owner);
-    const proto = app?.split(" ")[0] && COLORS[app.split(" ")[0]] ? app.split(" ")[0] : p.protocol;
-    const color = COLORS[proto] ?? COLORS[p.protocol];
-    const src = formatEndpoint(p.src, p.srcPort), dst = formatEndpoint(p.dst, p.dstPort);
-    const flags = p.ipProto === 6 && p.srcPort !== null ? `[${tcpFlagLetters(p.tcpFlags)}]` : "-";
+    const space = app === null ? -1 : app.indexOf(" ");
+    const first = app === null ? "" : space < 0 ? app : app.slice(0, space);
+    const color = this.o.color ? COLORS[first] ?? COLORS[p.protocol] : undefined;
+    const tcp = p.ipProto === 6 && p.srcPort !== null;
     const service = p.srcPort === null ? "-" : portService(p.ipProto, p.srcPort, p.dstPort!);
+    if (color) out.bytes(colorOpen(color));
+    const start = out.length;
     if (this.o.compact) {
-      const line = [
-        time(p.tsSec, p.tsNsec).slice(0, 12),
-        dir.toUpperCase(),
-        p.protocol,
-        flags === "-" ? "" : flags,
-        `${src} > ${dst}`,
-        String(p.wirelen),
-        service,
-        who,
-        app ?? "",
-      ].filter((c) => c !== "").join(" ");
-      return this.#paint(color, line) + this.#payload(p);
+      // The columns joined by single spaces, an empty one left out with its space.
+      writeTime(out, p.tsSec, p.tsNsec, 12);
+      for (const column of [dirText(dir), p.protocol, tcp ? flagText(p.tcpFlags) : ""]) {
+        if (column === "") continue;
+        out.byte(SPACE);
+        out.text(column);
+      }
+      out.byte(SPACE);
+      writeEndpoint(out, p.src, p.srcPort, 0);
+      out.text(" > ");
+      writeEndpoint(out, p.dst, p.dstPort, 0);
+      out.byte(SPACE);
+      out.digits(p.wirelen);
+      for (const column of [service, who, app ?? ""]) {
+        if (column === "") continue;
+        out.byte(SPACE);
+        out.text(column);
+      }
+      if (color) out.bytes(ESC_RESET);
+      this.#payload(out, p);
+      out.byte(NL);
+      return;
     }
-    const cols = [
-      time(p.tsSec, p.tsNsec),
-      dir.toUpperCase().padEnd(5),
-      p.protocol.padEnd(6),
-      flags.padEnd(8),
-      src.padEnd(22),
-      dst.padEnd(22),
-      String(p.wirelen).padStart(6),
-      service.padEnd(10),
-      who.padEnd(20),
-      app ?? "",
-    ];
-    let line = this.#paint(color, cols.join(" ").trimEnd());
+    writeTime(out, p.tsSec, p.tsNsec);
+    out.byte(SPACE);
+    out.padEnd(dirText(dir), 5);
+    out.byte(SPACE);
+    out.padEnd(p.protocol, 6);
+    out.byte(SPACE);
+    out.padEnd(tcp ? flagText(p.tcpFlags) : "-", 8);
+    out.byte(SPACE);
+    writeEndpoint(out, p.src, p.srcPort, 22);
+    out.byte(SPACE);
+    writeEndpoint(out, p.dst, p.dstPort, 22);
+    out.byte(SPACE);
+    out.digits(p.wirelen, 6);
+    out.byte(SPACE);
+    out.padEnd(service, 10);
+    out.byte(SPACE);
+    out.padEnd(who, 20);
+    out.byte(SPACE);
+    // As the columns joined and trimmed at the end: no trailing padding or blank.
+    if (app !== null) out.text(app.trimEnd());
+    out.trimSpaces(start);
+    if (color) out.bytes(ESC_RESET);
     if (this.o.verbose) {
       const extra = [`flow ${p.flowId}`, `ttl ${p.ttl}`, `len ${p.ipLength}`, `payload ${p.payloadLength}`];
       if (p.ipProto === 6) extra.push(`seq ${p.tcpSeq}`, `ack ${p.tcpAck}`, `win ${p.tcpWindow}`);
@@ -152,9 +229,10 @@ export class PacketPrinter {
       if (owner?.container) extra.push(`container ${printable(owner.container)}`);
       if (owner?.unit) extra.push(`unit ${printable(owner.unit)}`);
       if (p.malformed) extra.push(`malformed ${p.malformed}`);
-      line += `\n    ${extra.join("  ")}`;
+      out.text(`\n    ${extra.join("  ")}`);
     }
-    return line + this.#payload(p);
+    this.#payload(out, p);
+    out.byte(NL);
   }
 
   /** The row of column names above full lines (compact lines have none). */
@@ -162,25 +240,20 @@ export class PacketPrinter {
     return HEADER;
   }
 
-  #payload(p: PacketRecord): string {
-    if (!this.o.payload || p.payload.length === 0) return "";
+  #payload(out: LineBuffer, p: PacketRecord): void {
+    if (!this.o.payload || p.payload.length === 0) return;
     const bytes = p.payload.subarray(0, this.o.payload);
-    return this.o.dump === "ascii" ? "\n" + asciiDump(bytes) : hexAsciiDump(bytes);
+    if (this.o.dump === "ascii") {
+      out.byte(NL);
+      asciiDump(out, bytes);
+    } else hexAsciiDump(out, bytes);
   }
 }
 
-// The dumps are written as bytes into one scratch buffer and made a string once: building them a
-// character at a time costs ten times more, in time and memory.
+// The dumps are written byte by byte into the line buffer: building them a character at a time
+// as strings costs ten times more, in time and memory.
 const DOT = 0x2e, SPACE = 0x20, TAB = 0x09, NL = 0x0a, CR = 0x0d;
 const DIGITS = new TextEncoder().encode("0123456789abcdef");
-/** Every byte written is ASCII, which UTF-8 decodes fastest. */
-const ascii = new TextDecoder();
-let scratch = new Uint8Array(1 << 16);
-
-function room(n: number): Uint8Array {
-  if (scratch.length < n) scratch = new Uint8Array(n);
-  return scratch;
-}
 
 /** Graphic ASCII (no space): what tcpdump shows as itself in its dumps. */
 const isGraph = (b: number) => b > 0x20 && b < 0x7f;
@@ -192,9 +265,9 @@ const ROW = 2 + 8 + 40 + 2 + 16;
  * tcpdump -X: each row of 16 bytes on its own line after a tab, "0x0010:", the bytes in groups of
  * two, then the graphic ones as ASCII (others as "."); each line starts with its newline.
  */
-export function hexAsciiDump(b: Uint8Array): string {
-  const out = room(Math.ceil(b.length / 16) * ROW);
-  let o = 0;
+export function hexAsciiDump(into: LineBuffer, b: Uint8Array): void {
+  const out = into.open(Math.ceil(b.length / 16) * ROW);
+  let o = into.length;
   for (let off = 0; off < b.length; off += 16) {
     out[o++] = NL, out[o++] = TAB, out[o++] = 0x30, out[o++] = 0x78;
     for (let shift = 12; shift >= 0; shift -= 4) out[o++] = DIGITS[(off >> shift) & 15];
@@ -207,21 +280,21 @@ export function hexAsciiDump(b: Uint8Array): string {
     while (o < hexEnd + 2) out[o++] = SPACE;
     for (let i = off; i < end; i++) out[o++] = isGraph(b[i]) ? b[i] : DOT;
   }
-  return ascii.decode(out.subarray(0, o));
+  into.close(o);
 }
 
 /**
  * tcpdump -A: the bytes as text, graphic ASCII, space, tab and newline as themselves, others as
  * "."; a carriage return before a newline (or among the last two bytes) is dropped.
  */
-export function asciiDump(b: Uint8Array): string {
-  const out = room(b.length);
-  let o = 0;
+export function asciiDump(into: LineBuffer, b: Uint8Array): void {
+  const out = into.open(b.length);
+  let o = into.length;
   for (let i = 0; i < b.length; i++) {
     const c = b[i];
     if (c === CR) {
       if (b.length - i - 1 > 1 && b[i + 1] !== NL) out[o++] = DOT;
     } else out[o++] = isGraph(c) || c === SPACE || c === TAB || c === NL ? c : DOT;
   }
-  return ascii.decode(out.subarray(0, o));
+  into.close(o);
 }

@@ -16,6 +16,13 @@ import { feedWindow } from "./file.ts";
 import type { WorkerMessage, WorkerRequest } from "./live_worker.ts";
 import type { OwnerHint } from "../proc/first_packets.ts";
 import { BatchRing } from "./batch_ring.ts";
+import { Records } from "./framing.ts";
+
+/**
+ * The decoder's input buffer for a live capture: one batch (a ring slot, SLOT_BYTES) goes in at a
+ * time, so the file reader's default (four parts of 2 MiB, resident once written) is not needed.
+ */
+export const LIVE_INPUT_BYTES = 4 << 20;
 
 export interface CaptureStats {
   /** Packets the kernel handed to the capture (pcap_stats ps_recv). */
@@ -25,7 +32,10 @@ export interface CaptureStats {
   ifDropped: number;
 }
 
-/** Decodes pcap records (a batch, or the file header first) in one go; they must all be whole. */
+/**
+ * Decodes pcap records (a batch, or the file header first); they must all be whole. More than the
+ * input buffer holds (records a hold lets go at once) goes in several calls, cut between records.
+ */
 export function feedRecords(
   decoder: Decoder,
   bytes: Uint8Array,
@@ -34,11 +44,26 @@ export function feedRecords(
 ): void {
   // Past the first quarter of the input buffer: the carry area stays out of the way.
   const start = decoder.input().length / 4;
-  decoder.input().set(bytes, start);
-  const r = feedWindow(decoder, start, bytes.length, eof, handlers);
-  if (r.status === abi.STATUS_ERROR || r.consumed !== bytes.length) {
-    throw new Error(`decoder rejected live records (status ${r.status})`);
-  }
+  const room = decoder.input().length - start;
+  let off = 0;
+  do {
+    const end = bytes.length - off <= room ? bytes.length : off + wholeRecords(bytes.subarray(off), room);
+    const part = bytes.subarray(off, end);
+    decoder.input().set(part, start);
+    const r = feedWindow(decoder, start, part.length, eof && end === bytes.length, handlers);
+    if (r.status === abi.STATUS_ERROR || r.consumed !== part.length) {
+      throw new Error(`decoder rejected live records (status ${r.status})`);
+    }
+    off = end;
+  } while (off < bytes.length);
+}
+
+/** The length of the whole records at the start of `records` that fit in `room` bytes. */
+function wholeRecords(records: Uint8Array, room: number): number {
+  let fits = 0;
+  for (const r = new Records(records); r.next() && r.end <= room;) fits = r.end;
+  if (fits === 0) throw new Error(`a live record larger than the decoder's input (${room} bytes)`);
+  return fits;
 }
 
 /** A capture device, its addresses as text. */

@@ -92,6 +92,8 @@ class CaptureLoop {
   #slot = 0;
   /** Whether the current slot is ours to write (it was free when we took it). */
   #held = false;
+  /** Slots posted and maybe not yet freed, oldest first (the main thread frees them in order). */
+  readonly #posted: number[] = [];
   #bytes: Uint8Array;
   #view: DataView;
   #used = 0;
@@ -158,9 +160,10 @@ class CaptureLoop {
     this.h.waitForPackets(ms, (t) => Atomics.wait(this.stop, 0, 0, t));
   }
 
-  /** Whether the decoder is done with the batch before this one (so it waits for this one). */
+  /** Whether the decoder is done with the last batch posted (so it waits for this one). */
   #decoderIdle(): boolean {
-    return this.ring.isFree((this.#slot + this.ring.slots - 1) % this.ring.slots);
+    const last = this.#posted.at(-1);
+    return last === undefined || this.ring.isFree(last);
   }
 
   #stopped(): boolean {
@@ -187,10 +190,11 @@ class CaptureLoop {
     return this.#data.subarray(0, caplen);
   }
 
-  /** Posts the current slot if it holds records; the next slot is taken when needed. */
+  /** Posts the current slot if it holds records; the next slot is taken when a packet needs one. */
   #flush(): void {
     if (this.#used === 0) return;
     this.ring.queue(this.#slot);
+    this.#posted.push(this.#slot);
     post({
       type: "batch",
       slot: this.#slot,
@@ -201,19 +205,26 @@ class CaptureLoop {
     this.#owners = [];
     this.#used = this.#packets = 0;
     this.#held = false;
-    this.#slot = (this.#slot + 1) % this.ring.slots;
-    this.#bytes = this.ring.slot(this.#slot);
-    this.#view = new DataView(this.#bytes.buffer, this.#bytes.byteOffset, SLOT_BYTES);
   }
 
-  /** Waits until the current slot is free (false: asked to stop first). */
+  /** Takes the lowest free slot, waiting while there is none (false: asked to stop first). */
   #take(): boolean {
-    while (!this.ring.waitFree(this.#slot, POLL_MS)) {
+    const posted = this.#posted;
+    for (;;) {
+      while (posted.length && this.ring.isFree(posted[0])) posted.shift();
+      const slot = this.ring.lowestFree();
+      if (slot >= 0) {
+        this.#slot = slot;
+        this.#bytes = this.ring.slot(slot);
+        this.#view = new DataView(this.#bytes.buffer, this.#bytes.byteOffset, SLOT_BYTES);
+        this.#held = true;
+        return true;
+      }
+      // Every slot waits: the oldest posted is the next one freed.
+      this.ring.waitFree(posted[0], POLL_MS);
       if (this.#stopped()) return false;
       this.#maybeStats();
     }
-    this.#held = true;
-    return true;
   }
 
   #maybeStats(): void {
