@@ -33,6 +33,7 @@ import { interfacesCommand } from "./interfaces.ts";
 import { DETECT_HELP, DETECT_OPTIONS, detectFrom, DetectSession } from "./detect.ts";
 import { captureServeCommand, SERVE_OPTIONS } from "./serve.ts";
 import { IPFIX_HELP, IPFIX_OPTIONS, ipfixFrom, openIpfix } from "./ipfix.ts";
+import { STORE_HELP, STORE_OPTIONS, storeFrom, StoreRecording } from "./store.ts";
 
 export const CAPTURE_HELP = `Usage: wiresight capture [options] [BPF EXPRESSION]
 
@@ -104,6 +105,10 @@ Web view:
 
 ${IPFIX_HELP}
 
+${STORE_HELP}
+                               (a running capture beats a heartbeat every few seconds; one that
+                               stops beating, killed, shows as stale after 30 s)
+
 ${ZEEK_HELP}
       --zeek-rotate S          every S seconds, close each Zeek log and rename it <log>.<open time>.log
 
@@ -115,6 +120,7 @@ Examples:
   sudo wiresight capture -i any --process-name curl --write curl.pcapng
   sudo wiresight capture -i lo -n -w web.pcapng tcp port 80
   sudo wiresight capture -i eth0 -q --ipfix tcp://collector.example:4739
+  sudo DATABASE_URL=postgres://ws@db/ws wiresight capture -i eth0 -q --store --sensor edge-1
 `;
 
 export const CAPTURE_OPTIONS: Options = {
@@ -153,6 +159,7 @@ export const CAPTURE_OPTIONS: Options = {
   serve: { type: "boolean" },
   ...SERVE_OPTIONS,
   ...IPFIX_OPTIONS,
+  ...STORE_OPTIONS,
 };
 
 /**
@@ -184,6 +191,9 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const filter = captureFilter(v.filter as string | undefined, positionals);
   if (v.serve) {
     if (v.ipfix !== undefined) throw new UsageError("--ipfix does not combine with --serve yet");
+    if (v.store) {
+      throw new UsageError("--store does not go with --serve (serve keeps the session in its history)");
+    }
     return await captureServeCommand(v, (v.interface as string | undefined) ?? defaultInterface(), filter);
   }
   const count = intOption(v.count as string | undefined, "count", 1, Number.MAX_SAFE_INTEGER);
@@ -220,6 +230,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   };
   const exp = exportFrom(v);
   const ipfixChoice = ipfixFrom(v);
+  const storeTarget = storeFrom(v);
   const zeek = zeekFrom(v);
   if (zeek.dir !== undefined) decoder.connTracking = true;
   const rotateEvery = secondsOption(v["zeek-rotate"] as string | undefined, "zeek-rotate") ?? 0;
@@ -282,6 +293,13 @@ export async function captureCommand(argv: string[]): Promise<number> {
       capture.nanoseconds,
     )
     : undefined;
+  const stored = storeTarget &&
+    await StoreRecording.open(storeTarget, { kind: "capture", name: `capture on ${device}` }, detect?.engine)
+      .catch((e) => {
+        capture.stop();
+        owners.close();
+        throw e;
+      });
   const stopAll = () => capture.stop();
   const session = await Session.open({
     live: {
@@ -301,6 +319,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
       ...(writer ? [writer] : []),
       ...(ipfix ? [ipfix] : []),
       ...(zeekLogs?.sinks() ?? []),
+      ...(stored ? [stored.recorder] : []),
     ],
     lateSinks: detect?.eveSinks,
     communityIdSeed: zeek.communityIdSeed,
@@ -355,7 +374,11 @@ export async function captureCommand(argv: string[]): Promise<number> {
         zeekLogs?.flush();
       }
       if (rotations.due()) zeekLogs?.rotate();
+      await stored?.step();
     }
+  } catch (e) {
+    await stored?.fail(e);
+    throw e;
   } finally {
     clearTimeout(timer);
     for (const s of signals) Deno.removeSignalListener(s, stopAll);
@@ -365,6 +388,8 @@ export async function captureCommand(argv: string[]): Promise<number> {
   if (finalPanels.length) await writeTo(out.lines, finalPanels.join("\n") + "\n");
 
   const { report, decoded } = result;
+  const captureError = decoded.capture?.error ?? null;
+  await stored?.finish(report, captureError ? "failed" : "done", captureError);
   detect?.decoderStats(decoded.stats);
   await detect?.writeOutdir(report);
   if (reportFormat === "json") {
