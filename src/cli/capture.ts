@@ -269,6 +269,14 @@ export async function captureCommand(argv: string[]): Promise<number> {
   }
   const { capture, owners } = live;
   for (const w of live.warnings) console.error(`wiresight: warning: ${w}`);
+  // The session exists before the "capturing on" line (that scripts wait for).
+  const stored = storeTarget &&
+    await StoreRecording.open(storeTarget, { kind: "capture", name: `capture on ${device}` }, detect?.engine)
+      .catch((e) => {
+        capture.stop();
+        owners.close();
+        throw e;
+      });
   // As tcpdump does: say where capture runs (scripts wait for this line), and how processes are found.
   console.error(
     `wiresight: capturing on ${device}, link type ${linktypeName(capture.linktype)}, snapshot length ` +
@@ -293,13 +301,6 @@ export async function captureCommand(argv: string[]): Promise<number> {
       capture.nanoseconds,
     )
     : undefined;
-  const stored = storeTarget &&
-    await StoreRecording.open(storeTarget, { kind: "capture", name: `capture on ${device}` }, detect?.engine)
-      .catch((e) => {
-        capture.stop();
-        owners.close();
-        throw e;
-      });
   const stopAll = () => capture.stop();
   const session = await Session.open({
     live: {

@@ -60,7 +60,12 @@ function showError(target: HTMLElement, e: unknown): void {
   clear(target, el("p", { class: "error" }, e instanceof ApiFailure ? e.message : String(e)));
 }
 
+/** Renders started: a render that awaited past a newer one's start leaves the page to it. */
+let renders = 0;
+
 async function render(): Promise<void> {
+  const mine = ++renders;
+  const current = () => mine === renders;
   const view = currentView();
   for (const a of document.querySelectorAll("nav a")) {
     a.classList.toggle("active", a.getAttribute("href") === `#/${view}`);
@@ -81,7 +86,7 @@ async function render(): Promise<void> {
       const shown = dashboard = new Dashboard(root);
       const stats = await shown.load(scope());
       // Another sensor's capture (or an analysis) runs: its counts grow in the store.
-      if (stats.session.status === "running" && !stats.live) {
+      if (current() && stats.session.status === "running" && !stats.live) {
         refreshTimer = setTimeout(() => dashboard === shown && render(), STORE_REFRESH_MS);
       }
     } else if (view === "flows") renderList(root, FLOWS, scope);
@@ -94,10 +99,10 @@ async function render(): Promise<void> {
       renderList(tls, TLS, scope);
       renderList(http, HTTP, scope);
     } else if (view === "upload") renderUpload();
-    else if (view === "sensors") await renderSensors();
-    else await renderHistory();
+    else if (view === "sensors") await renderSensors(current);
+    else await renderHistory(current);
   } catch (e) {
-    showError(root, e);
+    if (current()) showError(root, e);
   }
 }
 
@@ -145,8 +150,9 @@ async function selectSensor(name: string): Promise<void> {
 const utc = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
 
 /** The sensors writing this history, and every running capture with its counts, read again every few seconds. */
-async function renderSensors(): Promise<void> {
+async function renderSensors(current: () => boolean): Promise<void> {
   const sensors = await refreshSensors();
+  if (!current()) return;
   const running = sensors.flatMap((s) => s.running);
   const sensorTable = table(
     [
@@ -158,6 +164,7 @@ async function renderSensors(): Promise<void> {
     sensors.map((s) => ({ ...s, running_count: s.running.length, last_seen: utc(s.last_seen_ms) })),
     { id: "sensors-table" },
   );
+  sensorTable.querySelector("thead tr")!.append(el("th", {}, ""));
   sensorTable.querySelectorAll<HTMLTableRowElement>("tbody tr").forEach((tr, i) => {
     const show = el("button", { type: "button" }, "show");
     show.addEventListener("click", async () => {
@@ -294,11 +301,12 @@ function followAnalysis(id: number, name: string, bar: HTMLProgressElement, stat
   poll();
 }
 
-async function renderHistory(): Promise<void> {
+async function renderHistory(current: () => boolean): Promise<void> {
   const { sessions } = await getJson<{ sessions: SessionInfo[] }>("/api/captures", {
     limit: 1000,
     sensor: sensorSelect.value,
   });
+  if (!current()) return;
   const rows = sessions.map((s) => ({ ...s, created: utc(s.created_ms) }));
   const t = table(
     [
