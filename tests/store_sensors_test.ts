@@ -36,6 +36,15 @@ Deno.test("read --store: two captures as two sensors in one SQLite history; the 
     const stray = await wiresight(["read", FILES.alpha, "--db", db]);
     assert.equal(stray.code, 2);
     assertIncludes(stray.stderr, "--db: only with --store");
+    const strayCapture = await wiresight(["capture", "-i", "lo", "--sensor", "x"]);
+    assert.equal(strayCapture.code, 2);
+    assertIncludes(strayCapture.stderr, "--sensor: only with --store");
+    const both = await wiresight(["capture", "-i", "lo", "--store", "--serve"]);
+    assert.equal(both.code, 2);
+    assertIncludes(both.stderr, "--store does not go with --serve");
+    const badName = await wiresight(["read", FILES.alpha, "--store", "--db", db, "--sensor", " "]);
+    assert.equal(badName.code, 2);
+    assertIncludes(badName.stderr, "--sensor takes 1 to 64 printable characters");
 
     await withServe(
       ["--listen", "127.0.0.1:0", "--db", db, "--sensor", "local", "--no-capture"],

@@ -116,10 +116,11 @@ export class SessionRecorder {
     this.#packets = [];
     this.#alerts = null;
     this.#records.clear();
-    await this.store.addFlows(this.sessionId, flows);
-    await this.store.addPackets(this.sessionId, packets);
-    if (alerts) await this.store.setAlerts(this.sessionId, alerts);
-    for (const [kind, rows] of records) await this.store.addRecords(this.sessionId, kind, rows);
+    const id = this.sessionId;
+    await inChunks(flows, (rows) => this.store.addFlows(id, rows));
+    await inChunks(packets, (rows) => this.store.addPackets(id, rows));
+    if (alerts) await this.store.setAlerts(id, alerts);
+    for (const [kind, list] of records) await inChunks(list, (rows) => this.store.addRecords(id, kind, rows));
   }
 
   /**
@@ -161,5 +162,18 @@ export class SessionRecorder {
       report: { ...report, stored: { kept: this.kept, dropped: this.dropped } },
       timeline: this.timeline.points(),
     });
+  }
+}
+
+/**
+ * Writes `rows` FLUSH_ROWS at a time, letting go of each chunk once written: one pipeline step can
+ * hand out a whole flow table (the flows still open at the end), and the store's statements for
+ * all of it at once would take several times the rows' own memory.
+ */
+async function inChunks(rows: Row[], write: (chunk: Row[]) => Promise<void>): Promise<void> {
+  for (let i = 0; i < rows.length; i += FLUSH_ROWS) {
+    const chunk = rows.slice(i, i + FLUSH_ROWS);
+    rows.fill(null as unknown as Row, i, i + FLUSH_ROWS);
+    await write(chunk);
   }
 }
