@@ -106,8 +106,8 @@ Web view:
 ${IPFIX_HELP}
 
 ${STORE_HELP}
-                               (a running capture beats a heartbeat every few seconds; one that
-                               stops beating, killed, shows as stale after 30 s)
+  With --store the session's counts are rewritten every 2 s (its heartbeat): a capture killed before
+  it could close its session shows as stale after 30 s, not as running.
 
 ${ZEEK_HELP}
       --zeek-rotate S          every S seconds, close each Zeek log and rename it <log>.<open time>.log
