@@ -16,6 +16,7 @@ Deno.test("postgres store: the store contract on a real server", (t) =>
     await contract.listsQueries();
     await contract.hostileStrings();
     await contract.deletionAndRetention();
+    await contract.sensorsAndStaleness();
     await contract.sizeAndRetentionBySize();
     await contract.upgrade();
     await contract.migrations();

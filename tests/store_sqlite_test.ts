@@ -26,6 +26,7 @@ Deno.test("sqlite store: the store contract", (t) =>
     await contract.listsQueries();
     await contract.hostileStrings();
     await contract.deletionAndRetention();
+    await contract.sensorsAndStaleness();
     await contract.sizeAndRetentionBySize();
     await contract.upgrade();
     await contract.migrations();

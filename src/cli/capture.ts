@@ -34,6 +34,7 @@ import { interfacesCommand } from "./interfaces.ts";
 import { DETECT_HELP, DETECT_OPTIONS, detectFrom, DetectSession } from "./detect.ts";
 import { captureServeCommand, SERVE_OPTIONS } from "./serve.ts";
 import { IPFIX_HELP, IPFIX_OPTIONS, ipfixFrom, openIpfix } from "./ipfix.ts";
+import { STORE_HELP, STORE_OPTIONS, storeFrom, StoreRecording } from "./store.ts";
 
 export const CAPTURE_HELP = `Usage: wiresight capture [options] [BPF EXPRESSION]
 
@@ -105,6 +106,10 @@ Web view:
 
 ${IPFIX_HELP}
 
+${STORE_HELP}
+  With --store the session's counts are rewritten every 2 s (its heartbeat): a capture killed before
+  it could close its session shows as stale after 30 s, not as running.
+
 ${ZEEK_HELP}
       --zeek-rotate S          every S seconds, close each Zeek log and rename it <log>.<open time>.log
 
@@ -116,6 +121,7 @@ Examples:
   sudo wiresight capture -i any --process-name curl --write curl.pcapng
   sudo wiresight capture -i lo -n -w web.pcapng tcp port 80
   sudo wiresight capture -i eth0 -q --ipfix tcp://collector.example:4739
+  sudo DATABASE_URL=postgres://ws@db/ws wiresight capture -i eth0 -q --store --sensor edge-1
 `;
 
 export const CAPTURE_OPTIONS: Options = {
@@ -154,6 +160,7 @@ export const CAPTURE_OPTIONS: Options = {
   serve: { type: "boolean" },
   ...SERVE_OPTIONS,
   ...IPFIX_OPTIONS,
+  ...STORE_OPTIONS,
 };
 
 /**
@@ -185,6 +192,9 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const filter = captureFilter(v.filter as string | undefined, positionals);
   if (v.serve) {
     if (v.ipfix !== undefined) throw new UsageError("--ipfix does not combine with --serve yet");
+    if (v.store) {
+      throw new UsageError("--store does not go with --serve (serve keeps the session in its history)");
+    }
     return await captureServeCommand(v, (v.interface as string | undefined) ?? defaultInterface(), filter);
   }
   const count = intOption(v.count as string | undefined, "count", 1, Number.MAX_SAFE_INTEGER);
@@ -222,6 +232,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   };
   const exp = exportFrom(v);
   const ipfixChoice = ipfixFrom(v);
+  const storeTarget = storeFrom(v);
   const zeek = zeekFrom(v);
   if (zeek.dir !== undefined) Object.assign(decoder, { connTracking: true, zeekChecksums: zeek.checksums });
   const rotateEvery = secondsOption(v["zeek-rotate"] as string | undefined, "zeek-rotate") ?? 0;
@@ -260,6 +271,14 @@ export async function captureCommand(argv: string[]): Promise<number> {
   }
   const { capture, owners } = live;
   for (const w of live.warnings) console.error(`wiresight: warning: ${w}`);
+  // The session exists before the "capturing on" line (that scripts wait for).
+  const stored = storeTarget &&
+    await StoreRecording.open(storeTarget, { kind: "capture", name: `capture on ${device}` }, detect?.engine)
+      .catch((e) => {
+        capture.stop();
+        owners.close();
+        throw e;
+      });
   // As tcpdump does: say where capture runs (scripts wait for this line), and how processes are found.
   console.error(
     `wiresight: capturing on ${device}, link type ${linktypeName(capture.linktype)}, snapshot length ` +
@@ -303,6 +322,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
       ...(writer ? [writer] : []),
       ...(ipfix ? [ipfix] : []),
       ...(zeekLogs?.sinks() ?? []),
+      ...(stored ? [stored.recorder] : []),
     ],
     lateSinks: detect?.eveSinks,
     communityIdSeed: zeek.communityIdSeed,
@@ -357,7 +377,11 @@ export async function captureCommand(argv: string[]): Promise<number> {
         zeekLogs?.flush();
       }
       if (rotations.due()) zeekLogs?.rotate();
+      await stored?.step();
     }
+  } catch (e) {
+    await stored?.fail(e);
+    throw e;
   } finally {
     clearTimeout(timer);
     for (const s of signals) Deno.removeSignalListener(s, stopAll);
@@ -367,6 +391,8 @@ export async function captureCommand(argv: string[]): Promise<number> {
   if (finalPanels.length) await writeTo(out.lines, finalPanels.join("\n") + "\n");
 
   const { report, decoded } = result;
+  const captureError = decoded.capture?.error ?? null;
+  await stored?.finish(report, captureError ? "failed" : "done", captureError);
   detect?.decoderStats(decoded.stats);
   await detect?.writeOutdir(report);
   if (reportFormat === "json") {

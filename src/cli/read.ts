@@ -31,6 +31,7 @@ import { stdoutPlan, writeOut, writeTo } from "./output.ts";
 import { callerPath } from "./paths.ts";
 import { DETECT_HELP, DETECT_OPTIONS, detectFrom, DetectSession } from "./detect.ts";
 import { IPFIX_HELP, IPFIX_OPTIONS, ipfixFrom, openIpfix } from "./ipfix.ts";
+import { STORE_HELP, STORE_OPTIONS, storeFrom, StoreRecording } from "./store.ts";
 
 export const READ_HELP = `Usage: wiresight read FILE... [options]
        wiresight read -r FILE [options]      (also 'wiresight -r FILE ...', as tcpdump)
@@ -99,6 +100,8 @@ ${IPFIX_HELP}
 
 ${ZEEK_HELP}
 
+${STORE_HELP}
+
 ${DETECT_HELP}
 
 Examples:
@@ -110,6 +113,7 @@ Examples:
   wiresight read capture.pcap --detect --alerts eve.ndjson --config detect.toml
   wiresight read capture.pcap -q --ipfix 127.0.0.1:9995
   wiresight read capture.pcap --zeek-logs zeek/ -q
+  wiresight read capture.pcap -q --store --sensor lab --db history.sqlite
 `;
 
 export const READ_OPTIONS: Options = {
@@ -130,6 +134,7 @@ export const READ_OPTIONS: Options = {
   ...DETECT_OPTIONS,
   ...IPFIX_OPTIONS,
   ...ZEEK_OPTIONS,
+  ...STORE_OPTIONS,
 };
 
 export async function readCommand(argv: string[]): Promise<number> {
@@ -151,6 +156,7 @@ export async function readCommand(argv: string[]): Promise<number> {
   const decoder = decoderConfigFrom(v, plan);
   const exp = exportFrom(v);
   const ipfixChoice = ipfixFrom(v);
+  const storeTarget = storeFrom(v);
   const exportPath = exp?.path;
   const payloadMax = Math.max(exp?.type === "packets" ? exp.payloadMax : 0, lines?.printer.payload ?? 0);
   if (exp?.type === "packets" || lines) decoder.packets = { payloadMax };
@@ -159,9 +165,9 @@ export async function readCommand(argv: string[]): Promise<number> {
   const zeek = zeekFrom(v);
   if (zeek.dir !== undefined) Object.assign(decoder, { connTracking: true, zeekChecksums: zeek.checksums });
   const out = stdoutPlan(reportFormat, exportPath, detectChoice?.alertsPath, lines !== undefined);
-  if (lines?.count !== undefined && (reportFormat !== "none" || exp || detectChoice)) {
+  if (lines?.count !== undefined && (reportFormat !== "none" || exp || detectChoice || storeTarget)) {
     throw new UsageError(
-      "-c stops reading after N packets: a report, an export or detection would cover more, drop -c",
+      "-c stops reading after N packets: a report, an export, detection or --store would cover more, drop -c",
     );
   }
 
@@ -193,6 +199,8 @@ export async function readCommand(argv: string[]): Promise<number> {
   const exporter = exp ? await Exporter.open(exp.path, exp.format, exp.type) : undefined;
   const ipfix = ipfixChoice && await openIpfix(ipfixChoice, decoder);
   const zeekLogs = zeek.dir !== undefined ? new ZeekLogs(zeek.dir, zeek.json) : undefined;
+  const stored = storeTarget &&
+    await StoreRecording.open(storeTarget, { kind: "file", name: files.join(", ") }, detect?.engine);
   const printer = lines && new PacketPrinter(lines.printer);
   const fileLines = printer && new FileLines(printer, !lines.printer.compact, lines.count);
   const session = await Session.open({
@@ -206,6 +214,7 @@ export async function readCommand(argv: string[]): Promise<number> {
       ...(exporter ? [exporter.sink()] : []),
       ...(ipfix ? [ipfix] : []),
       ...(zeekLogs?.sinks() ?? []),
+      ...(stored ? [stored.recorder] : []),
     ],
     lateSinks: detect?.eveSinks,
     progress: (done, _total, path) => bar.update(done, path),
@@ -213,8 +222,10 @@ export async function readCommand(argv: string[]): Promise<number> {
   });
   const outcome = await (async () => {
     try {
-      return fileLines ? await writeLines(session, fileLines) : await session.run();
+      const between = () => stored?.step();
+      return fileLines ? await writeLines(session, fileLines, between) : await runSteps(session, between);
     } catch (e) {
+      await stored?.fail(e);
       // An expression valid for Ethernet may not be for a link type met later (vlan on SLL).
       if (e instanceof BpfCompileError) throw new UsageError(e.message);
       throw e;
@@ -224,7 +235,10 @@ export async function readCommand(argv: string[]): Promise<number> {
     }
   })();
   // -c (or the reader) stopped reading: what was asked for is written.
-  if (!outcome) return EXIT_OK;
+  if (!outcome) {
+    await stored?.fail(new Error("reading stopped early: the reader of the lines went away"));
+    return EXIT_OK;
+  }
   const { report, decoded: result } = outcome;
 
   // Problems go to stderr whatever the report format; a file's fatal problem is an error.
@@ -240,6 +254,11 @@ export async function readCommand(argv: string[]): Promise<number> {
   }
   const failed = result.files.some((f) => f.problem?.fatal);
   const decodedNothing = result.files.every((f) => f.problem?.fatal && !f.format);
+  await stored?.finish(
+    report,
+    decodedNothing ? "failed" : "done",
+    result.files.find((f) => f.problem?.fatal)?.problem?.message ?? null,
+  );
   if (!decodedNothing) {
     // With an export, EVE or the lines on stdout, the report (if asked for) goes to stderr.
     const st = style(colorWanted(out.report, Boolean(v["no-color"])));
@@ -272,7 +291,11 @@ function linesFrom(v: Record<string, unknown>): { printer: PrinterOptions; count
  * Decodes, writing the lines after each chunk (one write per chunk); stops once -c's packets are
  * out or the reader went away (`| head`), and then has no result (the rest was not read).
  */
-async function writeLines(session: Session, lines: FileLines): Promise<SessionResult | null> {
+async function writeLines(
+  session: Session,
+  lines: FileLines,
+  between: () => Promise<void> | undefined,
+): Promise<SessionResult | null> {
   const flush = async () => {
     const text = lines.takeLines();
     return !text.length || await writeOut(text.join("\n") + "\n");
@@ -282,11 +305,22 @@ async function writeLines(session: Session, lines: FileLines): Promise<SessionRe
     const step = await steps.next();
     const read = await flush();
     if (step.done) return step.value;
+    await between();
     if (lines.done || !read) {
       // The decoder is freed, and the last packet's line made (-c's last is kept).
       await steps.return(undefined as never);
       if (read) await flush();
       return null;
     }
+  }
+}
+
+/** Decodes to the end, running `between` after each chunk (the history store's writes). */
+async function runSteps(session: Session, between: () => Promise<void> | undefined): Promise<SessionResult> {
+  const steps = session.steps();
+  for (;;) {
+    const step = await steps.next();
+    if (step.done) return step.value;
+    await between();
   }
 }

@@ -1,6 +1,5 @@
 // `wiresight serve [FILE...]` and `wiresight capture --serve`: the local web view with its
 // history store; files given are analysed into sessions first.
-import { hostname } from "node:os";
 import { CaptureError } from "../../ffi/libpcap.ts";
 import { join } from "node:path";
 import { createApp, type WebApp } from "../server/app.ts";
@@ -18,6 +17,7 @@ import { decoderConfigFrom, memoryPlanFrom } from "./common.ts";
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from "./errors.ts";
 import { writeOut } from "./output.ts";
 import { callerPath } from "./paths.ts";
+import { HISTORY_OPTIONS, sensorName } from "./store.ts";
 
 export const SERVE_HELP = `Usage: wiresight serve [FILE...] [options]
 
@@ -66,7 +66,7 @@ Examples:
 export const SERVE_OPTIONS: Options = {
   listen: { type: "string" },
   token: { type: "string" },
-  db: { type: "string" },
+  ...HISTORY_OPTIONS,
   retain: { type: "string", multiple: true },
   "max-upload": { type: "string" },
   analyses: { type: "string" },
@@ -74,8 +74,6 @@ export const SERVE_OPTIONS: Options = {
   "max-connections": { type: "string" },
   "header-timeout": { type: "string" },
   "body-timeout": { type: "string" },
-  "store-packets": { type: "string" },
-  sensor: { type: "string" },
   "no-detect": { type: "boolean" },
 };
 
@@ -162,7 +160,7 @@ export function serveSettings(v: Record<string, unknown>): ServeSettings {
     storePackets: intOption(v["store-packets"] as string | undefined, "store-packets", 0, 10_000_000) ??
       DEFAULT_LIMITS.packets,
     top: intOption(v.top as string | undefined, "top", 1, 1000) ?? 10,
-    sensor: (v.sensor as string | undefined) ?? hostname(),
+    sensor: sensorName(v.sensor as string | undefined),
     capture: !v["no-capture"],
     dbPath: callerPath(v.db as string | undefined),
     detect: !v["no-detect"],

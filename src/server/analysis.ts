@@ -2,7 +2,7 @@
 // same decoder settings, application summary and report, plus the session's rows and timeline.
 import { Session } from "../pipeline/session.ts";
 import type { Report } from "../report/report.ts";
-import { DEFAULT_LIMITS, FLUSH_ROWS, SessionRecorder, type StoreLimits } from "../store/recorder.ts";
+import { DEFAULT_LIMITS, SessionRecorder, type StoreLimits } from "../store/recorder.ts";
 import type { SessionWriter } from "../store/types.ts";
 import { alertRow, type EngineFactory } from "./detection.ts";
 
@@ -40,9 +40,7 @@ export async function analyzeIntoSession(
     });
     const steps = session.steps();
     let step = await steps.next();
-    for (; !step.done; step = await steps.next()) {
-      if (recorder.pending >= FLUSH_ROWS) await recorder.flush();
-    }
+    for (; !step.done; step = await steps.next()) await recorder.step();
     if (engine) recorder.alerts(engine.alerts().map(alertRow));
     const { report, decoded } = step.value;
     const shown = renamed(report, files, opts.displayName);

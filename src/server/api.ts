@@ -1,6 +1,7 @@
 // The JSON API: each page's data for one session (`?session=ID`, default the running capture or
-// else the newest session). A finished session answers from its stored report and rows; the
-// running capture from the server's live aggregate.
+// else the newest session), of one sensor with `?sensor=NAME` (the history may hold many). A
+// finished session answers from its stored report and rows; this server's running capture from
+// its live aggregate; another sensor's running capture from the counts its heartbeat stored.
 import { type Context, Hono } from "hono";
 import {
   FLOW_FILTERS,
@@ -24,6 +25,8 @@ export interface ApiDeps {
   store: SessionStore;
   captures: CaptureControl;
   top: number;
+  /** This server's sensor name (its own captures and uploads are stored under it). */
+  sensor: string;
 }
 
 interface SessionSource {
@@ -42,6 +45,14 @@ function intParam(c: Context, name: string, min: number, max: number): number | 
     throw new ApiError(400, `'${name}' takes a whole number from ${min} to ${max}, not '${v}'`);
   }
   return Number(v);
+}
+
+/** `?sensor=NAME`: only that sensor's sessions (absent or empty: every sensor). */
+function sensorParam(c: Context): string | undefined {
+  const v = c.req.query("sensor");
+  if (v === undefined || v === "") return undefined;
+  if (v.length > 64) throw new ApiError(400, "'sensor' takes a sensor name (64 characters at most)");
+  return v;
 }
 
 /** Paging, sorting, search and the given column filters of a list request. */
@@ -74,24 +85,37 @@ export function apiRoutes(deps: ApiDeps): Hono {
 
   async function source(c: Context): Promise<SessionSource> {
     const param = c.req.query("session") ?? "latest";
+    const sensor = sensorParam(c);
     const live = captures.current;
     let id: number;
     if (param === "latest") {
-      if (live?.running) id = live.id;
+      if (live?.running && (sensor === undefined || sensor === deps.sensor)) id = live.id;
       else {
-        const [newest] = await store.sessions(1);
-        if (!newest) throw new ApiError(404, "no sessions yet: upload a capture or start one");
+        const [newest] = await store.sessions(1, sensor);
+        if (!newest) {
+          throw new ApiError(
+            404,
+            sensor === undefined
+              ? "no sessions yet: upload a capture or start one"
+              : `no sessions of sensor '${sensor}'`,
+          );
+        }
         id = newest.id;
       }
     } else if (/^\d+$/.test(param)) id = Number(param);
     else throw new ApiError(400, `'session' takes a session id or 'latest', not '${param}'`);
     const detail = await store.session(id);
     if (!detail) throw new ApiError(404, `no session ${id}`);
+    if (sensor !== undefined && detail.sensor !== sensor) {
+      throw new ApiError(404, `session ${id} is sensor '${detail.sensor}'s, not '${sensor}'s`);
+    }
     const { report, timeline: _, ...info } = detail;
     if (live && live.id === id && live.running) {
       return { info, report: live.snapshot(deps.top) as unknown as Record<string, unknown>, live };
     }
-    return { info, report: report ?? {}, live: null };
+    // Running elsewhere (another sensor, an analysis): its report comes at the end; its counts now.
+    const counts = { packets: info.packets, bytes: info.bytes, flows: info.flows };
+    return { info, report: report ?? counts, live: null };
   }
 
   const pick = (r: Record<string, unknown>, keys: string[]) =>
@@ -99,12 +123,20 @@ export function apiRoutes(deps: ApiDeps): Hono {
 
   api.get(
     "/captures",
-    async (c) => c.json({ sessions: await store.sessions(intParam(c, "limit", 1, 10000)) }),
+    async (c) => c.json({ sessions: await store.sessions(intParam(c, "limit", 1, 10000), sensorParam(c)) }),
   );
+
+  api.get("/sensors", async (c) => c.json({ sensors: await store.sensors(), local: deps.sensor }));
 
   api.get("/captures/:id{[0-9]+}", async (c) => {
     const s = await store.session(Number(c.req.param("id")));
-    if (!s) throw new ApiError(404, `no session ${c.req.param("id")}`);
+    const sensor = sensorParam(c);
+    if (!s || (sensor !== undefined && s.sensor !== sensor)) {
+      throw new ApiError(
+        404,
+        `no session ${c.req.param("id")}${sensor === undefined ? "" : ` of sensor '${sensor}'`}`,
+      );
+    }
     return c.json(s);
   });
 

@@ -87,7 +87,7 @@ export function createApp(o: ServerOptions): WebApp {
     app.get(path, (c) => c.body(asset.body, 200, { "content-type": asset.type }));
   }
 
-  app.route("/api", apiRoutes({ store: o.store, captures, top: o.top }));
+  app.route("/api", apiRoutes({ store: o.store, captures, top: o.top, sensor: o.sensor }));
 
   app.post("/api/upload", (c) =>
     handleUpload(c, {

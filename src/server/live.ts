@@ -10,10 +10,13 @@ import { type LiveTotals, LiveTraffic } from "../report/live.ts";
 import type { ProcessTable, ProcessTotals } from "../report/processes.ts";
 import type { Report } from "../report/report.ts";
 import type { CaptureStats, LiveCapture } from "../source/live.ts";
-import { DEFAULT_LIMITS, FLUSH_ROWS, SessionRecorder, type StoreLimits } from "../store/recorder.ts";
+import { DEFAULT_LIMITS, SessionRecorder, type StoreLimits } from "../store/recorder.ts";
 import type { SessionStore, TimelinePoint } from "../store/types.ts";
 import { alertRow, type EngineFactory } from "./detection.ts";
 import type { EventHub } from "./events.ts";
+
+/** The longest wait for packets before a step comes anyway. */
+const TICK_MS = 250;
 
 /** Snapshots pushed per second at most. */
 export const PUSH_INTERVAL_MS = 500;
@@ -158,18 +161,14 @@ export class LiveSession {
     };
     const pusher = setInterval(push, PUSH_INTERVAL_MS);
     const timer = this.opts.duration ? setTimeout(() => this.stop(), this.opts.duration * 1000) : undefined;
-    let lastFlush = Date.now();
+    // Steps (and so the heartbeat) go on when no packet comes.
+    this.capture.tickMs = TICK_MS;
+    // Alerts so far (their counts and last-seen times move on as traffic does).
+    const alerts = engine && (() => engine.alerts().map(alertRow));
     try {
       const steps = session.steps();
       let step = await steps.next();
-      for (; !step.done; step = await steps.next()) {
-        if (recorder.pending >= FLUSH_ROWS || Date.now() - lastFlush > 1000) {
-          // Alerts so far (their counts and last-seen times move on as traffic does).
-          if (engine?.alerts().length) recorder.alerts(engine.alerts().map(alertRow));
-          await recorder.flush();
-          lastFlush = Date.now();
-        }
-      }
+      for (; !step.done; step = await steps.next()) await recorder.step(alerts);
       if (engine) recorder.alerts(engine.alerts().map(alertRow));
       const { report, decoded: result } = step.value;
       report.warnings.push(...this.warnings);

@@ -185,6 +185,11 @@ export const MIGRATIONS: readonly Migration[] = [
   addColumns(5, "flows: the tunnels a flow rode in (tunnel_parents) and the innermost one's kind", {
     flows: { tunnel_parents: "integers", tunnel: "text" },
   }),
+  {
+    version: 6,
+    description: "sessions by sensor (the web view lists and filters sessions per sensor)",
+    statements: () => [`CREATE INDEX sessions_sensor ON sessions (sensor, id)`],
+  },
 ];
 
 /** The typed columns of TABLE once MIGRATIONS have run (those they created or added). */

@@ -10,11 +10,15 @@ import {
   type ListQuery,
   type Page,
   type RecordKind,
+  type SensorInfo,
   type SessionDetail,
   type SessionInfo,
   type SessionKind,
+  sessionState,
+  type SessionStatus,
   type SessionStore,
   type SessionUpdate,
+  STALE_AFTER_MS,
 } from "./types.ts";
 
 export type Param = string | number | null;
@@ -338,12 +342,37 @@ export class SqlStore implements SessionStore {
     );
   }
 
-  async sessions(limit = 200): Promise<SessionInfo[]> {
+  async sessions(limit = 200, sensor?: string): Promise<SessionInfo[]> {
     const rows = await this.db.all(
-      `SELECT ${this.#sessionColumns} FROM sessions ORDER BY id DESC LIMIT ?`,
-      [limit],
+      `SELECT ${this.#sessionColumns} FROM sessions ${sensor === undefined ? "" : "WHERE sensor = ? "}` +
+        "ORDER BY id DESC LIMIT ?",
+      sensor === undefined ? [limit] : [sensor, limit],
     );
-    return rows.map(sessionInfo);
+    const now = Date.now();
+    return rows.map((r) => sessionInfo(r, now));
+  }
+
+  async sensors(): Promise<SensorInfo[]> {
+    const now = Date.now();
+    const [sensors, running] = await Promise.all([
+      this.db.all(
+        "SELECT sensor, COUNT(*) AS n, MAX(updated_ms) AS last_seen_ms FROM sessions GROUP BY sensor " +
+          "ORDER BY sensor",
+        [],
+      ),
+      this.db.all(
+        `SELECT ${this.#sessionColumns} FROM sessions WHERE status = 'running' AND updated_ms >= ? ` +
+          "ORDER BY id DESC LIMIT 1000",
+        [now - STALE_AFTER_MS],
+      ),
+    ]);
+    const live = running.map((r) => sessionInfo(r, now));
+    return sensors.map((r) => ({
+      name: String(r.sensor),
+      sessions: Number(r.n),
+      running: live.filter((s) => s.sensor === r.sensor),
+      last_seen_ms: Number(r.last_seen_ms),
+    }));
   }
 
   async session(id: number): Promise<SessionDetail | null> {
@@ -354,7 +383,7 @@ export class SqlStore implements SessionStore {
     if (!rows.length) return null;
     const r = rows[0];
     return {
-      ...sessionInfo(r),
+      ...sessionInfo(r, Date.now()),
       report: r.report ? JSON.parse(String(r.report)) : null,
       timeline: r.timeline ? JSON.parse(String(r.timeline)) : [],
     };
@@ -419,15 +448,16 @@ export class SqlStore implements SessionStore {
   }
 
   async deleteBefore(beforeMs: number): Promise<number> {
-    // A capture still running is kept whatever its age.
-    const old = "SELECT id FROM sessions WHERE created_ms < ? AND status <> 'running'";
-    const n = await this.db.all(`SELECT COUNT(*) AS n FROM (${old}) AS old`, [beforeMs]);
+    // A capture still running is kept whatever its age (a stale one is not running).
+    const old = "SELECT id FROM sessions WHERE created_ms < ? AND (status <> 'running' OR updated_ms < ?)";
+    const params = [beforeMs, Date.now() - STALE_AFTER_MS];
+    const n = await this.db.all(`SELECT COUNT(*) AS n FROM (${old}) AS old`, params);
     await this.db.batch([
       ...SESSION_CHILD_TABLES.map((t) => ({
         sql: `DELETE FROM ${t} WHERE session_id IN (${old})`,
-        params: [beforeMs],
+        params,
       })),
-      { sql: `DELETE FROM sessions WHERE id IN (${old})`, params: [beforeMs] },
+      { sql: `DELETE FROM sessions WHERE id IN (${old})`, params },
     ]);
     return Number(n[0].n);
   }
@@ -435,15 +465,17 @@ export class SqlStore implements SessionStore {
   async deleteBeyond(maxBytes: number): Promise<number> {
     // Newest first: what the newer sessions (and a running capture) take is kept first.
     const rows = await this.db.all(
-      `SELECT id, status, ${
+      `SELECT id, status, updated_ms, ${
         this.#sized ? "COALESCE(stored_bytes, 0)" : "0"
       } AS size FROM sessions ORDER BY created_ms DESC, id DESC`,
       [],
     );
     let total = 0, deleted = 0;
+    const now = Date.now();
     for (const r of rows) {
       total += Number(r.size);
-      if (total > maxBytes && r.status !== "running" && await this.deleteSession(Number(r.id))) {
+      const running = sessionState(r.status as SessionStatus, Number(r.updated_ms), now) === "running";
+      if (total > maxBytes && !running && await this.deleteSession(Number(r.id))) {
         total -= Number(r.size);
         deleted++;
       }
@@ -477,14 +509,15 @@ function param(v: unknown): Param {
   return JSON.stringify(v);
 }
 
-function sessionInfo(r: Record<string, unknown>): SessionInfo {
+/** A session row as the history shows it at `nowMs` (a running one may be stale). */
+function sessionInfo(r: Record<string, unknown>, nowMs: number): SessionInfo {
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   return {
     id: Number(r.id),
     kind: r.kind as SessionKind,
     name: String(r.name),
     sensor: String(r.sensor),
-    status: r.status as SessionInfo["status"],
+    status: sessionState(r.status as SessionStatus, Number(r.updated_ms), nowMs),
     error: r.error === null || r.error === undefined ? null : String(r.error),
     created_ms: Number(r.created_ms),
     updated_ms: Number(r.updated_ms),

@@ -4,6 +4,21 @@ import type { Row } from "../base/columns.ts";
 
 export type SessionKind = "upload" | "file" | "capture";
 export type SessionStatus = "running" | "done" | "failed";
+/**
+ * A session as the history shows it: "stale" is a running session whose writer has not beaten its
+ * heartbeat (updated_ms) for STALE_AFTER_MS, a capture killed before it could close its session.
+ */
+export type SessionState = SessionStatus | "stale";
+
+/** A running session's writer updates it at least this often, idle or not (src/store/recorder.ts). */
+export const HEARTBEAT_MS = 2_000;
+/** A running session not updated for this long is shown "stale" (and retention may delete it). */
+export const STALE_AFTER_MS = 30_000;
+
+/** The state a stored status shows at `nowMs` (the staleness rule). */
+export function sessionState(status: SessionStatus, updatedMs: number, nowMs: number): SessionState {
+  return status === "running" && nowMs - updatedMs > STALE_AFTER_MS ? "stale" : status;
+}
 
 export interface SessionInfo {
   id: number;
@@ -12,7 +27,7 @@ export interface SessionInfo {
   name: string;
   /** The host that analysed or captured it (several sensors may share one PostgreSQL store). */
   sensor: string;
-  status: SessionStatus;
+  status: SessionState;
   error: string | null;
   created_ms: number;
   updated_ms: number;
@@ -23,6 +38,16 @@ export interface SessionInfo {
   end_epoch: number | null;
   /** What its rows take in the store: their text and 8 bytes a number (indexes and pages aside). */
   stored_bytes: number;
+}
+
+/** A sensor of the history: the hosts that wrote sessions, with their running captures. */
+export interface SensorInfo {
+  name: string;
+  sessions: number;
+  /** Its running (not stale) sessions, newest first, with their counts as last written. */
+  running: SessionInfo[];
+  /** When it last wrote a session (its newest updated_ms). */
+  last_seen_ms: number;
 }
 
 /** A session with its report (the `read --report json` object) and its traffic over time. */
@@ -123,7 +148,9 @@ export interface SessionStore {
   addPackets(id: number, rows: Row[]): Promise<void>;
   /** The session's alerts as they stand now (replaces those stored before: alerts update). */
   setAlerts(id: number, rows: AlertRow[]): Promise<void>;
-  sessions(limit?: number): Promise<SessionInfo[]>;
+  /** The newest sessions (of one sensor when given). */
+  sessions(limit?: number, sensor?: string): Promise<SessionInfo[]>;
+  sensors(): Promise<SensorInfo[]>;
   session(id: number): Promise<SessionDetail | null>;
   flows(id: number, q: ListQuery): Promise<Page>;
   records(id: number, kind: RecordKind, q: ListQuery): Promise<Page>;

@@ -5,6 +5,8 @@ import { freePort } from "./capture.ts";
 
 export interface PgServer {
   port: number;
+  /** The directory of its Unix socket (reachable from any network namespace: PGHOST=socketDir). */
+  socketDir: string;
   /** A new empty database's URL. */
   createDatabase(): Promise<string>;
 }
@@ -56,6 +58,7 @@ export async function withPostgres<T>(fn: (pg: PgServer) => Promise<T>): Promise
     started = true;
     const pg: PgServer = {
       port,
+      socketDir: dir,
       async createDatabase() {
         const name = `wiresight_test_${++databases}`;
         await runAs(`${bin}/createdb`, ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", name]);

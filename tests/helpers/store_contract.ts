@@ -11,7 +11,8 @@ import {
   StoreVersionError,
 } from "../../src/store/sql_store.ts";
 import { addColumns, type Migration, MIGRATIONS } from "../../src/store/schema.ts";
-import { RECORD_KINDS } from "../../src/store/types.ts";
+import { RECORD_KINDS, STALE_AFTER_MS } from "../../src/store/types.ts";
+import { SessionRecorder } from "../../src/store/recorder.ts";
 import type { Row } from "../../src/base/columns.ts";
 import { corpusFile } from "./corpus.ts";
 import { run } from "./cli.ts";
@@ -258,6 +259,59 @@ export function storeContract(t: Deno.TestContext, fresh: FreshDb) {
             assert.equal(await store.session(recent), null);
             const left = await db.all("SELECT COUNT(*) AS n FROM flows", []);
             assert.equal(Number(left[0].n), 0);
+          }),
+      );
+    },
+
+    async sensorsAndStaleness() {
+      await t.step(
+        "sensors: sessions per sensor, running captures by heartbeat, a silent one stale and deletable",
+        () =>
+          withStore(fresh, async (store, db) => {
+            const done = await store.createSession({ kind: "file", name: "a file", sensor: "alpha" });
+            await analyzeIntoSession(store, done, [SAMPLE]);
+            const live = await store.createSession({
+              kind: "capture",
+              name: "capture on eth0",
+              sensor: "alpha",
+            });
+            const dead = await store.createSession({
+              kind: "capture",
+              name: "capture on eth1",
+              sensor: "beta",
+            });
+            // The live one's heartbeat: its counts so far (what a page shows while it runs).
+            const recorder = new SessionRecorder(store, live);
+            recorder.timeline.add(1, 100);
+            await recorder.heartbeat();
+            assert.deepEqual((await store.session(live))!.timeline, [{
+              t: 1,
+              width_s: 1,
+              packets: 1,
+              bytes: 100,
+            }]);
+            // The dead one stopped beating (killed) longer ago than the staleness rule allows.
+            await db.batch([{
+              sql: "UPDATE sessions SET updated_ms = ? WHERE id = ?",
+              params: [Date.now() - STALE_AFTER_MS - 1000, dead],
+            }]);
+            const byId = new Map((await store.sessions()).map((s) => [s.id, s]));
+            assert.equal(byId.get(done)!.status, "done");
+            assert.equal(byId.get(live)!.status, "running");
+            assert.equal(byId.get(dead)!.status, "stale");
+            assert.equal((await store.session(dead))!.status, "stale");
+            assert.deepEqual((await store.sessions(10, "alpha")).map((s) => s.id), [live, done]);
+            assert.deepEqual((await store.sessions(10, "beta")).map((s) => s.id), [dead]);
+            assert.deepEqual(await store.sessions(10, "nobody"), []);
+            const sensors = await store.sensors();
+            assert.deepEqual(
+              sensors.map((s) => [s.name, s.sessions, s.running.map((r) => r.id)]),
+              [["alpha", 2, [live]], ["beta", 1, []]],
+            );
+            assert.ok(sensors[0].last_seen_ms >= byId.get(live)!.updated_ms);
+            // Retention keeps a running capture, not a stale one.
+            assert.equal(await store.deleteBefore(Date.now() + 1000), 2);
+            assert.deepEqual((await store.sessions()).map((s) => s.id), [live]);
           }),
       );
     },

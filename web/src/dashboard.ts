@@ -9,7 +9,7 @@ type Obj = Record<string, unknown>;
 const TIMELINE_LIVE_POINTS = 600;
 
 interface Stats {
-  session: { id: number; name: string; status: string; error: string | null; kind: string };
+  session: { id: number; name: string; status: string; error: string | null; kind: string; sensor: string };
   live: boolean;
   packets: number | null;
   bytes: number | null;
@@ -98,17 +98,18 @@ export class Dashboard {
     return this.#session;
   }
 
-  /** Loads everything for `session` ("latest" or an id). */
-  async load(session: string): Promise<void> {
+  /** Loads everything for the scope's session ("latest" or an id, of its sensor when given). */
+  async load(scope: Record<string, string>): Promise<Stats> {
     const [stats, protocols, timeline, talkers, ports, processes] = await Promise.all([
-      getJson<Stats>("/api/stats", { session }),
-      getJson<{ protocols: Obj[] }>("/api/protocols", { session }),
-      getJson<{ points: { t: number; width_s: number; packets: number; bytes: number }[] }>("/api/timeline", {
-        session,
-      }),
-      getJson<{ top_talkers: Obj[] | null }>("/api/top-talkers", { session }),
-      getJson<{ top_ports: Obj[] | null }>("/api/ports", { session }),
-      getJson<{ processes: Obj[] }>("/api/processes", { session }),
+      getJson<Stats>("/api/stats", scope),
+      getJson<{ protocols: Obj[] }>("/api/protocols", scope),
+      getJson<{ points: { t: number; width_s: number; packets: number; bytes: number }[] }>(
+        "/api/timeline",
+        scope,
+      ),
+      getJson<{ top_talkers: Obj[] | null }>("/api/top-talkers", scope),
+      getJson<{ top_ports: Obj[] | null }>("/api/ports", scope),
+      getJson<{ processes: Obj[] }>("/api/processes", scope),
     ]);
     this.#session = stats.session.id;
     this.#points = withGaps(timeline.points);
@@ -116,6 +117,7 @@ export class Dashboard {
     this.#showProtocols(protocols.protocols);
     this.#charts.timeline(this.#points);
     this.#showTops(talkers.top_talkers ?? [], ports.top_ports ?? [], processes.processes);
+    return stats;
   }
 
   /** A snapshot pushed by the running capture. */
@@ -150,12 +152,15 @@ export class Dashboard {
   #showStats(s: Stats): void {
     if (s.session.name) this.#sessionInfo = s.session;
     const info = this.#sessionInfo;
-    this.#title.textContent = `Session ${s.session.id}${info ? `: ${info.name}` : ""}${
-      s.live ? " (live)" : ""
+    this.#title.textContent = `Session ${s.session.id}${info ? `: ${info.name} on ${info.sensor}` : ""}${
+      s.live ? " (live)" : info?.status === "running" ? " (running)" : ""
     }`;
     this.#title.dataset.session = String(s.session.id);
     const notes: string[] = [];
-    if (info?.status === "running" && !s.live) notes.push("analysing…");
+    if (info?.status === "running" && !s.live) {
+      notes.push(info.kind === "capture" ? "capturing: counts as its sensor last stored them" : "analysing…");
+    }
+    if (info?.status === "stale") notes.push("stale: its sensor stopped writing (killed?) before closing it");
     if (info?.error) notes.push(`error: ${info.error}`);
     for (const w of s.warnings ?? []) notes.push(`warning: ${w}`);
     this.#note.textContent = notes.join(" · ");

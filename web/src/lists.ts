@@ -182,8 +182,8 @@ export const ALERTS: ListSpec = {
   ],
 };
 
-/** Renders a list with its filter bar and pager into `root`; `session` picks the session. */
-export function renderList(root: HTMLElement, spec: ListSpec, session: () => string): void {
+/** Renders a list with its filter bar and pager into `root`; `scope` picks the session (and sensor). */
+export function renderList(root: HTMLElement, spec: ListSpec, scope: () => Record<string, string>): void {
   const state: Record<string, string> = {};
   let sort = spec.sort, order = spec.order ?? "asc", offset = 0;
   const pageSize = spec.pageSize ?? 50;
@@ -199,7 +199,7 @@ export function renderList(root: HTMLElement, spec: ListSpec, session: () => str
     status.classList.remove("error");
     try {
       const page = await getJson<{ total: number; rows: Record<string, unknown>[] }>(spec.endpoint, {
-        session: session(),
+        ...scope(),
         ...state,
         sort,
         order,

@@ -5,10 +5,20 @@ import { ApiFailure, getJson, postJson } from "./api.ts";
 import { Dashboard } from "./dashboard.ts";
 import { bytes, clear, count, el, table } from "./dom.ts";
 import { ALERTS, DNS, FLOWS, HTTP, PACKETS, renderList, TLS } from "./lists.ts";
-import type { SessionInfo } from "../../src/store/types.ts";
+import type { SensorInfo, SessionInfo } from "../../src/store/types.ts";
 import type { CaptureStatus } from "../../src/server/control.ts";
 
-const VIEWS = ["dashboard", "flows", "packets", "dns", "tls-http", "alerts", "upload", "history"] as const;
+const VIEWS = [
+  "dashboard",
+  "flows",
+  "packets",
+  "dns",
+  "tls-http",
+  "alerts",
+  "upload",
+  "history",
+  "sensors",
+] as const;
 type View = (typeof VIEWS)[number];
 const LABELS: Record<View, string> = {
   dashboard: "Dashboard",
@@ -19,16 +29,27 @@ const LABELS: Record<View, string> = {
   alerts: "Alerts",
   upload: "Upload",
   history: "History",
+  sensors: "Sensors",
 };
+/** How often a view of what other sensors write (running captures) is read again. */
+const STORE_REFRESH_MS = 2000;
 
 const root = document.getElementById("view")!;
 const sessionSelect = document.getElementById("session") as HTMLSelectElement;
+const sensorSelect = document.getElementById("sensor") as HTMLSelectElement;
 let dashboard: Dashboard | null = null;
+/** The next reading of a view that follows the store (another sensor's running capture). */
+let refreshTimer: ReturnType<typeof setTimeout> | undefined;
 let captureStatus: CaptureStatus | null = null;
 /** Upload progress by session, as pushed by the server. */
 const uploads = new Map<number, Record<string, unknown>>();
 
 const selectedSession = () => sessionSelect.value || "latest";
+/** Every data request's session and sensor (none: every sensor). */
+const scope = (): Record<string, string> =>
+  sensorSelect.value
+    ? { session: selectedSession(), sensor: sensorSelect.value }
+    : { session: selectedSession() };
 
 function currentView(): View {
   const v = location.hash.replace(/^#\/?/, "") as View;
@@ -39,13 +60,19 @@ function showError(target: HTMLElement, e: unknown): void {
   clear(target, el("p", { class: "error" }, e instanceof ApiFailure ? e.message : String(e)));
 }
 
+/** Renders started: a render that awaited past a newer one's start leaves the page to it. */
+let renders = 0;
+
 async function render(): Promise<void> {
+  const mine = ++renders;
+  const current = () => mine === renders;
   const view = currentView();
   for (const a of document.querySelectorAll("nav a")) {
     a.classList.toggle("active", a.getAttribute("href") === `#/${view}`);
   }
   dashboard?.destroy();
   dashboard = null;
+  clearTimeout(refreshTimer);
   try {
     if (view === "dashboard") {
       if (sessionSelect.options.length === 1 && !captureStatus?.running) {
@@ -56,26 +83,34 @@ async function render(): Promise<void> {
         );
         return;
       }
-      dashboard = new Dashboard(root);
-      await dashboard.load(selectedSession());
-    } else if (view === "flows") renderList(root, FLOWS, selectedSession);
-    else if (view === "packets") renderList(root, PACKETS, selectedSession);
-    else if (view === "dns") renderList(root, DNS, selectedSession);
-    else if (view === "alerts") renderList(root, ALERTS, selectedSession);
+      const shown = dashboard = new Dashboard(root);
+      const stats = await shown.load(scope());
+      // Another sensor's capture (or an analysis) runs: its counts grow in the store.
+      if (current() && stats.session.status === "running" && !stats.live) {
+        refreshTimer = setTimeout(() => dashboard === shown && render(), STORE_REFRESH_MS);
+      }
+    } else if (view === "flows") renderList(root, FLOWS, scope);
+    else if (view === "packets") renderList(root, PACKETS, scope);
+    else if (view === "dns") renderList(root, DNS, scope);
+    else if (view === "alerts") renderList(root, ALERTS, scope);
     else if (view === "tls-http") {
       const tls = el("div", { id: "tls-part" }), http = el("div", { id: "http-part" });
       clear(root, tls, http);
-      renderList(tls, TLS, selectedSession);
-      renderList(http, HTTP, selectedSession);
+      renderList(tls, TLS, scope);
+      renderList(http, HTTP, scope);
     } else if (view === "upload") renderUpload();
-    else await renderHistory();
+    else if (view === "sensors") await renderSensors(current);
+    else await renderHistory(current);
   } catch (e) {
-    showError(root, e);
+    if (current()) showError(root, e);
   }
 }
 
 async function refreshSessions(): Promise<void> {
-  const { sessions } = await getJson<{ sessions: SessionInfo[] }>("/api/captures", { limit: 200 });
+  const { sessions } = await getJson<{ sessions: SessionInfo[] }>("/api/captures", {
+    limit: 200,
+    sensor: sensorSelect.value,
+  });
   const keep = sessionSelect.value;
   clear(
     sessionSelect,
@@ -84,11 +119,95 @@ async function refreshSessions(): Promise<void> {
       el(
         "option",
         { value: String(s.id) },
-        `#${s.id} ${s.name}${s.status === "done" ? "" : ` (${s.status})`}`,
+        `#${s.id} ${s.name}${sensorSelect.value ? "" : ` @${s.sensor}`}${
+          s.status === "done" ? "" : ` (${s.status})`
+        }`,
       )
     ),
   );
   sessionSelect.value = [...sessionSelect.options].some((o) => o.value === keep) ? keep : "latest";
+}
+
+async function refreshSensors(): Promise<SensorInfo[]> {
+  const { sensors } = await getJson<{ sensors: SensorInfo[] }>("/api/sensors");
+  const keep = sensorSelect.value;
+  clear(
+    sensorSelect,
+    el("option", { value: "" }, "all"),
+    ...sensors.map((s) => el("option", { value: s.name }, s.name)),
+  );
+  if (keep && !sensors.some((s) => s.name === keep)) sensorSelect.append(el("option", { value: keep }, keep));
+  sensorSelect.value = keep;
+  return sensors;
+}
+
+async function selectSensor(name: string): Promise<void> {
+  sensorSelect.value = name;
+  sessionSelect.value = "latest";
+  await refreshSessions();
+}
+
+const utc = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+
+/** The sensors writing this history, and every running capture with its counts, read again every few seconds. */
+async function renderSensors(current: () => boolean): Promise<void> {
+  const sensors = await refreshSensors();
+  if (!current()) return;
+  const running = sensors.flatMap((s) => s.running);
+  const sensorTable = table(
+    [
+      { key: "name", label: "Sensor" },
+      { key: "sessions", label: "Sessions", numeric: true },
+      { key: "running_count", label: "Running", numeric: true },
+      { key: "last_seen", label: "Last seen (UTC)" },
+    ],
+    sensors.map((s) => ({ ...s, running_count: s.running.length, last_seen: utc(s.last_seen_ms) })),
+    { id: "sensors-table" },
+  );
+  sensorTable.querySelector("thead tr")!.append(el("th", {}, ""));
+  sensorTable.querySelectorAll<HTMLTableRowElement>("tbody tr").forEach((tr, i) => {
+    const show = el("button", { type: "button" }, "show");
+    show.addEventListener("click", async () => {
+      await selectSensor(sensors[i].name);
+      location.hash = "#/dashboard";
+    });
+    tr.dataset.sensor = sensors[i].name;
+    tr.append(el("td", {}, show));
+  });
+  const runningTable = table(
+    [
+      { key: "sensor", label: "Sensor" },
+      { key: "id", label: "#", numeric: true },
+      { key: "name", label: "Capture" },
+      { key: "packets", label: "Packets", numeric: true, format: (v) => count(Number(v)) },
+      { key: "bytes", label: "Bytes", numeric: true, format: (v) => bytes(Number(v)) },
+      { key: "flows", label: "Flows", numeric: true, format: (v) => count(Number(v)) },
+      { key: "updated", label: "Updated (UTC)" },
+    ],
+    running.map((s) => ({ ...s, updated: utc(s.updated_ms) })),
+    { id: "running-table" },
+  );
+  runningTable.querySelectorAll<HTMLTableRowElement>("tbody tr").forEach((tr, i) => {
+    const s = running[i];
+    tr.dataset.sensor = s.sensor;
+    tr.dataset.session = String(s.id);
+    tr.dataset.packets = String(s.packets);
+  });
+  clear(
+    root,
+    el("h1", {}, "Sensors"),
+    el("p", { class: "note" }, `${sensors.length} sensors write this history`),
+    el("div", { class: "table-wrap" }, sensorTable),
+    el("h2", {}, "Running captures"),
+    el(
+      "p",
+      { class: "note" },
+      "Counts as each sensor last stored them (every 2 s); a capture that stops writing for 30 s is " +
+        "shown stale in the history.",
+    ),
+    el("div", { class: "table-wrap" }, runningTable),
+  );
+  refreshTimer = setTimeout(() => currentView() === "sensors" && render(), STORE_REFRESH_MS);
 }
 
 function selectSession(id: number | "latest"): void {
@@ -182,12 +301,13 @@ function followAnalysis(id: number, name: string, bar: HTMLProgressElement, stat
   poll();
 }
 
-async function renderHistory(): Promise<void> {
-  const { sessions } = await getJson<{ sessions: SessionInfo[] }>("/api/captures", { limit: 1000 });
-  const rows = sessions.map((s) => ({
-    ...s,
-    created: new Date(s.created_ms).toISOString().replace("T", " ").slice(0, 19),
-  }));
+async function renderHistory(current: () => boolean): Promise<void> {
+  const { sessions } = await getJson<{ sessions: SessionInfo[] }>("/api/captures", {
+    limit: 1000,
+    sensor: sensorSelect.value,
+  });
+  if (!current()) return;
+  const rows = sessions.map((s) => ({ ...s, created: utc(s.created_ms) }));
   const t = table(
     [
       { key: "id", label: "#", numeric: true },
@@ -313,6 +433,7 @@ function listen(): void {
   });
   events.addEventListener("sessions", () => {
     refreshSessions();
+    refreshSensors();
   });
   events.addEventListener("upload", (ev) => {
     const u = JSON.parse((ev as MessageEvent).data);
@@ -327,8 +448,10 @@ function buildNav(): void {
 
 buildNav();
 sessionSelect.addEventListener("change", () => render());
+sensorSelect.addEventListener("change", () => selectSensor(sensorSelect.value).then(render));
 globalThis.addEventListener("hashchange", () => render());
 Promise.all([
+  refreshSensors(),
   refreshSessions(),
   loadInterfaces(),
   getJson<CaptureStatus>("/api/capture/status").then(showCapture),
