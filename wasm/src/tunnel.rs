@@ -36,11 +36,17 @@ pub struct Found {
 }
 
 /// The tunnel `p` is the carrier of, if any. `d` is the frame `p` was decoded from.
+#[inline]
 pub fn find(d: &[u8], p: &Packet) -> Option<Found> {
+    // Inlined: most packets are TCP, which carries no tunnel we follow, and leave without a call.
     // A fragment holds part of what it carries: the whole datagram is followed once reassembled.
     if p.flags & PF_L4 == 0 || p.flags & PF_FRAGMENT != 0 || p.ip_proto == IPPROTO_TCP {
         return None;
     }
+    find_in_payload(d, p)
+}
+
+fn find_in_payload(d: &[u8], p: &Packet) -> Option<Found> {
     let start = p.payload_off as usize;
     let end = start.checked_add(p.payload_len as usize)?.min(d.len());
     let body = d.get(start..end)?;

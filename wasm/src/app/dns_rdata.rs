@@ -281,8 +281,18 @@ fn nsec(f: &mut Fields, m: &[u8], at: usize) -> Result<String, u8> {
 /// it is given as text alone ("udp_size=1232 ext_rcode=0 version=0 do=1 ecs=192.0.2.0/24/0
 /// cookie=CLIENT,SERVER"), one field instead of a dozen; TypeScript reads the values from it.
 fn opt(rr: &Rr, d: &[u8]) -> Result<String, u8> {
-    let (version, dnssec_ok) = ((rr.ttl >> 16) & 0xff, (rr.ttl >> 15) & 1);
-    let mut out = format!("udp_size={} ext_rcode={} version={} do={}", rr.class, rr.ttl >> 24, version, dnssec_ok);
+    // Written piece by piece: every message has this record, and `format!` was most of its cost.
+    let mut out = String::with_capacity(96);
+    let fixed = [
+        ("udp_size=", rr.class as u32),
+        (" ext_rcode=", rr.ttl >> 24),
+        (" version=", (rr.ttl >> 16) & 0xff),
+        (" do=", (rr.ttl >> 15) & 1),
+    ];
+    for (key, value) in fixed {
+        out.push_str(key);
+        text::push_decimal(&mut out, value);
+    }
     let mut p = 0;
     while p < d.len() {
         let (code, len) = (be16(d, p).ok_or(T)?, be16(d, p + 2).ok_or(T)? as usize);
@@ -301,9 +311,11 @@ fn opt(rr: &Rr, d: &[u8]) -> Result<String, u8> {
             }
             OPT_COOKIE => {
                 let (client, server) = v.split_at(v.len().min(8));
-                let _ = write!(out, " cookie={}", text::hex(client));
+                out.push_str(" cookie=");
+                text::push_hex(&mut out, client);
                 if !server.is_empty() {
-                    let _ = write!(out, ",{}", text::hex(&server[..server.len().min(32)]));
+                    out.push(',');
+                    text::push_hex(&mut out, &server[..server.len().min(32)]);
                 }
             }
             _ => {

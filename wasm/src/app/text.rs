@@ -3,7 +3,29 @@
 use std::fmt::Write;
 
 pub fn ipv4(b: &[u8]) -> String {
-    format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3])
+    // Digits written by hand: `format!` cost more than the rest of an A record's decoding.
+    let mut s = String::with_capacity(15);
+    for (i, &x) in b[..4].iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        push_decimal(&mut s, x as u32);
+    }
+    s
+}
+
+/// Appends `x` in decimal (what `write!(s, "{}", x)` gives, without the formatting machinery).
+pub fn push_decimal(s: &mut String, x: u32) {
+    let (mut digits, mut at, mut x) = ([0u8; 10], 10, x);
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (x % 10) as u8;
+        x /= 10;
+        if x == 0 {
+            break;
+        }
+    }
+    s.extend(digits[at..].iter().map(|&d| d as char));
 }
 
 /// RFC 5952: lower-case hex, no leading zeros, the longest run of 2+ zero groups as "::".
@@ -53,10 +75,17 @@ pub fn push_label(out: &mut String, label: &[u8]) {
 
 pub fn hex(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len() * 2);
-    for x in b {
-        let _ = write!(s, "{:02x}", x);
-    }
+    push_hex(&mut s, b);
     s
+}
+
+/// Appends `b` as lower-case hex, two digits a byte.
+pub fn push_hex(s: &mut String, b: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for &x in b {
+        s.push(DIGITS[(x >> 4) as usize] as char);
+        s.push(DIGITS[(x & 15) as usize] as char);
+    }
 }
 
 #[cfg(test)]
@@ -78,6 +107,14 @@ mod tests {
         m[11] = 0xff;
         m[12..].copy_from_slice(&[192, 0, 2, 1]);
         assert_eq!(ipv6(&m), "::ffff:192.0.2.1");
+        assert_eq!(ipv4(&[0, 9, 10, 255]), "0.9.10.255");
+        assert_eq!(ipv4(&[100, 199, 200, 1]), "100.199.200.1");
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        for x in [0, 7, 10, 99, 100, 65535, 4294967295] {
+            let mut s = String::new();
+            push_decimal(&mut s, x);
+            assert_eq!(s, x.to_string());
+        }
         let mut label = String::new();
         push_label(&mut label, b"a.b\x01");
         assert_eq!(label, "a\\.b\\001");
