@@ -106,6 +106,25 @@ function bitLength(c: Uint8Array): number {
   return i === c.length ? 0 : (c.length - i - 1) * 8 + (32 - Math.clz32(c[i]));
 }
 
+/** A serial as i2a_ASN1_INTEGER prints it: the magnitude's bytes in hex ("00" for zero), "-" first
+ * when negative. */
+function serialText(c: Uint8Array): string {
+  const negative = c.length > 0 && (c[0] & 0x80) !== 0;
+  let magnitude = c;
+  if (negative) {
+    // Two's complement: invert and add one.
+    magnitude = c.map((b) => ~b & 0xff);
+    for (let i = magnitude.length - 1; i >= 0; i--) {
+      magnitude[i] = (magnitude[i] + 1) & 0xff;
+      if (magnitude[i] !== 0) break;
+    }
+  }
+  let start = 0;
+  while (start < magnitude.length && magnitude[start] === 0) start++;
+  const hex = hexUpper(magnitude.subarray(start));
+  return (negative ? "-" : "") + (hex || "00");
+}
+
 /** The text of a string value, as UTF-8 bytes (OpenSSL's ASN1_STRFLGS_UTF8_CONVERT). */
 function stringBytes(c: Uint8Array, tag: number): Uint8Array | null {
   switch (tag) {
@@ -265,7 +284,7 @@ function parse(der: Der): ZeekCertificate {
     const [v] = der.children(fields[i++]);
     version = Number(unsigned(der.contents(v, TAG.INTEGER))) + 1;
   }
-  const serial = hexUpper(der.contents(fields[i++], TAG.INTEGER));
+  const serial = serialText(der.contents(fields[i++], TAG.INTEGER));
   i++; // the signature algorithm inside the TBS (Zeek logs the outer one)
   const issuer = fields[i++], validity = fields[i++], subject = fields[i++], spki = fields[i++];
   const [notBefore, notAfter] = der.children(validity);
