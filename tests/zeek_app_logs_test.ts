@@ -81,7 +81,9 @@ function readLog(path: string): string {
 
 /** The Zeek options a corpus trace's test set that change a log's columns (MANIFEST.tsv, zeek_scripts). */
 function sslOptions(test: string) {
-  const line = Deno.readTextFileSync(`${DIR}/MANIFEST.tsv`).split("\n").find((l) => l.startsWith(test + "\t"));
+  const line = Deno.readTextFileSync(`${DIR}/MANIFEST.tsv`).split("\n").find((l) =>
+    l.startsWith(test + "\t")
+  );
   return { subjectIssuer: line?.includes("SSL::log_include_server_certificate_subject_issuer=T") ?? false };
 }
 
@@ -146,8 +148,9 @@ for (const [log, check] of Object.entries(LOGS)) {
         ),
       );
       for (const o of ours) {
-        if (log === "x509") assert(chains.has(o.fingerprint), `${test}: x509.log ${o.fingerprint} in no chain`);
-        else assert(connUids.has(o.uid), `${test}: ${log}.log uid ${o.uid} not in conn.log`);
+        if (log === "x509") {
+          assert(chains.has(o.fingerprint), `${test}: x509.log ${o.fingerprint} in no chain`);
+        } else assert(connUids.has(o.uid), `${test}: ${log}.log uid ${o.uid} not in conn.log`);
       }
     }
     Deno.removeSync(out, { recursive: true });

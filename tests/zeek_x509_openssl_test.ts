@@ -19,13 +19,32 @@ const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 function opensslDate(s: string): number {
   const m = /^(\w{3}) +(\d+) (\d+):(\d+):(\d+) (\d+) GMT$/.exec(s.trim());
   assert(m, `date ${s}`);
-  return Date.UTC(Number(m[6]), MONTHS.indexOf(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])) / 1000;
+  return Date.UTC(
+    Number(m[6]),
+    MONTHS.indexOf(m[1]),
+    Number(m[2]),
+    Number(m[3]),
+    Number(m[4]),
+    Number(m[5]),
+  ) / 1000;
 }
 
 /** What OpenSSL prints of a certificate, in x509.log's terms. */
 async function openssl(der: Uint8Array) {
   const cmd = new Deno.Command("openssl", {
-    args: ["x509", "-inform", "DER", "-noout", "-nameopt", "RFC2253", "-subject", "-issuer", "-serial", "-dates", "-text"],
+    args: [
+      "x509",
+      "-inform",
+      "DER",
+      "-noout",
+      "-nameopt",
+      "RFC2253",
+      "-subject",
+      "-issuer",
+      "-serial",
+      "-dates",
+      "-text",
+    ],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",

@@ -144,7 +144,11 @@ function sslFields(subjectIssuer: boolean): ZeekField<SslRow>[] {
     { name: "established", type: "bool", get: (r) => r.established },
     { name: "ssl_history", type: "string", get: (r) => r.history },
     { name: "cert_chain_fps", type: "vector[string]", get: (r) => r.chain?.map(sha256Hex) ?? null },
-    { name: "client_cert_chain_fps", type: "vector[string]", get: (r) => r.clientChain?.map(sha256Hex) ?? null },
+    {
+      name: "client_cert_chain_fps",
+      type: "vector[string]",
+      get: (r) => r.clientChain?.map(sha256Hex) ?? null,
+    },
     // Zeek's SSL::log_include_server_certificate_subject_issuer.
     ...(subjectIssuer
       ? [

@@ -5,7 +5,7 @@
 // time) has passed since it was.
 import * as abi from "../decoder/abi.ts";
 import type { AppEvent } from "../decoder/app_event.ts";
-import { zeekCertificate, type ZeekCertificate } from "../app/tls/x509_zeek.ts";
+import { type ZeekCertificate, zeekCertificate } from "../app/tls/x509_zeek.ts";
 import type { SessionSink } from "./sink.ts";
 import { ders, sha256Hex } from "./zeek_ssl.ts";
 import { eventSeconds, type ZeekField, ZeekLog } from "./zeek_log.ts";

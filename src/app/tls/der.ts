@@ -62,7 +62,9 @@ export class Der {
 
   /** The node's contents; the tag must be `tag` when given. */
   contents(n: DerNode, tag?: number): Uint8Array {
-    if (tag !== undefined && n.tag !== tag) throw new DerError(`tag 0x${n.tag.toString(16)}, not 0x${tag.toString(16)}`);
+    if (tag !== undefined && n.tag !== tag) {
+      throw new DerError(`tag 0x${n.tag.toString(16)}, not 0x${tag.toString(16)}`);
+    }
     return this.bytes.subarray(n.start, n.end);
   }
 }

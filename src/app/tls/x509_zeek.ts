@@ -141,7 +141,9 @@ function stringBytes(c: Uint8Array, tag: number): Uint8Array | null {
     }
     case TAG.UNIVERSAL_STRING: {
       let s = "";
-      for (let i = 0; i + 3 < c.length; i += 4) s += String.fromCodePoint((c[i + 1] << 16 | c[i + 2] << 8 | c[i + 3]));
+      for (let i = 0; i + 3 < c.length; i += 4) {
+        s += String.fromCodePoint(c[i + 1] << 16 | c[i + 2] << 8 | c[i + 3]);
+      }
       return new TextEncoder().encode(s);
     }
     default:
@@ -168,13 +170,17 @@ function attribute(der: Der, atv: DerNode): string {
   const oid = oidText(der.contents(type, TAG.OID));
   const name = ATTRIBUTES[oid] ?? oid;
   const text = stringBytes(der.contents(value), value.tag);
-  if (text === null || !ATTRIBUTES[oid]) return `${name}=#${hexUpper(der.bytes.subarray(type.end, value.end))}`;
+  if (text === null || !ATTRIBUTES[oid]) {
+    return `${name}=#${hexUpper(der.bytes.subarray(type.end, value.end))}`;
+  }
   return `${name}=${escapeValue(text)}`;
 }
 
 /** A Name as XN_FLAG_RFC2253 prints it: the last RDN first, ',' between RDNs, '+' within one. */
 function distinguishedName(der: Der, name: DerNode): string {
-  return der.children(name).reverse().map((rdn) => der.children(rdn).map((atv) => attribute(der, atv)).join("+"))
+  return der.children(name).reverse().map((rdn) =>
+    der.children(rdn).map((atv) => attribute(der, atv)).join("+")
+  )
     .join(",");
 }
 
@@ -258,9 +264,17 @@ function publicKey(der: Der, spki: DerNode, keyOid: string) {
   }
   if (keyOid === "1.2.840.10040.4.1" && params?.tag === TAG.SEQUENCE) {
     const [p] = der.children(params);
-    return { keyType: "dsa", keyLength: bitLength(der.contents(p, TAG.INTEGER)), exponent: null, curve: null };
+    return {
+      keyType: "dsa",
+      keyLength: bitLength(der.contents(p, TAG.INTEGER)),
+      exponent: null,
+      curve: null,
+    };
   }
-  const named: Record<string, [string, number]> = { "1.3.101.112": ["ED25519", 253], "1.3.101.113": ["ED448", 456] };
+  const named: Record<string, [string, number]> = {
+    "1.3.101.112": ["ED25519", 253],
+    "1.3.101.113": ["ED448", 456],
+  };
   const [keyType, keyLength] = named[keyOid] ?? [null, null];
   return { keyType, keyLength, exponent: null, curve: null };
 }
