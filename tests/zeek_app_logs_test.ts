@@ -1,7 +1,8 @@
-// dns.log, http.log and ssh.log against Zeek's own: every trace of ../shared/corpus/zeek with a
+// dns.log, http.log, ssh.log, ssl.log and x509.log against Zeek's own: every trace of ../shared/corpus/zeek with a
 // `<test>.<log>.log` Zeek wrote. Rows are paired by id.* and the log's own key, and compared field by
 // field as TSV cells (ts and uid are masked or random in Zeek's baselines); each remaining
-// difference is listed below with its reason; every uid of an app log must be a conn.log uid.
+// difference is listed below with its reason; every uid of an app log must be a conn.log uid, and
+// every certificate of x509.log one of an ssl.log chain.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Session } from "../src/pipeline/session.ts";
 import { ZeekLogs } from "../src/sinks/zeek_logs.ts";
@@ -37,6 +38,9 @@ const LOGS: Record<string, LogCheck> = {
     },
   },
   dns: { key: ["proto", "trans_id", "query"], known: {} },
+  // The STARTTLS kinds (IMAP, XMPP, FTP AUTH TLS, MySQL SSLRequest) and TLS 1.2 and 1.3.
+  ssl: { key: [], known: {} },
+  x509: { key: ["fingerprint"], known: {} },
   http: {
     key: ["trans_depth"],
     known: {
@@ -75,6 +79,14 @@ function readLog(path: string): string {
   }
 }
 
+/** The Zeek options a corpus trace's test set that change a log's columns (MANIFEST.tsv, zeek_scripts). */
+function sslOptions(test: string) {
+  const line = Deno.readTextFileSync(`${DIR}/MANIFEST.tsv`).split("\n").find((l) =>
+    l.startsWith(test + "\t")
+  );
+  return { subjectIssuer: line?.includes("SSL::log_include_server_certificate_subject_issuer=T") ?? false };
+}
+
 const header = (text: string, tag: string) => text.split("\n").find((l) => l.startsWith(tag + "\t"));
 /** Masked (ts) or made per run (uid) in Zeek's baselines. */
 const NOT_COMPARED = new Set(["ts", "uid"]);
@@ -102,7 +114,7 @@ for (const [log, check] of Object.entries(LOGS)) {
       const session = await Session.open({
         files: [`${DIR}/${trace}`],
         decoder: { connTracking: true },
-        sinks: new ZeekLogs(dir, false).sinks(),
+        sinks: new ZeekLogs(dir, false, sslOptions(test)).sinks(),
       });
       await session.run();
       const zeekText = Deno.readTextFileSync(`${DIR}/${test}.${log}.log`),
@@ -128,9 +140,18 @@ for (const [log, check] of Object.entries(LOGS)) {
         }
       }
       for (const o of free) unexplained.push(`${test}: our row ${keyOf(o)} is not in Zeek's log`);
-      // Every row joins conn.log.
+      // Every row joins conn.log (x509.log's through ssl.log's certificate chains).
       const connUids = new Set(zeekTsvRows(readLog(`${dir}/conn.log`)).map((r) => r.uid));
-      for (const o of ours) assert(connUids.has(o.uid), `${test}: ${log}.log uid ${o.uid} not in conn.log`);
+      const chains = new Set(
+        zeekTsvRows(readLog(`${dir}/ssl.log`)).flatMap((r) =>
+          [r.cert_chain_fps, r.client_cert_chain_fps].flatMap((fps) => fps.split(","))
+        ),
+      );
+      for (const o of ours) {
+        if (log === "x509") {
+          assert(chains.has(o.fingerprint), `${test}: x509.log ${o.fingerprint} in no chain`);
+        } else assert(connUids.has(o.uid), `${test}: ${log}.log uid ${o.uid} not in conn.log`);
+      }
     }
     Deno.removeSync(out, { recursive: true });
     // Every difference is one of those listed above, with its reason.
@@ -152,4 +173,8 @@ const MEASURED: Record<string, { traces: number; rows: number; paired: number; e
   dns: { traces: 3, rows: 5, paired: 5, equalCells: 5 * 24 },
   http: { traces: 9, rows: 19, paired: 18, equalCells: 449 },
   ssh: { traces: 3, rows: 22, paired: 22, equalCells: 335 },
+  // Every cell but ts and uid (16 columns, 18 with subject and issuer).
+  ssl: { traces: 4, rows: 4, paired: 4, equalCells: 3 * 16 + 18 },
+  // Every cell but ts (21 columns).
+  x509: { traces: 3, rows: 6, paired: 6, equalCells: 6 * 21 },
 };

@@ -518,6 +518,7 @@ abi_consts!(APP_PROTOCOLS: u8 {
     APP_SNMP = 21,
     APP_TELNET = 22,
     APP_FTP_DATA = 30,
+    APP_XMPP = 23,
     APP_SRC_NONE = 0,
     APP_SRC_PAYLOAD = 1,
     APP_SRC_LINKED = 2,
@@ -538,6 +539,7 @@ abi_consts!(APP_KINDS: u8 {
     AK_BANNER = 12,
     AK_FTP = 16,
     AK_FTP_DATA = 17,
+    AK_TLS_STATE = 18,
 });
 
 abi_consts!(APP_FIELD_IDS: u16 {
@@ -622,6 +624,12 @@ abi_consts!(APP_FIELD_IDS: u16 {
     F_FTP_DATA_PORT = 185,
     F_FTP_FILE_SIZE = 186,
     F_FTP_CONTROL_FLOW = 187,
+    F_TLS_HISTORY = 78,
+    F_TLS_ESTABLISHED = 79,
+    F_TLS_RESUMED = 80,
+    F_TLS_CURVE = 81,
+    F_TLS_ALERT = 82,
+    F_TLS_CLIENT_CERT = 83,
 });
 
 abi_consts!(DNS_ERRORS: u8 {

@@ -84,7 +84,7 @@ fn tcp_signature(p: &Packet, d: &[u8]) -> Option<u8> {
             return Some(APP_IMAP);
         }
     }
-    let checks: [(Signature, u8); 7] = [
+    let checks: [(Signature, u8); 8] = [
         (redis, APP_REDIS),
         (mqtt_connect, APP_MQTT),
         (smb, APP_SMB),
@@ -92,6 +92,7 @@ fn tcp_signature(p: &Packet, d: &[u8]) -> Option<u8> {
         (mysql_greeting, APP_MYSQL),
         (postgresql_startup, APP_POSTGRESQL),
         (telnet_negotiation, APP_TELNET),
+        (xmpp_stream, APP_XMPP),
     ];
     checks.iter().find(|(check, _)| check(d)).map(|&(_, app)| app)
 }
@@ -189,6 +190,12 @@ fn mysql_greeting(d: &[u8]) -> bool {
         Some(n) => n > 0 && version[0].is_ascii_digit() && version[..n].iter().all(|b| b.is_ascii_graphic()),
         None => false,
     }
+}
+
+/// An XMPP stream header (RFC 6120 4.2), after the XML declaration if any.
+fn xmpp_stream(d: &[u8]) -> bool {
+    let head = &d[..d.len().min(256)];
+    (d.starts_with(b"<?xml") || d.starts_with(b"<stream:stream")) && head.windows(14).any(|w| w == b"<stream:stream")
 }
 
 /// A PostgreSQL StartupMessage (protocol 3.0, then NUL-terminated "name value" pairs), or the
@@ -307,6 +314,8 @@ mod tests {
         assert_eq!(tcp_app(110, b"+OK Dovecot ready.\r\n"), Some(APP_POP3));
         assert_eq!(tcp_app(1143, b"* OK [CAPABILITY IMAP4rev1] Dovecot ready.\r\n"), Some(APP_IMAP));
         assert_eq!(tcp_app(143, b"* PREAUTH IMAP4rev1 server logged in\r\n"), Some(APP_IMAP));
+        assert_eq!(tcp_app(5222, b"<?xml version='1.0'?><stream:stream to='x'>"), Some(APP_XMPP));
+        assert_eq!(tcp_app(5222, b"<?xml version='1.0'?><html>"), None);
         // No line end yet, or binary after the code: not a greeting.
         assert_eq!(tcp_app(2525, b"220 mx.example.org"), None);
         assert_eq!(tcp_app(2525, b"220 \x01\x02\r\n"), None);

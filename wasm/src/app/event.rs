@@ -84,13 +84,15 @@ pub struct Ctx<'a> {
     pub app: u8,
     /// A data connection the parser announced (FTP), taken by the dispatcher after the packet.
     pub announced: Option<super::expect::Announced>,
+    /// The parser saw the flow agree to start TLS (STARTTLS and the like): what follows is TLS.
+    pub starttls: bool,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(out: &'a mut Out, stats: &'a mut Stats, fields: &'a mut Fields, packet: &'a Packet, app: u8) -> Ctx<'a> {
         fields.clear();
         let dir = (packet.flags & PF_FROM_RESPONDER != 0) as u8;
-        Ctx { out, stats, fields, packet, dir, app, announced: None }
+        Ctx { out, stats, fields, packet, dir, app, announced: None, starttls: false }
     }
 
     /// Room for one more event (else the message waits in its stream for a later packet).

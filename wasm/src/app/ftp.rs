@@ -3,7 +3,7 @@
 //! oldest pending command takes the next final reply), as Zeek's ftp.log has one line per
 //! command. The user name is kept for the later events; the password is never read, only marked
 //! as given. PASV/EPSV replies and PORT/EPRT commands announce a data connection, which the
-//! dispatcher then links to this flow (see expect.rs). AUTH TLS accepted (234) ends the flow.
+//! dispatcher then links to this flow (see expect.rs). AUTH TLS accepted (234) hands the flow to TLS.
 
 use super::event::Ctx;
 use super::expect::{address, Announced};
@@ -190,7 +190,7 @@ impl Ftp {
                 c.channel = Some(Channel { passive: true, orig: client, resp: addr, port });
                 ctx.announced = Some(Announced::new(ctx.packet.l3, &addr, port));
             }
-            self.done |= c.name == b"AUTH" && reply.code == Some(234);
+            ctx.starttls |= c.name == b"AUTH" && reply.code == Some(234);
         }
         self.emit(ctx, cmd, Some(reply));
     }

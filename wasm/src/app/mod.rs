@@ -3,7 +3,6 @@
 //! "APP event"). Memory is bounded: streams hold at most APP_STREAM_MAX bytes each and
 //! APP_BUFFER_BUDGET together; a flow stops being inspected once its parser has what it wants.
 
-pub mod banner;
 pub mod detect;
 pub mod dhcp;
 pub mod dns;
@@ -17,6 +16,7 @@ pub mod http;
 pub mod ntp;
 pub mod quic;
 pub mod ssh;
+pub mod starttls;
 pub mod stream;
 pub mod text;
 pub mod tls;
@@ -80,7 +80,7 @@ enum Parser {
     Http(http::Http),
     Tls(tls::Tls),
     Ssh(ssh::Ssh),
-    Banner(banner::Banner),
+    Starttls(starttls::Starttls),
     Ftp(ftp::Ftp),
 }
 
@@ -92,7 +92,7 @@ impl Parser {
             APP_TLS => Parser::Tls(tls::Tls::default()),
             APP_SSH => Parser::Ssh(ssh::Ssh::default()),
             APP_FTP => Parser::Ftp(ftp::Ftp::default()),
-            APP_SMTP | APP_POP3 | APP_IMAP => Parser::Banner(banner::Banner),
+            APP_SMTP | APP_POP3 | APP_IMAP | APP_XMPP | APP_MYSQL => Parser::Starttls(starttls::Starttls::new(app)),
             _ => return None,
         })
     }
@@ -103,7 +103,7 @@ impl Parser {
             Parser::Http(p) => p.parse(ctx, dir, data),
             Parser::Tls(p) => p.parse(ctx, dir, data),
             Parser::Ssh(p) => p.parse(ctx, dir, data),
-            Parser::Banner(p) => p.parse(ctx, dir, data),
+            Parser::Starttls(p) => p.parse(ctx, dir, data),
             Parser::Ftp(p) => p.parse(ctx, dir, data),
             Parser::Undecided => Parsed::default(),
         }
@@ -339,6 +339,10 @@ fn drive(state: &mut State, fa: &mut FlowApp, ctx: &mut Ctx, dir: usize) {
     ctx.dir = dir as u8;
     let stream = &mut state.streams[dir];
     loop {
+        if matches!(state.parser, Parser::Tls(_)) {
+            // Also after STARTTLS: the flow keeps its protocol, its TLS events say TLS.
+            ctx.app = APP_TLS;
+        }
         if stream.broken {
             ctx.stats.v[ST_APP_STREAM_GAPS] += 1.0;
             fa.done = true;
@@ -351,6 +355,12 @@ fn drive(state: &mut State, fa: &mut FlowApp, ctx: &mut Ctx, dir: usize) {
         stream.consume(r.consumed);
         if r.skip > 0 {
             stream.skip(r.skip);
+        }
+        if ctx.starttls {
+            // The protocol hands the connection to TLS: a TLS parser reads what follows.
+            ctx.starttls = false;
+            state.parser = Parser::Tls(tls::Tls::default());
+            continue;
         }
         if r.done {
             fa.done = true;

@@ -1,11 +1,13 @@
 //! TLS handshakes in both directions: ClientHello, ServerHello and (TLS <= 1.2) the server's
-//! Certificate. Handshake messages may span records and records may span segments: whole records
-//! stay in the stream (its memory counts against the shared budget) until every handshake message
-//! they carry has been handled. A direction ends at its first record that is not a handshake
-//! (ChangeCipherSpec, alert, application data: what follows is encrypted) or that is not TLS.
-//! A client's first record may be an SSLv2-compatible ClientHello (RFC 5246 E.2), which clients
-//! of the early 2000s sent to reach SSL 2 and TLS servers alike; the TLS records that follow it
-//! are read as usual.
+//! Certificate chain as events; every handshake message, ChangeCipherSpec and alert in the clear
+//! as Zeek's ssl_history, in one AK_TLS_STATE event when the handshake is established (Zeek's rule:
+//! an encrypted record once both sides encrypt) or the parser stops. Handshake messages may span
+//! records and records may span segments: whole records stay in the stream (its memory counts
+//! against the shared budget) until every handshake message they carry has been handled. After
+//! its ChangeCipherSpec a direction's records are skipped whole, headers only. A direction ends at
+//! a record that is not TLS. A client's first record may be an SSLv2-compatible ClientHello (RFC
+//! 5246 E.2), which clients of the early 2000s sent to reach SSL 2 and TLS servers alike; the TLS
+//! records that follow it are read as usual.
 
 use super::event::{Ctx, Fields};
 use super::{Parsed, StreamParser};
@@ -17,7 +19,6 @@ const CT_HANDSHAKE: u8 = 22;
 const HS_CLIENT_HELLO: u8 = 1;
 const HS_SERVER_HELLO: u8 = 2;
 const HS_CERTIFICATE: u8 = 11;
-const HS_SERVER_HELLO_DONE: u8 = 14;
 /// Longest record fragment TLS allows (RFC 5246 6.2.3); a longer one is not TLS.
 const MAX_RECORD: usize = (1 << 14) + 2048;
 /// Longest handshake message read: with its record headers it must fit in the stream.
@@ -226,26 +227,99 @@ fn sslv2_client_hello(f: &mut Fields, msg: &[u8]) -> Option<()> {
     Some(())
 }
 
-/// Certificate (TLS <= 1.2): the count, then the leaf when it fits in the event. A malformed
-/// list gives the certificates read before the fault.
-fn certificate(f: &mut Fields, b: &[u8]) {
+/// Certificate (TLS <= 1.2): the count, then as many certificates of the chain (leaf first) as fit
+/// in the event, each as an `id` field. A malformed list gives the certificates read before the
+/// fault.
+fn certificate(f: &mut Fields, b: &[u8], id: u16) {
     let mut c = Cur::new(b);
     let mut list = Cur::new(c.vec24().unwrap_or(&[]));
-    let mut leaf = None;
     let mut count = 0u16;
+    let mut ders = Vec::new();
     while let Some(der) = list.vec24() {
-        leaf = leaf.or(Some(der));
+        ders.push(der);
         count = count.saturating_add(1);
     }
     f.u16(F_TLS_CERT_COUNT, count);
-    if let Some(der) = leaf.filter(|d| f.fits(d.len())) {
-        f.bytes(F_TLS_CERT, der);
+    for der in ders {
+        if !f.fits(der.len()) {
+            break;
+        }
+        f.bytes(id, der);
+    }
+}
+
+/// The curve of an ECDHE ServerKeyExchange: ECParameters of type named_curve (RFC 8422 5.4).
+fn named_curve(b: &[u8]) -> Option<u16> {
+    if u8_at(b, 0)? == 3 {
+        be16(b, 1)
+    } else {
+        None
     }
 }
 
 /// A record's header at `pos`: (content type, version, fragment length).
 fn record_header(d: &[u8], pos: usize) -> Option<(u8, u16, usize)> {
     Some((u8_at(d, pos)?, be16(d, pos + 1)?, be16(d, pos + 3)? as usize))
+}
+
+/// Zeek's ssl_history letter of a handshake message type (the client's in upper case).
+fn history_letter(msg_type: u8) -> u8 {
+    match msg_type {
+        0 => b'h',
+        1 => b'c',
+        2 => b's',
+        3 => b'v',
+        4 => b't',
+        5 => b'e',
+        6 => b'j',
+        8 => b'o',
+        11 => b'x',
+        12 => b'k',
+        13 => b'r',
+        14 => b'n',
+        15 => b'y',
+        16 => b'g',
+        20 => b'f',
+        21 => b'w',
+        22 => b'u',
+        23 => b'a',
+        24 => b'p',
+        254 => b'm',
+        _ => b'z',
+    }
+}
+
+/// Zeek's limit on ssl_history (SSL::max_ssl_history_length).
+const MAX_HISTORY: usize = 100;
+
+/// How the handshake went, for Zeek's ssl.log (one AK_TLS_STATE event when it is over).
+#[derive(Default)]
+struct Progress {
+    /// Zeek's ssl_history letters.
+    history: Vec<u8>,
+    /// Per direction: its ChangeCipherSpec (or TLS 1.3 application data) was seen.
+    encrypted: [bool; 2],
+    established: bool,
+    curve: Option<u16>,
+    last_alert: Option<u8>,
+    /// The client's session id, when it offered one to resume.
+    session_id: Vec<u8>,
+    /// The client sent a non-empty session ticket (extension 35), or a pre_shared_key (41).
+    ticket: bool,
+    psk: bool,
+    client_key_exchange: bool,
+    resumed: bool,
+    tls13: bool,
+    /// The event went out.
+    reported: bool,
+}
+
+impl Progress {
+    fn add(&mut self, client: bool, letter: u8) {
+        if self.history.len() < MAX_HISTORY {
+            self.history.push(if client { letter.to_ascii_uppercase() } else { letter });
+        }
+    }
 }
 
 #[derive(Default)]
@@ -262,20 +336,68 @@ pub struct Tls {
     client_hello: bool,
     /// A HelloRetryRequest was seen: compatibility-mode ChangeCipherSpec records do not end.
     retry: bool,
+    /// The client's certificates (DER), for the AK_TLS_STATE event.
+    client_certs: Vec<Vec<u8>>,
+    client_cert_count: Option<u16>,
+    progress: Progress,
 }
 
+const CT_ALERT: u8 = 21;
+const CT_APPLICATION_DATA: u8 = 23;
+const CT_HEARTBEAT: u8 = 24;
+/// Client certificates kept for the state event (their bytes count against the event's room).
+const MAX_CLIENT_CERTS: usize = 8;
+
 impl Tls {
-    /// Nothing more to learn: the server said all it says in the clear after a ClientHello,
-    /// or both directions ended.
+    /// Nothing more to learn: the handshake is established (both sides encrypt), or both
+    /// directions ended.
     fn finished(&self) -> bool {
-        let server_ended = self.server.map_or(false, |d| self.ended[d]);
-        (server_ended && self.client_hello) || (self.ended[0] && self.ended[1])
+        self.progress.established || (self.ended[0] && self.ended[1])
+    }
+
+    /// Whether `dir` is the client's: the one that did not send the ServerHello (the initiator
+    /// until then).
+    fn is_client(&self, dir: usize) -> bool {
+        self.server.map_or(dir == 0, |s| s != dir)
+    }
+
+    /// The AK_TLS_STATE event, once: when the handshake is established or the parser stops.
+    fn report(&mut self, ctx: &mut Ctx) {
+        let p = &mut self.progress;
+        if p.reported || (!self.client_hello && self.server.is_none()) || !ctx.can_emit() {
+            return;
+        }
+        p.reported = true;
+        let f = &mut *ctx.fields;
+        f.clear();
+        f.bytes(F_TLS_HISTORY, &p.history);
+        f.u8(F_TLS_ESTABLISHED, p.established as u8);
+        f.u8(F_TLS_RESUMED, p.resumed as u8);
+        if let Some(c) = p.curve {
+            f.u16(F_TLS_CURVE, c);
+        }
+        if let Some(a) = p.last_alert {
+            f.u8(F_TLS_ALERT, a);
+        }
+        if let Some(n) = self.client_cert_count {
+            f.u16(F_TLS_CERT_COUNT, n);
+        }
+        for der in &self.client_certs {
+            if f.fits(der.len()) {
+                f.bytes(F_TLS_CLIENT_CERT, der);
+            }
+        }
+        ctx.emit(AK_TLS_STATE);
     }
 
     /// Ends a direction: its stream is dropped and the rest of it discarded as it arrives.
-    fn end(&mut self, dir: usize, len: usize) -> Parsed {
+    fn end(&mut self, ctx: &mut Ctx, dir: usize, len: usize) -> Parsed {
         self.ended[dir] = true;
-        Parsed { consumed: len, skip: u64::MAX, done: self.finished() }
+        let done = self.finished();
+        if done {
+            self.report(ctx);
+        }
+        Parsed { consumed: len, skip: u64::MAX, done }
     }
 
     /// An SSLv2-compatible ClientHello at the front of the client's stream: once whole, its event,
@@ -293,15 +415,57 @@ impl Tls {
         ctx.fields.clear();
         if sslv2_client_hello(ctx.fields, msg).is_none() {
             ctx.fields.clear();
-            return self.end(0, data.len());
+            return self.end(ctx, 0, data.len());
         }
         self.client_hello = true;
+        self.progress.add(true, b'c');
         ctx.emit(AK_TLS_CLIENT_HELLO);
         Parsed { consumed: SSLV2_HEADER + len, skip: 0, done: self.finished() }
     }
 
+    /// What the ClientHello says about resumption (Zeek's ssl_client_hello and ssl_extension).
+    fn client_resumption(&mut self, msg: &[u8]) -> Option<()> {
+        let mut c = Cur::new(body(msg, HS_CLIENT_HELLO)?);
+        c.take(34)?;
+        let sid = c.vec8()?;
+        if !sid.is_empty() && !(sid.len() == 32 && sid.iter().all(|&b| b == 0)) {
+            self.progress.session_id = sid.to_vec();
+        }
+        c.vec16()?;
+        c.vec8()?;
+        let mut exts = Cur::new(c.vec16()?);
+        while !exts.is_empty() {
+            let (ty, data) = (exts.u16()?, exts.vec16()?);
+            self.progress.ticket |= ty == 35 && !data.is_empty() && self.progress.session_id.is_empty();
+            self.progress.psk |= ty == 41;
+        }
+        Some(())
+    }
+
+    /// What the ServerHello says about resumption and the key exchange group (TLS 1.3 key_share).
+    fn server_resumption(&mut self, msg: &[u8], tls13: bool) -> Option<()> {
+        let p = &mut self.progress;
+        p.tls13 = tls13;
+        let mut c = Cur::new(body(msg, HS_SERVER_HELLO)?);
+        c.take(34)?;
+        let sid = c.vec8()?;
+        p.resumed |= !tls13 && !p.session_id.is_empty() && sid == &p.session_id[..];
+        c.take(3)?;
+        let mut exts = Cur::new(c.vec16()?);
+        while !exts.is_empty() {
+            let (ty, data) = (exts.u16()?, exts.vec16()?);
+            p.resumed |= ty == 41 && p.psk;
+            if ty == 51 {
+                p.curve = be16(data, 0).or(p.curve);
+            }
+        }
+        Some(())
+    }
+
     /// Handles one whole handshake message.
     fn message(&mut self, ctx: &mut Ctx, dir: usize, msg: &[u8], record_version: u16) {
+        let client = self.is_client(dir);
+        let mut letter = history_letter(msg[0]);
         let f = &mut *ctx.fields;
         f.clear();
         match msg[0] {
@@ -310,6 +474,7 @@ impl Tls {
                 if client_hello_fields(f, msg) {
                     self.client_hello = true;
                     ctx.emit(AK_TLS_CLIENT_HELLO);
+                    let _ = self.client_resumption(msg);
                 }
             }
             HS_SERVER_HELLO => {
@@ -319,27 +484,91 @@ impl Tls {
                         ctx.emit(AK_TLS_SERVER_HELLO);
                         self.server = Some(dir);
                         self.retry |= sh.retry;
-                        self.ended[dir] = sh.tls13 && !sh.retry;
+                        if sh.retry {
+                            letter = b'j';
+                        }
+                        let _ = self.server_resumption(msg, sh.tls13);
                     }
                     None => self.ended[dir] = true,
                 }
             }
-            HS_CERTIFICATE => {
-                certificate(f, body(msg, HS_CERTIFICATE).unwrap_or(&[]));
+            HS_CERTIFICATE if !client => {
+                certificate(f, body(msg, HS_CERTIFICATE).unwrap_or(&[]), F_TLS_CERT);
                 ctx.emit(AK_TLS_CERTIFICATE);
-                self.ended[dir] = true;
             }
-            HS_SERVER_HELLO_DONE => self.ended[dir] = true,
+            HS_CERTIFICATE => {
+                let mut c = Cur::new(body(msg, HS_CERTIFICATE).unwrap_or(&[]));
+                let mut list = Cur::new(c.vec24().unwrap_or(&[]));
+                let mut count = 0u16;
+                while let Some(der) = list.vec24() {
+                    if self.client_certs.len() < MAX_CLIENT_CERTS {
+                        self.client_certs.push(der.to_vec());
+                    }
+                    count = count.saturating_add(1);
+                }
+                self.client_cert_count = Some(count);
+            }
+            12 if !client => self.progress.curve = body(msg, 12).and_then(named_curve).or(self.progress.curve),
+            16 if client => self.progress.client_key_exchange = true,
             _ => {}
         }
+        self.progress.add(client, letter);
         ctx.fields.clear();
+    }
+
+    /// A record other than a handshake one, in the clear: ChangeCipherSpec (the direction
+    /// encrypts from now on), alert, heartbeat. False for what ends the direction.
+    fn control_record(&mut self, dir: usize, ct: u8, fragment: &[u8]) -> bool {
+        let client = self.is_client(dir);
+        let p = &mut self.progress;
+        match ct {
+            CT_CCS => {
+                p.add(client, b'i');
+                // Compatibility mode after a retry request: the next hellos are still in the clear
+                // (TLS 1.3 application data marks the direction encrypted then).
+                p.encrypted[dir] = !self.retry;
+                p.resumed |= client && p.ticket && !p.client_key_exchange;
+            }
+            CT_ALERT => {
+                p.add(client, b'l');
+                p.last_alert = u8_at(fragment, 1).or(p.last_alert);
+            }
+            CT_HEARTBEAT => p.add(client, b'b'),
+            _ => return false,
+        }
+        true
+    }
+
+    /// A record of a direction that encrypts: the handshake is established once both do (Zeek's
+    /// rule: the first encrypted record after both ChangeCipherSpecs). Records are skipped whole.
+    fn encrypted_record(&mut self, ctx: &mut Ctx, dir: usize, data: &[u8]) -> Parsed {
+        let (version, len) = match record_header(data, 0) {
+            Some((_, v, n)) => (v, n),
+            None => return Parsed::default(),
+        };
+        if version >> 8 != 3 || len > MAX_RECORD {
+            return self.end(ctx, dir, data.len());
+        }
+        if self.progress.encrypted == [true, true] && !self.progress.established {
+            if !ctx.can_emit() {
+                ctx.defer();
+                return Parsed::default();
+            }
+            self.progress.established = true;
+            self.report(ctx);
+        }
+        let consumed = data.len().min(5 + len);
+        Parsed { consumed, skip: (5 + len - consumed) as u64, done: self.finished() }
     }
 }
 
 impl StreamParser for Tls {
     fn parse(&mut self, ctx: &mut Ctx, dir: usize, data: &[u8]) -> Parsed {
         if self.ended[dir] {
-            return self.end(dir, data.len());
+            return self.end(ctx, dir, data.len());
+        }
+        if self.progress.encrypted[dir] {
+            return self.encrypted_record(ctx, dir, data);
         }
         if dir == 0 && !self.client_hello && self.handled[0] == 0 && looks_like_sslv2_hello(data) {
             return self.sslv2_hello(ctx, data);
@@ -364,18 +593,14 @@ impl StreamParser for Tls {
                 stop = Some(0);
                 break;
             }
-            let fragment = match data.get(pos + 5..pos + 5 + len) {
-                Some(b) => b,
-                None => break,
-            };
-            match ct {
-                CT_HANDSHAKE => hs.extend_from_slice(fragment),
-                CT_CCS if self.retry => {}
-                _ => {
-                    stop = Some(ct);
-                    break;
-                }
+            if data.len() < pos + 5 + len {
+                break;
             }
+            if ct != CT_HANDSHAKE {
+                stop = Some(ct);
+                break;
+            }
+            hs.extend_from_slice(&data[pos + 5..pos + 5 + len]);
             pos += 5 + len;
             ends.push((pos, hs.len(), version));
         }
@@ -405,16 +630,34 @@ impl StreamParser for Tls {
             self.message(ctx, dir, msg, record_version);
             off += 4 + len;
         }
-        // A retry request handled just now lets the walk go past the ChangeCipherSpec next time.
-        let retried = stop == Some(CT_CCS) && self.retry;
-        if self.ended[dir] || (stop.is_some() && !retried && !self.waiting[dir]) {
-            return self.end(dir, data.len());
+        if self.ended[dir] || stop == Some(0) {
+            return self.end(ctx, dir, data.len());
         }
         // Drop the records whose handshake bytes have all been handled.
         let (consumed, base) = ends.iter().rev().find(|e| e.1 <= off).map_or((0, 0), |e| (e.0, e.1));
         self.handled[dir] = off - base;
         self.seen[dir] -= consumed;
-        // A hello that arrives after the server ended (segments captured out of order) finishes.
+        if let (Some(ct), false) = (stop, self.waiting[dir]) {
+            if off != hs.len() {
+                // A message cut short by a record of another kind: not a handshake to follow.
+                return self.end(ctx, dir, data.len());
+            }
+            let len = record_header(data, pos).map_or(0, |h| h.2);
+            if ct == CT_APPLICATION_DATA && self.progress.tls13 {
+                // TLS 1.3 without a compatibility ChangeCipherSpec: encrypted from here on.
+                self.progress.encrypted[dir] = true;
+                self.handled[dir] = 0;
+                self.seen[dir] = 0;
+                let r = self.encrypted_record(ctx, dir, &data[pos..]);
+                return Parsed { consumed: pos + r.consumed, ..r };
+            }
+            if !self.control_record(dir, ct, &data[pos + 5..pos + 5 + len]) {
+                return self.end(ctx, dir, data.len());
+            }
+            self.handled[dir] = 0;
+            self.seen[dir] = 0;
+            return Parsed { consumed: pos + 5 + len, skip: 0, done: false };
+        }
         Parsed { consumed, skip: 0, done: self.finished() }
     }
 }
@@ -507,12 +750,24 @@ pub mod tests {
         let chain: Vec<u8> = [&[0, 0, 5][..], &cert, &[0, 0, 2, 0x30, 0]].concat();
         let certs = handshake(HS_CERTIFICATE, &[&[0, 0, chain.len() as u8][..], &chain].concat());
         let flight =
-            [server_hello_msg([1; 32], 0xc02f, &[alpn(&["h2"])]), certs, handshake(HS_SERVER_HELLO_DONE, &[])].concat();
+            [server_hello_msg([1; 32], 0xc02f, &[alpn(&["h2"])]), certs, handshake(14, &[])].concat();
         let server = record(CT_HANDSHAKE, &flight);
-        let (done, ev) = flow(&[(0, &wire[..20]), (0, &wire[20..]), (1, &server)]);
+        // The client's key exchange, ChangeCipherSpec and encrypted Finished; the server's.
+        let client_end =
+            [record(CT_HANDSHAKE, &handshake(16, &[0; 8])), record(CT_CCS, &[1]), record(CT_HANDSHAKE, &[7; 40])].concat();
+        let server_end = [record(CT_CCS, &[1]), record(CT_HANDSHAKE, &[8; 40])].concat();
+        let parts = [(0, &wire[..20]), (0, &wire[20..]), (1, &server[..]), (0, &client_end), (1, &server_end)];
+        let (done, ev) = flow(&parts);
         assert!(done);
         let kinds: Vec<u8> = ev.iter().map(|e| e.0).collect();
-        assert_eq!(kinds, [AK_TLS_CLIENT_HELLO, AK_TLS_SERVER_HELLO, AK_TLS_CERTIFICATE]);
+        assert_eq!(kinds, [AK_TLS_CLIENT_HELLO, AK_TLS_SERVER_HELLO, AK_TLS_CERTIFICATE, AK_TLS_STATE]);
+        // Zeek's ssl_history, established at the server's first encrypted record.
+        assert_eq!(values(&ev[3].1, F_TLS_HISTORY), [b"CsxnGIi".to_vec()]);
+        assert_eq!(values(&ev[3].1, F_TLS_ESTABLISHED), [vec![1]]);
+        assert_eq!(values(&ev[3].1, F_TLS_RESUMED), [vec![0]]);
+        // Without the ends, the handshake is not established and the parser waits.
+        let (done, ev) = flow(&parts[..3]);
+        assert!(!done && ev.len() == 3);
         let f = &ev[0].1;
         assert_eq!(values(f, F_TLS_RECORD_VERSION), [vec![1, 3]]);
         assert_eq!(values(f, F_TLS_VERSION), [vec![3, 3]]);
@@ -527,7 +782,7 @@ pub mod tests {
         assert_eq!(values(&ev[1].1, F_TLS_CIPHERS), [vec![0x2f, 0xc0]]);
         assert_eq!(values(&ev[1].1, F_TLS_ALPN), [b"h2".to_vec()]);
         assert_eq!(values(&ev[2].1, F_TLS_CERT_COUNT), [vec![2, 0]]);
-        assert_eq!(values(&ev[2].1, F_TLS_CERT), [cert.to_vec()]);
+        assert_eq!(values(&ev[2].1, F_TLS_CERT), [cert.to_vec(), vec![0x30, 0]]);
     }
 
     #[test]
@@ -541,7 +796,8 @@ pub mod tests {
         let kinds: Vec<u8> = ev.iter().map(|e| e.0).collect();
         assert_eq!(kinds, [AK_TLS_CLIENT_HELLO, AK_TLS_SERVER_HELLO]);
         assert_eq!(values(&ev[0].1, F_TLS_SNI), [b"example.com".to_vec()]);
-        assert!(done);
+        // TLS 1.3: waiting for the ChangeCipherSpecs (or application data) of both sides.
+        assert!(!done);
         // Bytes that never become anything known give up after a bounded look.
         let junk = [0x42u8; 64];
         let (done, ev) = flow(&junk.chunks(1).map(|c| (0u8, c)).collect::<Vec<_>>());
@@ -562,14 +818,20 @@ pub mod tests {
             (1, &[hrr.clone(), ccs.clone()].concat()),
             (0, &[ccs.clone(), ch.clone()].concat()),
             (1, &[sh.clone(), ccs.clone(), app.clone()].concat()),
+            (0, &app),
         ]);
         let kinds: Vec<u8> = ev.iter().map(|e| e.0).collect();
-        assert_eq!(kinds, [AK_TLS_CLIENT_HELLO, AK_TLS_SERVER_HELLO, AK_TLS_CLIENT_HELLO, AK_TLS_SERVER_HELLO]);
+        assert_eq!(
+            kinds,
+            [AK_TLS_CLIENT_HELLO, AK_TLS_SERVER_HELLO, AK_TLS_CLIENT_HELLO, AK_TLS_SERVER_HELLO, AK_TLS_STATE]
+        );
         assert_eq!(values(&ev[3].1, F_TLS_SUPPORTED_VERSIONS), [vec![4, 3]]);
+        assert_eq!(values(&ev[4].1, F_TLS_HISTORY), [b"CjiICsi".to_vec()]);
         assert!(done);
-        // Without a retry, the TLS 1.3 ServerHello is the last thing in the clear.
-        let (done, ev) = flow(&[(0, &ch), (1, &sh)]);
-        assert_eq!(ev.len(), 2);
+        // Without a retry: the server's and the client's ChangeCipherSpec, then encrypted records.
+        let (done, ev) = flow(&[(0, &ch), (1, &[sh.clone(), ccs.clone(), app.clone()].concat()), (0, &[ccs, app].concat())]);
+        assert_eq!(ev.len(), 3);
+        assert_eq!(values(&ev[2].1, F_TLS_HISTORY), [b"CsiI".to_vec()]);
         assert!(done);
     }
 
@@ -580,7 +842,7 @@ pub mod tests {
         assert!(ev.is_empty());
         // A message longer than anything the stream can hold ends its direction at once.
         let (done, ev) =
-            flow(&[(0, &record(CT_HANDSHAKE, &[1, 0xff, 0xff, 0xff, 3, 3])), (1, &[21, 3, 3, 0, 2, 2, 40])]);
+            flow(&[(0, &record(CT_HANDSHAKE, &[1, 0xff, 0xff, 0xff, 3, 3])), (1, b"SSH-2.0-x\r\n")]);
         assert!(done);
         assert!(ev.is_empty());
         // Truncated hellos at every length give no event and no panic.
