@@ -19,6 +19,9 @@ import {
   exportFrom,
   FILTER_OPTIONS,
   FLOW_OPTIONS,
+  geoFrom,
+  GEOIP_HELP,
+  GEOIP_OPTIONS,
   memoryPlanFrom,
   NUMERIC_OPTION,
   ZEEK_HELP,
@@ -105,6 +108,8 @@ Web view:
 ${IPFIX_HELP}
 
 ${ZEEK_HELP}
+
+${GEOIP_HELP}
       --zeek-rotate S          every S seconds, close each Zeek log and rename it <log>.<open time>.log
 
 ${DETECT_HELP}
@@ -221,6 +226,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const exp = exportFrom(v);
   const ipfixChoice = ipfixFrom(v);
   const zeek = zeekFrom(v);
+  const geo = geoFrom(v);
   if (zeek.dir !== undefined) decoder.connTracking = true;
   const rotateEvery = secondsOption(v["zeek-rotate"] as string | undefined, "zeek-rotate") ?? 0;
   if (rotateEvery && zeek.dir === undefined) throw new UsageError("--zeek-rotate needs --zeek-logs DIR");
@@ -304,6 +310,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
     ],
     lateSinks: detect?.eveSinks,
     communityIdSeed: zeek.communityIdSeed,
+    geo,
   });
   /** Panels drawn when capture ends, before the flows still open are closed. */
   const finalPanels: string[] = [];

@@ -17,6 +17,9 @@ import {
   exportFrom,
   FILTER_OPTIONS,
   FLOW_OPTIONS,
+  geoFrom,
+  GEOIP_HELP,
+  GEOIP_OPTIONS,
   memoryPlanFrom,
   NUMERIC_OPTION,
   ZEEK_HELP,
@@ -99,6 +102,8 @@ ${IPFIX_HELP}
 
 ${ZEEK_HELP}
 
+${GEOIP_HELP}
+
 ${DETECT_HELP}
 
 Examples:
@@ -130,6 +135,7 @@ export const READ_OPTIONS: Options = {
   ...DETECT_OPTIONS,
   ...IPFIX_OPTIONS,
   ...ZEEK_OPTIONS,
+  ...GEOIP_OPTIONS,
 };
 
 export async function readCommand(argv: string[]): Promise<number> {
@@ -157,6 +163,7 @@ export async function readCommand(argv: string[]): Promise<number> {
   const bpf = v.filter as string | undefined;
   if (bpf !== undefined) checkBpf(bpf);
   const zeek = zeekFrom(v);
+  const geo = geoFrom(v);
   if (zeek.dir !== undefined) decoder.connTracking = true;
   const out = stdoutPlan(reportFormat, exportPath, detectChoice?.alertsPath, lines !== undefined);
   if (lines?.count !== undefined && (reportFormat !== "none" || exp || detectChoice)) {
@@ -210,6 +217,7 @@ export async function readCommand(argv: string[]): Promise<number> {
     lateSinks: detect?.eveSinks,
     progress: (done, _total, path) => bar.update(done, path),
     communityIdSeed: zeek.communityIdSeed,
+    geo,
   });
   const outcome = await (async () => {
     try {

@@ -44,6 +44,8 @@ const SCOPES = new Map<AddressScope, GeoInfo>(
   ) => [s, Object.freeze({ country: s, asn: null, as_org: null })]),
 );
 
+let shared: GeoIp | null = null;
+
 export class GeoIp {
   readonly #cache = new BoundedTable<GeoInfo>("geoip", GEO_CACHE_ENTRIES);
   readonly #words = new Uint32Array(4);
@@ -57,9 +59,9 @@ export class GeoIp {
     private readonly open: () => Databases,
   ) {}
 
-  /** The bundled databases, loaded at the first public address. */
+  /** The bundled databases, loaded at the first public address (once per process or worker). */
   static bundled(): GeoIp {
-    return new GeoIp(
+    return shared ??= new GeoIp(
       `ip-location-db geo-whois-asn-country ${countryPackage.version}, asn ${asnPackage.version}`,
       bundledDatabases,
     );

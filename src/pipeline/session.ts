@@ -20,6 +20,7 @@ import type { CaptureSource } from "../source/file.ts";
 import { PacketSelector, type SelectRules } from "./live_select.ts";
 import { appMarks } from "./app_marks.ts";
 import { AppHold } from "./app_hold.ts";
+import type { GeoInfo, GeoIp } from "../enrich/geo.ts";
 
 export interface LiveSource {
   capture: LiveCapture;
@@ -52,6 +53,8 @@ export interface SessionOptions {
   communityIdSeed?: number;
   /** Reuse the decoder of this pool (a process that analyses many inputs in turn). */
   decoders?: DecoderPool;
+  /** Country and AS of flows' ends and of talkers (none without it). */
+  geo?: GeoIp | null;
 }
 
 export interface SessionResult {
@@ -169,6 +172,11 @@ export class Session implements SinkContext {
     return { report: this.#report(decoded), decoded };
   }
 
+  /** Country and AS of an address, when geoip is on. */
+  geoOf(address: string): GeoInfo | null {
+    return this.opts.geo?.lookup(address) ?? null;
+  }
+
   /** The processes of an open flow: live attribution's, else those its pcapng comments noted. */
   processesOf(flowId: number): FlowProcesses | null {
     const who = this.#flowOwners.get(flowId);
@@ -245,6 +253,8 @@ export class Session implements SinkContext {
       owner: who?.flow ?? this.#comments.take(f.id),
       responder: who?.responder ?? null,
       communityId: flowCommunityId(f, this.opts.communityIdSeed ?? 0),
+      srcGeo: this.opts.geo?.lookup(f.src) ?? null,
+      dstGeo: this.opts.geo?.lookup(f.dst) ?? null,
     };
     return this.#view;
   }
@@ -270,7 +280,7 @@ export class Session implements SinkContext {
 
   #report(decoded: DecodeResult): Report {
     const top = this.opts.top ?? 10;
-    const report = buildReport(decoded, this.apps, top);
+    const report = buildReport(decoded, this.apps, top, this.opts.geo);
     const capture = this.opts.live?.capture;
     if (capture) {
       report.processes = this.processes.top(top);

@@ -14,6 +14,7 @@ import { DEFAULT_LIMITS, FLUSH_ROWS, SessionRecorder, type StoreLimits } from ".
 import type { SessionStore, TimelinePoint } from "../store/types.ts";
 import { alertRow, type EngineFactory } from "./detection.ts";
 import type { EventHub } from "./events.ts";
+import { GeoIp } from "../enrich/geo.ts";
 
 /** Snapshots pushed per second at most. */
 export const PUSH_INTERVAL_MS = 500;
@@ -150,6 +151,7 @@ export class LiveSession {
         },
         app: (e) => recorder.app(e),
       }],
+      geo: GeoIp.bundled(),
     });
     this.#processes = session.processes;
     const push = () => {

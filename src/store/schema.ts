@@ -185,6 +185,16 @@ export const MIGRATIONS: readonly Migration[] = [
   addColumns(5, "flows: the tunnels a flow rode in (tunnel_parents) and the innermost one's kind", {
     flows: { tunnel_parents: "integers", tunnel: "text" },
   }),
+  addColumns(6, "flows: country and AS of each end (geoip)", {
+    flows: {
+      src_country: "text",
+      src_asn: "integer",
+      src_as_org: "text",
+      dst_country: "text",
+      dst_asn: "integer",
+      dst_as_org: "text",
+    },
+  }),
 ];
 
 /** The typed columns of TABLE once MIGRATIONS have run (those they created or added). */
