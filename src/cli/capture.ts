@@ -158,6 +158,7 @@ export const CAPTURE_OPTIONS: Options = {
   serve: { type: "boolean" },
   ...SERVE_OPTIONS,
   ...IPFIX_OPTIONS,
+  ...GEOIP_OPTIONS,
 };
 
 /**
