@@ -21,6 +21,7 @@ import { PacketSelector, type SelectRules } from "./live_select.ts";
 import { appMarks } from "./app_marks.ts";
 import { AppHold } from "./app_hold.ts";
 import type { GeoInfo, GeoIp } from "../enrich/geo.ts";
+import { GeoTotals } from "../enrich/totals.ts";
 
 export interface LiveSource {
   capture: LiveCapture;
@@ -75,12 +76,15 @@ export class Session implements SinkContext {
   readonly #late: SessionSink[];
   #attributor: Attributor | undefined;
   #selector: PacketSelector | undefined;
+  /** Traffic per country and AS, when geoip is on. */
+  readonly #geoTotals: GeoTotals | null;
   /** The view of the flow record being handed out (sinks before and after the detectors share it). */
   #view: FlowView | null = null;
 
   private constructor(private readonly opts: SessionOptions) {
     this.#sinks = opts.sinks ?? [];
     this.#late = opts.lateSinks ?? [];
+    this.#geoTotals = opts.geo ? new GeoTotals() : null;
   }
 
   static async open(opts: SessionOptions): Promise<Session> {
@@ -201,6 +205,7 @@ export class Session implements SinkContext {
     const flowSinks = sinks.filter((s) => s.flow);
     const commentSinks = sinks.filter((s) => s.comment);
     const attributor = this.#attributor;
+    const geo = this.opts.geo;
     return {
       comment: (c) => {
         this.processes.addComment(c);
@@ -213,8 +218,13 @@ export class Session implements SinkContext {
           for (const s of packetSinks) s.packet!(p, who);
         }
         : undefined,
-      flow: wantsFlows
+      flow: wantsFlows || geo
         ? (f) => {
+          if (geo) {
+            const packets = f.packetsAtoB + f.packetsBtoA, bytes = f.bytesAtoB + f.bytesBtoA;
+            this.#geoTotals!.add(geo.lookup(f.src), geo.lookup(f.dst), packets, bytes);
+          }
+          if (!wantsFlows) return;
           const view = this.#viewOf(f);
           for (const s of flowSinks) s.flow!(view);
         }
@@ -281,6 +291,10 @@ export class Session implements SinkContext {
   #report(decoded: DecodeResult): Report {
     const top = this.opts.top ?? 10;
     const report = buildReport(decoded, this.apps, top, this.opts.geo);
+    if (this.#geoTotals) {
+      report.top_countries = this.#geoTotals.countries(top);
+      report.top_as = this.#geoTotals.ases(top);
+    }
     const capture = this.opts.live?.capture;
     if (capture) {
       report.processes = this.processes.top(top);

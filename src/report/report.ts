@@ -10,6 +10,7 @@ import type { ProcessTotals } from "./processes.ts";
 import type { DecodeResult } from "../source/decode.ts";
 import { VERSION } from "../version.ts";
 import type { GeoIp } from "../enrich/geo.ts";
+import type { AsShare, CountryShare } from "../enrich/totals.ts";
 
 export interface ProtocolShare {
   layer: "network" | "transport" | "link";
@@ -64,6 +65,10 @@ export interface Report extends AppReport {
     asn: number | null;
     as_org: string | null;
   }[];
+  /** Traffic per country (or address class) of either end, over every flow; empty with geoip off. */
+  top_countries: CountryShare[];
+  /** Traffic per autonomous system of either end, over every flow; empty with geoip off. */
+  top_as: AsShare[];
   top_conversations: {
     a: string;
     b: string;
@@ -246,6 +251,8 @@ export function buildReport(
       flows: h.flows,
       ...(geo?.lookup(h.a) ?? { country: null, asn: null, as_org: null }),
     })),
+    top_countries: [],
+    top_as: [],
     top_conversations: result.top.pairs.map((c) => ({
       a: c.a,
       b: c.b,

@@ -77,6 +77,22 @@ export function renderText(r: Report, st: Style, apps?: AppSummary): string {
       ]),
     ));
   }
+  if (r.top_countries.length) {
+    out.push("", st.heading("Countries (either end; private and special addresses by class)"));
+    out.push(table(
+      ["Country", "Flows", "Packets", "Bytes"],
+      r.top_countries.map((c) => [c.country, count(c.flows), count(c.packets), bytesText(c.bytes)]),
+    ));
+  }
+  if (r.top_as.length) {
+    out.push("", st.heading("Autonomous systems (either end)"));
+    out.push(table(
+      ["AS", "Organisation", "Flows", "Packets", "Bytes"],
+      r.top_as.map((
+        a,
+      ) => [`AS${a.asn}`, a.as_org ?? "-", count(a.flows), count(a.packets), bytesText(a.bytes)]),
+    ));
+  }
   if (r.top_conversations.length) {
     out.push("", st.heading("Top conversations (address pairs)"));
     out.push(table(
