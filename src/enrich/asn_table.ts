@@ -1,6 +1,7 @@
 // The bundled AS database: ip-location-db's CSV rows "first,last,asn,organisation", sorted by first
-// address and not overlapping. Held as typed arrays over the file's bytes (half a million rows);
-// an organisation is decoded from the bytes only when an address in its range is asked for.
+// address. It is searched where it lies: a binary search over the file's bytes that reads the one
+// line under each probe (about 25 for 400,000 rows), so opening it costs only the file read, and
+// an address's row is parsed only when that address is asked for (answers are cached by geo.ts).
 import { ipv4Number, ipv6Words, ipv6WordsOf } from "./address_words.ts";
 
 export interface AsInfo {
@@ -8,88 +9,20 @@ export interface AsInfo {
   org: string | null;
 }
 
-/** Ranges whose bounds are WIDTH 32-bit words (1: IPv4, 4: IPv6), in ascending order. */
-export class AsnTable {
-  private constructor(
-    readonly width: 1 | 4,
-    readonly rows: number,
-    private readonly firsts: Uint32Array,
-    private readonly lasts: Uint32Array,
-    private readonly asns: Uint32Array,
-    /** Byte offset and length of each row's organisation field in `text`. */
-    private readonly orgAt: Uint32Array,
-    private readonly text: Uint8Array,
-  ) {}
+const COMMA = 44, NEWLINE = 10;
 
-  /**
-   * Parses the CSV in BYTES. IPv4 files give their bounds as numbers ("asn-ipv4-num.csv"), IPv6
-   * files as text ("asn-ipv6.csv"). Throws on a row it cannot read, or rows out of order.
-   */
-  static parse(bytes: Uint8Array, width: 1 | 4, name: string): AsnTable {
-    let lines = 0;
-    for (let i = 0; i < bytes.length; i++) if (bytes[i] === 10) lines++;
-    const cap = lines + 1;
-    const firsts = new Uint32Array(cap * width), lasts = new Uint32Array(cap * width);
-    const asns = new Uint32Array(cap), orgAt = new Uint32Array(cap * 2);
-    const words = new Uint32Array(4);
-    let rows = 0, pos = 0, line = 0;
-    const fail = (why: string): never => {
-      throw new Error(`${name}: line ${line}: ${why}`);
-    };
-    /** The end of the field at `pos` (its comma), within the line ending at EOL. */
-    const fieldEnd = (eol: number): number => {
-      const end = bytes.indexOf(44, pos);
-      return end < 0 || end > eol ? fail("fewer than four fields") : end;
-    };
-    /** A field of decimal digits as a number (ASCII, so no decoding). */
-    const number = (end: number, what: string): number => {
-      let n = 0;
-      for (let i = pos; i < end; i++) {
-        const d = bytes[i] - 48;
-        if (d < 0 || d > 9) fail(`'${latin1(bytes, pos, end)}' is not ${what}`);
-        n = n * 10 + d;
-      }
-      if (end === pos || n > 0xffffffff) fail(`'${latin1(bytes, pos, end)}' is not ${what}`);
-      return n;
-    };
-    const bound = (out: Uint32Array, eol: number) => {
-      const end = fieldEnd(eol);
-      if (width === 1) out[rows] = number(end, "an IPv4 address number");
-      else {
-        if (!ipv6WordsOf(bytes, pos, end, words)) fail(`'${latin1(bytes, pos, end)}' is not an IPv6 address`);
-        out.set(words, rows * 4);
-      }
-      pos = end + 1;
-    };
-    while (pos < bytes.length) {
-      line++;
-      let eol = bytes.indexOf(10, pos);
-      if (eol < 0) eol = bytes.length;
-      if (eol === pos) {
-        pos++;
-        continue;
-      }
-      bound(firsts, eol);
-      bound(lasts, eol);
-      const asnEnd = fieldEnd(eol);
-      asns[rows] = number(asnEnd, "an AS number");
-      pos = asnEnd + 1;
-      orgAt[2 * rows] = pos;
-      orgAt[2 * rows + 1] = (bytes[eol - 1] === 13 ? eol - 1 : eol) - pos;
-      if (compare(firsts, rows, lasts, rows, width) > 0) fail("range ends before it starts");
-      pos = eol + 1;
-      // Binary search needs ascending ranges that do not overlap. The published data has the odd
-      // overlap (one row in 400,000 in 2026-06): the earlier row keeps the shared addresses.
-      if (rows > 0 && compare(lasts, rows - 1, firsts, rows, width) >= 0) {
-        if (compare(firsts, rows - 1, firsts, rows, width) > 0) fail("rows out of order");
-        if (compare(lasts, rows - 1, lasts, rows, width) >= 0) continue; // inside the earlier row
-        firsts.set(lasts.subarray((rows - 1) * width, rows * width), rows * width);
-        increment(firsts, rows, width);
-      }
-      rows++;
-    }
-    if (rows === 0) throw new Error(`${name}: no rows`);
-    return new AsnTable(width, rows, firsts, lasts, asns, orgAt, bytes);
+/** Rows whose bounds are WIDTH 32-bit words (1: IPv4 as numbers, 4: IPv6 as text), ascending. */
+export class AsnTable {
+  readonly #probe = new Uint32Array(4);
+
+  private constructor(readonly width: 1 | 4, private readonly bytes: Uint8Array, readonly name: string) {}
+
+  /** The CSV in BYTES; its first row is read now, so a file of another shape fails here. */
+  static open(bytes: Uint8Array, width: 1 | 4, name: string): AsnTable {
+    const table = new AsnTable(width, bytes, name);
+    if (bytes.length === 0) throw new Error(`${name}: empty`);
+    table.#row(0);
+    return table;
   }
 
   /** The AS of the IPv4 address N. */
@@ -113,56 +46,86 @@ export class AsnTable {
   }
 
   #find(key: Uint32Array): AsInfo | null {
-    const width = this.width;
-    // The last row whose first address is <= key.
-    let lo = 0, hi = this.rows - 1, found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareKey(this.firsts, mid, key, width) <= 0) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
+    const b = this.bytes;
+    // The last line whose first address is <= key: every probe lands in a line and reads it.
+    let left = 0, right = b.length, best = -1;
+    while (left < right) {
+      const start = this.#lineStart((left + right) >>> 1);
+      if (this.#compare(this.#bound(start, this.#fieldEnd(start)), key) <= 0) {
+        best = start;
+        left = this.#lineEnd(start) + 1;
+      } else right = start;
     }
-    if (found < 0 || compareKey(this.lasts, found, key, width) < 0) return null;
-    const asn = this.asns[found];
-    return asn === 0 ? null : { asn, org: this.#org(found) };
+    if (best < 0) return null;
+    const row = this.#row(best);
+    return this.#compare(row.last, key) < 0 || row.asn === 0 ? null : { asn: row.asn, org: row.org };
   }
 
-  #org(row: number): string | null {
-    const at = this.orgAt[2 * row], len = this.orgAt[2 * row + 1];
-    let s = new TextDecoder().decode(this.text.subarray(at, at + len));
-    if (s.length >= 2 && s.startsWith('"') && s.endsWith('"')) s = s.slice(1, -1).replaceAll('""', '"');
-    return s || null;
+  /** The line at START: its last address, AS number and organisation. */
+  #row(start: number): { last: Uint32Array; asn: number; org: string | null } {
+    const firstEnd = this.#fieldEnd(start);
+    this.#bound(start, firstEnd); // checks the first address
+    const lastEnd = this.#fieldEnd(firstEnd + 1);
+    const last = Uint32Array.from(this.#bound(firstEnd + 1, lastEnd));
+    const asnEnd = this.#fieldEnd(lastEnd + 1);
+    const asn = this.#number(lastEnd + 1, asnEnd, "an AS number");
+    let end = this.#lineEnd(start);
+    if (this.bytes[end - 1] === 13) end--;
+    let org = new TextDecoder().decode(this.bytes.subarray(asnEnd + 1, end));
+    if (org.length >= 2 && org.startsWith('"') && org.endsWith('"')) {
+      org = org.slice(1, -1).replaceAll('""', '"');
+    }
+    return { last, asn, org: org || null };
   }
-}
 
-/** Bytes START..END as text (the address fields are ASCII). */
-function latin1(bytes: Uint8Array, start: number, end: number): string {
-  return String.fromCharCode(...bytes.subarray(start, Math.min(end, start + 64)));
-}
-
-/** Compares row I of A with row J of B (WIDTH words each). */
-function compare(a: Uint32Array, i: number, b: Uint32Array, j: number, width: number): number {
-  for (let k = 0; k < width; k++) {
-    const x = a[i * width + k], y = b[j * width + k];
-    if (x !== y) return x < y ? -1 : 1;
+  /** The address field START..END as words (in a scratch array: copy to keep). */
+  #bound(start: number, end: number): Uint32Array {
+    if (this.width === 1) {
+      this.#probe[0] = this.#number(start, end, "an IPv4 address number");
+    } else if (!ipv6WordsOf(this.bytes, start, end, this.#probe)) {
+      this.#fail(start, `'${this.#text(start, end)}' is not an IPv6 address`);
+    }
+    return this.#probe;
   }
-  return 0;
-}
 
-/** Adds one to row I of A (WIDTH words). */
-function increment(a: Uint32Array, i: number, width: number): void {
-  for (let k = width - 1; k >= 0; k--) {
-    a[i * width + k] = (a[i * width + k] + 1) >>> 0;
-    if (a[i * width + k] !== 0) return;
+  #number(start: number, end: number, what: string): number {
+    let n = 0;
+    for (let i = start; i < end; i++) {
+      const d = this.bytes[i] - 48;
+      if (d < 0 || d > 9) this.#fail(start, `'${this.#text(start, end)}' is not ${what}`);
+      n = n * 10 + d;
+    }
+    if (end === start || n > 0xffffffff) this.#fail(start, `'${this.#text(start, end)}' is not ${what}`);
+    return n;
   }
-}
 
-/** Compares row I of A with KEY. */
-function compareKey(a: Uint32Array, i: number, key: Uint32Array, width: number): number {
-  for (let k = 0; k < width; k++) {
-    const x = a[i * width + k], y = key[k];
-    if (x !== y) return x < y ? -1 : 1;
+  #compare(a: Uint32Array, key: Uint32Array): number {
+    for (let k = 0; k < this.width; k++) if (a[k] !== key[k]) return a[k] < key[k] ? -1 : 1;
+    return 0;
   }
-  return 0;
+
+  #lineStart(pos: number): number {
+    const nl = this.bytes.lastIndexOf(NEWLINE, pos - 1);
+    return nl + 1;
+  }
+
+  #lineEnd(start: number): number {
+    const nl = this.bytes.indexOf(NEWLINE, start);
+    return nl < 0 ? this.bytes.length : nl;
+  }
+
+  /** The comma ending the field at START, which must be on START's line. */
+  #fieldEnd(start: number): number {
+    const comma = this.bytes.indexOf(COMMA, start);
+    if (comma < 0 || comma > this.#lineEnd(start)) this.#fail(start, "fewer than four fields");
+    return comma;
+  }
+
+  #text(start: number, end: number): string {
+    return String.fromCharCode(...this.bytes.subarray(start, Math.min(end, start + 64)));
+  }
+
+  #fail(at: number, why: string): never {
+    throw new Error(`${this.name}: byte ${at}: ${why}`);
+  }
 }

@@ -138,7 +138,7 @@ function bundledDatabases(): Databases {
   let v4Table: AsnTable | null = null, v6Table: AsnTable | null = null;
   const table = (file: string, width: 1 | 4) => {
     const path = packageFile("@ip-location-db/asn/package.json", file);
-    return AsnTable.parse(Deno.readFileSync(path), width, path);
+    return AsnTable.open(Deno.readFileSync(path), width, path);
   };
   return {
     country: (a) => countryOf(country.get(a)),
