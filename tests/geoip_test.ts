@@ -8,6 +8,7 @@ import { parse as parseCsv } from "csv-parse/sync";
 import countryCsvPackage from "@ip-location-db/geo-whois-asn-country/package.json" with { type: "json" };
 import { GeoIp } from "../src/enrich/geo.ts";
 import { ipv4Number } from "../src/enrich/address_words.ts";
+import { AsnTable } from "../src/enrich/asn_table.ts";
 import { corpusFile } from "./helpers/corpus.ts";
 import { runCli } from "./helpers/run_cli.ts";
 
@@ -213,4 +214,38 @@ Deno.test("--geoip DIR: MaxMind-format files are used; a missing directory, no f
   Deno.writeFileSync(`${tmp}/truncated/GeoLite2-Country.mmdb`, real.subarray(0, real.length >> 1));
   await refused(["--geoip", `${tmp}/truncated`], /GeoLite2-Country\.mmdb: not a MaxMind DB file/);
   await refused(["--geoip", dir, "--no-geoip"], /contradict/);
+});
+
+Deno.test("the AS table: rows found by binary search over the bytes; a file of another shape is refused", () => {
+  const enc = new TextEncoder();
+  const v4 = AsnTable.open(
+    enc.encode('16777216,16777471,13335,"Cloudflare, Inc."\n16778240,16779263,38803,"A ""quoted"" org"\n'),
+    1,
+    "t4",
+  );
+  assert.deepEqual(v4.lookup("1.0.0.1"), { asn: 13335, org: "Cloudflare, Inc." });
+  assert.deepEqual(v4.lookup("1.0.4.0"), { asn: 38803, org: 'A "quoted" org' });
+  assert.equal(v4.lookup("1.0.1.0"), null, "between rows");
+  assert.equal(v4.lookup("0.255.255.255"), null, "before the first");
+  assert.equal(v4.lookup("1.0.8.0"), null, "after the last");
+  const v6 = AsnTable.open(
+    enc.encode("2001:200::,2001:200:1b9:ffff:ffff:ffff:ffff:ffff,2500,WIDE Project\r\n"),
+    4,
+    "t6",
+  );
+  assert.deepEqual(v6.lookup("2001:200:1b9::1"), { asn: 2500, org: "WIDE Project" });
+  assert.equal(v6.lookup("2001:200:1ba::"), null);
+  assert.throws(
+    () => AsnTable.open(enc.encode("<html>not a table</html>\n"), 1, "bad"),
+    /bad: byte 0: fewer than four fields/,
+  );
+  assert.throws(
+    () => AsnTable.open(enc.encode("x,1,2,org\n"), 1, "bad"),
+    /bad: byte 0: 'x' is not an IPv4 address number/,
+  );
+  assert.throws(
+    () => AsnTable.open(enc.encode("1.2.3.4,::1,2,org\n"), 4, "bad6"),
+    /'1\.2\.3\.4' is not an IPv6 address/,
+  );
+  assert.throws(() => AsnTable.open(new Uint8Array(0), 1, "empty"), /empty: empty/);
 });
