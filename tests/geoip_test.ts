@@ -216,36 +216,38 @@ Deno.test("--geoip DIR: MaxMind-format files are used; a missing directory, no f
   await refused(["--geoip", dir, "--no-geoip"], /contradict/);
 });
 
-Deno.test("the AS table: rows found by binary search over the bytes; a file of another shape is refused", () => {
-  const enc = new TextEncoder();
+Deno.test("the AS table: rows found by binary search over the file; a file of another shape is refused", () => {
+  const file = (name: string, text: string) => {
+    Deno.writeTextFileSync(`${tmp}/${name}`, text);
+    return `${tmp}/${name}`;
+  };
+  // Rows longer than a 4 KiB block, so that lines straddle blocks.
+  const long = "x".repeat(5000);
   const v4 = AsnTable.open(
-    enc.encode('16777216,16777471,13335,"Cloudflare, Inc."\n16778240,16779263,38803,"A ""quoted"" org"\n'),
+    file(
+      "v4.csv",
+      `16777216,16777471,13335,"Cloudflare, Inc."\n16778240,16779263,38803,"A ""quoted"" org"\n` +
+        `16779264,16779300,64512,${long}\n16779301,16779400,64513,after\n`,
+    ),
     1,
-    "t4",
   );
   assert.deepEqual(v4.lookup("1.0.0.1"), { asn: 13335, org: "Cloudflare, Inc." });
   assert.deepEqual(v4.lookup("1.0.4.0"), { asn: 38803, org: 'A "quoted" org' });
+  assert.deepEqual(v4.lookup("1.0.8.1"), { asn: 64512, org: long });
+  assert.deepEqual(v4.lookup("1.0.8.50"), { asn: 64513, org: "after" });
   assert.equal(v4.lookup("1.0.1.0"), null, "between rows");
   assert.equal(v4.lookup("0.255.255.255"), null, "before the first");
-  assert.equal(v4.lookup("1.0.8.0"), null, "after the last");
+  assert.equal(v4.lookup("1.0.9.0"), null, "after the last");
   const v6 = AsnTable.open(
-    enc.encode("2001:200::,2001:200:1b9:ffff:ffff:ffff:ffff:ffff,2500,WIDE Project\r\n"),
+    file("v6.csv", "2001:200::,2001:200:1b9:ffff:ffff:ffff:ffff:ffff,2500,WIDE Project\r\n"),
     4,
-    "t6",
   );
   assert.deepEqual(v6.lookup("2001:200:1b9::1"), { asn: 2500, org: "WIDE Project" });
   assert.equal(v6.lookup("2001:200:1ba::"), null);
-  assert.throws(
-    () => AsnTable.open(enc.encode("<html>not a table</html>\n"), 1, "bad"),
-    /bad: byte 0: fewer than four fields/,
-  );
-  assert.throws(
-    () => AsnTable.open(enc.encode("x,1,2,org\n"), 1, "bad"),
-    /bad: byte 0: 'x' is not an IPv4 address number/,
-  );
-  assert.throws(
-    () => AsnTable.open(enc.encode("1.2.3.4,::1,2,org\n"), 4, "bad6"),
-    /'1\.2\.3\.4' is not an IPv6 address/,
-  );
-  assert.throws(() => AsnTable.open(new Uint8Array(0), 1, "empty"), /empty: empty/);
+  const refused = (text: string, width: 1 | 4, message: RegExp) =>
+    assert.throws(() => AsnTable.open(file("bad.csv", text), width), message);
+  refused("<html>not a table</html>\n", 1, /bad\.csv: byte 0: fewer than four fields/);
+  refused("x,1,2,org\n", 1, /bad\.csv: byte 0: 'x' is not an IPv4 address number/);
+  refused("1.2.3.4,::1,2,org\n", 4, /'1\.2\.3\.4' is not an IPv6 address/);
+  refused("", 1, /bad\.csv: empty/);
 });

@@ -1,26 +1,28 @@
 // The bundled AS database: ip-location-db's CSV rows "first,last,asn,organisation", sorted by first
 // address. It is searched where it lies: a binary search over the file's bytes that reads the one
-// line under each probe (about 25 for 400,000 rows), so opening it costs only the file read, and
-// an address's row is parsed only when that address is asked for (answers are cached by geo.ts).
+// line under each probe (about 25 for 400,000 rows; lines_file.ts reads and keeps the blocks it
+// touches), so opening it costs nothing, and a row is parsed only when an address in it is asked
+// for (geo.ts caches the answers).
 import { ipv4Number, ipv6Words, ipv6WordsOf } from "./address_words.ts";
+import { LinesFile } from "./lines_file.ts";
 
 export interface AsInfo {
   asn: number;
   org: string | null;
 }
 
-const COMMA = 44, NEWLINE = 10;
+const COMMA = 44;
 
 /** Rows whose bounds are WIDTH 32-bit words (1: IPv4 as numbers, 4: IPv6 as text), ascending. */
 export class AsnTable {
   readonly #probe = new Uint32Array(4);
 
-  private constructor(readonly width: 1 | 4, private readonly bytes: Uint8Array, readonly name: string) {}
+  private constructor(readonly width: 1 | 4, private readonly file: LinesFile) {}
 
-  /** The CSV in BYTES; its first row is read now, so a file of another shape fails here. */
-  static open(bytes: Uint8Array, width: 1 | 4, name: string): AsnTable {
-    const table = new AsnTable(width, bytes, name);
-    if (bytes.length === 0) throw new Error(`${name}: empty`);
+  /** The CSV at PATH; its first row is read now, so a file of another shape fails here. */
+  static open(path: string, width: 1 | 4): AsnTable {
+    const table = new AsnTable(width, LinesFile.open(path));
+    if (table.file.size === 0) throw new Error(`${path}: empty`);
     table.#row(0);
     return table;
   }
@@ -46,14 +48,14 @@ export class AsnTable {
   }
 
   #find(key: Uint32Array): AsInfo | null {
-    const b = this.bytes;
     // The last line whose first address is <= key: every probe lands in a line and reads it.
-    let left = 0, right = b.length, best = -1;
+    let left = 0, right = this.file.size, best = -1;
     while (left < right) {
-      const start = this.#lineStart((left + right) >>> 1);
-      if (this.#compare(this.#bound(start, this.#fieldEnd(start)), key) <= 0) {
+      const start = this.file.lineStart((left + right) >>> 1);
+      const { text, next } = this.file.line(start);
+      if (this.#compare(this.#bound(text, 0, fieldEnd(text, 0), start), key) <= 0) {
         best = start;
-        left = this.#lineEnd(start) + 1;
+        left = next;
       } else right = start;
     }
     if (best < 0) return null;
@@ -63,39 +65,43 @@ export class AsnTable {
 
   /** The line at START: its last address, AS number and organisation. */
   #row(start: number): { last: Uint32Array; asn: number; org: string | null } {
-    const firstEnd = this.#fieldEnd(start);
-    this.#bound(start, firstEnd); // checks the first address
-    const lastEnd = this.#fieldEnd(firstEnd + 1);
-    const last = Uint32Array.from(this.#bound(firstEnd + 1, lastEnd));
-    const asnEnd = this.#fieldEnd(lastEnd + 1);
-    const asn = this.#number(lastEnd + 1, asnEnd, "an AS number");
-    let end = this.#lineEnd(start);
-    if (this.bytes[end - 1] === 13) end--;
-    let org = new TextDecoder().decode(this.bytes.subarray(asnEnd + 1, end));
+    const { text } = this.file.line(start);
+    const fail = (why: string): never => {
+      throw new Error(`${this.file.path}: byte ${start}: ${why}`);
+    };
+    const firstEnd = fieldEnd(text, 0);
+    const lastEnd = firstEnd < 0 ? -1 : fieldEnd(text, firstEnd + 1);
+    const asnEnd = lastEnd < 0 ? -1 : fieldEnd(text, lastEnd + 1);
+    if (asnEnd < 0) fail("fewer than four fields");
+    this.#bound(text, 0, firstEnd, start); // checks the first address
+    const last = Uint32Array.from(this.#bound(text, firstEnd + 1, lastEnd, start));
+    const asn = this.#number(text, lastEnd + 1, asnEnd, "an AS number", start);
+    let org = new TextDecoder().decode(text.subarray(asnEnd + 1));
     if (org.length >= 2 && org.startsWith('"') && org.endsWith('"')) {
       org = org.slice(1, -1).replaceAll('""', '"');
     }
     return { last, asn, org: org || null };
   }
 
-  /** The address field START..END as words (in a scratch array: copy to keep). */
-  #bound(start: number, end: number): Uint32Array {
+  /** The address field START..END of TEXT as words (in a scratch array: copy to keep). */
+  #bound(text: Uint8Array, start: number, end: number, at: number): Uint32Array {
+    if (end < 0) this.#fail(at, "fewer than four fields");
     if (this.width === 1) {
-      this.#probe[0] = this.#number(start, end, "an IPv4 address number");
-    } else if (!ipv6WordsOf(this.bytes, start, end, this.#probe)) {
-      this.#fail(start, `'${this.#text(start, end)}' is not an IPv6 address`);
+      this.#probe[0] = this.#number(text, start, end, "an IPv4 address number", at);
+    } else if (!ipv6WordsOf(text, start, end, this.#probe)) {
+      this.#fail(at, `'${ascii(text, start, end)}' is not an IPv6 address`);
     }
     return this.#probe;
   }
 
-  #number(start: number, end: number, what: string): number {
+  #number(text: Uint8Array, start: number, end: number, what: string, at: number): number {
     let n = 0;
     for (let i = start; i < end; i++) {
-      const d = this.bytes[i] - 48;
-      if (d < 0 || d > 9) this.#fail(start, `'${this.#text(start, end)}' is not ${what}`);
+      const d = text[i] - 48;
+      if (d < 0 || d > 9) this.#fail(at, `'${ascii(text, start, end)}' is not ${what}`);
       n = n * 10 + d;
     }
-    if (end === start || n > 0xffffffff) this.#fail(start, `'${this.#text(start, end)}' is not ${what}`);
+    if (end === start || n > 0xffffffff) this.#fail(at, `'${ascii(text, start, end)}' is not ${what}`);
     return n;
   }
 
@@ -104,28 +110,16 @@ export class AsnTable {
     return 0;
   }
 
-  #lineStart(pos: number): number {
-    const nl = this.bytes.lastIndexOf(NEWLINE, pos - 1);
-    return nl + 1;
-  }
-
-  #lineEnd(start: number): number {
-    const nl = this.bytes.indexOf(NEWLINE, start);
-    return nl < 0 ? this.bytes.length : nl;
-  }
-
-  /** The comma ending the field at START, which must be on START's line. */
-  #fieldEnd(start: number): number {
-    const comma = this.bytes.indexOf(COMMA, start);
-    if (comma < 0 || comma > this.#lineEnd(start)) this.#fail(start, "fewer than four fields");
-    return comma;
-  }
-
-  #text(start: number, end: number): string {
-    return String.fromCharCode(...this.bytes.subarray(start, Math.min(end, start + 64)));
-  }
-
   #fail(at: number, why: string): never {
-    throw new Error(`${this.name}: byte ${at}: ${why}`);
+    throw new Error(`${this.file.path}: byte ${at}: ${why}`);
   }
+}
+
+/** The comma ending the field at START of TEXT, or -1. */
+function fieldEnd(text: Uint8Array, start: number): number {
+  return text.indexOf(COMMA, start);
+}
+
+function ascii(text: Uint8Array, start: number, end: number): string {
+  return String.fromCharCode(...text.subarray(start, Math.min(end, start + 64)));
 }

@@ -105,10 +105,22 @@ function packageFile(packageJson: string, file: string): string {
   return new URL(file, import.meta.resolve(packageJson)).pathname;
 }
 
+/** PATH's bytes, read into one buffer of its size (Deno.readFileSync took twice the CPU here). */
+function readWhole(path: string): Uint8Array {
+  using file = Deno.openSync(path);
+  const out = new Uint8Array(file.statSync().size);
+  for (let off = 0; off < out.length;) {
+    const n = file.readSync(out.subarray(off));
+    if (n === null) throw new Error(`shorter than its size (${off} of ${out.length} bytes)`);
+    off += n;
+  }
+  return out;
+}
+
 function readMmdb(path: string): Reader<Record<string, unknown>> {
   let bytes: Uint8Array;
   try {
-    bytes = Deno.readFileSync(path);
+    bytes = readWhole(path);
   } catch (e) {
     throw new GeoIpError(`${path}: ${e instanceof Error ? e.message : e}`);
   }
@@ -136,10 +148,8 @@ function bundledDatabases(): Databases {
   );
   // Each family's table is built when an address of that family first needs it.
   let v4Table: AsnTable | null = null, v6Table: AsnTable | null = null;
-  const table = (file: string, width: 1 | 4) => {
-    const path = packageFile("@ip-location-db/asn/package.json", file);
-    return AsnTable.open(Deno.readFileSync(path), width, path);
-  };
+  const table = (file: string, width: 1 | 4) =>
+    AsnTable.open(packageFile("@ip-location-db/asn/package.json", file), width);
   return {
     country: (a) => countryOf(country.get(a)),
     as: (_a, v4, v6) =>
