@@ -172,6 +172,7 @@ Deno.test("text report: summary and the sections in order", async () => {
   assertEquals(headings, [
     "Protocols",
     "Top talkers (by bytes)",
+    "Countries (either end; private and special addresses by class)",
     "Top conversations (address pairs)",
     "Top ports / services",
     "DNS",

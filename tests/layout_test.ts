@@ -12,6 +12,8 @@ const LEVELS: Record<string, number> = {
   "src/version.ts": 0,
   // Service names for ports: the decoder is given them to name flows' services.
   "src/flows": 1,
+  // Country and AS of addresses (databases from npm packages, --geoip DIR).
+  "src/enrich": 1,
   "src/decoder": 2,
   "src/app": 3,
   "src/proc": 4,

@@ -57,6 +57,23 @@ Deno.test("web browser: upload a corpus capture, the dashboard equals read --rep
             talkers.map((r) => [r[0], Number(r[2].replace(/,/g, ""))]),
             report.top_talkers.map((t: { address: string; packets: number }) => [t.address, t.packets]),
           );
+          // Country and AS: the talkers' columns, and the countries and AS tables (geoip).
+          assert.deepEqual(
+            talkers.map((r) => [r[4], r[5]]),
+            report.top_talkers.map((
+              t: { country: string; asn: number | null },
+            ) => [t.country, String(t.asn ?? "")]),
+          );
+          assert.ok(report.top_countries.some((c: { country: string }) => c.country === "US"));
+          await page.waitForSelector("#countries-table tbody tr");
+          assert.deepEqual(
+            (await tableCells(page, "#countries-table")).map((r) => [r[0], Number(r[1].replace(/,/g, ""))]),
+            report.top_countries.map((c: { country: string; flows: number }) => [c.country, c.flows]),
+          );
+          assert.deepEqual(
+            (await tableCells(page, "#as-table")).map((r) => [Number(r[0]), r[1]]),
+            report.top_as.map((a: { asn: number; as_org: string }) => [a.asn, a.as_org]),
+          );
           const ports = await tableCells(page, "#ports-table");
           assert.deepEqual(
             ports.map((r) => [r[0], r[1], Number(r[3].replace(/,/g, ""))]),
@@ -67,7 +84,15 @@ Deno.test("web browser: upload a corpus capture, the dashboard equals read --rep
             ]),
           );
           // The charts drew (Chart.js sizes its canvases once it renders).
-          for (const id of ["chart-timeline", "chart-protocols", "chart-talkers", "chart-ports"]) {
+          for (
+            const id of [
+              "chart-timeline",
+              "chart-protocols",
+              "chart-talkers",
+              "chart-ports",
+              "chart-countries",
+            ]
+          ) {
             const width = await page.locator(`#${id}`).evaluate((c) => (c as HTMLCanvasElement).width);
             assert.ok(width > 100, `${id} drawn`);
           }

@@ -20,6 +20,9 @@ import {
   exportFrom,
   FILTER_OPTIONS,
   FLOW_OPTIONS,
+  geoFrom,
+  GEOIP_HELP,
+  GEOIP_OPTIONS,
   memoryPlanFrom,
   NUMERIC_OPTION,
   ZEEK_HELP,
@@ -111,6 +114,8 @@ ${STORE_HELP}
   it could close its session shows as stale after 30 s, not as running.
 
 ${ZEEK_HELP}
+
+${GEOIP_HELP}
       --zeek-rotate S          every S seconds, close each Zeek log and rename it <log>.<open time>.log
 
 ${DETECT_HELP}
@@ -161,6 +166,7 @@ export const CAPTURE_OPTIONS: Options = {
   ...SERVE_OPTIONS,
   ...IPFIX_OPTIONS,
   ...STORE_OPTIONS,
+  ...GEOIP_OPTIONS,
 };
 
 /**
@@ -234,6 +240,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const ipfixChoice = ipfixFrom(v);
   const storeTarget = storeFrom(v);
   const zeek = zeekFrom(v);
+  const geo = geoFrom(v);
   if (zeek.dir !== undefined) Object.assign(decoder, { connTracking: true, zeekChecksums: zeek.checksums });
   const rotateEvery = secondsOption(v["zeek-rotate"] as string | undefined, "zeek-rotate") ?? 0;
   if (rotateEvery && zeek.dir === undefined) throw new UsageError("--zeek-rotate needs --zeek-logs DIR");
@@ -326,6 +333,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
     ],
     lateSinks: detect?.eveSinks,
     communityIdSeed: zeek.communityIdSeed,
+    geo,
   });
   /** Panels drawn when capture ends, before the flows still open are closed. */
   const finalPanels: string[] = [];

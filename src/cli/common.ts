@@ -15,6 +15,7 @@ import { BpfCompileError, compileBpf } from "../../ffi/libpcap.ts";
 import { choice, intOption, listOption, type Options, secondsOption } from "./args.ts";
 import { UsageError } from "./errors.ts";
 import { callerPath } from "./paths.ts";
+import { GeoIp, GEOIP_FILES, GeoIpError } from "../enrich/geo.ts";
 
 /** tcpdump's -n, taken so habits work: wiresight never resolves names anyway. */
 export const NUMERIC_OPTION: Options = { numeric: { type: "boolean", short: "n" } };
@@ -91,6 +92,34 @@ export function zeekFrom(v: Record<string, unknown>): ZeekChoice {
     communityIdSeed: seed,
     checksums: Boolean(v["zeek-checksums"]),
   };
+}
+
+/** Country and AS of addresses (talkers, flow exports, EVE). */
+export const GEOIP_OPTIONS: Options = {
+  geoip: { type: "string" },
+  "no-geoip": { type: "boolean" },
+};
+
+export const GEOIP_HELP =
+  `Country and AS (offline; private and special addresses are marked, never looked up):
+      --geoip DIR              MaxMind-format databases from DIR instead of the bundled ones:
+                               ${[...GEOIP_FILES.country, ...GEOIP_FILES.asn].join(", ")}
+      --no-geoip               no country and AS columns`;
+
+/** The geoip the options ask for: the bundled databases by default, null with --no-geoip. */
+export function geoFrom(v: Record<string, unknown>): GeoIp | null {
+  const dir = callerPath(v.geoip as string | undefined);
+  if (v["no-geoip"]) {
+    if (dir !== undefined) throw new UsageError("--geoip DIR and --no-geoip contradict each other");
+    return null;
+  }
+  if (dir === undefined) return GeoIp.bundled();
+  try {
+    return GeoIp.fromDir(dir);
+  } catch (e) {
+    if (e instanceof GeoIpError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 const PROTOCOL_BITS: Record<string, number> = {

@@ -17,6 +17,9 @@ import {
   exportFrom,
   FILTER_OPTIONS,
   FLOW_OPTIONS,
+  geoFrom,
+  GEOIP_HELP,
+  GEOIP_OPTIONS,
   memoryPlanFrom,
   NUMERIC_OPTION,
   ZEEK_HELP,
@@ -102,6 +105,8 @@ ${ZEEK_HELP}
 
 ${STORE_HELP}
 
+${GEOIP_HELP}
+
 ${DETECT_HELP}
 
 Examples:
@@ -135,6 +140,7 @@ export const READ_OPTIONS: Options = {
   ...IPFIX_OPTIONS,
   ...ZEEK_OPTIONS,
   ...STORE_OPTIONS,
+  ...GEOIP_OPTIONS,
 };
 
 export async function readCommand(argv: string[]): Promise<number> {
@@ -163,6 +169,7 @@ export async function readCommand(argv: string[]): Promise<number> {
   const bpf = v.filter as string | undefined;
   if (bpf !== undefined) checkBpf(bpf);
   const zeek = zeekFrom(v);
+  const geo = geoFrom(v);
   if (zeek.dir !== undefined) Object.assign(decoder, { connTracking: true, zeekChecksums: zeek.checksums });
   const out = stdoutPlan(reportFormat, exportPath, detectChoice?.alertsPath, lines !== undefined);
   if (lines?.count !== undefined && (reportFormat !== "none" || exp || detectChoice || storeTarget)) {
@@ -219,6 +226,7 @@ export async function readCommand(argv: string[]): Promise<number> {
     lateSinks: detect?.eveSinks,
     progress: (done, _total, path) => bar.update(done, path),
     communityIdSeed: zeek.communityIdSeed,
+    geo,
   });
   const outcome = await (async () => {
     try {

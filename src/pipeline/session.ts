@@ -20,6 +20,8 @@ import type { CaptureSource } from "../source/file.ts";
 import { PacketSelector, type SelectRules } from "./live_select.ts";
 import { appMarks } from "./app_marks.ts";
 import { AppHold } from "./app_hold.ts";
+import type { GeoInfo, GeoIp } from "../enrich/geo.ts";
+import { GeoTotals } from "../enrich/totals.ts";
 
 export interface LiveSource {
   capture: LiveCapture;
@@ -52,6 +54,8 @@ export interface SessionOptions {
   communityIdSeed?: number;
   /** Reuse the decoder of this pool (a process that analyses many inputs in turn). */
   decoders?: DecoderPool;
+  /** Country and AS of flows' ends and of talkers (none without it). */
+  geo?: GeoIp | null;
 }
 
 export interface SessionResult {
@@ -72,12 +76,15 @@ export class Session implements SinkContext {
   readonly #late: SessionSink[];
   #attributor: Attributor | undefined;
   #selector: PacketSelector | undefined;
+  /** Traffic per country and AS, when geoip is on. */
+  readonly #geoTotals: GeoTotals | null;
   /** The view of the flow record being handed out (sinks before and after the detectors share it). */
   #view: FlowView | null = null;
 
   private constructor(private readonly opts: SessionOptions) {
     this.#sinks = opts.sinks ?? [];
     this.#late = opts.lateSinks ?? [];
+    this.#geoTotals = opts.geo ? new GeoTotals() : null;
   }
 
   static async open(opts: SessionOptions): Promise<Session> {
@@ -169,6 +176,11 @@ export class Session implements SinkContext {
     return { report: this.#report(decoded), decoded };
   }
 
+  /** Country and AS of an address, when geoip is on. */
+  geoOf(address: string): GeoInfo | null {
+    return this.opts.geo?.lookup(address) ?? null;
+  }
+
   /** The processes of an open flow: live attribution's, else those its pcapng comments noted. */
   processesOf(flowId: number): FlowProcesses | null {
     const who = this.#flowOwners.get(flowId);
@@ -193,6 +205,7 @@ export class Session implements SinkContext {
     const flowSinks = sinks.filter((s) => s.flow);
     const commentSinks = sinks.filter((s) => s.comment);
     const attributor = this.#attributor;
+    const geo = this.opts.geo;
     return {
       comment: (c) => {
         this.processes.addComment(c);
@@ -205,8 +218,13 @@ export class Session implements SinkContext {
           for (const s of packetSinks) s.packet!(p, who);
         }
         : undefined,
-      flow: wantsFlows
+      flow: wantsFlows || geo
         ? (f) => {
+          if (geo) {
+            const packets = f.packetsAtoB + f.packetsBtoA, bytes = f.bytesAtoB + f.bytesBtoA;
+            this.#geoTotals!.add(geo.lookup(f.src), geo.lookup(f.dst), packets, bytes);
+          }
+          if (!wantsFlows) return;
           const view = this.#viewOf(f);
           for (const s of flowSinks) s.flow!(view);
         }
@@ -245,6 +263,8 @@ export class Session implements SinkContext {
       owner: who?.flow ?? this.#comments.take(f.id),
       responder: who?.responder ?? null,
       communityId: flowCommunityId(f, this.opts.communityIdSeed ?? 0),
+      srcGeo: this.opts.geo?.lookup(f.src) ?? null,
+      dstGeo: this.opts.geo?.lookup(f.dst) ?? null,
     };
     return this.#view;
   }
@@ -270,7 +290,11 @@ export class Session implements SinkContext {
 
   #report(decoded: DecodeResult): Report {
     const top = this.opts.top ?? 10;
-    const report = buildReport(decoded, this.apps, top);
+    const report = buildReport(decoded, this.apps, top, this.opts.geo);
+    if (this.#geoTotals) {
+      report.top_countries = this.#geoTotals.countries(top);
+      report.top_as = this.#geoTotals.ases(top);
+    }
     const capture = this.opts.live?.capture;
     if (capture) {
       report.processes = this.processes.top(top);

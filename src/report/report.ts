@@ -9,6 +9,8 @@ import { appName } from "../app/names.ts";
 import type { ProcessTotals } from "./processes.ts";
 import type { DecodeResult } from "../source/decode.ts";
 import { VERSION } from "../version.ts";
+import type { GeoIp } from "../enrich/geo.ts";
+import type { AsShare, CountryShare } from "../enrich/totals.ts";
 
 export interface ProtocolShare {
   layer: "network" | "transport" | "link";
@@ -58,7 +60,15 @@ export interface Report extends AppReport {
     packets_received: number;
     bytes_received: number;
     flows: number;
+    /** ISO country code, or the address's class ("private", "loopback", ...); null: unknown or geoip off. */
+    country: string | null;
+    asn: number | null;
+    as_org: string | null;
   }[];
+  /** Traffic per country (or address class) of either end, over every flow; empty with geoip off. */
+  top_countries: CountryShare[];
+  /** Traffic per autonomous system of either end, over every flow; empty with geoip off. */
+  top_as: AsShare[];
   top_conversations: {
     a: string;
     b: string;
@@ -103,7 +113,12 @@ export interface Report extends AppReport {
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-export function buildReport(result: DecodeResult, apps?: AppSummary, top = 10): Report {
+export function buildReport(
+  result: DecodeResult,
+  apps?: AppSummary,
+  top = 10,
+  geo?: GeoIp | null,
+): Report {
   const s = result.stats;
   const packets = s[abi.ST_PACKETS], bytes = s[abi.ST_BYTES];
   const hasTime = s[abi.ST_FIRST_SEC] >= 0 && packets > 0;
@@ -234,7 +249,10 @@ export function buildReport(result: DecodeResult, apps?: AppSummary, top = 10): 
       packets_received: h.packetsB,
       bytes_received: h.bytesB,
       flows: h.flows,
+      ...(geo?.lookup(h.a) ?? { country: null, asn: null, as_org: null }),
     })),
+    top_countries: [],
+    top_as: [],
     top_conversations: result.top.pairs.map((c) => ({
       a: c.a,
       b: c.b,

@@ -62,8 +62,10 @@ export function renderText(r: Report, st: Style, apps?: AppSummary): string {
   }
   if (r.top_talkers.length) {
     out.push("", st.heading("Top talkers (by bytes)"));
+    // Country and AS columns only when geoip gave something.
+    const geo = r.top_talkers.some((t) => t.country !== null);
     out.push(table(
-      ["Address", "Packets", "Bytes", "Sent", "Received", "Flows"],
+      ["Address", "Packets", "Bytes", "Sent", "Received", "Flows", ...(geo ? ["Country", "AS"] : [])],
       r.top_talkers.map((t) => [
         t.name ? `${t.address} (${t.name})` : t.address,
         count(t.packets),
@@ -71,7 +73,24 @@ export function renderText(r: Report, st: Style, apps?: AppSummary): string {
         bytesText(t.bytes_sent),
         bytesText(t.bytes_received),
         count(t.flows),
+        ...(geo ? [t.country ?? "-", t.asn === null ? "-" : `AS${t.asn} ${t.as_org ?? ""}`.trim()] : []),
       ]),
+    ));
+  }
+  if (r.top_countries.length) {
+    out.push("", st.heading("Countries (either end; private and special addresses by class)"));
+    out.push(table(
+      ["Country", "Flows", "Packets", "Bytes"],
+      r.top_countries.map((c) => [c.country, count(c.flows), count(c.packets), bytesText(c.bytes)]),
+    ));
+  }
+  if (r.top_as.length) {
+    out.push("", st.heading("Autonomous systems (either end)"));
+    out.push(table(
+      ["AS", "Organisation", "Flows", "Packets", "Bytes"],
+      r.top_as.map((
+        a,
+      ) => [`AS${a.asn}`, a.as_org ?? "-", count(a.flows), count(a.packets), bytesText(a.bytes)]),
     ));
   }
   if (r.top_conversations.length) {

@@ -5,6 +5,7 @@ import type { Report } from "../report/report.ts";
 import { DEFAULT_LIMITS, SessionRecorder, type StoreLimits } from "../store/recorder.ts";
 import type { SessionWriter } from "../store/types.ts";
 import { alertRow, type EngineFactory } from "./detection.ts";
+import { GeoIp } from "../enrich/geo.ts";
 
 export interface AnalysisOptions {
   /** Entries per top list (as `read --top`, default 10). */
@@ -37,6 +38,7 @@ export async function analyzeIntoSession(
       detection: engine,
       sinks: [recorder],
       progress: opts.progress && ((done, total) => opts.progress!(done, total)),
+      geo: GeoIp.bundled(),
     });
     const steps = session.steps();
     let step = await steps.next();

@@ -196,6 +196,11 @@ export function apiRoutes(deps: ApiDeps): Hono {
     return c.json({ session: s.info.id, ...pick(s.report, ["top_talkers", "top_conversations"]) });
   });
 
+  api.get("/countries", async (c) => {
+    const s = await source(c);
+    return c.json({ session: s.info.id, ...pick(s.report, ["top_countries", "top_as"]) });
+  });
+
   api.get("/ports", async (c) => {
     const s = await source(c);
     return c.json({ session: s.info.id, ...pick(s.report, ["top_ports"]) });

@@ -14,6 +14,7 @@ import { DEFAULT_LIMITS, SessionRecorder, type StoreLimits } from "../store/reco
 import type { SessionStore, TimelinePoint } from "../store/types.ts";
 import { alertRow, type EngineFactory } from "./detection.ts";
 import type { EventHub } from "./events.ts";
+import { GeoIp } from "../enrich/geo.ts";
 
 /** The longest wait for packets before a step comes anyway. */
 const TICK_MS = 250;
@@ -153,6 +154,7 @@ export class LiveSession {
         },
         app: (e) => recorder.app(e),
       }],
+      geo: GeoIp.bundled(),
     });
     this.#processes = session.processes;
     const push = () => {

@@ -14,6 +14,7 @@ import type { EveRecord } from "../app/protocol.ts";
 import { eveLogs } from "../app/registry.ts";
 import type { Alert, Severity } from "../detect/alert.ts";
 import { BufferedWriter, type Sink } from "./export.ts";
+import type { GeoInfo } from "../enrich/geo.ts";
 
 type Json = EveRecord;
 
@@ -87,6 +88,10 @@ export class EveWriter {
         severity: a.severity,
         evidence: a.evidence,
         ...(a.flowId ? processFields(this.#context?.processesOf(a.flowId) ?? null) : {}),
+        ...geoFields(
+          a.src === null ? null : this.#context?.geoOf?.(a.src) ?? null,
+          a.dst === null ? null : this.#context?.geoOf?.(a.dst) ?? null,
+        ),
       },
     });
     this.#out.flush();
@@ -97,7 +102,7 @@ export class EveWriter {
     this.#context = context;
   }
 
-  flow({ record: f, owner, responder, communityId }: FlowView): void {
+  flow({ record: f, owner, responder, communityId, srcGeo, dstGeo }: FlowView): void {
     for (const log of this.#logs) log.flowEnd(f.id, this.#writeEvent);
     const tcp = f.ipProto === 6;
     const flags = f.tcpFlagsA | f.tcpFlagsB;
@@ -149,8 +154,11 @@ export class EveWriter {
           state: f.tcpState || undefined,
         }
         : undefined,
-      // Which programs these were, when the capture found them (not a Suricata field).
-      wiresight: owner || responder ? processFields({ owner, responder }) : undefined,
+      // Which programs these were, when the capture found them, and where the ends are (not
+      // Suricata fields).
+      wiresight: owner || responder || srcGeo || dstGeo
+        ? { ...processFields({ owner, responder }), ...geoFields(srcGeo ?? null, dstGeo ?? null) }
+        : undefined,
     });
   }
 
@@ -187,6 +195,11 @@ function flowTuple(f: FlowRecord): Json {
     dest_port: ports ? f.dstPort : undefined,
     proto: eveProto(f.ipProto),
   };
+}
+
+/** Country and AS of the ends, as EVE's `wiresight.src_geo` / `wiresight.dest_geo`. */
+function geoFields(src: GeoInfo | null, dst: GeoInfo | null): Json {
+  return { src_geo: src ?? undefined, dest_geo: dst ?? undefined };
 }
 
 /** The processes of a flow as EVE's `wiresight` fields carry them. */

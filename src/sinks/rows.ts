@@ -1,5 +1,5 @@
 // The packet and flow exports' columns: each one's name, type and value in one place.
-import { describe, epochText, type RowSchema, via } from "../base/columns.ts";
+import { type Column, describe, epochText, type RowSchema, via } from "../base/columns.ts";
 import type { ProcessNote } from "../proc/process.ts";
 import type { FlowRecord, PacketRecord } from "../decoder/records.ts";
 import { appName } from "../app/names.ts";
@@ -7,6 +7,7 @@ import { isoTime } from "../decoder/records.ts";
 import { ENCAP_NAMES, tcpFlagLetters } from "../decoder/names.ts";
 import { serviceName } from "../flows/services.ts";
 import { communityId } from "../flows/community_id.ts";
+import type { GeoInfo } from "../enrich/geo.ts";
 
 /** A flow record with what the session learned about it: the name it is known by, its process. */
 export interface FlowView {
@@ -22,6 +23,9 @@ export interface FlowView {
   responder: ProcessNote | null;
   /** Its Community ID v1 (with the session's seed). */
   communityId: string;
+  /** Country and AS of each end (null: geoip off). */
+  srcGeo?: GeoInfo | null;
+  dstGeo?: GeoInfo | null;
 }
 
 /** A flow's Community ID v1: ICMP hashed by its message types as Zeek keys them. */
@@ -75,6 +79,15 @@ export const PACKET_ROWS: RowSchema<PacketRecord> = describe<PacketRecord>([
   { name: "payload_len", type: "integer", get: (p) => p.payloadLength },
   { name: "payload_hex", type: "text", get: (p) => p.payload.length ? hex(p.payload) : null },
 ]);
+
+/** The geoip columns of one end of a flow, named with PREFIX. */
+function geoColumns(prefix: "src" | "dst"): Column<GeoInfo | null | undefined>[] {
+  return [
+    { name: `${prefix}_country`, type: "text", get: (g) => g?.country ?? null },
+    { name: `${prefix}_asn`, type: "integer", get: (g) => g?.asn ?? null },
+    { name: `${prefix}_as_org`, type: "text", get: (g) => g?.as_org ?? null },
+  ];
+}
 
 /** Whether the flow has ports (TCP, UDP): ICMP and others have none. */
 const flowPorts = (f: FlowRecord) => f.srcPort !== 0 || f.dstPort !== 0;
@@ -136,4 +149,7 @@ export const FLOW_ROWS: RowSchema<FlowView> = describe<FlowView>([
   // Zeek's tunnel_parents: the flow_ids of the tunnels' own flows, outermost first.
   { name: "tunnel_parents", type: "integers", get: (v) => v.record.tunnelParents },
   { name: "tunnel", type: "text", get: (v) => ENCAP_NAMES[v.record.encap] ?? null },
+  // Country (or "private", "loopback", ... for addresses that have none) and AS of each end.
+  ...via((v: FlowView) => v.srcGeo, geoColumns("src")),
+  ...via((v: FlowView) => v.dstGeo, geoColumns("dst")),
 ]);

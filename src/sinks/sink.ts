@@ -4,6 +4,7 @@ import type { CommentRecord, PacketRecord } from "../decoder/records.ts";
 import type { PacketContext } from "../proc/owners.ts";
 import type { ProcessNote } from "../proc/process.ts";
 import type { FlowView } from "./rows.ts";
+import type { GeoInfo } from "../enrich/geo.ts";
 
 export type { PacketContext };
 
@@ -17,6 +18,8 @@ export interface FlowProcesses {
 export interface SinkContext {
   /** The processes of an open flow, when known. */
   processesOf(flowId: number): FlowProcesses | null;
+  /** Country and AS of an address, when geoip is on. */
+  geoOf?(address: string): GeoInfo | null;
 }
 
 /** Where a session's records go: a terminal, an export, a store, a web view, a collector. */

@@ -190,6 +190,16 @@ export const MIGRATIONS: readonly Migration[] = [
     description: "sessions by sensor (the web view lists and filters sessions per sensor)",
     statements: () => [`CREATE INDEX sessions_sensor ON sessions (sensor, id)`],
   },
+  addColumns(7, "flows: country and AS of each end (geoip)", {
+    flows: {
+      src_country: "text",
+      src_asn: "integer",
+      src_as_org: "text",
+      dst_country: "text",
+      dst_asn: "integer",
+      dst_as_org: "text",
+    },
+  }),
 ];
 
 /** The typed columns of TABLE once MIGRATIONS have run (those they created or added). */

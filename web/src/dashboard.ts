@@ -53,10 +53,13 @@ export class Dashboard {
   readonly #talkersTable = el("div", { class: "table-wrap" });
   readonly #portsTable = el("div", { class: "table-wrap" });
   readonly #processesTable = el("div", { class: "table-wrap" });
+  readonly #countriesTable = el("div", { class: "table-wrap" });
+  readonly #asTable = el("div", { class: "table-wrap" });
   readonly #canvas = {
     talkers: el("canvas", { id: "chart-talkers" }),
     ports: el("canvas", { id: "chart-ports" }),
     processes: el("canvas", { id: "chart-processes" }),
+    countries: el("canvas", { id: "chart-countries" }),
   };
   #points: Point[] = [];
   #session: number | null = null;
@@ -85,6 +88,8 @@ export class Dashboard {
         panel("Top talkers", chart(this.#canvas.talkers), this.#talkersTable),
         panel("Top ports", chart(this.#canvas.ports), this.#portsTable),
         panel("Top processes", chart(this.#canvas.processes), this.#processesTable),
+        panel("Countries", chart(this.#canvas.countries), this.#countriesTable),
+        panel("Autonomous systems", this.#asTable),
       ),
     );
     this.#charts = new Charts(protocols, timeline);
@@ -100,7 +105,7 @@ export class Dashboard {
 
   /** Loads everything for the scope's session ("latest" or an id, of its sensor when given). */
   async load(scope: Record<string, string>): Promise<Stats> {
-    const [stats, protocols, timeline, talkers, ports, processes] = await Promise.all([
+    const [stats, protocols, timeline, talkers, ports, processes, geo] = await Promise.all([
       getJson<Stats>("/api/stats", scope),
       getJson<{ protocols: Obj[] }>("/api/protocols", scope),
       getJson<{ points: { t: number; width_s: number; packets: number; bytes: number }[] }>(
@@ -110,6 +115,7 @@ export class Dashboard {
       getJson<{ top_talkers: Obj[] | null }>("/api/top-talkers", scope),
       getJson<{ top_ports: Obj[] | null }>("/api/ports", scope),
       getJson<{ processes: Obj[] }>("/api/processes", scope),
+      getJson<{ top_countries: Obj[] | null; top_as: Obj[] | null }>("/api/countries", scope),
     ]);
     this.#session = stats.session.id;
     this.#points = withGaps(timeline.points);
@@ -117,6 +123,7 @@ export class Dashboard {
     this.#showProtocols(protocols.protocols);
     this.#charts.timeline(this.#points);
     this.#showTops(talkers.top_talkers ?? [], ports.top_ports ?? [], processes.processes);
+    this.#showGeo(geo.top_countries ?? [], geo.top_as ?? []);
     return stats;
   }
 
@@ -182,6 +189,30 @@ export class Dashboard {
     this.#charts.protocols(shown.slice(0, 10));
   }
 
+  /** Traffic per country (private and special addresses by class) and per AS: stored sessions only. */
+  #showGeo(countries: Obj[], ases: Obj[]): void {
+    const n = (v: unknown) => count(Number(v));
+    const b = (v: unknown) => bytes(Number(v));
+    const share: Column[] = [
+      { key: "flows", label: "Flows", numeric: true, format: n },
+      { key: "packets", label: "Packets", numeric: true, format: n },
+      { key: "bytes", label: "Bytes", numeric: true, format: b },
+    ];
+    const countryColumns: Column[] = [{ key: "country", label: "Country" }, ...share];
+    const asColumns: Column[] = [
+      { key: "asn", label: "AS", numeric: true },
+      { key: "as_org", label: "Organisation" },
+      ...share,
+    ];
+    clear(this.#countriesTable, table(countryColumns, countries, { id: "countries-table" }));
+    clear(this.#asTable, table(asColumns, ases, { id: "as-table" }));
+    this.#charts.bars(
+      this.#canvas.countries,
+      "bytes",
+      countries.map((c) => ({ name: String(c.country), value: Number(c.bytes) })),
+    );
+  }
+
   #showTops(talkers: Obj[], ports: Obj[], processes: Obj[]): void {
     const n = (v: unknown) => count(Number(v));
     const b = (v: unknown) => bytes(Number(v));
@@ -190,6 +221,8 @@ export class Dashboard {
       { key: "name", label: "Name" },
       { key: "packets", label: "Packets", numeric: true, format: n },
       { key: "bytes", label: "Bytes", numeric: true, format: b },
+      { key: "country", label: "Country" },
+      { key: "asn", label: "AS", numeric: true },
     ];
     const portColumns: Column[] = [
       { key: "protocol", label: "Proto" },
