@@ -8,7 +8,7 @@ import * as abi from "../decoder/abi.ts";
 import type { AppEvent } from "../decoder/app_event.ts";
 import { helloParams, serverChoice } from "../app/tls/message.ts";
 import { cipherName } from "../app/tls/names.ts";
-import { certMatchesHost, zeekCertificate } from "../app/tls/x509_zeek.ts";
+import { certMatchesHost, type ZeekCertificate, zeekCertificate } from "../app/tls/x509_zeek.ts";
 import type { FlowView } from "./rows.ts";
 import type { SessionSink } from "./sink.ts";
 import type { UidMaker } from "./zeek_conn.ts";
@@ -116,10 +116,17 @@ interface SslRow {
   /** DER of the server's chain; null until a certificate of either side is seen (Zeek's rule). */
   chain: Uint8Array[] | null;
   clientChain: Uint8Array[] | null;
+  /** The decoder's AK_TLS_STATE came: `history` is whole. */
+  stated: boolean;
+  /** The leaf of `chain` as Zeek reads it, once read (undefined: not yet). */
+  leaf?: ZeekCertificate | null;
 }
 
 /** The leaf of the server's chain as Zeek reads it. */
-const leaf = (r: SslRow) => (r.chain?.length ? zeekCertificate(r.chain[0]) : null);
+function leaf(r: SslRow): ZeekCertificate | null {
+  if (r.leaf === undefined) r.leaf = r.chain?.length ? zeekCertificate(r.chain[0]) : null;
+  return r.leaf;
+}
 
 /** Zeek's curve: the ECDHE ServerKeyExchange's (a DHE one has none) or TLS 1.3's key_share. */
 function curveOf(r: SslRow): string | null {
@@ -205,6 +212,7 @@ export class ZeekSslLog {
         history: "",
         chain: null,
         clientChain: null,
+        stated: false,
       };
       this.#rows.set(e.flowId, row);
     }
@@ -216,17 +224,26 @@ export class ZeekSslLog {
       e.kind === abi.AK_TLS_CERTIFICATE || e.kind === abi.AK_TLS_STATE;
     if (!tls || e.num(abi.F_TLS_QUIC) === 1) return;
     const row = this.#row(e);
+    // Without the decoder's state (a flow that ended mid-handshake), the letters of the messages
+    // that have events of their own.
+    const mark = (letter: string) => {
+      if (!row.stated) row.history += e.dir === 0 ? letter.toUpperCase() : letter;
+    };
     if (e.kind === abi.AK_TLS_CLIENT_HELLO) {
+      mark("c");
       row.serverName ??= helloParams(e).sni;
     } else if (e.kind === abi.AK_TLS_SERVER_HELLO) {
+      mark("s");
       const s = serverChoice(e);
       row.version = s.negotiated;
       row.cipher = s.cipher;
       row.nextProtocol = s.alpn;
     } else if (e.kind === abi.AK_TLS_CERTIFICATE) {
+      mark("x");
       row.chain = ders(e, abi.F_TLS_CERT);
       row.clientChain ??= [];
     } else {
+      row.stated = true;
       row.history = e.str(abi.F_TLS_HISTORY) ?? "";
       row.established = e.num(abi.F_TLS_ESTABLISHED) === 1;
       row.resumed = e.num(abi.F_TLS_RESUMED) === 1;

@@ -12,8 +12,9 @@ import { eventSeconds, type ZeekField, ZeekLog } from "./zeek_log.ts";
 
 /** X509::relog_known_certificates_after. */
 const RELOG_AFTER_SECONDS = 86400;
-/** X509::known_log_certs_maximum_size: beyond it, certificates are logged every time. */
-const MAX_KNOWN = 1_000_000;
+/** Certificates remembered (Zeek's X509::known_log_certs_maximum_size is 1,000,000): beyond it,
+ * new ones are logged every time, as in Zeek once its set is full. */
+const MAX_KNOWN = 100_000;
 
 interface X509Row {
   ts: number;

@@ -336,17 +336,16 @@ pub struct Tls {
     client_hello: bool,
     /// A HelloRetryRequest was seen: compatibility-mode ChangeCipherSpec records do not end.
     retry: bool,
-    /// The client's certificates (DER), for the AK_TLS_STATE event.
+    /// The client's certificates (DER), for the AK_TLS_STATE event: what fits in it.
     client_certs: Vec<Vec<u8>>,
-    client_cert_count: Option<u16>,
     progress: Progress,
 }
 
 const CT_ALERT: u8 = 21;
 const CT_APPLICATION_DATA: u8 = 23;
 const CT_HEARTBEAT: u8 = 24;
-/// Client certificates kept for the state event (their bytes count against the event's room).
-const MAX_CLIENT_CERTS: usize = 8;
+/// Bytes of client certificates kept for the state event (with room left for its other fields).
+const CLIENT_CERT_ROOM: usize = APP_EVENT_MAX - 1024;
 
 impl Tls {
     /// Nothing more to learn: the handshake is established (both sides encrypt), or both
@@ -378,9 +377,6 @@ impl Tls {
         }
         if let Some(a) = p.last_alert {
             f.u8(F_TLS_ALERT, a);
-        }
-        if let Some(n) = self.client_cert_count {
-            f.u16(F_TLS_CERT_COUNT, n);
         }
         for der in &self.client_certs {
             if f.fits(der.len()) {
@@ -499,14 +495,12 @@ impl Tls {
             HS_CERTIFICATE => {
                 let mut c = Cur::new(body(msg, HS_CERTIFICATE).unwrap_or(&[]));
                 let mut list = Cur::new(c.vec24().unwrap_or(&[]));
-                let mut count = 0u16;
-                while let Some(der) = list.vec24() {
-                    if self.client_certs.len() < MAX_CLIENT_CERTS {
-                        self.client_certs.push(der.to_vec());
-                    }
-                    count = count.saturating_add(1);
+                // Kept only while they fit in the event (and so in bounded memory).
+                let mut room = CLIENT_CERT_ROOM;
+                while let Some(der) = list.vec24().filter(|d| d.len() <= room) {
+                    room -= der.len();
+                    self.client_certs.push(der.to_vec());
                 }
-                self.client_cert_count = Some(count);
             }
             12 if !client => self.progress.curve = body(msg, 12).and_then(named_curve).or(self.progress.curve),
             16 if client => self.progress.client_key_exchange = true,
