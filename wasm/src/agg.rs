@@ -129,7 +129,10 @@ impl TopMap {
             all.select_nth_unstable_by(n - 1, |x, y| y.1.rank().cmp(&x.1.rank()));
             all.truncate(n);
         }
-        all.sort_by(|x, y| y.1.rank().cmp(&x.1.rank()).then(x.0.a.cmp(&y.0.a)).then(x.0.b.cmp(&y.0.b)));
+        // A total order (bytes, then the whole key): tables merged from parallel decoders sort alike.
+        all.sort_by(|x, y| {
+            y.1.rank().cmp(&x.1.rank()).then(x.0.a.cmp(&y.0.a)).then(x.0.b.cmp(&y.0.b)).then(x.0.meta.cmp(&y.0.meta))
+        });
         all
     }
 }

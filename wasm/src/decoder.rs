@@ -12,6 +12,7 @@ use crate::net;
 use crate::out::Out;
 use crate::packet::{Packet, PF_ROUTED};
 use crate::rate::HostRates;
+use crate::shard::Shard;
 use crate::stats::Stats;
 use crate::transport;
 use crate::tunnel::{self, MAX_DEPTH};
@@ -38,6 +39,8 @@ pub struct Engine {
     pub filter: Filter,
     pub apps: AppTable,
     pub rates: HostRates,
+    /// The share of the packets this decoder decodes (parallel decoding); the rest move its clock.
+    pub shard: Shard,
     bpf_on: bool,
     bpf: Vec<(u32, Vec<Insn>)>,
     pkt: Packet,
@@ -230,6 +233,7 @@ impl Engine {
             filter: Filter::default(),
             apps: AppTable::default(),
             rates: HostRates::default(),
+            shard: Shard::default(),
             bpf_on: false,
             bpf: Vec::new(),
             pkt: Packet::new(),
@@ -304,16 +308,6 @@ impl Engine {
         let record = self.stats.v[ST_RECORDS] as usize;
         self.stats.v[ST_RECORDS] += 1.0;
         self.frame += 1;
-        if self.bpf_on {
-            let keep = match self.bpf.iter().find(|(lt, _)| *lt == iface.linktype) {
-                Some((_, prog)) => bpf::run(prog, data, r.wirelen),
-                None => 0,
-            };
-            if keep == 0 {
-                self.stats.v[ST_FILTERED] += 1.0;
-                return;
-            }
-        }
         let p = &mut self.pkt;
         p.reset();
         p.frame = self.frame;
@@ -326,6 +320,14 @@ impl Engine {
             p.flags |= PF_TRUNCATED;
         }
         decode_layers(data, p);
+        if !self.shard.owns(&self.pkt) {
+            self.foreign(data, r, iface, record);
+            return;
+        }
+        if !self.bpf_passes(data, r, iface) {
+            self.stats.v[ST_FILTERED] += 1.0;
+            return;
+        }
         let depth = self.decapsulate(data);
         let p = &mut self.pkt;
         let fragment_of = self.flows.fragment_flow(p);
@@ -360,10 +362,37 @@ impl Engine {
         if let Some(text) = comment {
             write_comment(&mut self.out, &self.pkt, text);
         }
+        self.expire();
+    }
+
+    fn bpf_passes(&self, data: &[u8], r: &Record, iface: &Iface) -> bool {
+        !self.bpf_on
+            || match self.bpf.iter().find(|(lt, _)| *lt == iface.linktype) {
+                Some((_, prog)) => bpf::run(prog, data, r.wirelen) != 0,
+                None => false,
+            }
+    }
+
+    fn expire(&mut self) {
         self.flows.expire(&mut self.out, &mut self.stats);
         for slot in self.flows.released.drain(..) {
             self.apps.release_slot(slot);
         }
+    }
+
+    /// A packet another decoder of a parallel run decodes: its time still ends this decoder's
+    /// idle flows, as one decoder's would, and the counters' link-type and ethertype slots are
+    /// taken in the order one decoder takes them (every decoder sees every packet), so the
+    /// decoders' counters add up slot by slot.
+    fn foreign(&mut self, data: &[u8], r: &Record, iface: &Iface, record: usize) {
+        if self.bpf_passes(data, r, iface) {
+            self.decapsulate(data);
+            if !self.filter.active() || self.filter.matches(&self.pkt, record) {
+                self.stats.take_slots(&self.pkt);
+            }
+        }
+        self.flows.tick(r.ts_ns);
+        self.expire();
     }
 }
 

@@ -191,6 +191,8 @@ pub struct FlowTable {
     age: List,
     frags: Vec<FragSlot>,
     next_id: u64,
+    /// Flow ids count up by this (parallel decoding: decoder i of n gives i+1, i+1+n, ...).
+    id_step: u64,
     now: u64,
     /// No timeout can fire before this time, so `expire` is one comparison per packet.
     next_expiry: u64,
@@ -245,6 +247,7 @@ impl FlowTable {
             age: List { head: NIL, tail: NIL },
             frags,
             next_id: 1,
+            id_step: 1,
             now: 0,
             next_expiry: 0,
             // Zeek-like defaults: TCP 5 min idle, others 1 min, closed flows linger 5 s, active 30 min.
@@ -290,6 +293,19 @@ impl FlowTable {
         let mut free = std::mem::take(&mut self.free);
         free.clear();
         FlowTable::around(self.max, flows, free, std::mem::take(&mut self.slots), std::mem::take(&mut self.frags))
+    }
+
+    /// Ids from `first` on, `step` apart: the decoders of a parallel run never share an id.
+    pub fn set_ids(&mut self, first: u64, step: u64) {
+        self.next_id = first.max(1);
+        self.id_step = step.max(1);
+    }
+
+    /// The clock moves to `ts_ns` (a packet decoded elsewhere), for `expire`.
+    pub fn tick(&mut self, ts_ns: u64) {
+        if ts_ns > self.now {
+            self.now = ts_ns;
+        }
     }
 
     pub fn active(&self) -> usize {
@@ -466,7 +482,7 @@ impl FlowTable {
             age_next: NIL,
             ..Flow::default()
         };
-        self.next_id += 1;
+        self.next_id += self.id_step;
         let idx = match self.free.pop() {
             Some(i) => {
                 self.flows[i as usize] = flow;

@@ -81,9 +81,26 @@ impl Stats {
         }
     }
 
-    /// Counts into a small keyed table of [key, packets, bytes] triples; when every slot is
-    /// taken, the last slot collects the rest under key 65535 ("other").
+    /// Takes the link-type and ethertype slots `count` would take for `p`, counting nothing
+    /// (a packet another decoder of a parallel run counts).
+    pub fn take_slots(&mut self, p: &Packet) {
+        self.slot(ST_LINKTYPE_BASE, LINKTYPE_SLOTS, p.linktype);
+        if p.l3 == L3_OTHER {
+            self.slot(ST_ETHERTYPE_BASE, ETHERTYPE_SLOTS, p.ethertype as u32);
+        }
+    }
+
+    /// Counts into a small keyed table of [key, packets, bytes] triples (see `slot`).
     fn keyed(&mut self, base: usize, slots: usize, key: u32, bytes: f64) -> usize {
+        let chosen = self.slot(base, slots, key);
+        self.v[chosen + 1] += 1.0;
+        self.v[chosen + 2] += bytes;
+        chosen
+    }
+
+    /// The slot of `key` in a keyed table, taken if new; when every slot is taken, the last
+    /// slot collects the rest under key 65535 ("other").
+    fn slot(&mut self, base: usize, slots: usize, key: u32) -> usize {
         let mut chosen = base + 3 * (slots - 1);
         for slot in 0..slots {
             let i = base + 3 * slot;
@@ -101,8 +118,6 @@ impl Stats {
         if chosen == base + 3 * (slots - 1) && self.v[chosen] != key as f64 {
             self.v[chosen] = 65535.0;
         }
-        self.v[chosen + 1] += 1.0;
-        self.v[chosen + 2] += bytes;
         chosen
     }
 
