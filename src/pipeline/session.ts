@@ -20,6 +20,7 @@ import type { CaptureSource } from "../source/file.ts";
 import { PacketSelector, type SelectRules } from "./live_select.ts";
 import { appMarks } from "./app_marks.ts";
 import { AppHold } from "./app_hold.ts";
+import { parallelDecodeSteps } from "./workers.ts";
 
 export interface LiveSource {
   capture: LiveCapture;
@@ -52,6 +53,11 @@ export interface SessionOptions {
   communityIdSeed?: number;
   /** Reuse the decoder of this pool (a process that analyses many inputs in turn). */
   decoders?: DecoderPool;
+  /**
+   * Decode files over this many workers (workers.ts) when the report is all that is asked for
+   * (no sinks, detection or attribution); default 1: no worker threads.
+   */
+  workers?: number;
 }
 
 export interface SessionResult {
@@ -140,16 +146,27 @@ export class Session implements SinkContext {
           progress((path) => `${path} (finding applications)`),
         );
       }
-      decoding = decodeSteps({
-        files: opts.files ?? [],
-        live: opts.live?.capture,
-        onBatch: batchSinks.length ? (records) => batchSinks.forEach((s) => s.batch!(records)) : undefined,
-        decoder,
-        bpf: opts.bpf,
-        top: opts.top,
-        progress: progress((path) => path),
-        decoders: opts.decoders,
-      }, handlers);
+      const parallel = (opts.workers ?? 1) > 1 && opts.files?.length && !opts.live && !opts.decoders &&
+        !all.length && !opts.detection && !this.#attributor;
+      decoding = parallel
+        ? parallelDecodeSteps({
+          files: opts.files!,
+          workers: opts.workers!,
+          decoder,
+          bpf: opts.bpf,
+          top: opts.top,
+          progress: progress((path) => path),
+        }, handlers)
+        : decodeSteps({
+          files: opts.files ?? [],
+          live: opts.live?.capture,
+          onBatch: batchSinks.length ? (records) => batchSinks.forEach((s) => s.batch!(records)) : undefined,
+          decoder,
+          bpf: opts.bpf,
+          top: opts.top,
+          progress: progress((path) => path),
+          decoders: opts.decoders,
+        }, handlers);
       for (;;) {
         const step = await decoding.next();
         if (step.done) {

@@ -576,6 +576,11 @@ impl FlowTable {
                         self.end_flow(i, END_ATTEMPT, out, st);
                         self.create(key, hash, src_lo, p, out, st)
                     }
+                    Some(i) if self.timed_out(i, self.now.max(p.ts_ns)).is_some() => {
+                        let reason = self.timed_out(i, self.now.max(p.ts_ns)).unwrap_or(END_IDLE);
+                        self.end_timed_out(i, reason, out, st);
+                        self.create(key, hash, src_lo, p, out, st)
+                    }
                     Some(i) if self.restarts(i, p) => {
                         let reason = if self.flows[i as usize].state == TCP_RESET { END_RST } else { END_FIN };
                         self.end_flow(i, reason, out, st);
@@ -704,35 +709,27 @@ impl FlowTable {
                 if head == NIL {
                     break;
                 }
-                let (queued, last, state) = {
-                    let f = &self.flows[head as usize];
-                    (f.queued_ns, f.last_ns, f.state)
-                };
+                let queued = self.flows[head as usize].queued_ns;
                 // Lists are in queue order: if the head was queued too recently, so were all others.
                 // (Elapsed times, not sums: timestamps may sit at u64::MAX.)
                 if now.saturating_sub(queued) < t {
                     next = next.min(queued.saturating_add(t));
                     break;
                 }
-                if now.saturating_sub(last) < t {
-                    // Seen since it was queued: back to the tail, at most once per timeout period.
-                    self.unlink(head);
-                    self.push_tail(head, class);
-                    continue;
-                }
+                let reason = match self.timed_out(head, now) {
+                    Some(reason) => reason,
+                    None => {
+                        // Seen since it was queued: back to the tail, at most once per timeout period.
+                        self.unlink(head);
+                        self.push_tail(head, class);
+                        continue;
+                    }
+                };
                 if out.room() < FL_SIZE {
                     next = now;
                     break;
                 }
-                let reason = match state {
-                    TCP_CLOSED if class == CLASS_CLOSED => END_FIN,
-                    TCP_RESET if class == CLASS_CLOSED => END_RST,
-                    _ => {
-                        st.v[ST_FLOWS_IDLE] += 1.0;
-                        END_IDLE
-                    }
-                };
-                self.end_flow(head, reason, out, st);
+                self.end_timed_out(head, reason, out, st);
             }
         }
         let active = self.timeouts.active_ns;
@@ -771,13 +768,43 @@ impl FlowTable {
             if out.room() < FL_SIZE {
                 return true;
             }
-            let reason = match self.flows[head as usize].state {
-                TCP_CLOSED => END_FIN,
-                TCP_RESET => END_RST,
-                _ => END_EOF,
-            };
-            self.end_flow(head, reason, out, st);
+            match self.timed_out(head, self.now) {
+                Some(reason) => self.end_timed_out(head, reason, out, st),
+                None => {
+                    let reason = match self.flows[head as usize].state {
+                        TCP_CLOSED => END_FIN,
+                        TCP_RESET => END_RST,
+                        _ => END_EOF,
+                    };
+                    self.end_flow(head, reason, out, st);
+                }
+            }
         }
+    }
+
+    /// How the flow at `idx` ends if its class's timeout ran out by `now`, else None. Whether a
+    /// flow timed out depends on its own times only, never on when a sweep of `expire` reached
+    /// it: a packet after the timeout starts a new flow, and a flow the input ends after its
+    /// timeout ended by it (so the flows of a parallel run's decoders end as one decoder's do).
+    fn timed_out(&self, idx: u32, now: u64) -> Option<u8> {
+        let f = &self.flows[idx as usize];
+        let class = f.class as usize;
+        let t = self.timeout(class);
+        if t == 0 || now.saturating_sub(f.last_ns) < t {
+            return None;
+        }
+        Some(match f.state {
+            TCP_CLOSED if class == CLASS_CLOSED => END_FIN,
+            TCP_RESET if class == CLASS_CLOSED => END_RST,
+            _ => END_IDLE,
+        })
+    }
+
+    fn end_timed_out(&mut self, idx: u32, reason: u8, out: &mut Out, st: &mut Stats) {
+        if reason == END_IDLE {
+            st.v[ST_FLOWS_IDLE] += 1.0;
+        }
+        self.end_flow(idx, reason, out, st);
     }
 }
 
@@ -997,6 +1024,24 @@ mod tests {
         assert_eq!(get(e, FS_PORT_B), Some(80));
         assert_eq!(get(e, FS_TCP_FLAGS), Some(TCP_SYN | TCP_ACK));
         assert_eq!(get(e, FS_PROTO), Some(IPPROTO_TCP));
+    }
+
+    #[test]
+    fn a_flow_times_out_by_its_own_times_whenever_a_sweep_comes() {
+        let mut t = FlowTable::new(64);
+        t.timeouts.other_idle_ns = 10;
+        let (mut out, mut st) = (Out::new(1 << 16), Stats::new());
+        // No sweep runs between the two packets: the second, past the timeout, starts a new flow.
+        let mut a = pkt(1, 2, 5000, 53, IPPROTO_UDP, 0, 1);
+        t.update(&mut a, None, &mut out, &mut st);
+        let mut b = pkt(1, 2, 5000, 53, IPPROTO_UDP, 0, 11);
+        t.update(&mut b, None, &mut out, &mut st);
+        assert_ne!(a.flow_id, b.flow_id);
+        // The input ends past the second's timeout (a packet decoded elsewhere moved the clock).
+        t.tick(30);
+        assert!(!t.drain(&mut out, &mut st));
+        assert_eq!(flows_in(&out), vec![(1.0, END_IDLE, 1.0, 0.0), (2.0, END_IDLE, 1.0, 0.0)]);
+        assert_eq!(st.v[ST_FLOWS_IDLE], 2.0);
     }
 
     #[test]
