@@ -32,9 +32,6 @@ import { callerPath } from "./paths.ts";
 import { DETECT_HELP, DETECT_OPTIONS, detectFrom, DetectSession } from "./detect.ts";
 import { IPFIX_HELP, IPFIX_OPTIONS, ipfixFrom, openIpfix } from "./ipfix.ts";
 
-/** Below this much input, starting workers costs more than it saves (the default only). */
-const PARALLEL_MIN_MIB = 16;
-
 export const READ_HELP = `Usage: wiresight read FILE... [options]
        wiresight read -r FILE [options]      (also 'wiresight -r FILE ...', as tcpdump)
 
@@ -98,9 +95,8 @@ Application layer:
 
 Parallel decoding:
       --workers N              decode over N worker threads, each taking a share of the flows; the
-                               report is the same for any N (default: the number of cores, for
-                               captures over ${PARALLEL_MIN_MIB} MiB; 1 = no worker threads). Lines, exports,
-                               IPFIX, Zeek logs and detection run on one decoder for now
+                               report is the same for any N (default 1: no worker threads). Lines,
+                               exports, IPFIX, Zeek logs and detection run on one decoder for now
 
 ${IPFIX_HELP}
                                Flows go with their capture times; the message header's export
@@ -220,8 +216,7 @@ export async function readCommand(argv: string[]): Promise<number> {
     lateSinks: detect?.eveSinks,
     progress: (done, _total, path) => bar.update(done, path),
     communityIdSeed: zeek.communityIdSeed,
-    workers: intOption(v.workers as string | undefined, "workers", 1, 64) ??
-      (total > PARALLEL_MIN_MIB << 20 ? navigator.hardwareConcurrency : 1),
+    workers: intOption(v.workers as string | undefined, "workers", 1, 64) ?? 1,
   });
   const outcome = await (async () => {
     try {

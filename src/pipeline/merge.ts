@@ -7,8 +7,11 @@ import { parseCidr } from "../base/address.ts";
 /** Counters every decoder counts whole (every decoder sees every record and interface). */
 const SHARED = new Set([abi.ST_RECORDS, abi.ST_INTERFACES]);
 const TIMES = [abi.ST_FIRST_SEC, abi.ST_FIRST_NSEC, abi.ST_LAST_SEC, abi.ST_LAST_NSEC];
-/** [key, packets, bytes] tables: added key by key. */
-const KEYED: [base: number, slots: number][] = [[abi.ST_LINKTYPE_BASE, 16], [abi.ST_ETHERTYPE_BASE, 32]];
+/** [key, packets, bytes] tables, added key by key: base, slots, when each slot was taken. */
+const KEYED: [base: number, slots: number, first: number][] = [
+  [abi.ST_LINKTYPE_BASE, 16, abi.ST_LINKTYPE_FIRST_BASE],
+  [abi.ST_ETHERTYPE_BASE, 32, abi.ST_ETHERTYPE_FIRST_BASE],
+];
 
 /** One decoder's counters from each decoder's (ST_FLOWS_PEAK: the sum of the peaks, an upper bound). */
 export function mergeStats(all: Float64Array[]): Float64Array {
@@ -17,7 +20,7 @@ export function mergeStats(all: Float64Array[]): Float64Array {
     for (let i = 0; i < out.length; i++) if (!SHARED.has(i)) out[i] += s[i];
   }
   mergeTimes(out, all);
-  for (const [base, slots] of KEYED) mergeKeyed(out, all, base, slots);
+  for (const [base, slots, first] of KEYED) mergeKeyed(out, all, base, slots, first);
   return out;
 }
 
@@ -39,25 +42,33 @@ function mergeTimes(out: Float64Array, all: Float64Array[]): void {
   }
 }
 
-/** Keys in the order the first decoder took them (every decoder takes them alike), counts added. */
-function mergeKeyed(out: Float64Array, all: Float64Array[], base: number, slots: number): void {
-  const totals = new Map<number, [number, number]>();
+/** Keys in the order one decoder takes them (the record that first counted each), counts added. */
+function mergeKeyed(
+  out: Float64Array,
+  all: Float64Array[],
+  base: number,
+  slots: number,
+  first: number,
+): void {
+  const totals = new Map<number, { first: number; packets: number; bytes: number }>();
   for (const s of all) {
     for (let slot = 0; slot < slots; slot++) {
       const i = base + 3 * slot;
       if (s[i] < 0) continue;
-      const t = totals.get(s[i]) ?? [0, 0];
-      t[0] += s[i + 1];
-      t[1] += s[i + 2];
+      const t = totals.get(s[i]) ?? { first: Infinity, packets: 0, bytes: 0 };
+      t.first = Math.min(t.first, s[first + slot]);
+      t.packets += s[i + 1];
+      t.bytes += s[i + 2];
       totals.set(s[i], t);
     }
   }
-  const keys = [...totals.keys()].slice(0, slots);
+  const keys = [...totals.entries()].sort((a, b) => a[1].first - b[1].first).slice(0, slots);
   for (let slot = 0; slot < slots; slot++) {
-    const i = base + 3 * slot, key = keys[slot];
-    out[i] = key ?? -1;
-    out[i + 1] = key === undefined ? 0 : totals.get(key)![0];
-    out[i + 2] = key === undefined ? 0 : totals.get(key)![1];
+    const i = base + 3 * slot, entry = keys[slot];
+    out[i] = entry?.[0] ?? -1;
+    out[i + 1] = entry?.[1].packets ?? 0;
+    out[i + 2] = entry?.[1].bytes ?? 0;
+    out[first + slot] = entry?.[1].first ?? 0;
   }
 }
 

@@ -308,6 +308,17 @@ impl Engine {
         let record = self.stats.v[ST_RECORDS] as usize;
         self.stats.v[ST_RECORDS] += 1.0;
         self.frame += 1;
+        // The flows' clock is the capture's: every record moves it, filtered or not, decoded here
+        // or by another decoder of a parallel run (whose idle flows then end as one decoder's).
+        self.flows.tick(r.ts_ns);
+        if !self.shard.owns(data, iface.linktype) {
+            self.expire();
+            return;
+        }
+        if !self.bpf_passes(data, r, iface) {
+            self.stats.v[ST_FILTERED] += 1.0;
+            return;
+        }
         let p = &mut self.pkt;
         p.reset();
         p.frame = self.frame;
@@ -320,14 +331,6 @@ impl Engine {
             p.flags |= PF_TRUNCATED;
         }
         decode_layers(data, p);
-        if !self.shard.owns(&self.pkt) {
-            self.foreign(data, r, iface, record);
-            return;
-        }
-        if !self.bpf_passes(data, r, iface) {
-            self.stats.v[ST_FILTERED] += 1.0;
-            return;
-        }
         let depth = self.decapsulate(data);
         let p = &mut self.pkt;
         let fragment_of = self.flows.fragment_flow(p);
@@ -378,21 +381,6 @@ impl Engine {
         for slot in self.flows.released.drain(..) {
             self.apps.release_slot(slot);
         }
-    }
-
-    /// A packet another decoder of a parallel run decodes: its time still ends this decoder's
-    /// idle flows, as one decoder's would, and the counters' link-type and ethertype slots are
-    /// taken in the order one decoder takes them (every decoder sees every packet), so the
-    /// decoders' counters add up slot by slot.
-    fn foreign(&mut self, data: &[u8], r: &Record, iface: &Iface, record: usize) {
-        if self.bpf_passes(data, r, iface) {
-            self.decapsulate(data);
-            if !self.filter.active() || self.filter.matches(&self.pkt, record) {
-                self.stats.take_slots(&self.pkt);
-            }
-        }
-        self.flows.tick(r.ts_ns);
-        self.expire();
     }
 }
 

@@ -684,6 +684,10 @@ impl FlowTable {
         if !same || self.flows.get(s.flow as usize).map(|f| f.id) != Some(s.flow_id) {
             return None;
         }
+        // A flow past its timeout has ended, whether or not a sweep has reached it yet.
+        if self.timed_out(s.flow, self.now.max(p.ts_ns)).is_some() {
+            return None;
+        }
         if s.sport != 0 || s.dport != 0 {
             p.sport = s.sport;
             p.dport = s.dport;

@@ -81,15 +81,6 @@ impl Stats {
         }
     }
 
-    /// Takes the link-type and ethertype slots `count` would take for `p`, counting nothing
-    /// (a packet another decoder of a parallel run counts).
-    pub fn take_slots(&mut self, p: &Packet) {
-        self.slot(ST_LINKTYPE_BASE, LINKTYPE_SLOTS, p.linktype);
-        if p.l3 == L3_OTHER {
-            self.slot(ST_ETHERTYPE_BASE, ETHERTYPE_SLOTS, p.ethertype as u32);
-        }
-    }
-
     /// Counts into a small keyed table of [key, packets, bytes] triples (see `slot`).
     fn keyed(&mut self, base: usize, slots: usize, key: u32, bytes: f64) -> usize {
         let chosen = self.slot(base, slots, key);
@@ -110,6 +101,9 @@ impl Stats {
                 break;
             }
             if k < 0.0 {
+                // When it was taken, for parallel decoding's merge to order the keys.
+                let first = if base == ST_LINKTYPE_BASE { ST_LINKTYPE_FIRST_BASE } else { ST_ETHERTYPE_FIRST_BASE };
+                self.v[first + slot] = self.v[ST_RECORDS];
                 self.v[i] = key as f64;
                 chosen = i;
                 break;
