@@ -1,7 +1,7 @@
 // Parallel decoding (src/pipeline/workers.ts): the report of the corpus captures is the same for
-// 1, 2 and 3 workers (flow_table.peak aside: with workers it is the sum of their peaks, never
-// less than one decoder's), with application decoding, without it, and through filters; a capture
-// cut short still reports what was decoded before the cut.
+// 1, 2 and 3 workers (flow_table.peak aside: with workers it is the sum of their peaks), with
+// application decoding, without it, and through filters; a capture cut short still reports what
+// was decoded before the cut.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Session } from "../src/pipeline/session.ts";
 import type { DecoderConfig } from "../src/decoder/decoder.ts";
@@ -30,12 +30,11 @@ async function report(
   return (await session.run()).report;
 }
 
-/** The report of `workers` workers equals one decoder's, peak aside (checked as a bound). */
+/**
+ * The report of `workers` workers equals one decoder's, peak aside: flows that timed out stay in
+ * a table until a sweep reaches them, so the sum of the workers' peaks is no bound of one's.
+ */
 function assertSameReport(one: Report, many: Report, what: string): void {
-  assert(
-    many.flow_table.peak >= one.flow_table.peak,
-    `${what}: peak ${many.flow_table.peak} < ${one.flow_table.peak}`,
-  );
   assertEquals({ ...many, flow_table: { ...many.flow_table, peak: 0 } }, {
     ...one,
     flow_table: { ...one.flow_table, peak: 0 },
