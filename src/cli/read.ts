@@ -97,6 +97,11 @@ Flows:
 Application layer:
       --no-app                 skip application-layer decoding (DNS, HTTP, TLS, QUIC ...): L2-L4 only
 
+Parallel decoding:
+      --workers N              decode over N worker threads, each taking a share of the flows; the
+                               report is the same for any N (default 1: no worker threads). Lines,
+                               exports, IPFIX, Zeek logs and detection run on one decoder for now
+
 ${IPFIX_HELP}
                                Flows go with their capture times; the message header's export
                                time is the wall clock.
@@ -141,6 +146,7 @@ export const READ_OPTIONS: Options = {
   ...ZEEK_OPTIONS,
   ...STORE_OPTIONS,
   ...GEOIP_OPTIONS,
+  workers: { type: "string" },
 };
 
 export async function readCommand(argv: string[]): Promise<number> {
@@ -227,6 +233,7 @@ export async function readCommand(argv: string[]): Promise<number> {
     progress: (done, _total, path) => bar.update(done, path),
     communityIdSeed: zeek.communityIdSeed,
     geo,
+    workers: intOption(v.workers as string | undefined, "workers", 1, 64) ?? 1,
   });
   const outcome = await (async () => {
     try {

@@ -520,7 +520,9 @@ export const ST_PROTO_BASE = 64;
 export const ST_MALFORMED_BASE = 576;
 export const ST_LINKTYPE_BASE = 640;
 export const ST_ETHERTYPE_BASE = 688;
-export const STATS_LEN = 784;
+export const ST_LINKTYPE_FIRST_BASE = 784;
+export const ST_ETHERTYPE_FIRST_BASE = 800;
+export const STATS_LEN = 832;
 
 // Link types decoded (IF_LINKTYPE, PKT_LINKTYPE)
 export const LINKTYPE_NULL = 0;

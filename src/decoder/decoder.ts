@@ -54,6 +54,8 @@ export interface DecoderConfig {
   zeekChecksums?: boolean;
   /** Per-host packet counts per window; hosts over a threshold get a host-rate record. */
   hostRates?: { windowMs: number; minPackets: number; minSyns: number };
+  /** Parallel decoding: decode only share `index` of `count` (wasm/ABI.md, "Parallel decoding"). */
+  shard?: { index: number; count: number };
 }
 
 export interface AppMarks {
@@ -153,6 +155,7 @@ export class Decoder {
       ex.ws_set_host_rates(h, r.windowMs, r.minPackets, r.minSyns);
     }
     for (const [proto, port] of KNOWN_PORTS) ex.ws_set_known_port(h, proto, port);
+    if (cfg.shard) ex.ws_set_shard(h, cfg.shard.index, cfg.shard.count);
   }
 
   /** Marks for the records from `first` on (their index over all input fed), replacing those before. */

@@ -210,6 +210,8 @@ export interface EventHandlers {
   comment?(c: CommentRecord): void;
   flowStart?(f: FlowStartRecord): void;
   hostRate?(r: HostRateRecord): void;
+  /** Each event's bytes, header included, before its own handler (a decoding worker hands them on). */
+  raw?(type: number, u8: Uint8Array, start: number, end: number): void;
 }
 
 const L3_NAMES: Record<number, string> = {
@@ -458,6 +460,7 @@ export function dispatchEvents(
     const type = getU16(dv, o, abi.EVENT_TYPE);
     const len = getU32(dv, o, abi.EVENT_LEN);
     if (len < abi.EVENT_HEADER) throw new Error(`decoder event of length ${len} at ${o - start}`);
+    h.raw?.(type, u8, o, o + len);
     if (type === abi.EV_FLOW) h.flow?.(parseFlow(u8, dv, o));
     else if (type === abi.EV_PACKET) h.packet?.(parsePacket(u8, dv, o));
     else if (type === abi.EV_INTERFACE) h.iface?.(parseInterface(u8, dv, o));

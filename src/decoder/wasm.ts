@@ -43,6 +43,7 @@ export interface DecoderExports {
   ws_set_flow_start_output(h: number, on: number): void;
   ws_set_host_rates(h: number, windowMs: number, minPackets: number, minSyns: number): void;
   ws_reset(h: number): void;
+  ws_set_shard(h: number, index: number, count: number): void;
 }
 
 let compiled: Promise<WebAssembly.Module> | undefined;

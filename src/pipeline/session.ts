@@ -22,6 +22,7 @@ import { appMarks } from "./app_marks.ts";
 import { AppHold } from "./app_hold.ts";
 import type { GeoInfo, GeoIp } from "../enrich/geo.ts";
 import { GeoTotals } from "../enrich/totals.ts";
+import { parallelDecodeSteps } from "./workers.ts";
 
 export interface LiveSource {
   capture: LiveCapture;
@@ -56,6 +57,12 @@ export interface SessionOptions {
   decoders?: DecoderPool;
   /** Country and AS of flows' ends and of talkers (none without it). */
   geo?: GeoIp | null;
+  /**
+   * Decode files over this many workers (workers.ts) when the report is all that is asked for
+   * (no sinks, detection, attribution or geoip: workers send no flow records back); default 1:
+   * no worker threads.
+   */
+  workers?: number;
 }
 
 export interface SessionResult {
@@ -147,16 +154,27 @@ export class Session implements SinkContext {
           progress((path) => `${path} (finding applications)`),
         );
       }
-      decoding = decodeSteps({
-        files: opts.files ?? [],
-        live: opts.live?.capture,
-        onBatch: batchSinks.length ? (records) => batchSinks.forEach((s) => s.batch!(records)) : undefined,
-        decoder,
-        bpf: opts.bpf,
-        top: opts.top,
-        progress: progress((path) => path),
-        decoders: opts.decoders,
-      }, handlers);
+      const parallel = (opts.workers ?? 1) > 1 && opts.files?.length && !opts.live && !opts.decoders &&
+        !all.length && !opts.detection && !this.#attributor;
+      decoding = parallel
+        ? parallelDecodeSteps({
+          files: opts.files!,
+          workers: opts.workers!,
+          decoder,
+          bpf: opts.bpf,
+          top: opts.top,
+          progress: progress((path) => path),
+        }, handlers)
+        : decodeSteps({
+          files: opts.files ?? [],
+          live: opts.live?.capture,
+          onBatch: batchSinks.length ? (records) => batchSinks.forEach((s) => s.batch!(records)) : undefined,
+          decoder,
+          bpf: opts.bpf,
+          top: opts.top,
+          progress: progress((path) => path),
+          decoders: opts.decoders,
+        }, handlers);
       for (;;) {
         const step = await decoding.next();
         if (step.done) {

@@ -76,6 +76,7 @@ export async function* decodeSteps(
     comment: handlers.comment,
     flowStart: handlers.flowStart,
     hostRate: handlers.hostRate,
+    raw: handlers.raw,
     // QUIC client Initials are decrypted here and their ClientHello goes back to the decoder's
     // TLS parser; the resulting TLS event arrives with the next drain.
     app: handlers.app && ((e) => {

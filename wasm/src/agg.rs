@@ -123,13 +123,18 @@ impl TopMap {
 
     /// The `n` entries with the most bytes, most first.
     pub fn top(&self, n: usize) -> Vec<(Key, Totals)> {
+        // A total order (bytes, then the whole key), also when choosing the top among ties:
+        // tables merged from parallel decoders choose and sort alike.
+        let order = |x: &(Key, Totals), y: &(Key, Totals)| {
+            y.1.rank().cmp(&x.1.rank()).then(x.0.a.cmp(&y.0.a)).then(x.0.b.cmp(&y.0.b)).then(x.0.meta.cmp(&y.0.meta))
+        };
         let mut all = self.entries.clone();
         let n = n.min(all.len());
         if n > 0 && n < all.len() {
-            all.select_nth_unstable_by(n - 1, |x, y| y.1.rank().cmp(&x.1.rank()));
+            all.select_nth_unstable_by(n - 1, order);
             all.truncate(n);
         }
-        all.sort_by(|x, y| y.1.rank().cmp(&x.1.rank()).then(x.0.a.cmp(&y.0.a)).then(x.0.b.cmp(&y.0.b)));
+        all.sort_by(order);
         all
     }
 }

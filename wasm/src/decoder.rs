@@ -13,6 +13,7 @@ use crate::net;
 use crate::out::Out;
 use crate::packet::{Packet, PF_BAD_CHECKSUM, PF_DEFRAG, PF_REASSEMBLED, PF_ROUTED};
 use crate::rate::HostRates;
+use crate::shard::Shard;
 use crate::stats::Stats;
 use crate::transport;
 use crate::tunnel::{self, MAX_DEPTH};
@@ -39,6 +40,8 @@ pub struct Engine {
     pub filter: Filter,
     pub apps: AppTable,
     pub rates: HostRates,
+    /// The share of the packets this decoder decodes (parallel decoding); the rest move its clock.
+    pub shard: Shard,
     bpf_on: bool,
     bpf: Vec<(u32, Vec<Insn>)>,
     pkt: Packet,
@@ -237,6 +240,7 @@ impl Engine {
             filter: Filter::default(),
             apps: AppTable::default(),
             rates: HostRates::default(),
+            shard: Shard::default(),
             bpf_on: false,
             bpf: Vec::new(),
             pkt: Packet::new(),
@@ -315,15 +319,16 @@ impl Engine {
         let record = self.stats.v[ST_RECORDS] as usize;
         self.stats.v[ST_RECORDS] += 1.0;
         self.frame += 1;
-        if self.bpf_on {
-            let keep = match self.bpf.iter().find(|(lt, _)| *lt == iface.linktype) {
-                Some((_, prog)) => bpf::run(prog, data, r.wirelen),
-                None => 0,
-            };
-            if keep == 0 {
-                self.stats.v[ST_FILTERED] += 1.0;
-                return;
-            }
+        // The flows' clock is the capture's: every record moves it, filtered or not, decoded here
+        // or by another decoder of a parallel run (whose idle flows then end as one decoder's).
+        self.flows.tick(r.ts_ns);
+        if !self.shard.owns(data, iface.linktype) {
+            self.expire();
+            return;
+        }
+        if !self.bpf_passes(data, r, iface) {
+            self.stats.v[ST_FILTERED] += 1.0;
+            return;
         }
         let p = &mut self.pkt;
         p.reset();
@@ -380,6 +385,18 @@ impl Engine {
         if defrag && self.add_fragment(data) {
             self.reassembled();
         }
+        self.expire();
+    }
+
+    fn bpf_passes(&self, data: &[u8], r: &Record, iface: &Iface) -> bool {
+        !self.bpf_on
+            || match self.bpf.iter().find(|(lt, _)| *lt == iface.linktype) {
+                Some((_, prog)) => bpf::run(prog, data, r.wirelen) != 0,
+                None => false,
+            }
+    }
+
+    fn expire(&mut self) {
         self.flows.expire(&mut self.out, &mut self.stats);
         for slot in self.flows.released.drain(..) {
             self.apps.release_slot(slot);

@@ -239,3 +239,11 @@ pub unsafe extern "C" fn ws_quic_client_hello(h: *mut Decoder, len: u32) -> u32 
         HelloResult::Rejected => 2,
     }
 }
+
+#[no_mangle]
+pub unsafe extern "C" fn ws_set_shard(h: *mut Decoder, index: u32, count: u32) {
+    let eng = &mut unsafe { dec(h) }.eng;
+    let count = count.max(1);
+    eng.shard = crate::shard::Shard { index: index.min(count - 1), count };
+    eng.flows.set_ids(index.min(count - 1) as u64 + 1, count as u64);
+}

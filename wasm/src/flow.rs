@@ -191,6 +191,8 @@ pub struct FlowTable {
     age: List,
     frags: Vec<FragSlot>,
     next_id: u64,
+    /// Flow ids count up by this (parallel decoding: decoder i of n gives i+1, i+1+n, ...).
+    id_step: u64,
     now: u64,
     /// No timeout can fire before this time, so `expire` is one comparison per packet.
     next_expiry: u64,
@@ -245,6 +247,7 @@ impl FlowTable {
             age: List { head: NIL, tail: NIL },
             frags,
             next_id: 1,
+            id_step: 1,
             now: 0,
             next_expiry: 0,
             // Zeek-like defaults: TCP 5 min idle, others 1 min, closed flows linger 5 s, active 30 min.
@@ -290,6 +293,19 @@ impl FlowTable {
         let mut free = std::mem::take(&mut self.free);
         free.clear();
         FlowTable::around(self.max, flows, free, std::mem::take(&mut self.slots), std::mem::take(&mut self.frags))
+    }
+
+    /// Ids from `first` on, `step` apart: the decoders of a parallel run never share an id.
+    pub fn set_ids(&mut self, first: u64, step: u64) {
+        self.next_id = first.max(1);
+        self.id_step = step.max(1);
+    }
+
+    /// The clock moves to `ts_ns` (a packet decoded elsewhere), for `expire`.
+    pub fn tick(&mut self, ts_ns: u64) {
+        if ts_ns > self.now {
+            self.now = ts_ns;
+        }
     }
 
     pub fn active(&self) -> usize {
@@ -466,7 +482,7 @@ impl FlowTable {
             age_next: NIL,
             ..Flow::default()
         };
-        self.next_id += 1;
+        self.next_id += self.id_step;
         let idx = match self.free.pop() {
             Some(i) => {
                 self.flows[i as usize] = flow;
@@ -564,6 +580,11 @@ impl FlowTable {
                 let idx = match (found, timed_out) {
                     (Some(i), Some(reason)) => {
                         self.end_flow(i, reason, out, st);
+                        self.create(key, hash, src_lo, p, out, st)
+                    }
+                    (Some(i), None) if self.timed_out(i, self.now.max(p.ts_ns)).is_some() => {
+                        let reason = self.timed_out(i, self.now.max(p.ts_ns)).unwrap_or(END_IDLE);
+                        self.end_timed_out(i, reason, out, st);
                         self.create(key, hash, src_lo, p, out, st)
                     }
                     (Some(i), None) if self.restarts(i, p) => {
@@ -674,6 +695,10 @@ impl FlowTable {
         if !same || self.flows.get(s.flow as usize).map(|f| f.id) != Some(s.flow_id) {
             return None;
         }
+        // A flow past its timeout has ended, whether or not a sweep has reached it yet.
+        if self.timed_out(s.flow, self.now.max(p.ts_ns)).is_some() {
+            return None;
+        }
         if s.sport != 0 || s.dport != 0 {
             p.sport = s.sport;
             p.dport = s.dport;
@@ -699,35 +724,27 @@ impl FlowTable {
                 if head == NIL {
                     break;
                 }
-                let (queued, last, state) = {
-                    let f = &self.flows[head as usize];
-                    (f.queued_ns, f.last_ns, f.state)
-                };
+                let queued = self.flows[head as usize].queued_ns;
                 // Lists are in queue order: if the head was queued too recently, so were all others.
                 // (Elapsed times, not sums: timestamps may sit at u64::MAX.)
                 if now.saturating_sub(queued) < t {
                     next = next.min(queued.saturating_add(t));
                     break;
                 }
-                if now.saturating_sub(last) < t {
-                    // Seen since it was queued: back to the tail, at most once per timeout period.
-                    self.unlink(head);
-                    self.push_tail(head, class);
-                    continue;
-                }
+                let reason = match self.timed_out(head, now) {
+                    Some(reason) => reason,
+                    None => {
+                        // Seen since it was queued: back to the tail, at most once per timeout period.
+                        self.unlink(head);
+                        self.push_tail(head, class);
+                        continue;
+                    }
+                };
                 if out.room() < FL_SIZE {
                     next = now;
                     break;
                 }
-                let reason = match state {
-                    TCP_CLOSED if class == CLASS_CLOSED => END_FIN,
-                    TCP_RESET if class == CLASS_CLOSED => END_RST,
-                    _ => {
-                        st.v[ST_FLOWS_IDLE] += 1.0;
-                        END_IDLE
-                    }
-                };
-                self.end_flow(head, reason, out, st);
+                self.end_timed_out(head, reason, out, st);
             }
         }
         let active = self.timeouts.active_ns;
@@ -766,13 +783,43 @@ impl FlowTable {
             if out.room() < FL_SIZE {
                 return true;
             }
-            let reason = match self.flows[head as usize].state {
-                TCP_CLOSED => END_FIN,
-                TCP_RESET => END_RST,
-                _ => END_EOF,
-            };
-            self.end_flow(head, reason, out, st);
+            match self.timed_out(head, self.now) {
+                Some(reason) => self.end_timed_out(head, reason, out, st),
+                None => {
+                    let reason = match self.flows[head as usize].state {
+                        TCP_CLOSED => END_FIN,
+                        TCP_RESET => END_RST,
+                        _ => END_EOF,
+                    };
+                    self.end_flow(head, reason, out, st);
+                }
+            }
         }
+    }
+
+    /// How the flow at `idx` ends if its class's timeout ran out by `now`, else None. Whether a
+    /// flow timed out depends on its own times only, never on when a sweep of `expire` reached
+    /// it: a packet after the timeout starts a new flow, and a flow the input ends after its
+    /// timeout ended by it (so the flows of a parallel run's decoders end as one decoder's do).
+    fn timed_out(&self, idx: u32, now: u64) -> Option<u8> {
+        let f = &self.flows[idx as usize];
+        let class = f.class as usize;
+        let t = self.timeout(class);
+        if t == 0 || now.saturating_sub(f.last_ns) < t {
+            return None;
+        }
+        Some(match f.state {
+            TCP_CLOSED if class == CLASS_CLOSED => END_FIN,
+            TCP_RESET if class == CLASS_CLOSED => END_RST,
+            _ => END_IDLE,
+        })
+    }
+
+    fn end_timed_out(&mut self, idx: u32, reason: u8, out: &mut Out, st: &mut Stats) {
+        if reason == END_IDLE {
+            st.v[ST_FLOWS_IDLE] += 1.0;
+        }
+        self.end_flow(idx, reason, out, st);
     }
 }
 
@@ -992,6 +1039,24 @@ mod tests {
         assert_eq!(get(e, FS_PORT_B), Some(80));
         assert_eq!(get(e, FS_TCP_FLAGS), Some(TCP_SYN | TCP_ACK));
         assert_eq!(get(e, FS_PROTO), Some(IPPROTO_TCP));
+    }
+
+    #[test]
+    fn a_flow_times_out_by_its_own_times_whenever_a_sweep_comes() {
+        let mut t = FlowTable::new(64);
+        t.timeouts.other_idle_ns = 10;
+        let (mut out, mut st) = (Out::new(1 << 16), Stats::new());
+        // No sweep runs between the two packets: the second, past the timeout, starts a new flow.
+        let mut a = pkt(1, 2, 5000, 53, IPPROTO_UDP, 0, 1);
+        t.update(&mut a, None, &mut out, &mut st);
+        let mut b = pkt(1, 2, 5000, 53, IPPROTO_UDP, 0, 11);
+        t.update(&mut b, None, &mut out, &mut st);
+        assert_ne!(a.flow_id, b.flow_id);
+        // The input ends past the second's timeout (a packet decoded elsewhere moved the clock).
+        t.tick(30);
+        assert!(!t.drain(&mut out, &mut st));
+        assert_eq!(flows_in(&out), vec![(1.0, END_IDLE, 1.0, 0.0), (2.0, END_IDLE, 1.0, 0.0)]);
+        assert_eq!(st.v[ST_FLOWS_IDLE], 2.0);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod net;
 pub mod out;
 pub mod packet;
 pub mod rate;
+pub mod shard;
 pub mod stats;
 pub mod transport;
 pub mod tunnel;

@@ -81,9 +81,17 @@ impl Stats {
         }
     }
 
-    /// Counts into a small keyed table of [key, packets, bytes] triples; when every slot is
-    /// taken, the last slot collects the rest under key 65535 ("other").
+    /// Counts into a small keyed table of [key, packets, bytes] triples (see `slot`).
     fn keyed(&mut self, base: usize, slots: usize, key: u32, bytes: f64) -> usize {
+        let chosen = self.slot(base, slots, key);
+        self.v[chosen + 1] += 1.0;
+        self.v[chosen + 2] += bytes;
+        chosen
+    }
+
+    /// The slot of `key` in a keyed table, taken if new; when every slot is taken, the last
+    /// slot collects the rest under key 65535 ("other").
+    fn slot(&mut self, base: usize, slots: usize, key: u32) -> usize {
         let mut chosen = base + 3 * (slots - 1);
         for slot in 0..slots {
             let i = base + 3 * slot;
@@ -93,6 +101,9 @@ impl Stats {
                 break;
             }
             if k < 0.0 {
+                // When it was taken, for parallel decoding's merge to order the keys.
+                let first = if base == ST_LINKTYPE_BASE { ST_LINKTYPE_FIRST_BASE } else { ST_ETHERTYPE_FIRST_BASE };
+                self.v[first + slot] = self.v[ST_RECORDS];
                 self.v[i] = key as f64;
                 chosen = i;
                 break;
@@ -101,8 +112,6 @@ impl Stats {
         if chosen == base + 3 * (slots - 1) && self.v[chosen] != key as f64 {
             self.v[chosen] = 65535.0;
         }
-        self.v[chosen + 1] += 1.0;
-        self.v[chosen + 2] += bytes;
         chosen
     }
 
