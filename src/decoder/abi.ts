@@ -3,7 +3,7 @@
 import { field } from "./layout.ts";
 
 // Version
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 // Sizes and status codes
 export const SCRATCH_BYTES = 65536;

@@ -130,7 +130,7 @@ macro_rules! abi_layout {
     (@type) => { "" };
 }
 
-abi_consts!(VERSION: u32 { ABI_VERSION = 2, });
+abi_consts!(VERSION: u32 { ABI_VERSION = 3, });
 
 abi_consts!(SIZES: usize {
     SCRATCH_BYTES = 65536,
