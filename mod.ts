@@ -16,6 +16,7 @@
  */
 import type { DecoderConfig } from "./src/decoder/decoder.ts";
 import type { FlowRecord, PacketRecord } from "./src/decoder/records.ts";
+import type { GeoInfo } from "./src/enrich/geo.ts";
 import { Session } from "./src/pipeline/session.ts";
 import type { ProcessNote } from "./src/proc/process.ts";
 import type { Report } from "./src/report/report.ts";
@@ -37,7 +38,13 @@ export interface ReadOptions {
   filter?: string;
   /** Payload bytes to keep per packet record (default 0). */
   payloadBytes?: number;
+  /** Country and AS from the bundled databases, as `read` gives them (default false). */
+  geoip?: boolean;
 }
+
+/** Loaded only when asked for: the databases are npm packages this project's deno.json maps. */
+const geoOf = async (options: ReadOptions) =>
+  options.geoip ? (await import("./src/enrich/geo.ts")).GeoIp.bundled() : null;
 
 function list(files: string | string[]): string[] {
   return typeof files === "string" ? [files] : files;
@@ -66,6 +73,9 @@ export interface NamedFlow extends FlowRecord {
   process: ProcessNote | null;
   /** Community ID v1 (seed 0). */
   communityId: string;
+  /** Country and AS of each end (null unless `geoip: true`). */
+  srcGeo: GeoInfo | null;
+  dstGeo: GeoInfo | null;
 }
 
 /** Flow records as flows end (FIN/RST, timeouts, end of input). */
@@ -78,9 +88,17 @@ export async function* readFlows(
     files: list(files),
     decoder: options.decoder ?? {},
     bpf: options.filter,
+    geo: await geoOf(options),
     sinks: [{
       flow: (v) =>
-        pending.push({ ...v.record, serverName: v.serverName, process: v.owner, communityId: v.communityId }),
+        pending.push({
+          ...v.record,
+          serverName: v.serverName,
+          process: v.owner,
+          communityId: v.communityId,
+          srcGeo: v.srcGeo ?? null,
+          dstGeo: v.dstGeo ?? null,
+        }),
     }],
   });
   yield* drive(session.steps(), pending);
@@ -109,6 +127,7 @@ export async function analyze(
     decoder: options.decoder ?? {},
     bpf: options.filter,
     top: options.top,
+    geo: await geoOf(options),
   });
   return (await session.run()).report;
 }

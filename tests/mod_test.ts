@@ -213,7 +213,10 @@ Deno.test("readFlows: one flow per tshark conversation, same sides, packets and 
 });
 
 Deno.test("analyze() is the report the CLI prints with --report json", async () => {
-  const [report, cli] = await Promise.all([analyze(SAMPLE), wiresight(["read", SAMPLE, "--report", "json"])]);
+  const [report, cli] = await Promise.all([
+    analyze(SAMPLE, { geoip: true }),
+    wiresight(["read", SAMPLE, "--report", "json"]),
+  ]);
   assertEquals(cli.code, 0);
   const printed = JSON.parse(cli.stdout);
   for (const key of ["packets", "bytes", "flows", "protocols"]) {

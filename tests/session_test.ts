@@ -70,7 +70,7 @@ for (const [name, named] of CAPTURES) {
       );
 
       const fromLibrary = [];
-      for await (const f of readFlows(capture)) {
+      for await (const f of readFlows(capture, { geoip: true })) {
         fromLibrary.push(
           FLOW_ROWS.row({
             record: f,
@@ -78,6 +78,8 @@ for (const [name, named] of CAPTURES) {
             owner: f.process,
             responder: null,
             communityId: f.communityId,
+            srcGeo: f.srcGeo,
+            dstGeo: f.dstGeo,
           }),
         );
       }

@@ -100,7 +100,7 @@ Output:
       --export PATH            stream records (json, ndjson, csv; see 'wiresight read --help')
       --export-format FMT, --export-type TYPE, --export-payload N
 
-Flows: --tcp-timeout S, --udp-timeout S, --active-timeout S, --max-flows N, --memory MIB, --no-app
+Flows: --tcp-timeout S, --udp-timeout S, --closed-timeout S, --active-timeout S, --max-flows N, --memory MIB, --no-app
        (as for read)
 
 Web view:

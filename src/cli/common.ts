@@ -32,6 +32,7 @@ export const FILTER_OPTIONS: Options = {
 export const FLOW_OPTIONS: Options = {
   "tcp-timeout": { type: "string" },
   "udp-timeout": { type: "string" },
+  "closed-timeout": { type: "string" },
   "active-timeout": { type: "string" },
   "max-flows": { type: "string" },
   memory: { type: "string" },
@@ -186,7 +187,8 @@ export function decoderConfigFrom(v: Record<string, unknown>, plan: MemoryPlan):
         DEFAULT_TIMEOUTS.tcpIdle,
       udpIdle: secondsOption(v["udp-timeout"] as string | undefined, "udp-timeout") ??
         DEFAULT_TIMEOUTS.udpIdle,
-      closedLinger: DEFAULT_TIMEOUTS.closedLinger,
+      closedLinger: secondsOption(v["closed-timeout"] as string | undefined, "closed-timeout") ??
+        DEFAULT_TIMEOUTS.closedLinger,
       active: secondsOption(v["active-timeout"] as string | undefined, "active-timeout") ??
         DEFAULT_TIMEOUTS.active,
     },

@@ -86,6 +86,8 @@ Filters (a packet must pass all that are given):
 Flows:
       --tcp-timeout S          end TCP flows idle this long (default ${DEFAULT_TIMEOUTS.tcpIdle}; 0 = never)
       --udp-timeout S          end UDP and other flows idle this long (default ${DEFAULT_TIMEOUTS.udpIdle})
+      --closed-timeout S       end TCP flows this long after their FIN or RST: later packets start a
+                               new flow (default ${DEFAULT_TIMEOUTS.closedLinger}; Suricata's is 60)
       --active-timeout S       split flows active this long into records (default ${DEFAULT_TIMEOUTS.active})
       --max-flows N            flows tracked at once; the least recent is ended beyond (default: from
                                --memory, ${planMemory(DEFAULT_MEMORY_MIB, false).maxFlows}, or ${
