@@ -314,10 +314,14 @@ Deno.test("capture, eBPF: a loopback download counts for both processes: report,
       t.stdout,
     );
 
-    // EVE: the flow event names both programs.
+    // EVE: the flow event names both programs (beside its other wiresight fields, geoip's).
     const eve = (await Deno.readTextFile(`${dir}/eve.ndjson`)).split("\n").filter((l) => l)
       .map((l) => JSON.parse(l)).filter((e) => e.event_type === "flow" && e.src_port === c.port);
-    assertEquals(eve.map((e) => e.wiresight), [{
+    const owners = (w: Record<string, unknown>) => ({
+      process: w.process,
+      responder_process: w.responder_process,
+    });
+    assertEquals(eve.map((e) => owners(e.wiresight)), [{
       process: { pid: c.pid, name: "curl", exe: CURL, user: curlEntry.user },
       responder_process: { pid: servers.pid, name: "python3", exe: server.exe, user: server.user },
     }]);
